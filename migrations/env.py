@@ -1,0 +1,82 @@
+"""Alembic environment for kzdiplo.
+
+The URL comes from the Config (set by ``kzdiplo.migrate``), ``-x url=...``, or
+kzdiplo's own configuration. On SQLite, foreign keys are switched off outside the
+migration transaction (a batch rebuild of a parent table must not cascade-delete its
+children) and ``PRAGMA foreign_key_check`` must pass before the commit.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+
+from kzdiplo.config import resolve
+from kzdiplo.db import make_engine
+from kzdiplo.models import Base
+
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    config = context.config
+    return (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or config.get_main_option("sqlalchemy.url")
+        or resolve().url
+    )
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run(connection: Connection) -> None:
+    is_sqlite = connection.dialect.name == "sqlite"
+    if is_sqlite:
+        # PRAGMA foreign_keys is a no-op inside a transaction: set it, then end the
+        # implicit transaction SQLAlchemy opened, before Alembic begins its own.
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        connection.commit()
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=is_sqlite,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+        if is_sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
+    if is_sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+        connection.commit()
+
+
+def run_migrations_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(_url(), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

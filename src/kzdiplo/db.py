@@ -1,0 +1,32 @@
+"""Engines for a database URL, with the one SQLite connect hook that sets the PRAGMAs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def sqlite_pragmas(dbapi_connection: Any) -> None:
+    """PRAGMAs every kzdiplo SQLite connection runs: foreign keys on, a bounded busy wait."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An SQLAlchemy engine; SQLite connections get :func:`sqlite_pragmas`."""
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            sqlite_pragmas(dbapi_connection)
+
+    return engine

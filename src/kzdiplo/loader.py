@@ -1,0 +1,532 @@
+"""Validate seed/load files and write them to the database: one code path for both.
+
+``read_files`` parses and checks each record on its own; ``load`` checks references and
+quotes against the run and the database, then upserts on natural keys inside the
+caller's transaction. Any problem raises :class:`LoadError` naming file, record and
+field, before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from kzdiplo import models
+from kzdiplo.money import to_usd
+from kzdiplo.partialdate import empty_columns
+from kzdiplo.records import SECTIONS
+
+TABLES: dict[str, Table] = {
+    "sources": models.Source.__table__,
+    "sectors": models.Sector.__table__,
+    "countries": models.Country.__table__,
+    "organizations": models.Organization.__table__,
+    "deposits": models.MineralDeposit.__table__,
+    "projects": models.InfrastructureProject.__table__,
+    "agreements": models.Agreement.__table__,
+    "deals": models.Deal.__table__,
+    "events": models.Event.__table__,
+}  # type: ignore[dict-item]
+# The column that parties, record_sectors and citations use for each section.
+LINK_COLUMN = {
+    "countries": "country_id",
+    "organizations": "organization_id",
+    "agreements": "agreement_id",
+    "deals": "deal_id",
+    "deposits": "deposit_id",
+    "projects": "project_id",
+    "events": "event_id",
+}
+PARTIES: Table = models.Party.__table__  # type: ignore[assignment]
+RECORD_SECTORS: Table = models.RecordSector.__table__  # type: ignore[assignment]
+CITATIONS: Table = models.Citation.__table__  # type: ignore[assignment]
+
+
+class LoadError(Exception):
+    """Files that cannot be loaded; ``problems`` has one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
+
+
+@dataclass
+class Item:
+    """One validated record and where it came from."""
+
+    file: Path
+    section: str
+    index: int
+    record: Any
+
+    @property
+    def key(self) -> str:
+        return self.record.code if self.section == "countries" else self.record.slug
+
+    def where(self, field_name: str | None = None) -> str:
+        place = f"{self.file}: {self.section}[{self.index}] {self.key!r}"
+        return f"{place}: {field_name}" if field_name else place
+
+
+@dataclass
+class Bundle:
+    """Every record of a run, by section, in load order."""
+
+    items: dict[str, list[Item]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
+    source_texts: dict[str, str | None] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Item]:
+        for section in SECTIONS:
+            yield from self.items[section]
+
+
+@dataclass
+class Report:
+    """What a load did (or, in a dry run, would do)."""
+
+    changes: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
+    unchanged: Counter[str] = field(default_factory=Counter)
+
+    def record(self, section: str, key: str, action: str, fields: list[str] | None = None) -> None:
+        if action == "unchanged":
+            self.unchanged[section] += 1
+        else:
+            self.changes.append((section, key, action, fields or []))
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(action for _, _, action, _ in self.changes)
+        return {
+            "added": counted["added"],
+            "updated": counted["updated"],
+            "unchanged": sum(self.unchanged.values()),
+        }
+
+    def summary(self) -> str:
+        c = self.counts()
+        return f"{c['added']} added, {c['updated']} updated, {c['unchanged']} unchanged"
+
+
+def normalise_space(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# --- reading and per-record validation ------------------------------------------------
+
+
+def _format_error(item_where: str, error: dict[str, Any]) -> str:
+    loc = ".".join(str(part) for part in error["loc"]) or "(record)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{item_where}: {loc}: {message}"
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        return yaml.load(raw.decode("utf-8"), Loader=loader)
+    except UnicodeDecodeError:
+        raise LoadError([f"{path}: not UTF-8 text"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise LoadError([f"{path}: invalid YAML{where}: {problem}"]) from None
+
+
+def read_files(paths: Iterable[Path]) -> Bundle:
+    """Parse and validate each record of ``paths``; raise LoadError listing every problem."""
+    bundle = Bundle()
+    problems: list[str] = []
+    seen: dict[tuple[str, str], Item] = {}
+    for path in paths:
+        path = Path(path)
+        data = _read_yaml(path)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{path}: expected a mapping of sections ({', '.join(SECTIONS)})")
+            continue
+        for section, records in data.items():
+            if section not in SECTIONS:
+                problems.append(
+                    f"{path}: unknown section {section!r} (known: {', '.join(SECTIONS)})"
+                )
+                continue
+            if not isinstance(records, list):
+                problems.append(f"{path}: {section}: expected a list of records")
+                continue
+            for index, raw in enumerate(records):
+                item = _validate(path, section, index, raw, problems)
+                if item is None:
+                    continue
+                other = seen.get((section, item.key))
+                if other is not None:
+                    problems.append(
+                        f"{item.where()}: duplicate key, first defined at {other.where()}"
+                    )
+                    continue
+                seen[(section, item.key)] = item
+                bundle.items[section].append(item)
+                if section == "sources":
+                    _read_source_text(item, bundle, problems)
+    if problems:
+        raise LoadError(problems)
+    return bundle
+
+
+def _validate(path: Path, section: str, index: int, raw: Any, problems: list[str]) -> Item | None:
+    model: type[BaseModel] = SECTIONS[section]
+    key = raw.get("code" if section == "countries" else "slug") if isinstance(raw, dict) else None
+    where = f"{path}: {section}[{index}] {key!r}" if key else f"{path}: {section}[{index}]"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a mapping of fields")
+        return None
+    try:
+        record = model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_format_error(where, error) for error in exc.errors())
+        return None
+    return Item(path, section, index, record)
+
+
+def _read_source_text(item: Item, bundle: Bundle, problems: list[str]) -> None:
+    source = item.record
+    if source.text_file and source.text:
+        problems.append(item.where("text_file") + ": give text_file or text, not both")
+        return
+    if source.text_file:
+        text_path = item.file.parent / source.text_file
+        try:
+            bundle.source_texts[source.slug] = text_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(item.where("text_file") + f": cannot read {text_path}: {exc}")
+    else:
+        bundle.source_texts[source.slug] = source.text
+
+
+# --- references, quotes and writing ----------------------------------------------------
+
+
+class _Keys:
+    """Natural key -> id for each section, from the database and the records loaded so far."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.ids: dict[str, dict[str, int | None]] = {}
+        for section, table in TABLES.items():
+            key = table.c.code if section == "countries" else table.c.slug
+            rows = conn.execute(select(key, table.c.id)).all()
+            self.ids[section] = {k: i for k, i in rows}
+
+    def known(self, section: str, key: str) -> bool:
+        return key in self.ids[section]
+
+    def id(self, section: str, key: str | None) -> int | None:
+        return None if key is None else self.ids[section][key]
+
+    def partner(self, key: str) -> tuple[str, int | None] | None:
+        if key in self.ids["countries"]:
+            return "country_id", self.ids["countries"][key]
+        if key in self.ids["organizations"]:
+            return "organization_id", self.ids["organizations"][key]
+        return None
+
+
+def _source_texts(conn: Connection, bundle: Bundle) -> dict[str, str | None]:
+    sources = models.Source.__table__
+    texts = {slug: text for slug, text in conn.execute(select(sources.c.slug, sources.c.text))}
+    texts.update(bundle.source_texts)
+    return {slug: normalise_space(text) if text else None for slug, text in texts.items()}
+
+
+_REFS = {  # field -> the section it names, per section
+    "sectors": {"parent": "sectors"},
+    "organizations": {"country": "countries"},
+    "agreements": {"parent": "agreements"},
+    "deals": {
+        "parent": "deals",
+        "agreement": "agreements",
+        "deposit": "deposits",
+        "project": "projects",
+    },
+    "events": {
+        "agreement": "agreements",
+        "deal": "deals",
+        "deposit": "deposits",
+        "project": "projects",
+    },
+}
+
+
+def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str]) -> list[str]:
+    """Problems with one record's references and quotes, given what is known before it."""
+    record, problems = item.record, []
+    for field_name, section in _REFS.get(item.section, {}).items():
+        value = getattr(record, field_name)
+        if value is not None and not keys.known(section, value):
+            problems.append(f"{item.where(field_name)}: unknown {section[:-1]} {value!r}")
+    for i, party in enumerate(getattr(record, "parties", [])):
+        if keys.partner(party.partner) is None:
+            problems.append(
+                f"{item.where(f'parties.{i}.partner')}: unknown partner {party.partner!r} "
+                "(a country/bloc code or an organisation slug)"
+            )
+    for i, sector in enumerate(getattr(record, "sectors", [])):
+        if not keys.known("sectors", sector):
+            problems.append(f"{item.where(f'sectors.{i}')}: unknown sector {sector!r}")
+    for i, citation in enumerate(getattr(record, "citations", [])):
+        where = item.where(f"citations.{i}")
+        if citation.source not in texts:
+            problems.append(f"{where}.source: unknown source {citation.source!r}")
+            continue
+        text = texts[citation.source]
+        if text is not None and normalise_space(citation.quote) not in text:
+            problems.append(f"{where}.quote: not found in the text of {citation.source!r}")
+    if item.section == "countries" and record.code not in iso:
+        if record.kind != "bloc" or not record.name:
+            problems.append(
+                f"{item.where('code')}: {record.code!r} is not an ISO 3166 country; "
+                "a bloc needs kind: bloc and a name"
+            )
+    elif item.section == "countries" and (record.name or record.kind):
+        problems.append(f"{item.where('name')}: ISO countries take their name and kind from ISO")
+    return problems
+
+
+def load(conn: Connection, bundle: Bundle) -> Report:
+    """Check ``bundle`` against the database, then upsert it; the caller owns the transaction.
+
+    Raises LoadError (before writing anything) when a reference, quote or amount is wrong.
+    """
+    keys = _Keys(conn)
+    texts = _source_texts(conn, bundle)
+    iso = _iso_codes(conn)
+    published = _published_dates(conn, bundle)
+    problems: list[str] = []
+    for item in bundle:  # in load order, so a record may name earlier ones
+        problems.extend(_check(item, keys, texts, iso))
+        keys.ids[item.section].setdefault(item.key, None)
+        if item.section == "deals":
+            problems.extend(_check_usd(item, published))
+    if problems:
+        raise LoadError(problems)
+    report = Report()
+    for item in bundle:
+        values = _row(item, keys, bundle, published)
+        record_id, action, changed = _upsert(conn, item, values)
+        keys.ids[item.section][item.key] = record_id
+        if item.section in LINK_COLUMN:
+            changed += _sync_links(conn, item, record_id, keys)
+        if action == "unchanged" and changed:
+            action = "updated"
+        report.record(item.section, item.key, action, changed)
+    return report
+
+
+def _iso_codes(conn: Connection) -> set[str]:
+    countries = models.Country.__table__
+    return set(
+        conn.execute(select(countries.c.code).where(countries.c.kind == "country")).scalars()
+    )
+
+
+def _published_dates(conn: Connection, bundle: Bundle) -> dict[str, Any]:
+    sources = models.Source.__table__
+    dates = dict(conn.execute(select(sources.c.slug, sources.c.published)).all())
+    dates.update({i.record.slug: i.record.published for i in bundle.items["sources"]})
+    return dates
+
+
+def _usd_date(item: Item, published: dict[str, Any]) -> Any:
+    """The date whose exchange rate converts a deal: the end of its date range, else the
+    publication date of its first source."""
+    record = item.record
+    if record.date is not None:
+        return record.date.resolve().end
+    return published.get(record.citations[0].source)
+
+
+def _check_usd(item: Item, published: dict[str, Any]) -> list[str]:
+    amount = item.record.amount
+    if amount is None or amount.currency == "USD":
+        return []
+    try:
+        to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
+    except ValueError as exc:
+        return [f"{item.where('amount.currency')}: {exc}"]
+    return []
+
+
+def _amount_columns(amount: Any, prefix: str, currency: str, approximate: str) -> dict[str, Any]:
+    return {
+        f"{prefix}_low": amount.low if amount else None,
+        f"{prefix}_high": amount.high if amount else None,
+        currency: amount.currency if amount else None,
+        approximate: amount.approximate if amount else False,
+    }
+
+
+def _date(value: Any, prefix: str) -> dict[str, Any]:
+    return value.resolve().columns(prefix) if value is not None else empty_columns(prefix)
+
+
+def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> dict[str, Any]:
+    """The table row for a validated record, with references turned into ids."""
+    r, section = item.record, item.section
+    refs = {
+        f"{name}_id": keys.id(target, getattr(r, name))
+        for name, target in _REFS.get(section, {}).items()
+    }
+    if section == "sources":
+        row = r.model_dump(exclude={"text_file", "text"})
+        return row | {"text": bundle.source_texts.get(r.slug)}
+    if section == "sectors":
+        return r.model_dump(exclude={"parent"}) | refs
+    if section == "countries":
+        row: dict[str, Any] = {
+            "code": r.code,
+            "relationship_level": r.relationship,
+            "summary": r.summary,
+        }
+        row["aliases"] = r.aliases
+        if r.kind == "bloc":
+            row |= {"kind": "bloc", "name": r.name, "alpha3": r.alpha3}
+        return row
+    plain = r.model_dump(
+        exclude={"citations", "parties", "sectors", "date", "amount", "cost", "capacity",
+                 "started", "completion", *_REFS.get(section, {})}
+    )  # fmt: skip
+    row = plain | refs
+    if section in ("agreements", "deals", "events"):
+        row |= _date(r.date, "date")
+    if section == "projects":
+        row |= _date(r.started, "started") | _date(r.completion, "completion")
+        row |= _amount_columns(r.cost, "cost", "cost_currency", "cost_approximate")
+        row |= {"cost_qualifier": r.cost and r.cost.qualifier, "cost_text": r.cost and r.cost.text}
+        cap = r.capacity
+        row |= {
+            "capacity_value": cap and cap.value,
+            "capacity_unit": cap and cap.unit,
+            "capacity_text": cap and cap.text,
+        }
+    if section == "deals":
+        amount = r.amount
+        row |= _amount_columns(amount, "amount", "currency", "approximate")
+        row |= {"qualifier": amount and amount.qualifier, "amount_text": amount and amount.text}
+        if amount is None:
+            row |= dict.fromkeys(("usd_low", "usd_high", "usd_rate", "usd_rate_date"), None)
+            row["usd_rate_source"] = None
+        else:
+            usd = to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
+            row |= usd.columns()
+    return row
+
+
+def _upsert(conn: Connection, item: Item, values: dict[str, Any]) -> tuple[int, str, list[str]]:
+    """Insert or update one record by its natural key: (id, action, changed fields)."""
+    table = TABLES[item.section]
+    key_column = table.c.code if item.section == "countries" else table.c.slug
+    existing = conn.execute(select(table).where(key_column == item.key)).mappings().first()
+    if existing is None:
+        if item.section == "countries":
+            values = {"kind": "country", "aliases": [], **values}
+        result = conn.execute(insert(table).values(**values))
+        return int(result.inserted_primary_key[0]), "added", []
+    if item.section == "countries" and existing["kind"] == "country":
+        values = {**values, "aliases": _union(existing["aliases"], values["aliases"])}
+    changed = [name for name, value in values.items() if existing[name] != value]
+    if changed:
+        conn.execute(update(table).where(table.c.id == existing["id"]).values(**values))
+    return int(existing["id"]), "updated" if changed else "unchanged", changed
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> list[str]:
+    """Make the record's parties, sectors and citations exactly those of the file; return
+    the names of those that changed."""
+    r, column = item.record, LINK_COLUMN[item.section]
+    wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
+    for c in r.citations:
+        source_id = keys.id("sources", c.source)
+        wanted["citations"].append(
+            {"source_id": source_id, "quote": c.quote, "field": c.field, "note": c.note}
+        )
+    if hasattr(r, "parties"):
+        wanted["parties"] = []
+        for p in r.parties:
+            partner_column, partner_id = keys.partner(p.partner)  # type: ignore[misc]
+            wanted["parties"].append({"role": p.role, partner_column: partner_id})
+    if hasattr(r, "sectors"):
+        wanted["sectors"] = [{"sector_id": keys.id("sectors", s)} for s in r.sectors]
+    tables = {"citations": CITATIONS, "parties": PARTIES, "sectors": RECORD_SECTORS}
+    return [
+        name
+        for name, rows in wanted.items()
+        if _replace_children(conn, tables[name], column, record_id, rows)
+    ]
+
+
+def _replace_children(
+    conn: Connection, table: Table, column: str, record_id: int, rows: list[dict[str, Any]]
+) -> bool:
+    """Replace the child rows of a record when they differ; True when they did."""
+    names = [c.name for c in table.columns if c.name != "id"]
+    full_rows = [dict.fromkeys(names) | row | {column: record_id} for row in rows]
+    wanted = list({tuple(r.items()): r for r in full_rows}.values())  # drop repeats
+    existing = conn.execute(
+        select(*[table.c[n] for n in names]).where(table.c[column] == record_id)
+    )
+    have = Counter(tuple((n, row._mapping[n]) for n in names) for row in existing)
+    if have == Counter(tuple((n, r[n]) for n in names) for r in wanted):
+        return False
+    conn.execute(delete(table).where(table.c[column] == record_id))
+    if wanted:
+        conn.execute(insert(table), wanted)
+    return True
+
+
+def sync_iso_countries(conn: Connection) -> int:
+    """Add or correct every ISO 3166 country from pycountry; returns how many rows changed.
+
+    Only the ISO columns are touched: aliases and facts from files stay as they are.
+    """
+    import pycountry
+
+    countries = models.Country.__table__
+    have = {row.code: row for row in conn.execute(select(countries))}
+    changed = 0
+    for country in pycountry.countries:
+        iso = {
+            "code": country.alpha_2,
+            "alpha3": country.alpha_3,
+            "numeric": country.numeric,
+            "name": country.name,
+            "official_name": getattr(country, "official_name", None),
+            "kind": "country",
+        }
+        row = have.get(country.alpha_2)
+        if row is None:
+            common = getattr(country, "common_name", None)
+            conn.execute(insert(countries).values(**iso, aliases=[common] if common else []))
+            changed += 1
+        elif any(getattr(row, k) != v for k, v in iso.items()):
+            conn.execute(update(countries).where(countries.c.id == row.id).values(**iso))
+            changed += 1
+    return changed

@@ -1,0 +1,55 @@
+"""Run Alembic from code. Imported only by the commands that migrate (Alembic is slow to import)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from kzdiplo.db import make_engine
+from kzdiplo.paths import migrations_dir
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic Config for ``url`` that needs no alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    # ConfigParser interpolates '%': escape it (URL-encoded passwords contain it).
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision the package ships."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` up to ``revision``; SQLite files switch to WAL."""
+    command.upgrade(alembic_config(url), revision)
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode = WAL")
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` down to ``revision`` (``base`` empties it)."""
+    command.downgrade(alembic_config(url), revision)

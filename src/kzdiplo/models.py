@@ -1,0 +1,514 @@
+"""The schema of record: typed SQLAlchemy models for every kzdiplo table.
+
+Table and column names are a public interface (users write SQL against them), and
+every table and column carries a ``comment`` that ``docs/schema.md`` is generated from.
+
+Conventions:
+- natural keys are ``slug`` (``code`` for countries) and are unique;
+- a *partial date* is four columns ``<p>_start``/``<p>_end`` (the range it may fall in),
+  ``<p>_precision`` and ``<p>_text`` (the source's wording), plus ``<p>_inferred``;
+- an *amount* is ``<p>_low``/``<p>_high`` in whole units of ``currency``, never a midpoint;
+- ``parties``, ``record_sectors`` and ``citations`` link to exactly one record through
+  one of several nullable foreign keys, so every link has real referential integrity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PRECISIONS = ("day", "month", "part_of_year", "year", "years")
+ROLES = (
+    "signatory", "party", "acquirer", "investor", "financier", "co-financier",
+    "recipient", "beneficiary", "operator", "contractor", "developer", "host",
+    "visitor", "member", "participant", "subject",
+)  # fmt: skip
+SOURCE_KINDS = ("official", "company", "media", "analysis")
+PARTNER_KINDS = ("country", "bloc")
+ORGANIZATION_KINDS = ("company", "bank", "institution", "multilateral", "government")
+AGREEMENT_KINDS = (
+    "declaration", "memorandum", "package", "accession", "partnership_agreement",
+    "commitment", "agreement",
+)  # fmt: skip
+DEAL_KINDS = ("funding", "investment", "acquisition", "package_value", "fund")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def exactly_one(*columns: str) -> str:
+    """SQL true when exactly one of ``columns`` is not NULL (portable: no bool arithmetic)."""
+    return " + ".join(f"(CASE WHEN {c} IS NULL THEN 0 ELSE 1 END)" for c in columns) + " = 1"
+
+
+def partial_date_checks(prefix: str) -> list[CheckConstraint]:
+    """CHECKs for a partial date: all-or-nothing, start <= end, a known precision."""
+    s, e, p = f"{prefix}_start", f"{prefix}_end", f"{prefix}_precision"
+    return [
+        CheckConstraint(
+            f"({s} IS NULL AND {e} IS NULL AND {p} IS NULL) OR "
+            f"({s} IS NOT NULL AND {e} IS NOT NULL AND {p} IS NOT NULL AND {s} <= {e})",
+            name=f"{prefix}_range",
+        ),
+        CheckConstraint(f"{p} IS NULL OR {_in(p, PRECISIONS)}", name=f"{prefix}_precision"),
+    ]
+
+
+def amount_checks(prefix: str, currency: str) -> list[CheckConstraint]:
+    """CHECKs for an amount: non-negative, low <= high, both or neither, a 3-letter currency."""
+    lo, hi = f"{prefix}_low", f"{prefix}_high"
+    return [
+        CheckConstraint(
+            f"({lo} IS NULL AND {hi} IS NULL) OR "
+            f"({lo} IS NOT NULL AND {hi} IS NOT NULL AND {lo} >= 0 AND {lo} <= {hi} "
+            f"AND {currency} IS NOT NULL)",
+            name=f"{prefix}_range",
+        ),
+        CheckConstraint(
+            f"{currency} IS NULL OR (length({currency}) = 3 AND upper({currency}) = {currency})",
+            name=f"{prefix}_currency",
+        ),
+    ]
+
+
+def _record_fk(table: str, comment: str) -> Any:
+    return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), index=True, comment=comment)
+
+
+def _link_fk(table: str, comment: str) -> Any:
+    return mapped_column(
+        ForeignKey(f"{table}.id", ondelete="SET NULL"), index=True, comment=comment
+    )
+
+
+def _pk() -> Any:
+    return mapped_column(primary_key=True, comment="Row id (the slug is the stable key)")
+
+
+def _slug() -> Any:
+    return mapped_column(
+        String(120), unique=True, comment="Stable natural key, used in seeds and URLs"
+    )
+
+
+def _aliases() -> Any:
+    return mapped_column(
+        JSON, default=list, comment="JSON list of other names, spellings and translations"
+    )
+
+
+class DatedMixin:
+    """A partial date ``date_*``: the range it falls in, its precision and wording."""
+
+    date_start: Mapped[dt.date | None] = mapped_column(
+        Date, index=True, comment="Earliest date it may fall on"
+    )
+    date_end: Mapped[dt.date | None] = mapped_column(Date, comment="Latest date it may fall on")
+    date_precision: Mapped[str | None] = mapped_column(
+        String(12), comment="day, month, part_of_year, year or years"
+    )
+    date_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording of the date")
+    date_inferred: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), comment="True when derived, not stated"
+    )
+    date_note: Mapped[str | None] = mapped_column(Text, comment="How the date was derived")
+
+
+class DescribedMixin:
+    """Free text: what the sources say, and caveats."""
+
+    summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
+    notes: Mapped[str | None] = mapped_column(
+        Text, comment="Caveats: naming, translation, interpretations"
+    )
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SOURCE_KINDS), name="kind"),
+        {"comment": "Documents that claims rest on (articles, statements, releases)"},
+    )
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    title: Mapped[str] = mapped_column(Text, comment="Title as published")
+    publisher: Mapped[str | None] = mapped_column(Text, comment="Publisher or author")
+    url: Mapped[str | None] = mapped_column(Text, comment="Where the document is published")
+    published: Mapped[dt.date | None] = mapped_column(Date, comment="Publication date")
+    published_inferred: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        comment="True when the publication date is inferred, not printed",
+    )
+    published_note: Mapped[str | None] = mapped_column(Text, comment="How the date was established")
+    kind: Mapped[str] = mapped_column(String(20), comment="official, company, media or analysis")
+    retrieved: Mapped[dt.date | None] = mapped_column(Date, comment="When we retrieved it")
+    text: Mapped[str | None] = mapped_column(
+        Text, comment="The full text we hold; citation quotes are checked against it"
+    )
+
+    citations: Mapped[list[Citation]] = relationship(back_populates="source")
+
+
+class Sector(Base):
+    __tablename__ = "sectors"
+    __table_args__ = ({"comment": "Sector taxonomy: a filter on a parent includes its children"},)
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    name: Mapped[str] = mapped_column(Text, comment="Display name")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sectors.id", ondelete="SET NULL"), index=True, comment="Parent sector"
+    )
+    aliases: Mapped[list[str]] = _aliases()
+    description: Mapped[str | None] = mapped_column(Text, comment="What the sector covers")
+
+    parent: Mapped[Sector | None] = relationship(back_populates="children", remote_side=[id])
+    children: Mapped[list[Sector]] = relationship(back_populates="parent")
+
+
+class Country(Base):
+    __tablename__ = "countries"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PARTNER_KINDS), name="kind"),
+        {"comment": "ISO 3166 countries (from pycountry) and blocs such as the EU"},
+    )
+
+    id: Mapped[int] = _pk()
+    code: Mapped[str] = mapped_column(
+        String(2), unique=True, comment="ISO 3166-1 alpha-2 code, or a bloc code (EU)"
+    )
+    alpha3: Mapped[str | None] = mapped_column(
+        String(3), unique=True, comment="ISO 3166-1 alpha-3 code"
+    )
+    numeric: Mapped[str | None] = mapped_column(String(3), comment="ISO 3166-1 numeric code")
+    name: Mapped[str] = mapped_column(Text, comment="Short name (ISO 3166)")
+    official_name: Mapped[str | None] = mapped_column(Text, comment="Official name (ISO 3166)")
+    kind: Mapped[str] = mapped_column(String(10), comment="country or bloc")
+    aliases: Mapped[list[str]] = _aliases()
+    relationship_level: Mapped[str | None] = mapped_column(
+        Text, comment="Relationship with Kazakhstan in the source's own words"
+    )
+    summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
+
+    organizations: Mapped[list[Organization]] = relationship(back_populates="country")
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ORGANIZATION_KINDS), name="kind"),
+        {"comment": "Companies, banks, institutions and multilateral bodies"},
+    )
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    name: Mapped[str] = mapped_column(
+        Text, comment="Name as the source gives it (a label when the source names none)"
+    )
+    kind: Mapped[str] = mapped_column(
+        String(20), comment="company, bank, institution, multilateral or government"
+    )
+    country_id: Mapped[int | None] = mapped_column(
+        ForeignKey("countries.id", ondelete="SET NULL"),
+        index=True,
+        comment="Home country or bloc; a filter on it finds this organisation too",
+    )
+    anonymous: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        comment="True when the source does not name it",
+    )
+    aliases: Mapped[list[str]] = _aliases()
+    summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
+
+    country: Mapped[Country | None] = relationship(back_populates="organizations")
+
+
+class Agreement(DatedMixin, DescribedMixin, Base):
+    __tablename__ = "agreements"
+    __table_args__ = (
+        CheckConstraint(_in("kind", AGREEMENT_KINDS), name="kind"),
+        CheckConstraint("count IS NULL OR count > 0", name="count"),
+        *partial_date_checks("date"),
+        {"comment": "Agreements, declarations, memoranda and packages of agreements"},
+    )
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    title: Mapped[str] = mapped_column(Text, comment="Title as the source gives it")
+    aliases: Mapped[list[str]] = _aliases()
+    kind: Mapped[str] = mapped_column(
+        String(30),
+        comment="declaration, memorandum, package, accession, partnership_agreement, "
+        "commitment or agreement",
+    )
+    count: Mapped[int | None] = mapped_column(
+        Integer, comment="Number of agreements in a package (one row, not one row each)"
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreements.id", ondelete="SET NULL"),
+        index=True,
+        comment="The package this agreement is a part of",
+    )
+
+
+class MineralDeposit(DescribedMixin, Base):
+    __tablename__ = "mineral_deposits"
+    __table_args__ = (
+        CheckConstraint("count IS NULL OR count > 0", name="count"),
+        {"comment": "Mineral deposits and groups of deposits"},
+    )
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    name: Mapped[str] = mapped_column(Text, comment="Name as the source gives it")
+    aliases: Mapped[list[str]] = _aliases()
+    commodity: Mapped[str | None] = mapped_column(
+        Text, comment="Main commodity (tungsten, rare earths)"
+    )
+    status: Mapped[str | None] = mapped_column(
+        Text, comment="Development status in the source's terms"
+    )
+    count: Mapped[int | None] = mapped_column(
+        Integer, comment="Number of deposits when the row is a group (50)"
+    )
+    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
+
+
+class InfrastructureProject(DescribedMixin, Base):
+    __tablename__ = "infrastructure_projects"
+    __table_args__ = (
+        CheckConstraint("capacity_value IS NULL OR capacity_value >= 0", name="capacity"),
+        *amount_checks("cost", "cost_currency"),
+        *partial_date_checks("started"),
+        *partial_date_checks("completion"),
+        {"comment": "Infrastructure and technology projects (plants, routes, centres)"},
+    )
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    name: Mapped[str] = mapped_column(Text, comment="Name as the source gives it")
+    aliases: Mapped[list[str]] = _aliases()
+    kind: Mapped[str | None] = mapped_column(
+        Text, comment="What it is (nuclear power plant, route)"
+    )
+    status: Mapped[str | None] = mapped_column(Text, comment="Status in the source's terms")
+    capacity_value: Mapped[float | None] = mapped_column(Float, comment="Capacity figure (2.4)")
+    capacity_unit: Mapped[str | None] = mapped_column(String(20), comment="Capacity unit (GW)")
+    capacity_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording")
+    cost_low: Mapped[int | None] = mapped_column(BigInteger, comment="Lowest stated cost")
+    cost_high: Mapped[int | None] = mapped_column(BigInteger, comment="Highest stated cost")
+    cost_currency: Mapped[str | None] = mapped_column(String(3), comment="ISO 4217 code")
+    cost_approximate: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), comment="True for nearly/about figures"
+    )
+    cost_qualifier: Mapped[str | None] = mapped_column(
+        Text, comment="The vague word: nearly, up to, about"
+    )
+    cost_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording of the cost")
+    started_start: Mapped[dt.date | None] = mapped_column(Date, comment="Earliest start date")
+    started_end: Mapped[dt.date | None] = mapped_column(Date, comment="Latest start date")
+    started_precision: Mapped[str | None] = mapped_column(
+        String(12), comment="Start date precision"
+    )
+    started_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording")
+    started_inferred: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), comment="True when derived, not stated"
+    )
+    started_note: Mapped[str | None] = mapped_column(Text, comment="How the start was derived")
+    completion_start: Mapped[dt.date | None] = mapped_column(
+        Date, comment="Earliest expected completion"
+    )
+    completion_end: Mapped[dt.date | None] = mapped_column(
+        Date, comment="Latest expected completion"
+    )
+    completion_precision: Mapped[str | None] = mapped_column(
+        String(12), comment="Completion date precision"
+    )
+    completion_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording")
+    completion_inferred: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), comment="True when derived, not stated"
+    )
+    completion_note: Mapped[str | None] = mapped_column(Text, comment="How it was derived")
+    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
+
+
+class Deal(DatedMixin, DescribedMixin, Base):
+    __tablename__ = "deals"
+    __table_args__ = (
+        CheckConstraint(_in("kind", DEAL_KINDS), name="kind"),
+        *amount_checks("amount", "currency"),
+        CheckConstraint("usd_low IS NULL OR (usd_low >= 0 AND usd_low <= usd_high)", name="usd"),
+        *partial_date_checks("date"),
+        {"comment": "Money raised, committed or invested, with honest amounts and parties"},
+    )
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    title: Mapped[str] = mapped_column(Text, comment="What the money is for")
+    kind: Mapped[str] = mapped_column(
+        String(20), comment="funding, investment, acquisition, package_value or fund"
+    )
+    amount_low: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Lowest stated amount, whole units (NULL: not stated)"
+    )
+    amount_high: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Highest stated amount (= low for a single figure)"
+    )
+    currency: Mapped[str | None] = mapped_column(String(3), comment="ISO 4217 code")
+    approximate: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), comment="True for nearly/about figures"
+    )
+    qualifier: Mapped[str | None] = mapped_column(
+        Text, comment="The vague word: nearly, up to, about"
+    )
+    amount_text: Mapped[str | None] = mapped_column(
+        Text, comment="The source's wording of the amount"
+    )
+    usd_low: Mapped[int | None] = mapped_column(BigInteger, comment="amount_low in US dollars")
+    usd_high: Mapped[int | None] = mapped_column(BigInteger, comment="amount_high in US dollars")
+    usd_rate: Mapped[float | None] = mapped_column(Float, comment="USD per unit of currency used")
+    usd_rate_date: Mapped[dt.date | None] = mapped_column(Date, comment="Date of that rate")
+    usd_rate_source: Mapped[str | None] = mapped_column(Text, comment="Where the rate comes from")
+    stake: Mapped[str | None] = mapped_column(Text, comment="Stake acquired, in the source's words")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="SET NULL"),
+        index=True,
+        comment="The umbrella deal this is a part of (totals count the umbrella only)",
+    )
+    agreement_id: Mapped[int | None] = _link_fk("agreements", "The agreement it belongs to")
+    deposit_id: Mapped[int | None] = _link_fk("mineral_deposits", "The deposit it concerns")
+    project_id: Mapped[int | None] = _link_fk("infrastructure_projects", "The project it funds")
+
+
+class Event(DatedMixin, DescribedMixin, Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        *partial_date_checks("date"),
+        {"comment": "The timeline: visits, summits, signings, decisions"},
+    )
+
+    id: Mapped[int] = _pk()
+    slug: Mapped[str] = _slug()
+    title: Mapped[str] = mapped_column(Text, comment="What happened")
+    kind: Mapped[str | None] = mapped_column(
+        String(20), comment="visit, summit, signing, announcement, decision..."
+    )
+    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
+    agreement_id: Mapped[int | None] = _link_fk("agreements", "The agreement it concerns")
+    deal_id: Mapped[int | None] = _link_fk("deals", "The deal it concerns")
+    deposit_id: Mapped[int | None] = _link_fk("mineral_deposits", "The deposit it concerns")
+    project_id: Mapped[int | None] = _link_fk("infrastructure_projects", "The project it concerns")
+
+
+# The records that parties, sectors and citations attach to, by foreign-key column.
+RECORD_COLUMNS = {
+    "agreement_id": "agreements",
+    "deal_id": "deals",
+    "deposit_id": "mineral_deposits",
+    "project_id": "infrastructure_projects",
+    "event_id": "events",
+}
+SUBJECT_COLUMNS = {"country_id": "countries", "organization_id": "organizations", **RECORD_COLUMNS}
+
+
+class Party(Base):
+    __tablename__ = "parties"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(exactly_one("country_id", "organization_id"), name="one_partner"),
+        CheckConstraint(exactly_one(*RECORD_COLUMNS), name="one_record"),
+        {"comment": "Who took part in a record, and in what role (a country or an organisation)"},
+    )
+
+    id: Mapped[int] = _pk()
+    role: Mapped[str] = mapped_column(String(20), comment="signatory, investor, financier...")
+    country_id: Mapped[int | None] = _record_fk("countries", "The partner, when a country or bloc")
+    organization_id: Mapped[int | None] = _record_fk(
+        "organizations", "The partner, when an organisation"
+    )
+    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
+    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
+    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Record: a deposit")
+    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Record: a project")
+    event_id: Mapped[int | None] = _record_fk("events", "Record: an event")
+
+
+class RecordSector(Base):
+    __tablename__ = "record_sectors"
+    __table_args__ = (
+        CheckConstraint(exactly_one(*RECORD_COLUMNS), name="one_record"),
+        {"comment": "The sectors a record covers"},
+    )
+
+    id: Mapped[int] = _pk()
+    sector_id: Mapped[int] = _record_fk("sectors", "The sector")
+    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
+    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
+    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Record: a deposit")
+    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Record: a project")
+    event_id: Mapped[int | None] = _record_fk("events", "Record: an event")
+
+
+class Citation(Base):
+    __tablename__ = "citations"
+    __table_args__ = (
+        CheckConstraint(exactly_one(*SUBJECT_COLUMNS), name="one_subject"),
+        CheckConstraint("length(quote) > 0", name="quote"),
+        {"comment": "The sentence of a source that a record (or one field of it) rests on"},
+    )
+
+    id: Mapped[int] = _pk()
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="RESTRICT"), index=True, comment="The source"
+    )
+    quote: Mapped[str] = mapped_column(
+        Text, comment="Verbatim excerpt, or our summary for non-quoted sources"
+    )
+    field: Mapped[str | None] = mapped_column(
+        String(40), comment="The field it supports (NULL: the record)"
+    )
+    note: Mapped[str | None] = mapped_column(Text, comment="Remarks on the citation")
+    country_id: Mapped[int | None] = _record_fk("countries", "Subject: a country or bloc")
+    organization_id: Mapped[int | None] = _record_fk("organizations", "Subject: an organisation")
+    agreement_id: Mapped[int | None] = _record_fk("agreements", "Subject: an agreement")
+    deal_id: Mapped[int | None] = _record_fk("deals", "Subject: a deal")
+    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Subject: a deposit")
+    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Subject: a project")
+    event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
+
+    source: Mapped[Source] = relationship(back_populates="citations")

@@ -1,0 +1,91 @@
+"""Partial dates: what a source says about when (a year, a month, "early 2023", 2035-2036).
+
+A partial date is stored as the range it may fall in plus a precision, so that
+``--year 2025`` and ``--since 2025-06`` compare honestly, and the source's own wording.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+PRECISIONS = ("day", "month", "part_of_year", "year", "years")
+
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_YEARS = re.compile(r"^(\d{4})\s*/\s*(\d{4})$")
+
+
+@dataclass(frozen=True)
+class PartialDate:
+    start: dt.date
+    end: dt.date
+    precision: str
+    text: str | None = None
+    inferred: bool = False
+    note: str | None = None
+
+    def columns(self, prefix: str) -> dict[str, object]:
+        """The ``<prefix>_*`` column values for this date."""
+        return {
+            f"{prefix}_start": self.start,
+            f"{prefix}_end": self.end,
+            f"{prefix}_precision": self.precision,
+            f"{prefix}_text": self.text,
+            f"{prefix}_inferred": self.inferred,
+            f"{prefix}_note": self.note,
+        }
+
+
+def empty_columns(prefix: str) -> dict[str, object]:
+    """Column values for an unknown date (all NULL)."""
+    return {
+        f"{prefix}_start": None,
+        f"{prefix}_end": None,
+        f"{prefix}_precision": None,
+        f"{prefix}_text": None,
+        f"{prefix}_inferred": False,
+        f"{prefix}_note": None,
+    }
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def range_of(value: str | int | dt.date) -> tuple[dt.date, dt.date, str]:
+    """The (start, end, precision) of a short form: 2025, 2025-11, 2025-08-15, 2035/2036.
+
+    Raises ValueError naming the accepted forms.
+    """
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value, value, "day"
+    text = str(value).strip()
+    if m := _YEAR.match(text):
+        year = int(m[1])
+        return dt.date(year, 1, 1), dt.date(year, 12, 31), "year"
+    if m := _MONTH.match(text):
+        year, month = int(m[1]), int(m[2])
+        if not 1 <= month <= 12:
+            raise ValueError(f"month {month} is not 01-12")
+        return dt.date(year, month, 1), _month_end(year, month), "month"
+    if m := _DAY.match(text):
+        day = dt.date(int(m[1]), int(m[2]), int(m[3]))
+        return day, day, "day"
+    if m := _YEARS.match(text):
+        first, last = int(m[1]), int(m[2])
+        if first > last:
+            raise ValueError(f"{first}/{last}: the first year is after the last")
+        return dt.date(first, 1, 1), dt.date(last, 12, 31), "years"
+    raise ValueError(f"{text!r} is not a date: use 2025, 2025-11, 2025-08-15 or 2035/2036")
+
+
+def parse_bound(value: str, *, end: bool = False) -> dt.date:
+    """A user's ``--since``/``--until`` value as the first (or last) day it covers."""
+    start, last, _ = range_of(value)
+    return last if end else start

@@ -1,0 +1,250 @@
+"""The seed/load file format: one pydantic model per section (see ``seeds/README.md``).
+
+These models check each record on its own (types, required fields, vocabularies,
+low <= high). References between records and quotes against source texts are checked
+by :mod:`kzdiplo.loader`, which sees the whole run and the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kzdiplo import models
+from kzdiplo.partialdate import PRECISIONS, PartialDate, range_of
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120)]
+Code = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Text = Annotated[str, Field(min_length=1)]
+Role = Literal[models.ROLES]  # type: ignore[valid-type]
+ShortDate = str | int | dt.date
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CitationIn(Strict):
+    source: Slug
+    quote: Text
+    field: str | None = None
+    note: str | None = None
+
+
+class PartyIn(Strict):
+    partner: Text  # a country/bloc code or an organisation slug
+    role: Role
+
+
+class DateIn(Strict):
+    """A partial date: ``value`` (short form) or ``start``/``end``/``precision``."""
+
+    value: ShortDate | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    precision: Literal[PRECISIONS] | None = None  # type: ignore[valid-type]
+    text: str | None = None
+    inferred: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DateIn:
+        explicit = (self.start, self.end, self.precision)
+        if self.value is not None:
+            if any(v is not None for v in explicit):
+                raise ValueError("give either value or start/end/precision, not both")
+            range_of(self.value)  # raises ValueError with the accepted forms
+        elif any(v is None for v in explicit):
+            raise ValueError(
+                "give value (2025, 2025-11, 2035/2036) or all of start, end, precision"
+            )
+        elif self.start > self.end:  # type: ignore[operator]
+            raise ValueError("start is after end")
+        return self
+
+    def resolve(self) -> PartialDate:
+        if self.value is not None:
+            start, end, precision = range_of(self.value)
+        else:
+            start, end, precision = self.start, self.end, self.precision  # type: ignore[assignment]
+        return PartialDate(start, end, precision, self.text, self.inferred, self.note)
+
+
+def _date_field(value: object) -> object:
+    """Accept the short forms as well as the mapping."""
+    if value is None or isinstance(value, dict):
+        return value
+    return {"value": value}
+
+
+class AmountIn(Strict):
+    low: Annotated[int, Field(ge=0)]
+    high: Annotated[int, Field(ge=0)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    approximate: bool = False
+    qualifier: str | None = None
+    text: str | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, code: str) -> str:
+        from kzdiplo.money import known_currency
+
+        if not known_currency(code):
+            raise ValueError(f"{code} is not an ISO 4217 currency code")
+        return code
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AmountIn:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is greater than high ({self.high})")
+        return self
+
+
+class CapacityIn(Strict):
+    value: Annotated[float, Field(ge=0)]
+    unit: Text
+    text: str | None = None
+
+
+class Record(Strict):
+    """Fields every fact record has."""
+
+    slug: Slug
+    citations: Annotated[list[CitationIn], Field(min_length=1)]
+
+
+class Dated(Strict):
+    date: DateIn | None = None
+
+    _wrap_date = field_validator("date", mode="before")(_date_field)
+
+
+class SourceIn(Strict):
+    slug: Slug
+    title: Text
+    publisher: str | None = None
+    url: str | None = None
+    published: dt.date | None = None
+    published_inferred: bool = False
+    published_note: str | None = None
+    kind: Literal[models.SOURCE_KINDS]  # type: ignore[valid-type]
+    retrieved: dt.date | None = None
+    text_file: str | None = None  # relative to the YAML file
+    text: str | None = None  # or the text inline
+
+
+class SectorIn(Strict):
+    slug: Slug
+    name: Text
+    parent: Slug | None = None
+    aliases: list[str] = []
+    description: str | None = None
+
+
+class CountryIn(Strict):
+    code: Code
+    kind: Literal[models.PARTNER_KINDS] | None = None  # type: ignore[valid-type]
+    name: str | None = None  # required for blocs; ISO countries take pycountry's
+    alpha3: str | None = None
+    aliases: list[str] = []
+    relationship: str | None = None
+    summary: str | None = None
+    citations: Annotated[list[CitationIn], Field(min_length=1)]
+
+
+class OrganizationIn(Record):
+    name: Text
+    kind: Literal[models.ORGANIZATION_KINDS]  # type: ignore[valid-type]
+    country: Code | None = None
+    anonymous: bool = False
+    aliases: list[str] = []
+    summary: str | None = None
+
+
+class AgreementIn(Record, Dated):
+    title: Text
+    aliases: list[str] = []
+    kind: Literal[models.AGREEMENT_KINDS]  # type: ignore[valid-type]
+    count: Annotated[int, Field(gt=0)] | None = None
+    parent: Slug | None = None
+    parties: list[PartyIn] = []
+    sectors: list[Slug] = []
+    summary: str | None = None
+    notes: str | None = None
+
+
+class DealIn(Record, Dated):
+    title: Text
+    kind: Literal[models.DEAL_KINDS]  # type: ignore[valid-type]
+    amount: AmountIn | None = None
+    stake: str | None = None
+    parent: Slug | None = None
+    agreement: Slug | None = None
+    deposit: Slug | None = None
+    project: Slug | None = None
+    parties: list[PartyIn] = []
+    sectors: list[Slug] = []
+    summary: str | None = None
+    notes: str | None = None
+
+
+class DepositIn(Record):
+    name: Text
+    aliases: list[str] = []
+    commodity: str | None = None
+    status: str | None = None
+    count: Annotated[int, Field(gt=0)] | None = None
+    location: str | None = None
+    parties: list[PartyIn] = []
+    sectors: list[Slug] = []
+    summary: str | None = None
+    notes: str | None = None
+
+
+class ProjectIn(Record):
+    name: Text
+    aliases: list[str] = []
+    kind: str | None = None
+    status: str | None = None
+    capacity: CapacityIn | None = None
+    cost: AmountIn | None = None
+    started: DateIn | None = None
+    completion: DateIn | None = None
+    location: str | None = None
+    parties: list[PartyIn] = []
+    sectors: list[Slug] = []
+    summary: str | None = None
+    notes: str | None = None
+
+    _wrap_dates = field_validator("started", "completion", mode="before")(_date_field)
+
+
+class EventIn(Record, Dated):
+    title: Text
+    kind: str | None = None
+    location: str | None = None
+    agreement: Slug | None = None
+    deal: Slug | None = None
+    deposit: Slug | None = None
+    project: Slug | None = None
+    parties: list[PartyIn] = []
+    sectors: list[Slug] = []
+    summary: str | None = None
+    notes: str | None = None
+
+
+# Sections in load order: a record may refer to records of earlier sections.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "sources": SourceIn,
+    "sectors": SectorIn,
+    "countries": CountryIn,
+    "organizations": OrganizationIn,
+    "deposits": DepositIn,
+    "projects": ProjectIn,
+    "agreements": AgreementIn,
+    "deals": DealIn,
+    "events": EventIn,
+}
