@@ -28,12 +28,18 @@ def _url() -> str:
     )
 
 
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Leave out what the models do not describe: the FTS5 index and its shadow tables."""
+    return not (type_ == "table" and name is not None and name.startswith("search_index"))
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -51,6 +57,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=is_sqlite,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

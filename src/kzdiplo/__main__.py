@@ -1,0 +1,5 @@
+"""``python -m kzdiplo`` runs the CLI."""
+
+from kzdiplo.cli import main
+
+main()

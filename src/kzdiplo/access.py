@@ -1,0 +1,100 @@
+"""Opening the user's database for a command: find it, create the default one on first
+use, refuse a mistyped path, and make sure its schema is the one this kzdiplo reads."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from kzdiplo.config import Target, resolve
+from kzdiplo.errors import KzError, UsageError
+from kzdiplo.reader import (
+    HEAD,
+    REVISIONS,
+    Reader,
+    SqlAlchemyReader,
+    SqliteReader,
+    schema_revision,
+)
+
+
+def note(message: str) -> None:
+    """One line for the user on stderr (never mixed into the data on stdout)."""
+    print(f"kzdiplo: {message}", file=sys.stderr)
+
+
+def create_database(target: Target) -> str:
+    """Create (or bring up to date) and seed the database; returns the load summary."""
+    from kzdiplo.db import make_engine
+    from kzdiplo.migrate import upgrade
+    from kzdiplo.seed import seed
+
+    if target.path is not None:
+        target.path.parent.mkdir(parents=True, exist_ok=True)
+    upgrade(target.url)
+    engine = make_engine(target.url)
+    try:
+        return seed(engine).summary()
+    finally:
+        engine.dispose()
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a directory or a file that is not an SQLite database, before opening it."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory, not a database file")
+    try:
+        with path.open("rb") as f:
+            header = f.read(16)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if header and header != b"SQLite format 3\x00":
+        raise UsageError(f"{path} is not an SQLite database")
+
+
+def _hint(target: Target) -> str:
+    return f"kzdiplo --db {target.path} " if target.path and not target.is_default else "kzdiplo "
+
+
+def open_reader(db: str | None) -> Reader:
+    """A read connection to the database the user chose, ready to query."""
+    target = resolve(db)
+    if target.is_sqlite and target.path is not None:
+        if not target.path.exists():
+            if not target.is_default:
+                raise UsageError(
+                    f"no database at {target.path} (to create one: "
+                    f"kzdiplo --db {target.path} db init)"
+                )
+            note(f"creating the database at {target.path} (first use)...")
+            note(f"seeded: {create_database(target)}")
+        check_sqlite_file(target.path)
+        reader: Reader = SqliteReader(target.path)
+    else:
+        try:
+            reader = SqlAlchemyReader(target.url)
+        except Exception as exc:
+            raise UsageError(f"cannot open {target.url!r}: {str(exc).splitlines()[0]}") from None
+    try:
+        revision = schema_revision(reader)
+    except KzError:
+        reader.close()
+        raise
+    if revision == HEAD:
+        return reader
+    reader.close()
+    if revision is None and not target.is_default:
+        raise KzError(f"the database has no kzdiplo schema yet: run {_hint(target)}db init")
+    if revision is not None and revision not in REVISIONS:
+        raise KzError(
+            f"the database is at schema revision {revision}, unknown to this kzdiplo "
+            f"(head {HEAD}): is it from a newer version?"
+        )
+    if target.is_default:
+        note(f"upgrading the database schema from {revision} to {HEAD}...")
+        create_database(target)
+        return open_reader(db)
+    raise KzError(
+        f"the database schema is at revision {revision}, this kzdiplo needs {HEAD}: "
+        f"run {_hint(target)}db upgrade"
+    )

@@ -1,0 +1,130 @@
+"""Ad-hoc SQL, safely: read-only, one statement, a time limit and a row cap.
+
+On SQLite four walls stand between a user's query and the data: the file is opened
+read-only (``mode=ro``), ``PRAGMA query_only`` is on, attaching other files is
+disabled (``SQLITE_LIMIT_ATTACHED`` = 0, which also stops ``VACUUM INTO``), and an
+authorizer allows only reads: SELECT, reading columns, recursive CTEs, functions other
+than ``load_extension``, and a few PRAGMAs that only describe the schema. A progress
+handler stops the query at its deadline, leaving the connection usable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kzdiplo.errors import KzError, QueryTimeout, UsageError
+from kzdiplo.reader import connect_sqlite
+
+READ_ONLY_PRAGMAS = frozenset(
+    {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+     "foreign_key_list", "collation_list", "function_list", "pragma_list", "data_version"}
+)  # fmt: skip
+DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
+_ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
+READ_ONLY_MESSAGE = (
+    "kzdiplo sql is read-only: only SELECT queries (and schema PRAGMAs such as "
+    "table_info) are allowed"
+)
+
+
+def _authorize(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
+    if action in _ALLOWED_ACTIONS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION:
+        return (
+            sqlite3.SQLITE_DENY if (arg2 or "").lower() in DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+        )
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in READ_ONLY_PRAGMAS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
+        # FTS5 declares its table when first read, which SQLite checks as this update;
+        # nothing can write sqlite_master here (mode=ro, query_only, no writable_schema).
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def open_guarded(path: Path) -> sqlite3.Connection:
+    """A connection to ``path`` on which only reads can run."""
+    conn = connect_sqlite(path, readonly=True)
+    conn.execute("PRAGMA query_only = ON")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.set_authorizer(_authorize)
+    return conn
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    rows: Iterator[Sequence[Any]]
+    truncated: bool = False  # set once the iterator hits the cap
+
+
+def _clean(query: str) -> str:
+    if "\x00" in query:
+        raise UsageError("the query contains a NUL byte")
+    query = query.strip()
+    if not query:
+        raise UsageError("empty query: give an SQL SELECT statement")
+    return query
+
+
+def explain_error(exc: sqlite3.Error) -> KzError:
+    """One line for a database error, naming the read-only rule when that is the cause."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    denied = ("not authorized", "authorization denied", "readonly", "query_only")
+    if any(word in message for word in denied):
+        return UsageError(READ_ONLY_MESSAGE)
+    if "interrupted" in message:
+        return QueryTimeout("query stopped at the time limit")
+    if "one statement at a time" in message:
+        return UsageError("only one SQL statement at a time")
+    if "too many attached" in message:
+        return UsageError(READ_ONLY_MESSAGE)
+    return KzError(f"SQL error: {message}")
+
+
+def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) -> Result:
+    """Start ``query`` on a guarded connection; rows stream from the returned iterator.
+
+    ``timeout`` seconds cover preparing, running and fetching; ``max_rows`` None: no cap.
+    """
+    query = _clean(query)
+    conn = open_guarded(path)
+    deadline = time.monotonic() + timeout
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+    try:
+        cursor = conn.execute(query)
+    except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
+        conn.close()
+        raise explain_error(sqlite3.Error(str(exc))) from None
+    except sqlite3.Error as exc:
+        conn.close()
+        raise explain_error(exc) from None
+    columns = [d[0] for d in cursor.description or ()]
+    result = Result(columns, iter(()))
+
+    def rows() -> Iterator[Sequence[Any]]:
+        count = 0
+        try:
+            while True:
+                try:
+                    row = cursor.fetchone()
+                except sqlite3.Error as exc:
+                    raise explain_error(exc) from None
+                if row is None:
+                    return
+                if max_rows is not None and count >= max_rows:
+                    result.truncated = True
+                    return
+                count += 1
+                yield row
+        finally:
+            conn.close()
+
+    result.rows = rows()
+    return result

@@ -1,0 +1,93 @@
+"""Integrity checks for ``kzdiplo db check``: each returns a list of problems."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kzdiplo.loader import normalise_space
+from kzdiplo.reader import Reader
+
+
+def integrity(reader: Reader) -> list[str]:
+    rows = reader.rows("PRAGMA integrity_check")
+    messages = [next(iter(r.values())) for r in rows]
+    return [] if messages == ["ok"] else messages
+
+
+def foreign_keys(reader: Reader) -> list[str]:
+    return [
+        f"{r['table']} row {r['rowid']} points at a missing {r['parent']} row"
+        for r in reader.rows("PRAGMA foreign_key_check")
+    ]
+
+
+def search_index(reader: Reader) -> list[str]:
+    """Every record has exactly its current document in the FTS index."""
+    stale = reader.rows(
+        "SELECT doc_id, noun, key FROM search_documents d WHERE NOT EXISTS ("
+        "SELECT 1 FROM search_index s WHERE s.rowid = d.doc_id AND s.title = d.title "
+        "AND s.body = d.body)"
+    )
+    extra = reader.rows(
+        "SELECT rowid FROM search_index WHERE rowid NOT IN (SELECT doc_id FROM search_documents)"
+    )
+    problems = [f"search index is stale for {r['noun']} {r['key']}" for r in stale]
+    problems += [f"search index holds a document of a deleted record ({r['rowid']})" for r in extra]
+    return problems
+
+
+def quotes(reader: Reader) -> list[str]:
+    """Every citation quote of a source whose text we hold is in that text."""
+    problems = []
+    texts = {
+        r["id"]: normalise_space(r["text"])
+        for r in reader.rows("SELECT id, text FROM sources WHERE text IS NOT NULL")
+    }
+    for r in reader.rows(
+        "SELECT c.id, c.source_id, c.quote, d.record_type, d.record_key FROM citations c "
+        "JOIN citation_details d ON d.citation_id = c.id"
+    ):
+        text = texts.get(r["source_id"])
+        if text is not None and normalise_space(r["quote"]) not in text:
+            problems.append(
+                f"citation {r['id']} of {r['record_type']} {r['record_key']}: "
+                "quote not in its source"
+            )
+    return problems
+
+
+def uncited(reader: Reader) -> list[str]:
+    """Every fact record has at least one citation."""
+    problems = []
+    for table, column in (
+        ("agreements", "agreement_id"), ("deals", "deal_id"), ("mineral_deposits", "deposit_id"),
+        ("infrastructure_projects", "project_id"), ("events", "event_id"),
+        ("organizations", "organization_id"),
+    ):  # fmt: skip
+        for r in reader.rows(
+            f"SELECT slug FROM {table} t WHERE NOT EXISTS "
+            f"(SELECT 1 FROM citations c WHERE c.{column} = t.id)"
+        ):
+            problems.append(f"{table} {r['slug']} has no citation")
+    return problems
+
+
+def run_checks(reader: Reader) -> list[tuple[str, list[str]]]:
+    checks: list[tuple[str, Callable[[Reader], list[str]]]] = [
+        ("every citation quote is in its source", quotes),
+        ("every record has a citation", uncited),
+    ]
+    if reader.dialect == "sqlite":
+        checks = [
+            ("PRAGMA integrity_check", integrity),
+            ("PRAGMA foreign_key_check", foreign_keys),
+            ("search index matches the records", search_index),
+            *checks,
+        ]
+    results = []
+    for name, check in checks:
+        try:
+            results.append((name, check(reader)))
+        except Exception as exc:  # a corrupt file fails the check, it does not crash it
+            results.append((name, [f"could not run: {str(exc).splitlines()[0]}"]))
+    return results

@@ -1,0 +1,112 @@
+"""What every command shares: the --db option's state, error handling, output options."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from kzdiplo.errors import KzError
+from kzdiplo.render import Format
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    db: str | None = None
+
+
+def state(ctx: typer.Context) -> State:
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = State()
+    return root.obj
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one error line on stderr; return the Exit to raise."""
+    print(f"kzdiplo: error: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+def guarded(command: F) -> F:
+    """Turn domain errors into one line on stderr and their exit code (no traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except KzError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def reading(ctx: typer.Context) -> Iterator[Any]:
+    """A read connection to the user's database for the length of a command."""
+    from kzdiplo.access import open_reader
+
+    reader = open_reader(state(ctx).db)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+FormatOption = Annotated[
+    Format,
+    typer.Option(
+        "--format", "-f", help="Output: table (for people), json, ndjson, csv or markdown.",
+        case_sensitive=False,
+    ),
+]  # fmt: skip
+LimitOption = Annotated[
+    int, typer.Option("--limit", "-n", min=0, help="Show at most this many rows (0: all).")
+]
+PartnerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--partner", "-p", metavar="PARTNER",
+        help="A country, bloc or organisation: ISO code, name or alias, any case "
+        "(US, usa, 'United States'). A country includes its organisations.",
+    ),
+]  # fmt: skip
+SectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sector", "-s", metavar="SECTOR",
+        help="A sector or any word for it (minerals, mining, transport); includes its "
+        "sub-sectors.",
+    ),
+]  # fmt: skip
+YearOption = Annotated[
+    int | None,
+    typer.Option("--year", "-y", min=1, max=9999, help="Only records that may fall in this year."),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since", metavar="DATE",
+        help="Only records that may fall on or after DATE (2025, 2025-06 or 2025-06-15).",
+    ),
+]  # fmt: skip
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until", metavar="DATE",
+        help="Only records that may fall on or before DATE (2025, 2025-06 or 2025-06-15).",
+    ),
+]  # fmt: skip
+KindOption = Annotated[
+    str | None, typer.Option("--kind", "-k", help="Only this kind (any part of it, any case).")
+]
+SortOption = Annotated[
+    str | None, typer.Option("--sort", help="Sort key (see above); prefix - for descending.")
+]

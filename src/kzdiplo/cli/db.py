@@ -1,0 +1,174 @@
+"""kzdiplo db: where the database is, create, migrate, seed and check it."""
+
+from __future__ import annotations
+
+import typer
+
+from kzdiplo.cli.common import guarded, state
+from kzdiplo.errors import KzError, UsageError
+
+app = typer.Typer(
+    help="Manage the database: path, init, upgrade, current, seed, check.",
+    no_args_is_help=True,
+)
+
+
+def _target(ctx: typer.Context, must_exist: bool = True):  # -> config.Target
+    from kzdiplo.access import check_sqlite_file
+    from kzdiplo.config import resolve
+
+    target = resolve(state(ctx).db)
+    if target.path is not None and must_exist:
+        if not target.path.exists():
+            hint = "kzdiplo db init" if target.is_default else f"kzdiplo --db {target.path} db init"
+            raise UsageError(f"no database at {target.path} (to create one: {hint})")
+        check_sqlite_file(target.path)
+    return target
+
+
+@app.command()
+@guarded
+def path(ctx: typer.Context) -> None:
+    """Print where the database is (a file path, or the URL for other backends).
+
+    \b
+    Example:
+      sqlite3 "$(kzdiplo db path)" ".tables"
+    """
+    target = _target(ctx, must_exist=False)
+    if target.path is not None:
+        print(target.path)
+    else:
+        from sqlalchemy.engine import make_url
+
+        print(make_url(target.url).render_as_string(hide_password=True))
+
+
+@app.command()
+@guarded
+def init(ctx: typer.Context) -> None:
+    """Create the database (or bring it up to date) and load the seed data.
+
+    \b
+    Example:
+      kzdiplo --db ./kz.db db init
+    """
+    from kzdiplo.access import create_database, note
+
+    target = _target(ctx, must_exist=False)
+    if target.path is not None and target.path.exists():
+        _refuse_foreign_file(target.path)
+    summary = create_database(target)
+    note(f"database ready at {target.path or target.url}: {summary}")
+
+
+def _refuse_foreign_file(path) -> None:  # type: ignore[no-untyped-def]
+    """Do not migrate somebody else's SQLite file into a kzdiplo database."""
+    import sqlite3
+
+    from kzdiplo.access import check_sqlite_file
+
+    check_sqlite_file(path)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if names and "alembic_version" not in names:
+        raise UsageError(
+            f"{path} holds other tables and is not a kzdiplo database; not touching it"
+        )
+
+
+@app.command()
+@guarded
+def upgrade(ctx: typer.Context) -> None:
+    """Migrate the database to the schema this kzdiplo needs (safe to repeat).
+
+    \b
+    Example:
+      kzdiplo --db ./kz.db db upgrade
+    """
+    from kzdiplo.access import note
+    from kzdiplo.migrate import upgrade as run_upgrade
+    from kzdiplo.reader import HEAD
+
+    target = _target(ctx)
+    if target.path is not None:
+        _refuse_foreign_file(target.path)
+    run_upgrade(target.url)
+    note(f"schema at revision {HEAD}")
+
+
+@app.command()
+@guarded
+def current(ctx: typer.Context) -> None:
+    """Print the database's schema revision and the one this kzdiplo needs.
+
+    \b
+    Example:
+      kzdiplo db current
+    """
+    from kzdiplo.reader import HEAD, SqlAlchemyReader, SqliteReader, schema_revision
+
+    target = _target(ctx)
+    reader = SqliteReader(target.path) if target.path else SqlAlchemyReader(target.url)
+    try:
+        revision = schema_revision(reader)
+    finally:
+        reader.close()
+    status = "up to date" if revision == HEAD else "run `kzdiplo db upgrade`"
+    print(f"database: {revision or 'none'}  kzdiplo: {HEAD}  ({status})")
+
+
+@app.command()
+@guarded
+def seed(ctx: typer.Context) -> None:
+    """Load the seed data again (idempotent: unchanged records are left alone).
+
+    \b
+    Example:
+      kzdiplo db seed
+    """
+    from kzdiplo.access import note, open_reader
+    from kzdiplo.db import make_engine
+    from kzdiplo.loader import LoadError
+    from kzdiplo.seed import seed as run_seed
+
+    target = _target(ctx)
+    open_reader(state(ctx).db).close()  # refuses a wrong or outdated database first
+    engine = make_engine(target.url)
+    try:
+        report = run_seed(engine)
+    except LoadError as exc:
+        raise KzError(str(exc)) from None
+    finally:
+        engine.dispose()
+    note(f"seeded: {report.summary()}")
+
+
+@app.command()
+@guarded
+def check(ctx: typer.Context) -> None:
+    """Check integrity: SQLite's own checks, foreign keys, the search index, and that
+    every citation quote is still in its source's text. Exit 1 when anything is wrong.
+
+    \b
+    Example:
+      kzdiplo db check
+    """
+    from kzdiplo.access import open_reader
+    from kzdiplo.checks import run_checks
+
+    reader = open_reader(state(ctx).db)
+    try:
+        results = run_checks(reader)
+    finally:
+        reader.close()
+    failed = 0
+    for name, problems in results:
+        print(f"{'ok  ' if not problems else 'FAIL'}  {name}")
+        for problem in problems[:20]:
+            print(f"      {problem}")
+        if len(problems) > 20:
+            print(f"      ... and {len(problems) - 20} more")
+        failed += bool(problems)
+    if failed:
+        raise KzError(f"{failed} check(s) failed")

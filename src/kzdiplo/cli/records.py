@@ -1,0 +1,318 @@
+"""The listing commands: agreements, deals, deposits, projects, events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from kzdiplo import display as show
+from kzdiplo.cli.common import (
+    FormatOption,
+    KindOption,
+    LimitOption,
+    PartnerOption,
+    SectorOption,
+    SinceOption,
+    SortOption,
+    UntilOption,
+    YearOption,
+    guarded,
+    reading,
+)
+from kzdiplo.errors import UsageError
+from kzdiplo.render import Column, Format
+
+COLUMNS: dict[str, list[Column]] = {
+    "agreement": [
+        ("Date", lambda r: show.partial_date(r["date"])),
+        ("Title", lambda r: r["title"]),
+        ("Kind", lambda r: r["kind"]),
+        ("Count", lambda r: show.text(r["count"])),
+        ("Partners", show.partners),
+        ("Sectors", lambda r: show.text(r["sectors"])),
+        ("Slug", lambda r: r["slug"]),
+    ],
+    "deal": [
+        ("Title", lambda r: r["title"]),
+        ("Amount", lambda r: show.amount(r["amount"], r["usd"])),
+        ("Payer → recipient", show.flows),
+        ("Kind", lambda r: r["kind"]),
+        ("Date", lambda r: show.partial_date(r["date"])),
+        ("Sectors", lambda r: show.text(r["sectors"])),
+        ("Slug", lambda r: r["slug"]),
+    ],
+    "deposit": [
+        ("Name", lambda r: r["name"]),
+        ("Commodity", lambda r: show.text(r["commodity"])),
+        ("Count", lambda r: show.text(r["count"])),
+        ("Status", lambda r: show.text(r["status"])),
+        ("Partners", show.partners),
+        ("Slug", lambda r: r["slug"]),
+    ],
+    "project": [
+        ("Name", lambda r: r["name"]),
+        ("Status", lambda r: show.text(r["status"])),
+        ("Capacity", lambda r: show.capacity(r["capacity"])),
+        ("Cost", lambda r: show.amount(r["cost"])),
+        ("Started", lambda r: show.partial_date(r["started"])),
+        ("Completion", lambda r: show.partial_date(r["completion"])),
+        ("Partners", show.partners),
+        ("Slug", lambda r: r["slug"]),
+    ],
+    "event": [
+        ("Date", lambda r: show.partial_date(r["date"])),
+        ("Event", lambda r: r["title"]),
+        ("Kind", lambda r: show.text(r["kind"])),
+        ("Where", lambda r: show.text(r["location"])),
+        ("Partners", show.partners),
+        ("Slug", lambda r: r["slug"]),
+    ],
+}
+
+
+def _date_bound(value: str | None, option: str, end: bool) -> str | None:
+    from kzdiplo.partialdate import parse_bound
+
+    if value is None:
+        return None
+    try:
+        return parse_bound(value, end=end).isoformat()
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def list_command(
+    ctx: typer.Context,
+    noun_name: str,
+    fmt: Format,
+    limit: int,
+    *,
+    partner: str | None = None,
+    sector: str | None = None,
+    year: int | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    kind: str | None = None,
+    commodity: str | None = None,
+    status: str | None = None,
+    min_usd: str | None = None,
+    sort: str | None = None,
+) -> None:
+    """Resolve the filters, run the query, render the page: the body of every listing."""
+    from kzdiplo import queries
+    from kzdiplo.access import note
+    from kzdiplo.render import emit
+    from kzdiplo.resolve import resolve_partner, resolve_sector
+
+    noun = queries.NOUNS[noun_name]
+    with reading(ctx) as reader:
+        f = queries.Filters(sort=sort, limit=limit or None, year=year)
+        f.since = _date_bound(since, "--since", end=False)
+        f.until = _date_bound(until, "--until", end=True)
+        if f.since and f.until and f.since > f.until:
+            raise UsageError(f"--since {since} is after --until {until}")
+        if partner is not None:
+            f.partner = resolve_partner(reader, partner)
+        if sector is not None:
+            f.sector_ids = resolve_sector(reader, sector)
+        for column, value in (("kind", kind), ("commodity", commodity), ("status", status)):
+            if value is not None:
+                found = queries.matching_values(reader, noun, column, value)
+                setattr(
+                    f, {"kind": "kinds", "commodity": "commodities"}.get(column, "statuses"), found
+                )
+        if min_usd is not None:
+            f.min_usd = parse_usd(min_usd)
+        queries.order_by(noun, sort)  # a bad --sort fails before any query runs
+        page = queries.list_records(reader, noun, f)
+    emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun.plural, page.records))
+    if not page.records and fmt in (Format.table, Format.markdown):
+        note(f"no {noun.plural} match these filters")
+    if page.more:
+        note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")
+
+
+def _title(plural: str, records: list[dict[str, Any]]) -> str:
+    sources = sorted({s["publisher"] or s["title"] for r in records for s in r["sources"]})
+    where = (
+        f" · source: {', '.join(sources)} (quotes: --format json or kzdiplo show)"
+        if sources
+        else ""
+    )
+    return f"{len(records)} {plural}{where}"
+
+
+def parse_usd(text: str) -> int:
+    """``900m``, ``1.5bn``, ``17e9``, ``2,000,000`` as a whole number of US dollars."""
+    cleaned = text.strip().lower().replace(",", "").replace("_", "").lstrip("$")
+    scale = 1
+    for suffix, size in (("bn", 10**9), ("b", 10**9), ("m", 10**6), ("k", 10**3)):
+        if cleaned.endswith(suffix):
+            cleaned, scale = cleaned[: -len(suffix)], size
+            break
+    try:
+        value = float(cleaned) * scale
+    except ValueError:
+        raise UsageError(f"--min-usd: {text!r} is not an amount (try 900m, 1.5bn, 17e9)") from None
+    if not 0 <= value < 1e18:
+        raise UsageError(f"--min-usd: {text!r} is out of range")
+    return int(value)
+
+
+@guarded
+def agreements(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    kind: KindOption = None,
+    sort: SortOption = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Agreements, declarations, memoranda and packages, oldest first.
+
+    A package ("29 agreements") is one row with a count. Sort keys: date, title, count.
+
+    \b
+    Examples:
+      kzdiplo agreements --partner US
+      kzdiplo agreements -p china --sector transport
+      kzdiplo agreements --since 2025-06 --format json
+    """
+    list_command(
+        ctx, "agreement", fmt, limit, partner=partner, sector=sector, year=year,
+        since=since, until=until, kind=kind, sort=sort,
+    )  # fmt: skip
+
+
+@guarded
+def deals(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    kind: KindOption = None,
+    min_usd: Annotated[
+        str | None,
+        typer.Option(
+            "--min-usd",
+            metavar="AMOUNT",
+            help="Only deals whose stated amount may reach AMOUNT US dollars (900m, 1.5bn).",
+        ),
+    ] = None,
+    sort: SortOption = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Money raised, committed or invested, with honest amounts and who pays whom.
+
+    Amounts keep the source's vagueness (≈ for "nearly", ranges for "14-15"); other
+    currencies show a USD figure at a named ECB rate. Sort keys: date, title, usd.
+
+    \b
+    Examples:
+      kzdiplo deals --sector minerals
+      kzdiplo deals --partner US --min-usd 500m
+      kzdiplo deals --sort -usd --format csv
+    """
+    list_command(
+        ctx, "deal", fmt, limit, partner=partner, sector=sector, year=year, since=since,
+        until=until, kind=kind, min_usd=min_usd, sort=sort,
+    )  # fmt: skip
+
+
+@guarded
+def deposits(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    commodity: Annotated[
+        str | None,
+        typer.Option("--commodity", "-c", help="Only this commodity (any part, any case)."),
+    ] = None,
+    sort: SortOption = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Mineral deposits and groups of deposits ("50 rare earth deposits" is one row).
+
+    Sort keys: name, commodity.
+
+    \b
+    Examples:
+      kzdiplo deposits
+      kzdiplo deposits --commodity tungsten --format json
+    """
+    list_command(
+        ctx, "deposit", fmt, limit, partner=partner, sector=sector, commodity=commodity,
+        sort=sort,
+    )  # fmt: skip
+
+
+@guarded
+def projects(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    kind: KindOption = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this status (any part, any case).")
+    ] = None,
+    sort: SortOption = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Infrastructure and technology projects: capacity, cost, start and completion.
+
+    --year/--since/--until apply to the start date. Sort keys: name, started,
+    completion, cost.
+
+    \b
+    Examples:
+      kzdiplo projects
+      kzdiplo projects --partner rosatom --format json
+      kzdiplo projects --sector energy --status construction
+    """
+    list_command(
+        ctx, "project", fmt, limit, partner=partner, sector=sector, year=year, since=since,
+        until=until, kind=kind, status=status, sort=sort,
+    )  # fmt: skip
+
+
+@guarded
+def events(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    kind: KindOption = None,
+    sort: SortOption = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The timeline: visits, summits, signings and decisions, oldest first.
+
+    A partial date ("early 2023", "2025") matches every --year/--since/--until it may
+    fall in. Sort keys: date, title.
+
+    \b
+    Examples:
+      kzdiplo events
+      kzdiplo events --year 2023
+      kzdiplo events --partner EU --format markdown
+    """
+    list_command(
+        ctx, "event", fmt, limit, partner=partner, sector=sector, year=year, since=since,
+        until=until, kind=kind, sort=sort,
+    )  # fmt: skip

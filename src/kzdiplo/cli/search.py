@@ -1,0 +1,46 @@
+"""kzdiplo search: full-text search over every record and quote."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kzdiplo.cli.common import FormatOption, LimitOption, guarded, reading
+from kzdiplo.render import Format
+
+COLUMNS = [
+    ("Noun", lambda r: r["noun"]),
+    ("Key", lambda r: r["key"]),
+    ("Title", lambda r: r["title"]),
+    ("Match", lambda r: r["snippet"]),
+]
+
+
+@guarded
+def search(
+    ctx: typer.Context,
+    text: Annotated[
+        str, typer.Argument(help="Words to find (all must match; word prefixes count).")
+    ],
+    limit: LimitOption = 20,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Search titles, names, aliases, summaries and source quotes across all records,
+    best match first, with the matching snippet [in brackets].
+
+    \b
+    Examples:
+      kzdiplo search tungsten
+      kzdiplo search "nuclear plant" --format json
+      kzdiplo search alliance
+    """
+    from kzdiplo.access import note
+    from kzdiplo.queries import search as run_search
+    from kzdiplo.render import emit
+
+    with reading(ctx) as reader:
+        rows = run_search(reader, text, limit=limit or 1_000_000)
+    emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}")
+    if not rows and fmt in (Format.table, Format.markdown):
+        note(f"nothing matches {text!r}")

@@ -1,0 +1,117 @@
+"""kzdiplo show: one record in full, with every citation."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from kzdiplo import display
+from kzdiplo.cli.common import FormatOption, guarded, reading
+from kzdiplo.errors import did_you_mean
+from kzdiplo.render import Format
+
+NOUN_HELP = "agreement, deal, deposit, project, event or partner (plural forms work too)"
+
+
+@guarded
+def show(
+    ctx: typer.Context,
+    noun: Annotated[str, typer.Argument(help=NOUN_HELP, metavar="NOUN")],
+    key: Annotated[str, typer.Argument(help="Slug or id (a partner: code, name or alias).")],
+    fmt: FormatOption = Format.table,
+) -> None:
+    """One record in full: every field, its partners and roles, linked records, and
+    every citation with the source's title, URL and the quote.
+
+    \b
+    Examples:
+      kzdiplo show agreement kz-us-washington-29-agreements
+      kzdiplo show deal us-exim-critical-minerals-funding --format json
+      kzdiplo show partner "United States"
+    """
+    from kzdiplo import queries
+    from kzdiplo.render import to_json
+    from kzdiplo.resolve import resolve_partner
+
+    with reading(ctx) as reader:
+        if noun.strip().lower() in ("partner", "partners"):
+            record = queries.get_partner(reader, resolve_partner(reader, key))
+        elif noun.strip().lower() in {*queries.NOUNS, *(n.plural for n in queries.NOUNS.values())}:
+            record = queries.get_record(reader, queries.noun_named(noun), key)
+        else:
+            raise did_you_mean("noun", noun, [*queries.NOUNS, "partner"])
+    if fmt in (Format.json, Format.ndjson):
+        sys.stdout.write(to_json(record, None if fmt is Format.ndjson else 2) + "\n")
+    elif fmt is Format.csv:
+        from kzdiplo.render import flatten, write_csv
+
+        write_csv([flatten(record)], sys.stdout)
+    else:
+        _print_record(record, fmt)
+
+
+def _value(key: str, value: Any) -> str:
+    if key in ("date", "started", "completion"):
+        text = display.partial_date(value)
+        if value and value.get("text"):
+            text += f' ("{value["text"]}")'
+        if value and value.get("note"):
+            text += f" — {value['note']}"
+        return text
+    if key in ("amount", "cost"):
+        return display.amount(value)
+    if key == "usd":
+        if not value:
+            return display.UNKNOWN
+        rate = f"rate {value['rate']}" + (f" on {value['rate_date']}" if value["rate_date"] else "")
+        return (
+            f"{display.money(value['low'], value['high'], 'USD')} ({rate}; {value['rate_source']})"
+        )
+    if key == "capacity":
+        return display.capacity(value) + (
+            f' ("{value["text"]}")' if value and value["text"] else ""
+        )
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return display.text(value)
+
+
+def _print_record(record: dict[str, Any], fmt: Format) -> None:
+    from kzdiplo.render import write_markdown, write_table
+
+    skip = {"partners", "sectors", "sources", "linked", "records", "organizations", "id"}
+    fields = [[k, _value(k, v)] for k, v in record.items() if k not in skip]
+    sections: list[tuple[str, list[str], list[list[str]]]] = [
+        ("Fields", ["Field", "Value"], fields)
+    ]
+    if record.get("partners"):
+        rows = [[p["key"], p["name"], p["role"]] for p in record["partners"]]
+        sections.append(("Partners", ["Partner", "Name", "Role"], rows))
+    if record.get("sectors"):
+        sections.append(("Sectors", ["Sector"], [[s] for s in record["sectors"]]))
+    if record.get("organizations"):
+        rows = [[o["slug"], o["name"], o["kind"]] for o in record["organizations"]]
+        sections.append(("Organisations", ["Slug", "Name", "Kind"], rows))
+    linked = [[label, f"{r['noun']} {r['slug']}", r["title"]]
+              for label, items in record.get("linked", {}).items() for r in items]  # fmt: skip
+    linked += [[r["role"] + f" (as {r['as_partner']})", f"{r['noun']} {r['slug']}", r["title"]]
+               for r in record.get("records", [])]  # fmt: skip
+    if linked:
+        sections.append(("Linked records", ["Link", "Record", "Title"], linked))
+    citations = [
+        [
+            s.get("field") or "(record)",
+            f"{s['title']} ({s['publisher']}, {s['published']})\n{s['url']}",
+            f"\u201c{s['quote']}\u201d",
+        ]
+        for s in record["sources"]
+    ]
+    sections.append(("Sources", ["Supports", "Source", "Quote"], citations))
+    for title, headers, rows in sections:
+        if fmt is Format.markdown:
+            sys.stdout.write(f"\n### {title}\n\n")
+            write_markdown(headers, rows, sys.stdout)
+        else:
+            write_table(rows, headers, sys.stdout, title)

@@ -1,0 +1,91 @@
+"""kzdiplo sql and kzdiplo schema: the user's own read-only SQL, and what to query."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from kzdiplo.cli.common import FormatOption, guarded, reading
+from kzdiplo.errors import UsageError
+from kzdiplo.render import Format
+
+
+@guarded
+def sql(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="One SELECT statement, or - to read it from stdin.")],
+    timeout: Annotated[
+        float, typer.Option("--timeout", "-t", min=0.001, max=3600, help="Time limit in seconds.")
+    ] = 1.0,
+    max_rows: Annotated[
+        int,
+        typer.Option("--max-rows", min=0, help="Row cap (0: no cap); a notice says when it cut."),
+    ] = 1000,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Run your own read-only SQL. Writes, DDL, ATTACH, PRAGMA changes and several
+    statements at once are refused; a runaway query stops at the time limit (exit 3).
+    See `kzdiplo schema` for the tables and views.
+
+    \b
+    Examples:
+      kzdiplo sql "SELECT title, count FROM agreements WHERE count > 1"
+      kzdiplo sql "SELECT * FROM deal_overview" --format csv > deals.csv
+      echo "SELECT code, name FROM countries LIMIT 5" | kzdiplo sql -
+    """
+    from kzdiplo.access import note
+    from kzdiplo.adhoc import run_sqlite
+    from kzdiplo.render import stream_rows
+
+    if query == "-":
+        try:
+            query = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError("the query on stdin is not UTF-8 text") from None
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError("the query is not UTF-8 text") from None
+    with reading(ctx) as reader:
+        path = getattr(reader, "path", None)
+        if path is None:
+            raise UsageError(f"kzdiplo sql is not available on {reader.dialect} yet")
+    result = run_sqlite(path, query, timeout=timeout, max_rows=max_rows or None)
+    stream_rows(result.columns, result.rows, fmt, sys.stdout)
+    if result.truncated:
+        note(f"truncated: showing the first {max_rows} rows (--max-rows to change, 0: no cap)")
+
+
+@guarded
+def schema(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Only this table or view.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The tables and views you can query, each column with one line on what it holds.
+
+    \b
+    Examples:
+      kzdiplo schema
+      kzdiplo schema deals
+      kzdiplo schema --format json
+    """
+    from kzdiplo.render import emit
+    from kzdiplo.schema_info import describe
+
+    with reading(ctx) as reader:
+        objects = describe(reader, name)
+    if fmt in (Format.json, Format.ndjson, Format.csv):
+        emit(objects, [], fmt)
+        return
+    rows = [
+        {"name": o["name"], "kind": o["kind"], "column": c["name"], "type": c["type"],
+         "description": c["description"]}
+        for o in objects
+        for c in [{"name": "", "type": "", "description": o["description"]}, *o["columns"]]
+    ]  # fmt: skip
+    columns = [(h.capitalize(), (lambda k: lambda r: r[k])(h))
+               for h in ("name", "kind", "column", "type", "description")]  # fmt: skip
+    emit(rows, columns, fmt, title="kzdiplo schema (docs/schema.md has the same, with keys)")

@@ -1,0 +1,102 @@
+"""Honest short text for people: "≈ $17 bn", "$14–15 bn", "€700 m (≈ $820 m)", "Nov 2025".
+
+Used in tables and Markdown; JSON and CSV carry the exact values instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "RUB": "₽"}
+UNKNOWN = "—"
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value < 100 else f"{value:.0f}"
+
+
+def money(low: int, high: int, currency: str, approximate: bool = False) -> str:
+    """``low``-``high`` in ``currency`` as short text, keeping ranges and approximations."""
+    top = max(low, high)
+    size, suffix = next(
+        (s, x)
+        for s, x in ((1e12, " tn"), (1e9, " bn"), (1e6, " m"), (1e3, " k"), (1, ""))
+        if top >= s or s == 1
+    )
+    lo, hi = _number(low / size), _number(high / size)
+    figure = lo if lo == hi else f"{lo}–{hi}"
+    symbol = SYMBOLS.get(currency)
+    text = f"{symbol}{figure}{suffix}" if symbol else f"{figure}{suffix} {currency}"
+    return f"≈ {text}" if approximate else text
+
+
+def amount(amount: dict[str, Any] | None, usd: dict[str, Any] | None = None) -> str:
+    """A deal's or project's amount, with its USD equivalent when converted."""
+    if not amount:
+        return UNKNOWN
+    text = money(amount["low"], amount["high"], amount["currency"], amount["approximate"])
+    if usd and amount["currency"] != "USD" and usd.get("low") is not None:
+        text += f" ({money(usd['low'], usd['high'], 'USD', True)})"
+    return text
+
+
+def usd_total(usd: dict[str, Any] | None, unpriced: int = 0) -> str:
+    text = money(usd["low"], usd["high"], "USD", usd["approximate"]) if usd else UNKNOWN
+    if unpriced:
+        text += f" + {unpriced} unpriced"
+    return text
+
+
+def partial_date(date: dict[str, Any] | None) -> str:
+    """A partial date at its own precision: 2025, Nov 2025, 2035–2036, early 2023."""
+    if not date:
+        return UNKNOWN
+    start = dt.date.fromisoformat(date["start"])
+    end = dt.date.fromisoformat(date["end"])
+    precision = date["precision"]
+    if precision == "day":
+        text = start.isoformat()
+    elif precision == "month":
+        text = start.strftime("%b %Y")
+    elif precision == "year":
+        text = str(start.year)
+    elif precision == "years":
+        text = f"{start.year}–{end.year}"
+    elif date.get("text"):
+        text = date["text"]
+    else:
+        text = f"{start:%b}–{end:%b %Y}" if start.year == end.year else f"{start}–{end}"
+    return f"~{text} (inferred)" if date.get("inferred") else text
+
+
+def partners(record: dict[str, Any], roles: tuple[str, ...] | None = None) -> str:
+    keys = [p["key"] for p in record.get("partners", []) if roles is None or p["role"] in roles]
+    return ", ".join(dict.fromkeys(keys)) or UNKNOWN
+
+
+PAYER_ROLES = ("investor", "financier", "co-financier", "acquirer")
+RECIPIENT_ROLES = ("recipient", "beneficiary", "host")
+
+
+def flows(record: dict[str, Any]) -> str:
+    """Who pays and who receives: ``us-exim → KZ``."""
+    payers = partners(record, PAYER_ROLES)
+    recipients = partners(record, RECIPIENT_ROLES)
+    if payers == UNKNOWN and recipients == UNKNOWN:
+        return partners(record)
+    return f"{payers} → {recipients}"
+
+
+def capacity(value: dict[str, Any] | None) -> str:
+    if not value:
+        return UNKNOWN
+    return f"{_number(value['value'])} {value['unit']}"
+
+
+def text(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return UNKNOWN
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

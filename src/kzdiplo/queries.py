@@ -1,0 +1,563 @@
+"""Read queries: plain functions from a :class:`Reader` and filters to records (dicts).
+
+Nothing here prints. Every record carries its ``partners``, ``sectors`` and ``sources``
+(title, URL and the quote each claim rests on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kzdiplo.errors import UsageError, did_you_mean
+from kzdiplo.reader import Reader, in_list
+from kzdiplo.resolve import Partner, aliases_of
+
+
+@dataclass(frozen=True)
+class Noun:
+    """How one kind of record is stored and listed."""
+
+    name: str  # singular, as in ``kzdiplo show agreement``
+    plural: str  # the listing command
+    table: str
+    link: str  # its column in parties, record_sectors and citations
+    select: str  # SELECT ... FROM <table> t [JOIN ...]
+    date: str | None  # prefix of the partial date that --year/--since/--until use
+    sorts: dict[str, str]
+    default_sort: str
+    label: str = "title"
+
+
+def _date_sort(prefix: str) -> str:
+    return f"(t.{prefix}_start IS NULL), t.{prefix}_start, t.{prefix}_end, t.id"
+
+
+NOUNS: dict[str, Noun] = {
+    "agreement": Noun(
+        "agreement", "agreements", "agreements", "agreement_id",
+        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.count, pa.slug AS parent,
+            t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
+            t.date_note, t.summary, t.notes
+        FROM agreements t LEFT JOIN agreements pa ON pa.id = t.parent_id""",
+        "date",
+        {"date": _date_sort("date"), "title": "lower(t.title), t.id",
+         "count": "(t.count IS NULL), t.count, t.id"},
+        "date",
+    ),
+    "deal": Noun(
+        "deal", "deals", "deals", "deal_id",
+        """SELECT t.id, t.slug, t.title, t.kind, t.amount_low, t.amount_high, t.currency,
+            t.approximate, t.qualifier, t.amount_text, t.usd_low, t.usd_high, t.usd_rate,
+            t.usd_rate_date, t.usd_rate_source, t.stake, pd.slug AS parent,
+            a.slug AS agreement, m.slug AS deposit, ip.slug AS project,
+            t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
+            t.date_note, t.summary, t.notes
+        FROM deals t
+        LEFT JOIN deals pd ON pd.id = t.parent_id
+        LEFT JOIN agreements a ON a.id = t.agreement_id
+        LEFT JOIN mineral_deposits m ON m.id = t.deposit_id
+        LEFT JOIN infrastructure_projects ip ON ip.id = t.project_id""",
+        "date",
+        {"date": _date_sort("date"), "title": "lower(t.title), t.id",
+         "usd": "(t.usd_high IS NULL), t.usd_high, t.usd_low, t.id"},
+        "date",
+    ),
+    "deposit": Noun(
+        "deposit", "deposits", "mineral_deposits", "deposit_id",
+        """SELECT t.id, t.slug, t.name, t.aliases, t.commodity, t.status, t.count,
+            t.location, t.summary, t.notes
+        FROM mineral_deposits t""",
+        None,
+        {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
+        "name",
+        "name",
+    ),
+    "project": Noun(
+        "project", "projects", "infrastructure_projects", "project_id",
+        """SELECT t.id, t.slug, t.name, t.aliases, t.kind, t.status, t.capacity_value,
+            t.capacity_unit, t.capacity_text, t.cost_low, t.cost_high, t.cost_currency,
+            t.cost_approximate, t.cost_qualifier, t.cost_text,
+            t.started_start, t.started_end, t.started_precision, t.started_text,
+            t.started_inferred, t.started_note,
+            t.completion_start, t.completion_end, t.completion_precision, t.completion_text,
+            t.completion_inferred, t.completion_note, t.location, t.summary, t.notes
+        FROM infrastructure_projects t""",
+        "started",
+        {"name": "lower(t.name), t.id", "started": _date_sort("started"),
+         "completion": _date_sort("completion"),
+         "cost": "(t.cost_high IS NULL), t.cost_high, t.id"},
+        "name",
+        "name",
+    ),
+    "event": Noun(
+        "event", "events", "events", "event_id",
+        """SELECT t.id, t.slug, t.title, t.kind, t.location, t.date_start, t.date_end,
+            t.date_precision, t.date_text, t.date_inferred, t.date_note,
+            a.slug AS agreement, d.slug AS deal, m.slug AS deposit, ip.slug AS project,
+            t.summary, t.notes
+        FROM events t
+        LEFT JOIN agreements a ON a.id = t.agreement_id
+        LEFT JOIN deals d ON d.id = t.deal_id
+        LEFT JOIN mineral_deposits m ON m.id = t.deposit_id
+        LEFT JOIN infrastructure_projects ip ON ip.id = t.project_id""",
+        "date",
+        {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
+        "date",
+    ),
+}  # fmt: skip
+
+
+def noun_named(text: str) -> Noun:
+    """The noun for ``agreement``, ``agreements``, ``Deal``...; did-you-mean otherwise."""
+    wanted = text.strip().lower()
+    for noun in NOUNS.values():
+        if wanted in (noun.name, noun.plural):
+            return noun
+    raise did_you_mean("noun", text, [*NOUNS, "partner", "source", "sector"])
+
+
+@dataclass
+class Filters:
+    """The filters a listing command was given (already resolved to ids and dates)."""
+
+    partner: Partner | None = None
+    sector_ids: list[int] | None = None
+    year: int | None = None
+    since: str | None = None  # ISO date: the first day the user's --since covers
+    until: str | None = None  # ISO date: the last day the user's --until covers
+    kinds: list[str] | None = None
+    commodities: list[str] | None = None
+    statuses: list[str] | None = None
+    min_usd: int | None = None
+    sort: str | None = None
+    limit: int | None = 100  # None: no limit
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    more: bool  # rows beyond the limit exist
+
+
+def matching_values(reader: Reader, noun: Noun, column: str, text: str) -> list[str]:
+    """The stored values of ``column`` that contain ``text`` (any case); did-you-mean else."""
+    values = [
+        r["v"]
+        for r in reader.rows(f"SELECT DISTINCT {column} AS v FROM {noun.table}")
+        if r["v"] is not None
+    ]
+    wanted = text.strip().casefold()
+    found = [v for v in values if wanted and wanted in v.casefold()]
+    if not found:
+        raise did_you_mean(column, text, values)
+    return found
+
+
+def _where(noun: Noun, f: Filters, params: dict[str, Any]) -> list[str]:
+    where = []
+    if f.partner is not None:
+        where.append(
+            f"EXISTS (SELECT 1 FROM parties p WHERE p.{noun.link} = t.id AND "
+            f"(p.country_id IN {in_list('pc', f.partner.country_ids, params)} OR "
+            f"p.organization_id IN {in_list('po', f.partner.organization_ids, params)}))"
+        )
+    if f.sector_ids is not None:
+        where.append(
+            f"EXISTS (SELECT 1 FROM record_sectors rs WHERE rs.{noun.link} = t.id AND "
+            f"rs.sector_id IN {in_list('sec', f.sector_ids, params)})"
+        )
+    if noun.date is not None:
+        # A partial date matches when the range it may fall in overlaps the one asked for.
+        start, end = f"t.{noun.date}_start", f"t.{noun.date}_end"
+        if f.year is not None:
+            params |= {"year_start": f"{f.year:04d}-01-01", "year_end": f"{f.year:04d}-12-31"}
+            where.append(f"{start} <= :year_end AND {end} >= :year_start")
+        if f.since is not None:
+            params["since"] = f.since
+            where.append(f"{end} >= :since")
+        if f.until is not None:
+            params["until"] = f.until
+            where.append(f"{start} <= :until")
+    for column, values in (("kind", f.kinds), ("commodity", f.commodities), ("status", f.statuses)):
+        if values is not None:
+            where.append(f"t.{column} IN {in_list(column, values, params)}")
+    if f.min_usd is not None:
+        params["min_usd"] = f.min_usd
+        where.append("t.usd_high >= :min_usd")
+    return where
+
+
+def order_by(noun: Noun, sort: str | None) -> str:
+    key = sort or noun.default_sort
+    descending = key.startswith("-")
+    key = key.lstrip("-")
+    if key not in noun.sorts:
+        raise UsageError(
+            f"cannot sort {noun.plural} by {key!r}; choose from: {', '.join(noun.sorts)} "
+            "(prefix - for descending)"
+        )
+    if not descending:
+        return noun.sorts[key]
+    parts = [p.strip() for p in noun.sorts[key].split(",")]
+    return ", ".join(p if p.endswith("IS NULL)") else f"{p} DESC" for p in parts)
+
+
+def list_records(reader: Reader, noun: Noun, f: Filters) -> Page:
+    """The records of ``noun`` matching ``f``, in order, with their links attached."""
+    params: dict[str, Any] = {}
+    where = _where(noun, f, params)
+    sql = noun.select
+    if where:
+        sql += "\nWHERE " + "\nAND ".join(where)
+    sql += f"\nORDER BY {order_by(noun, f.sort)}"
+    if f.limit is not None:
+        sql += "\nLIMIT :limit"
+        params["limit"] = f.limit + 1
+    rows = reader.rows(sql, params)
+    more = f.limit is not None and len(rows) > f.limit
+    rows = rows[: f.limit] if f.limit is not None else rows
+    return Page(attach(reader, noun, [shape(noun, r) for r in rows]), more)
+
+
+# --- shaping rows into records --------------------------------------------------------
+
+
+def _partial_date(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    if row.get(f"{prefix}_start") is None:
+        return None
+    return {
+        "start": str(row[f"{prefix}_start"]),
+        "end": str(row[f"{prefix}_end"]),
+        "precision": row[f"{prefix}_precision"],
+        "text": row[f"{prefix}_text"],
+        "inferred": bool(row[f"{prefix}_inferred"]),
+        "note": row[f"{prefix}_note"],
+    }
+
+
+def _take(row: dict[str, Any], *prefixes: str) -> None:
+    for prefix in prefixes:
+        for key in [k for k in row if k.startswith(prefix)]:
+            del row[key]
+
+
+def shape(noun: Noun, row: dict[str, Any]) -> dict[str, Any]:
+    """A flat SQL row as a record: partial dates, amounts and aliases as nested values."""
+    record = dict(row)
+    if "aliases" in record:
+        record["aliases"] = aliases_of(record["aliases"])
+    for prefix in ("date", "started", "completion"):
+        if f"{prefix}_start" in row:
+            _take(record, f"{prefix}_")
+            record[prefix] = _partial_date(row, prefix)
+    if noun.name == "deal":
+        _take(record, "amount_", "usd_")
+        for key in ("currency", "approximate", "qualifier"):
+            del record[key]
+        record["amount"] = None
+        if row["amount_low"] is not None:
+            record["amount"] = {
+                "low": row["amount_low"],
+                "high": row["amount_high"],
+                "currency": row["currency"],
+                "approximate": bool(row["approximate"]),
+                "qualifier": row["qualifier"],
+                "text": row["amount_text"],
+            }
+            record["usd"] = {
+                "low": row["usd_low"],
+                "high": row["usd_high"],
+                "rate": row["usd_rate"],
+                "rate_date": None if row["usd_rate_date"] is None else str(row["usd_rate_date"]),
+                "rate_source": row["usd_rate_source"],
+            }
+        else:
+            record["usd"] = None
+    if noun.name == "project":
+        _take(record, "cost_", "capacity_")
+        record["capacity"] = None
+        if row["capacity_value"] is not None:
+            record["capacity"] = {
+                "value": row["capacity_value"],
+                "unit": row["capacity_unit"],
+                "text": row["capacity_text"],
+            }
+        record["cost"] = None
+        if row["cost_low"] is not None:
+            record["cost"] = {
+                "low": row["cost_low"],
+                "high": row["cost_high"],
+                "currency": row["cost_currency"],
+                "approximate": bool(row["cost_approximate"]),
+                "qualifier": row["cost_qualifier"],
+                "text": row["cost_text"],
+            }
+    return record
+
+
+def _chunks(values: Sequence[int], size: int = 500) -> list[Sequence[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+_PARTIES_SQL = """
+SELECT p.{link} AS rid, p.role,
+    CASE WHEN p.country_id IS NOT NULL THEN 'country' ELSE 'organization' END AS type,
+    COALESCE(c.code, o.slug) AS key, COALESCE(c.name, o.name) AS name
+FROM parties p
+LEFT JOIN countries c ON c.id = p.country_id
+LEFT JOIN organizations o ON o.id = p.organization_id
+WHERE p.{link} IN {ids}
+ORDER BY p.id"""
+
+_SECTORS_SQL = """
+SELECT rs.{link} AS rid, s.slug FROM record_sectors rs JOIN sectors s ON s.id = rs.sector_id
+WHERE rs.{link} IN {ids} ORDER BY rs.id"""
+
+_SOURCES_SQL = """
+SELECT ci.{link} AS rid, s.slug AS source, s.title, s.publisher, s.url, s.published,
+    ci.quote, ci.field
+FROM citations ci JOIN sources s ON s.id = ci.source_id
+WHERE ci.{link} IN {ids} ORDER BY ci.id"""
+
+
+def attach(
+    reader: Reader, noun: Noun | None, records: list[dict[str, Any]], link: str | None = None
+) -> list[dict[str, Any]]:
+    """Add ``partners``, ``sectors`` and ``sources`` to each record (a few batched queries)."""
+    link = link or (noun.link if noun else "")
+    by_id = {r["id"]: r for r in records}
+    wanted = ["sources"] if link in ("country_id", "organization_id") else [
+        "partners", "sectors", "sources"
+    ]  # fmt: skip
+    for r in records:
+        for name in wanted:
+            r[name] = []
+    queries = {"partners": _PARTIES_SQL, "sectors": _SECTORS_SQL, "sources": _SOURCES_SQL}
+    for chunk in _chunks(list(by_id)):
+        for name in wanted:
+            params: dict[str, Any] = {}
+            sql = queries[name].format(link=link, ids=in_list("id", chunk, params))
+            for row in reader.rows(sql, params):
+                target = by_id[row.pop("rid")]
+                if name == "sectors":
+                    target[name].append(row["slug"])
+                else:
+                    if "published" in row and row["published"] is not None:
+                        row["published"] = str(row["published"])
+                    target[name].append(row)
+    return records
+
+
+# --- one record in full -----------------------------------------------------------------
+
+
+def _find_id(reader: Reader, table: str, key_column: str, key: str, what: str) -> int:
+    rows = reader.rows(
+        f"SELECT id FROM {table} WHERE lower({key_column}) = lower(:key)", {"key": key.strip()}
+    )
+    if not rows and key.strip().isdigit():
+        rows = reader.rows(f"SELECT id FROM {table} WHERE id = :id", {"id": int(key)})
+    if not rows:
+        known = [r["k"] for r in reader.rows(f"SELECT {key_column} AS k FROM {table}")]
+        raise did_you_mean(what, key, known)
+    return int(rows[0]["id"])
+
+
+_LINKED = {  # noun -> (label, SQL) of the records that point at it
+    "agreement": [
+        ("parts", "SELECT 'agreement' AS noun, slug, title FROM agreements WHERE parent_id = :id"),
+        ("deals", "SELECT 'deal' AS noun, slug, title FROM deals WHERE agreement_id = :id"),
+        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE agreement_id = :id"),
+    ],
+    "deal": [
+        ("parts", "SELECT 'deal' AS noun, slug, title FROM deals WHERE parent_id = :id"),
+        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE deal_id = :id"),
+    ],
+    "deposit": [
+        ("deals", "SELECT 'deal' AS noun, slug, title FROM deals WHERE deposit_id = :id"),
+        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE deposit_id = :id"),
+    ],
+    "project": [
+        ("deals", "SELECT 'deal' AS noun, slug, title FROM deals WHERE project_id = :id"),
+        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE project_id = :id"),
+    ],
+    "event": [],
+}
+
+
+def get_record(reader: Reader, noun: Noun, key: str) -> dict[str, Any]:
+    """One record by slug (any case) or id, with partners, sectors, sources and links."""
+    record_id = _find_id(reader, noun.table, "slug", key, noun.name)
+    rows = reader.rows(f"{noun.select}\nWHERE t.id = :id", {"id": record_id})
+    record = attach(reader, noun, [shape(noun, rows[0])])[0]
+    record["linked"] = {
+        label: reader.rows(sql, {"id": record_id}) for label, sql in _LINKED[noun.name]
+    }
+    return record
+
+
+def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
+    """A partner in full: what the sources say of it and every record it is a party to."""
+    if partner.type == "country":
+        row = reader.rows(
+            "SELECT id, code AS key, alpha3, numeric, name, official_name, kind, aliases, "
+            "relationship_level, summary FROM countries WHERE id = :id",
+            {"id": partner.id},
+        )[0]
+        link = "country_id"
+        row["organizations"] = reader.rows(
+            "SELECT slug, name, kind FROM organizations WHERE country_id = :id ORDER BY slug",
+            {"id": partner.id},
+        )
+    else:
+        row = reader.rows(
+            "SELECT o.id, o.slug AS key, o.name, o.kind, c.code AS country, o.anonymous, "
+            "o.aliases, o.summary FROM organizations o LEFT JOIN countries c "
+            "ON c.id = o.country_id WHERE o.id = :id",
+            {"id": partner.id},
+        )[0]
+        row["anonymous"] = bool(row["anonymous"])
+        link = "organization_id"
+    row["aliases"] = aliases_of(row["aliases"])
+    params: dict[str, Any] = {}
+    condition = (
+        f"(p.country_id IN {in_list('pc', partner.country_ids, params)} OR "
+        f"p.organization_id IN {in_list('po', partner.organization_ids, params)})"
+    )
+    records = []
+    for noun in NOUNS.values():
+        label = "t.title" if noun.label == "title" else "t.name"
+        records += reader.rows(
+            f"SELECT DISTINCT '{noun.name}' AS noun, t.slug, {label} AS title, p.role, "
+            f"COALESCE(c.code, o.slug) AS as_partner FROM parties p "
+            f"JOIN {noun.table} t ON t.id = p.{noun.link} "
+            f"LEFT JOIN countries c ON c.id = p.country_id "
+            f"LEFT JOIN organizations o ON o.id = p.organization_id "
+            f"WHERE {condition} ORDER BY t.slug",
+            params,
+        )
+    row["records"] = records
+    return attach(reader, None, [row], link)[0]
+
+
+# --- partners ---------------------------------------------------------------------------
+
+PARTNER_TOTALS_SQL = """
+WITH pg AS (
+    SELECT DISTINCT COALESCE(p.country_id, o.country_id) AS gc,
+        CASE WHEN p.country_id IS NULL AND o.country_id IS NULL
+            THEN p.organization_id END AS go,
+        p.agreement_id, p.deal_id
+    FROM parties p LEFT JOIN organizations o ON o.id = p.organization_id
+    UNION  -- partners the sources speak of, even without a record of their own
+    SELECT COALESCE(c.country_id, o.country_id),
+        CASE WHEN c.country_id IS NULL AND o.country_id IS NULL THEN c.organization_id END,
+        NULL, NULL
+    FROM citations c LEFT JOIN organizations o ON o.id = c.organization_id
+    WHERE c.country_id IS NOT NULL OR c.organization_id IS NOT NULL
+)
+SELECT pg.gc, pg.go,
+    count(a.id) AS agreement_records,
+    sum(CASE WHEN a.id IS NOT NULL THEN COALESCE(a.count, 1) ELSE 0 END) AS agreements,
+    count(d.id) AS deals,
+    sum(d.usd_low) AS usd_low,
+    sum(d.usd_high) AS usd_high,
+    max(CASE WHEN d.approximate THEN 1 ELSE 0 END) AS approximate,
+    sum(CASE WHEN d.id IS NOT NULL AND d.usd_low IS NULL THEN 1 ELSE 0 END) AS unpriced
+FROM pg
+LEFT JOIN agreements a ON a.id = pg.agreement_id AND a.parent_id IS NULL
+LEFT JOIN deals d ON d.id = pg.deal_id AND d.parent_id IS NULL
+GROUP BY pg.gc, pg.go"""
+
+
+@dataclass
+class PartnerRow:
+    key: str
+    name: str
+    kind: str
+    relationship_level: str | None
+    agreements: int
+    agreement_records: int
+    deals: int
+    usd: dict[str, Any] | None
+    unpriced_deals: int
+    organizations: list[str] = field(default_factory=list)
+
+
+def partner_totals(reader: Reader, include_kazakhstan: bool = False) -> list[dict[str, Any]]:
+    """One row per partner (a country or bloc with its organisations, or an organisation
+    without a home country): agreements counted with packages expanded, deals, and USD
+    totals that count an umbrella deal once and never its parts."""
+    countries = {
+        r["id"]: r
+        for r in reader.rows(
+            "SELECT id, code, name, kind, relationship_level FROM countries WHERE id IN "
+            "(SELECT country_id FROM parties UNION SELECT country_id FROM organizations "
+            "UNION SELECT country_id FROM citations)"
+        )
+    }
+    organizations = {
+        r["id"]: r
+        for r in reader.rows("SELECT id, slug, name, kind, country_id FROM organizations")
+    }
+    out = []
+    for row in reader.rows(PARTNER_TOTALS_SQL):
+        if row["gc"] is not None:
+            c = countries[row["gc"]]
+            if c["code"] == "KZ" and not include_kazakhstan:
+                continue
+            head = {"key": c["code"], "name": c["name"], "kind": c["kind"]}
+            head["relationship_level"] = c["relationship_level"]
+            members = [o["slug"] for o in organizations.values() if o["country_id"] == row["gc"]]
+        else:
+            o = organizations[row["go"]]
+            head = {"key": o["slug"], "name": o["name"], "kind": o["kind"]}
+            head["relationship_level"] = None
+            members = []
+        usd = None
+        if row["usd_low"] is not None:
+            usd = {
+                "low": int(row["usd_low"]),
+                "high": int(row["usd_high"]),
+                "approximate": bool(row["approximate"]),
+            }
+        out.append(
+            head
+            | {
+                "agreements": int(row["agreements"] or 0),
+                "agreement_records": int(row["agreement_records"] or 0),
+                "deals": int(row["deals"] or 0),
+                "usd": usd,
+                "unpriced_deals": int(row["unpriced"] or 0),
+                "organizations": members,
+            }
+        )
+    out.sort(key=lambda r: (-(r["usd"] or {"high": 0})["high"], -r["agreements"], r["key"]))
+    return out
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+def fts_query(text: str) -> str:
+    """The user's words as an FTS5 query: every word must match (as a prefix of a term)."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    if not words:
+        raise UsageError("nothing to search for: give one or more words")
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Records whose names, aliases, summaries or quotes contain every word, best first."""
+    if reader.dialect != "sqlite":
+        raise UsageError(f"search is not available on {reader.dialect} yet")
+    return reader.rows(
+        """SELECT noun, key, label AS title,
+            snippet(search_index, -1, '[', ']', '…', 12) AS snippet,
+            round(bm25(search_index, 0, 0, 0, 5.0, 1.0), 3) AS score
+        FROM search_index WHERE search_index MATCH :q
+        ORDER BY bm25(search_index, 0, 0, 0, 5.0, 1.0) LIMIT :limit""",
+        {"q": fts_query(text), "limit": limit},
+    )

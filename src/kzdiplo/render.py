@@ -1,0 +1,158 @@
+"""Every output format in one place: Rich table, JSON, NDJSON, CSV and Markdown.
+
+Listing commands hand over full records and a list of display columns: the table and
+Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
+their sources, CSV flattens the whole records into exact values.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from enum import StrEnum
+from typing import Any, TextIO
+
+Column = tuple[str, Callable[[dict[str, Any]], str]]
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    markdown = "markdown"
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def to_json(value: Any, indent: int | None = 2) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A record as one CSV row: nested objects become ``parent_child`` columns; lists of
+    partners, sectors and sources become ``; ``-separated text."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= flatten(value, f"{name}_")
+        elif isinstance(value, list):
+            flat[name] = "; ".join(_list_item(v) for v in value)
+        elif isinstance(value, bool):
+            flat[name] = "true" if value else "false"
+        else:
+            flat[name] = value
+    return flat
+
+
+def _list_item(value: Any) -> str:
+    if not isinstance(value, dict):
+        return str(value)
+    if "quote" in value:
+        return f'{value.get("title")} <{value.get("url")}>: "{value["quote"]}"'
+    if "role" in value and "key" in value:
+        return f"{value['key']} ({value['role']})"
+    return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)
+
+
+def _markdown_cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def write_table(
+    rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO, title: str | None = None
+) -> None:
+    """A Rich table; cells are plain text (never markup), and Rich honours NO_COLOR."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    Console(file=out, soft_wrap=False).print(table)
+
+
+def emit(
+    records: list[dict[str, Any]],
+    columns: Sequence[Column],
+    fmt: Format,
+    *,
+    title: str | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """Write ``records`` to stdout in ``fmt``."""
+    out = out or sys.stdout
+    if fmt is Format.json:
+        out.write(to_json(records) + "\n")
+    elif fmt is Format.ndjson:
+        for record in records:
+            out.write(to_json(record, indent=None) + "\n")
+    elif fmt is Format.csv:
+        write_csv((flatten(r) for r in records), out)
+    else:
+        headers = [name for name, _ in columns]
+        rows = [[get(r) for _, get in columns] for r in records]
+        if fmt is Format.markdown:
+            write_markdown(headers, rows, out)
+        else:
+            write_table(rows, headers, out, title)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
+    """CSV with a header row: the union of the rows' keys, in first-seen order."""
+    materialised = list(rows)
+    headers = list(dict.fromkeys(k for row in materialised for k in row))
+    writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(materialised)
+
+
+def write_markdown(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> None:
+    out.write("| " + " | ".join(_markdown_cell(h) for h in headers) + " |\n")
+    out.write("|" + "---|" * len(headers) + "\n")
+    for row in rows:
+        out.write("| " + " | ".join(_markdown_cell(_cell(v)) for v in row) + " |\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def stream_rows(
+    columns: Sequence[str], rows: Iterator[Sequence[Any]], fmt: Format, out: TextIO
+) -> None:
+    """Write SQL result rows as they come (nothing is held in memory but the table view)."""
+    if fmt is Format.json:
+        out.write("[")
+        for i, row in enumerate(rows):
+            item = to_json(dict(zip(columns, row, strict=False)), None)
+            out.write(("," if i else "") + "\n  " + item)
+        out.write("\n]\n")
+    elif fmt is Format.ndjson:
+        for row in rows:
+            out.write(to_json(dict(zip(columns, row, strict=False)), None) + "\n")
+    elif fmt is Format.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+    elif fmt is Format.markdown:
+        write_markdown(columns, rows, out)
+    else:
+        write_table([[_cell(v) for v in row] for row in rows], columns, out)

@@ -1,0 +1,105 @@
+"""Turn what a user types (``US``, ``usa``, ``United States``, ``minerals``) into ids."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from kzdiplo.errors import UsageError, did_you_mean
+from kzdiplo.reader import Reader
+
+
+def aliases_of(value: Any) -> list[str]:
+    """The aliases column as a list (JSON text on SQLite, a list on PostgreSQL)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return json.loads(value)
+    return list(value)
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A resolved partner: a country or bloc (with its organisations) or an organisation."""
+
+    type: str  # "country" or "organization"
+    id: int
+    key: str  # code or slug
+    name: str
+    country_ids: tuple[int, ...] = ()
+    organization_ids: tuple[int, ...] = ()
+
+
+_PARTNERS_SQL = """
+SELECT 'country' AS type, id, code AS key, alpha3, name, official_name, aliases,
+    NULL AS country_id
+FROM countries
+UNION ALL
+SELECT 'organization', id, slug, NULL, name, NULL, aliases, country_id FROM organizations
+"""
+
+
+def resolve_partner(reader: Reader, text: str) -> Partner:
+    """The partner named by ``text``: a code, slug, name or alias, in any case.
+
+    A country includes its organisations (the US includes the US Export-Import Bank).
+    """
+    wanted = text.strip().casefold()
+    rows = reader.rows(_PARTNERS_SQL)
+    exact: list[dict[str, Any]] = []
+    named: list[dict[str, Any]] = []
+    for row in rows:
+        keys = {str(row["key"]).casefold(), str(row["alpha3"] or "").casefold()}
+        names = {row["name"], row["official_name"], *aliases_of(row["aliases"])}
+        if wanted in keys:
+            exact.append(row)
+        elif wanted in {str(n).casefold() for n in names if n}:
+            named.append(row)
+    matches = exact or named
+    if not matches:
+        labels = [r["key"] for r in rows] + [r["name"] for r in rows]
+        labels += [a for r in rows for a in aliases_of(r["aliases"])]
+        raise did_you_mean("partner", text, labels)
+    if len(matches) > 1:
+        options = ", ".join(f"{m['key']} ({m['name']})" for m in matches)
+        raise UsageError(f"partner {text!r} is ambiguous: {options}")
+    match = matches[0]
+    if match["type"] == "organization":
+        return Partner("organization", match["id"], match["key"], match["name"], (), (match["id"],))
+    organizations = tuple(r["id"] for r in rows if r["country_id"] == match["id"])
+    return Partner(
+        "country", match["id"], match["key"], match["name"], (match["id"],), organizations
+    )
+
+
+@dataclass
+class SectorTree:
+    """The sector taxonomy, to expand a parent into itself and its descendants."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def resolve(self, text: str) -> list[int]:
+        wanted = text.strip().casefold()
+        for row in self.rows:
+            labels = {row["slug"], row["name"], *aliases_of(row["aliases"])}
+            if wanted in {label.casefold() for label in labels}:
+                return self.descendants(row["id"])
+        labels = [r["slug"] for r in self.rows] + [r["name"] for r in self.rows]
+        labels += [a for r in self.rows for a in aliases_of(r["aliases"])]
+        raise did_you_mean("sector", text, labels)
+
+    def descendants(self, sector_id: int) -> list[int]:
+        found, frontier = [sector_id], [sector_id]
+        while frontier:  # breadth first; a cycle in hand-edited data cannot loop forever
+            frontier = [
+                r["id"] for r in self.rows if r["parent_id"] in frontier and r["id"] not in found
+            ]
+            found += frontier
+        return found
+
+
+def resolve_sector(reader: Reader, text: str) -> list[int]:
+    """Ids of the sector named by ``text`` (slug, name or alias) and all its sub-sectors."""
+    rows = reader.rows("SELECT id, slug, name, parent_id, aliases FROM sectors")
+    return SectorTree(rows).resolve(text)
