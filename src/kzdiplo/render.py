@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Any, TextIO
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
+# Keys people copy into `kzdiplo show`: never broken across lines in a table.
+NO_WRAP = frozenset({"Slug", "Key", "Partner"})
 
 
 class Format(StrEnum):
@@ -78,7 +80,10 @@ def write_table(
 
     table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
     for header in headers:
-        table.add_column(header, overflow="fold")
+        if header in NO_WRAP:
+            table.add_column(header, no_wrap=True, overflow="ignore")
+        else:
+            table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     Console(file=out, soft_wrap=False).print(table)

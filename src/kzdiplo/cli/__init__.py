@@ -73,14 +73,7 @@ def main() -> None:
     (set KZDIPLO_DEBUG=1 to see one)."""
     try:
         app()
-    except BrokenPipeError:  # `kzdiplo ... | head`: the reader left; that is fine
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
-    except KeyboardInterrupt:
-        print("kzdiplo: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:
+    except Exception as exc:  # Click has already handled usage errors, ^C and closed pipes
         if os.environ.get("KZDIPLO_DEBUG"):
             raise
         detail = str(exc).splitlines()[0] if str(exc) else ""

@@ -13,11 +13,10 @@ from kzdiplo.render import Format
 COLUMNS = [
     ("Partner", lambda r: r["key"]),
     ("Name", lambda r: r["name"]),
-    ("Kind", lambda r: r["kind"]),
     ("Agreements", lambda r: _agreements(r)),
     ("Deals", lambda r: str(r["deals"])),
     ("USD total", lambda r: show.usd_total(r["usd"], r["unpriced_deals"])),
-    ("Relationship (source's words)", lambda r: show.text(r["relationship_level"])),
+    ("Relationship, in the source's words", lambda r: show.text(r["relationship_level"])),
     ("Includes", lambda r: show.text(r["organizations"])),
 ]
 

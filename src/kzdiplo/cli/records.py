@@ -30,16 +30,13 @@ COLUMNS: dict[str, list[Column]] = {
         ("Kind", lambda r: r["kind"]),
         ("Count", lambda r: show.text(r["count"])),
         ("Partners", show.partners),
-        ("Sectors", lambda r: show.text(r["sectors"])),
         ("Slug", lambda r: r["slug"]),
     ],
     "deal": [
         ("Title", lambda r: r["title"]),
         ("Amount", lambda r: show.amount(r["amount"], r["usd"])),
         ("Payer → recipient", show.flows),
-        ("Kind", lambda r: r["kind"]),
         ("Date", lambda r: show.partial_date(r["date"])),
-        ("Sectors", lambda r: show.text(r["sectors"])),
         ("Slug", lambda r: r["slug"]),
     ],
     "deposit": [
@@ -47,7 +44,6 @@ COLUMNS: dict[str, list[Column]] = {
         ("Commodity", lambda r: show.text(r["commodity"])),
         ("Count", lambda r: show.text(r["count"])),
         ("Status", lambda r: show.text(r["status"])),
-        ("Partners", show.partners),
         ("Slug", lambda r: r["slug"]),
     ],
     "project": [
@@ -63,7 +59,6 @@ COLUMNS: dict[str, list[Column]] = {
     "event": [
         ("Date", lambda r: show.partial_date(r["date"])),
         ("Event", lambda r: r["title"]),
-        ("Kind", lambda r: show.text(r["kind"])),
         ("Where", lambda r: show.text(r["location"])),
         ("Partners", show.partners),
         ("Slug", lambda r: r["slug"]),
@@ -126,21 +121,17 @@ def list_command(
             f.min_usd = parse_usd(min_usd)
         queries.order_by(noun, sort)  # a bad --sort fails before any query runs
         page = queries.list_records(reader, noun, f)
-    emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun.plural, page.records))
+    emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records))
     if not page.records and fmt in (Format.table, Format.markdown):
         note(f"no {noun.plural} match these filters")
     if page.more:
         note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")
 
 
-def _title(plural: str, records: list[dict[str, Any]]) -> str:
+def _title(noun: Any, records: list[dict[str, Any]]) -> str:
     sources = sorted({s["publisher"] or s["title"] for r in records for s in r["sources"]})
-    where = (
-        f" · source: {', '.join(sources)} (quotes: --format json or kzdiplo show)"
-        if sources
-        else ""
-    )
-    return f"{len(records)} {plural}{where}"
+    where = f" · source: {', '.join(sources)} (quotes: kzdiplo show, or -f json)" if sources else ""
+    return f"{len(records)} {noun.name if len(records) == 1 else noun.plural}{where}"
 
 
 def parse_usd(text: str) -> int:

@@ -1,0 +1,61 @@
+"""kzdiplo db: path, init, upgrade, current, seed, check."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.cli_helpers import run
+from tests.conftest import snapshot
+
+
+def test_init_creates_and_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "kz.db"
+    first = run(path, "db", "init")
+    assert first.exit_code == 0 and "70 added" in first.stderr
+    before = snapshot(path)
+    again = run(path, "db", "init")
+    assert again.exit_code == 0 and "0 added, 0 updated" in again.stderr
+    assert snapshot(path) == before
+    assert run(path, "db", "current").stdout.strip().endswith("(up to date)")
+    assert run(path, "db", "path").stdout.strip() == str(path)
+
+
+def test_seed_reports_no_change(seeded_db: Path) -> None:
+    before = snapshot(seeded_db)
+    result = run(seeded_db, "db", "seed")
+    assert result.exit_code == 0 and "0 added, 0 updated" in result.stderr
+    assert snapshot(seeded_db) == before
+
+
+def test_check_passes_on_the_seeded_database(seeded_db: Path) -> None:
+    result = run(seeded_db, "db", "check")
+    assert result.exit_code == 0 and "FAIL" not in result.stdout
+    assert result.stdout.count("ok") == 5
+
+
+def test_check_finds_a_quote_no_longer_in_its_source(seeded_db: Path) -> None:
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute("UPDATE citations SET quote = 'Kazakhstan joined NATO' WHERE id = 1")
+    result = run(seeded_db, "db", "check")
+    assert result.exit_code == 1
+    assert "FAIL  every citation quote is in its source" in result.stdout
+    assert "citation 1 of" in result.stdout
+
+
+def test_check_finds_a_dangling_reference(seeded_db: Path) -> None:
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("UPDATE parties SET country_id = 99999 WHERE id = 1")
+    result = run(seeded_db, "db", "check")
+    assert result.exit_code == 1 and "FAIL  PRAGMA foreign_key_check" in result.stdout
+
+
+def test_search_index_follows_ad_hoc_writes(seeded_db: Path) -> None:
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute(
+            "UPDATE mineral_deposits SET name = 'Severny Katpal' WHERE slug = 'north-katpal'"
+        )
+    found = run(seeded_db, "search", "Severny", "-f", "json")
+    assert '"north-katpal"' in found.stdout
+    assert run(seeded_db, "db", "check").exit_code == 0  # the triggers kept the index in step

@@ -1,0 +1,88 @@
+"""The installed entry point as a user runs it: first use, exit codes, stderr, start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cli_helpers import kzdiplo_command, run_process
+
+
+def test_first_use_creates_the_default_database(tmp_path: Path) -> None:
+    first = run_process("agreements", "--partner", "US", home=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert b"29 agreements of the Washington visit" in first.stdout
+    assert b"creating the database at" in first.stderr and b"Traceback" not in first.stderr
+    database = tmp_path / "data" / "kzdiplo" / "kzdiplo.db"
+    assert database.is_file()
+    second = run_process("agreements", "--partner", "US", home=tmp_path)
+    assert second.returncode == 0 and second.stderr == b""
+    path = run_process("db", "path", home=tmp_path)
+    assert path.stdout.decode().strip() == str(database)
+
+
+def test_environment_url_overrides_the_default(tmp_path: Path, seeded_db: Path) -> None:
+    result = run_process(
+        "deals", "-f", "json", home=tmp_path, env={"KZDIPLO_DATABASE_URL": f"sqlite:///{seeded_db}"}
+    )
+    assert result.returncode == 0 and b"us-exim" in result.stdout
+    assert not (tmp_path / "data" / "kzdiplo").exists()
+
+
+def test_exit_codes_and_one_line_errors(tmp_path: Path, seeded_db: Path) -> None:
+    ok = run_process("--db", str(seeded_db), "events", "-f", "csv")
+    assert ok.returncode == 0 and ok.stdout.startswith(b"id,slug")
+    bad = run_process("--db", str(seeded_db), "agreements", "-p", "Narnia")
+    assert bad.returncode == 2 and bad.stderr.count(b"\n") == 1 and bad.stdout == b""
+    missing = run_process("--db", str(tmp_path / "nope.db"), "deals")
+    assert missing.returncode == 2 and not (tmp_path / "nope.db").exists()
+    timeout = run_process(
+        "--db", str(seeded_db), "sql", "--timeout", "0.2",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c",
+    )  # fmt: skip
+    assert timeout.returncode == 3 and b"time limit" in timeout.stderr
+    version = run_process("--version")
+    assert version.returncode == 0 and version.stdout.startswith(b"kzdiplo ")
+
+
+def test_non_utf8_and_nul_input(seeded_db: Path) -> None:
+    result = run_process("--db", str(seeded_db), "sql", "-", input=b"SELECT '\xff\xfe'")
+    assert result.returncode == 2 and b"not UTF-8" in result.stderr
+    weird = run_process(
+        "--db",
+        str(seeded_db),
+        "agreements",
+        "-p",
+        "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
+    )
+    assert weird.returncode == 2 and b"Traceback" not in weird.stderr
+
+
+def test_closed_pipe_is_not_an_error(seeded_db: Path) -> None:
+    command = " ".join(f"'{part}'" for part in kzdiplo_command())
+    script = (
+        f"{command} --db '{seeded_db}' sql 'SELECT code FROM countries' --max-rows 0 -f csv "
+        '| head -n 1; echo "status=${PIPESTATUS[0]}"'
+    )
+    result = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60)
+    # Click ends a command whose reader went away with status 1 and no message.
+    assert result.stdout.startswith(b"code\nstatus=") and result.stderr == b""
+
+
+def test_read_commands_do_not_import_the_heavy_stack(seeded_db: Path) -> None:
+    """Structural guard for start-up speed: no Alembic, SQLAlchemy, ORM models or pydantic
+    on the read path (see docs/benchmarks.md for the timings)."""
+    code = (
+        "import sys\n"
+        "from kzdiplo.cli import app\n"
+        "for args in (['agreements', '-p', 'US'], ['deals', '-s', 'minerals', '-f', 'json'],\n"
+        "             ['sql', 'SELECT 1'], ['search', 'tungsten'], ['partners']):\n"
+        f"    app(['--db', {str(seeded_db)!r}, *args], standalone_mode=False)\n"
+        "heavy = [m for m in ('alembic', 'sqlalchemy', 'pydantic', 'kzdiplo.models', 'yaml')\n"
+        "         if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert b"HEAVY []" in result.stderr, result.stderr

@@ -1,0 +1,200 @@
+"""Golden answers of the listing, show and search commands on the seeded database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import run, run_json
+
+
+@pytest.mark.parametrize(
+    "spelling", ["US", "us", "USA", "United States", "united states of america"]
+)
+def test_partner_spellings_give_the_same_rows(seeded_db: Path, spelling: str) -> None:
+    rows = run_json(seeded_db, "agreements", "--partner", spelling)
+    assert [r["slug"] for r in rows] == ["kz-us-washington-29-agreements"]
+
+
+def test_us_package_with_its_source(seeded_db: Path) -> None:
+    (agreement,) = run_json(seeded_db, "agreements", "-p", "US")
+    assert agreement["count"] == 29 and agreement["kind"] == "package"
+    assert {p["key"] for p in agreement["partners"]} == {"KZ", "US"}
+    assert "minerals" in agreement["sectors"]
+    source = agreement["sources"][0]
+    assert source["url"].startswith("https://www.tengritimes.com/")
+    assert "29 agreements worth nearly $17 billion" in source["quote"]
+    deals = run_json(seeded_db, "deals", "-p", "US")
+    package = next(d for d in deals if d["agreement"] == agreement["slug"])
+    assert package["amount"] | {"text": None} == {
+        "low": 17_000_000_000, "high": 17_000_000_000, "currency": "USD",
+        "approximate": True, "qualifier": "nearly", "text": None,
+    }  # fmt: skip
+
+
+def test_a_country_includes_its_organisations(seeded_db: Path) -> None:
+    slugs = {d["slug"] for d in run_json(seeded_db, "deals", "--partner", "US")}
+    assert "us-exim-critical-minerals-funding" in slugs  # US EXIM counts for the US
+    only_exim = run_json(seeded_db, "deals", "--partner", "EXIM")
+    assert [d["slug"] for d in only_exim] == ["us-exim-critical-minerals-funding"]
+
+
+def test_china_package_and_tianjin(seeded_db: Path) -> None:
+    (agreement,) = run_json(seeded_db, "agreements", "-p", "china")
+    assert agreement["count"] == 24
+    events = run_json(seeded_db, "events", "-p", "CN")
+    assert "Tianjin" in {e["location"] for e in events}
+
+
+def test_russia_declaration_under_both_names(seeded_db: Path) -> None:
+    declarations = run_json(seeded_db, "agreements", "-p", "Russia", "--kind", "declaration")
+    (declaration,) = declarations
+    assert declaration["title"] == "Declaration on a Comprehensive Union"
+    assert "Declaration on a Comprehensive Alliance" in declaration["aliases"]
+    assert declaration["date"]["precision"] == "month"
+    assert declaration["date"]["start"] == "2025-11-01"
+    for name in ("Comprehensive Union", "Comprehensive Alliance"):
+        hits = run_json(seeded_db, "search", name)
+        assert declaration["slug"] in [h["key"] for h in hits], name
+
+
+def test_minerals_deals(seeded_db: Path) -> None:
+    deals = {d["slug"]: d for d in run_json(seeded_db, "deals", "--sector", "minerals")}
+    exim = deals["us-exim-critical-minerals-funding"]
+    assert (exim["amount"]["low"], exim["amount"]["currency"]) == (900_000_000, "USD")
+    fund = deals["eu-central-asia-special-funds"]
+    assert (fund["amount"]["low"], fund["amount"]["currency"]) == (700_000_000, "EUR")
+    assert fund["usd"]["rate_date"] and fund["usd"]["low"] > 700_000_000
+    assert deals["north-katpal-controlling-stake"]["amount"] is None  # not stated
+    assert "kz-nuclear-plant-investment" not in deals
+    mining = {d["slug"] for d in run_json(seeded_db, "deals", "--sector", "Mining")}
+    assert mining == set(deals)
+
+
+def test_sector_children(seeded_db: Path) -> None:
+    tungsten = {d["slug"] for d in run_json(seeded_db, "deposits", "--sector", "tungsten")}
+    minerals = {d["slug"] for d in run_json(seeded_db, "deposits", "--sector", "minerals")}
+    assert tungsten == {"north-katpal"} and minerals >= {
+        "north-katpal",
+        "kz-50-rare-earth-deposits",
+    }
+
+
+def test_deposits(seeded_db: Path) -> None:
+    deposits = {d["slug"]: d for d in run_json(seeded_db, "deposits")}
+    assert deposits["kz-50-rare-earth-deposits"]["count"] == 50
+    assert deposits["north-katpal"]["name"] == "North Katpal tungsten mine"
+    only = run_json(seeded_db, "deposits", "--commodity", "TUNGSTEN")
+    assert [d["slug"] for d in only] == ["north-katpal"]
+
+
+def test_nuclear_plant(seeded_db: Path) -> None:
+    (plant,) = run_json(seeded_db, "projects", "-p", "rosatom")
+    assert plant["capacity"]["value"] == 2.4 and plant["capacity"]["unit"] == "GW"
+    assert (plant["cost"]["low"], plant["cost"]["high"]) == (14_000_000_000, 15_000_000_000)
+    assert (plant["completion"]["start"], plant["completion"]["end"]) == (
+        "2035-01-01",
+        "2036-12-31",
+    )
+    assert plant["started"]["start"] == "2025-08-01" and plant["started"]["precision"] == "month"
+    table = run(seeded_db, "projects", "-p", "rosatom")
+    assert "2.4 GW" in table.stdout and "$14–15 bn" in table.stdout and "2035–2036" in table.stdout
+
+
+def test_timeline_is_oldest_first_and_dates_compare_honestly(seeded_db: Path) -> None:
+    events = run_json(seeded_db, "events")
+    starts = [e["date"]["start"] for e in events]
+    assert starts == sorted(starts) and len(events) == 12
+    assert "natural gas" in events[1]["title"] and events[1]["date"]["text"] == "In early 2023"
+    (halt,) = run_json(seeded_db, "events", "--year", "2023")
+    assert halt["slug"] == events[1]["slug"]
+    # "early 2023" may fall in March 2023 but not in June 2023
+    assert run_json(seeded_db, "events", "--since", "2023-03", "--until", "2023-03")
+    assert run_json(seeded_db, "events", "--since", "2023-06", "--until", "2023-12") == []
+    # the November 2025 declaration is after 2025-10 but not before it
+    after = {e["slug"] for e in run_json(seeded_db, "agreements", "--since", "2025-11")}
+    before = {e["slug"] for e in run_json(seeded_db, "agreements", "--until", "2025-10")}
+    assert "kz-ru-comprehensive-union-declaration" in after - before
+
+
+def test_partners_totals_do_not_double_count(seeded_db: Path) -> None:
+    rows = {r["key"]: r for r in run_json(seeded_db, "partners")}
+    us = rows["US"]
+    assert (us["agreements"], us["agreement_records"]) == (29, 1)
+    assert us["usd"] == {"low": 17_900_000_000, "high": 17_900_000_000, "approximate": True}
+    assert us["unpriced_deals"] == 1 and "us-exim" in us["organizations"]
+    assert rows["CN"]["agreements"] == 24
+    assert (
+        rows["RU"]["usd"]["low"] == 14_000_000_000 and rows["RU"]["usd"]["high"] == 15_000_000_000
+    )
+    assert rows["RU"]["relationship_level"] == "strategic partnership and alliance"
+    assert "KZ" not in rows and {"JP", "csto", "sco"} <= set(rows)
+
+
+def test_show_every_noun(seeded_db: Path) -> None:
+    for noun, key in [
+        ("agreement", "kz-us-washington-29-agreements"),
+        ("deals", "us-exim-critical-minerals-funding"),
+        ("deposit", "north-katpal"),
+        ("project", "kz-first-nuclear-power-plant"),
+        ("event", "kz-gas-supply-halt-to-china-2023"),
+        ("partner", "european council"),
+    ]:
+        record = run_json(seeded_db, "show", noun, key)
+        assert record["sources"] and all(s["quote"] and s["url"] for s in record["sources"]), noun
+        table = run(seeded_db, "show", noun, key)
+        assert table.exit_code == 0 and "Sources" in table.stdout
+    agreement = run_json(seeded_db, "show", "agreement", "kz-us-washington-29-agreements")
+    assert [d["slug"] for d in agreement["linked"]["deals"]] == [
+        "kz-us-washington-agreements-value"
+    ]
+    deal = run_json(seeded_db, "show", "deal", "north-katpal-controlling-stake")
+    assert deal["deposit"] == "north-katpal"
+
+
+def test_search_ranks_and_snippets(seeded_db: Path) -> None:
+    hits = run_json(seeded_db, "search", "tungsten")
+    assert hits[0]["key"] == "north-katpal" and "[tungsten]" in hits[0]["snippet"].lower()
+    assert run_json(seeded_db, "search", "nuclear plant")[0]["noun"] in ("project", "event", "deal")
+    assert run_json(seeded_db, "search", "zzzqqq") == []
+
+
+@pytest.mark.parametrize("command", ["agreements", "deals", "deposits", "projects", "events"])
+def test_every_format(seeded_db: Path, command: str) -> None:
+    records = run_json(seeded_db, command)
+    assert records and all(r["sources"] for r in records)
+    ndjson = run(seeded_db, command, "-f", "ndjson").stdout.splitlines()
+    assert [json.loads(line)["slug"] for line in ndjson] == [r["slug"] for r in records]
+    rows = list(csv.DictReader(io.StringIO(run(seeded_db, command, "-f", "csv").stdout)))
+    assert [r["slug"] for r in rows] == [r["slug"] for r in records]
+    assert all("tengritimes" in r["sources"] for r in rows)
+    markdown = run(seeded_db, command, "-f", "markdown").stdout.splitlines()
+    assert markdown[0].startswith("| ") and len(markdown) == len(records) + 2
+    table = run(seeded_db, command)
+    assert table.exit_code == 0 and records[0]["slug"][:12] in table.stdout
+
+
+def test_empty_results(seeded_db: Path) -> None:
+    assert run_json(seeded_db, "agreements", "--year", "1990") == []
+    result = run(seeded_db, "agreements", "--year", "1990")
+    assert result.exit_code == 0 and "no agreements match" in result.stderr
+
+
+def test_limit_and_sort(seeded_db: Path) -> None:
+    result = run(seeded_db, "events", "--limit", "3", "-f", "json")
+    assert len(json.loads(result.stdout)) == 3 and "--limit 0 shows all" in result.stderr
+    newest = run_json(seeded_db, "events", "--sort", "-date", "--limit", "1")
+    assert newest[0]["date"]["start"] == max(
+        e["date"]["start"] for e in run_json(seeded_db, "events")
+    )
+    by_usd = run_json(seeded_db, "deals", "--sort", "-usd")
+    assert by_usd[0]["amount"]["low"] == 17_000_000_000
+    big = run_json(seeded_db, "deals", "--min-usd", "10bn")
+    assert {d["slug"] for d in big} == {
+        "kz-us-washington-agreements-value",
+        "kz-nuclear-plant-investment",
+    }
