@@ -17,6 +17,7 @@ from typing import Any, TextIO
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Keys people copy into `kzdiplo show`: never broken across lines in a table.
 NO_WRAP = frozenset({"Slug", "Key", "Partner"})
+PIPE_WIDTH = 160
 
 
 class Format(StrEnum):
@@ -86,7 +87,17 @@ def write_table(
             table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
-    Console(file=out, soft_wrap=False).print(table)
+    Console(file=out, soft_wrap=False, width=_width(out)).print(table)
+
+
+def _width(out: TextIO) -> int | None:
+    """A terminal's own width; for a pipe or file (no COLUMNS set), 160 rather than 80."""
+    import os
+
+    isatty = getattr(out, "isatty", None)
+    if (isatty is not None and isatty()) or os.environ.get("COLUMNS"):
+        return None
+    return PIPE_WIDTH
 
 
 def emit(
