@@ -45,13 +45,18 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _driver_pragma(connection: Connection, pragma: str) -> None:
+    if connection.in_transaction():
+        connection.commit()
+    connection.connection.driver_connection.execute(pragma)  # type: ignore[union-attr]
+
+
 def _run(connection: Connection) -> None:
     is_sqlite = connection.dialect.name == "sqlite"
     if is_sqlite:
-        # PRAGMA foreign_keys is a no-op inside a transaction: set it, then end the
-        # implicit transaction SQLAlchemy opened, before Alembic begins its own.
-        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
-        connection.commit()
+        # PRAGMA foreign_keys is a no-op inside a transaction: set it on the driver
+        # connection, outside any transaction, before Alembic begins its own.
+        _driver_pragma(connection, "PRAGMA foreign_keys = OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -66,8 +71,7 @@ def _run(connection: Connection) -> None:
             if broken:
                 raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
     if is_sqlite:
-        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
-        connection.commit()
+        _driver_pragma(connection, "PRAGMA foreign_keys = ON")
 
 
 def run_migrations_online() -> None:

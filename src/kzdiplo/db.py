@@ -19,7 +19,9 @@ def sqlite_pragmas(dbapi_connection: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An SQLAlchemy engine; SQLite connections get :func:`sqlite_pragmas`."""
+    """An SQLAlchemy engine; SQLite connections get :func:`sqlite_pragmas`, and every
+    transaction starts with ``BEGIN IMMEDIATE``: a writer takes the write lock up front
+    and a second writer waits (busy_timeout) instead of failing at its first write."""
     from sqlalchemy import create_engine, event
 
     engine = create_engine(url, **kwargs)
@@ -27,6 +29,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             sqlite_pragmas(dbapi_connection)
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, delete, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
 from kzdiplo.money import to_usd
@@ -307,7 +307,7 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
     return problems
 
 
-def load(conn: Connection, bundle: Bundle) -> Report:
+def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None = None) -> Report:
     """Check ``bundle`` against the database, then upsert it; the caller owns the transaction.
 
     Raises LoadError (before writing anything) when a reference, quote or amount is wrong.
@@ -334,6 +334,37 @@ def load(conn: Connection, bundle: Bundle) -> Report:
         if action == "unchanged" and changed:
             action = "updated"
         report.record(item.section, item.key, action, changed)
+        if progress is not None:
+            progress()
+    return report
+
+
+def load_paths(
+    engine: Engine,
+    paths: Iterable[Path],
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+) -> Report:
+    """Validate ``paths`` and load them in one transaction (rolled back for a dry run).
+
+    ISO countries are added first when missing. ``progress(total)`` may return a
+    callback that is called once per record written.
+    """
+    bundle = read_files(paths)
+    total = sum(len(items) for items in bundle.items.values())
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            sync_iso_countries(conn)
+            report = load(conn, bundle, progress(total) if progress else None)
+        except BaseException:
+            transaction.rollback()
+            raise
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
     return report
 
 
@@ -408,11 +439,18 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         return row
     plain = r.model_dump(
         exclude={"citations", "parties", "sectors", "date", "amount", "cost", "capacity",
-                 "started", "completion", *_REFS.get(section, {})}
+                 "started", "completion", "coordinates", *_REFS.get(section, {})}
     )  # fmt: skip
     row = plain | refs
     if section in ("agreements", "deals", "events"):
         row |= _date(r.date, "date")
+    if section in ("deposits", "projects"):
+        at = r.coordinates
+        row |= {
+            "latitude": at and at.latitude,
+            "longitude": at and at.longitude,
+            "location_precision": at and at.precision,
+        }
     if section == "projects":
         row |= _date(r.started, "started") | _date(r.completion, "completion")
         row |= _amount_columns(r.cost, "cost", "cost_currency", "cost_approximate")

@@ -44,8 +44,11 @@ def upgrade(url: str, revision: str = "head") -> None:
     engine = make_engine(url)
     try:
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            with engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA journal_mode = WAL")
+            raw = engine.raw_connection()  # outside any transaction, as this PRAGMA needs
+            try:
+                raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+            finally:
+                raw.close()
     finally:
         engine.dispose()
 

@@ -55,6 +55,9 @@ AGREEMENT_KINDS = (
     "commitment", "agreement",
 )  # fmt: skip
 DEAL_KINDS = ("funding", "investment", "acquisition", "package_value", "fund")
+# How precisely coordinates place a deposit or project: the exact site, the site as a
+# source describes it, the nearest settlement, a district, a region.
+LOCATION_PRECISIONS = ("exact", "site", "settlement", "district", "region")
 
 
 class Base(DeclarativeBase):
@@ -150,6 +153,34 @@ class DescribedMixin:
     summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
     notes: Mapped[str | None] = mapped_column(
         Text, comment="Caveats: naming, translation, interpretations"
+    )
+
+
+class LocatedMixin:
+    """A place: its name as a source gives it, and coordinates when a source gives them.
+
+    Column-level CHECKs only (SQLite can add those with ADD COLUMN); that latitude and
+    longitude come together is checked by the loader.
+    """
+
+    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
+    latitude: Mapped[float | None] = mapped_column(
+        Float,
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
+        comment="WGS 84 latitude, when a source gives coordinates",
+    )
+    longitude: Mapped[float | None] = mapped_column(
+        Float,
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
+        comment="WGS 84 longitude, when a source gives coordinates",
+    )
+    location_precision: Mapped[str | None] = mapped_column(
+        String(12),
+        CheckConstraint(
+            f"location_precision IS NULL OR {_in('location_precision', LOCATION_PRECISIONS)}",
+            name="location_precision",
+        ),
+        comment="How precise the coordinates are: " + ", ".join(LOCATION_PRECISIONS),
     )
 
 
@@ -286,7 +317,7 @@ class Agreement(DatedMixin, DescribedMixin, Base):
     )
 
 
-class MineralDeposit(DescribedMixin, Base):
+class MineralDeposit(LocatedMixin, DescribedMixin, Base):
     __tablename__ = "mineral_deposits"
     __table_args__ = (
         CheckConstraint("count IS NULL OR count > 0", name="count"),
@@ -306,10 +337,9 @@ class MineralDeposit(DescribedMixin, Base):
     count: Mapped[int | None] = mapped_column(
         Integer, comment="Number of deposits when the row is a group (50)"
     )
-    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
 
 
-class InfrastructureProject(DescribedMixin, Base):
+class InfrastructureProject(LocatedMixin, DescribedMixin, Base):
     __tablename__ = "infrastructure_projects"
     __table_args__ = (
         CheckConstraint("capacity_value IS NULL OR capacity_value >= 0", name="capacity"),
@@ -364,7 +394,6 @@ class InfrastructureProject(DescribedMixin, Base):
         Boolean, default=False, server_default=false(), comment="True when derived, not stated"
     )
     completion_note: Mapped[str | None] = mapped_column(Text, comment="How it was derived")
-    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
 
 
 class Deal(DatedMixin, DescribedMixin, Base):

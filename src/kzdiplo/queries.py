@@ -67,7 +67,7 @@ NOUNS: dict[str, Noun] = {
     "deposit": Noun(
         "deposit", "deposits", "mineral_deposits", "deposit_id",
         """SELECT t.id, t.slug, t.name, t.aliases, t.commodity, t.status, t.count,
-            t.location, t.summary, t.notes
+            t.location, t.latitude, t.longitude, t.location_precision, t.summary, t.notes
         FROM mineral_deposits t""",
         None,
         {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
@@ -82,7 +82,8 @@ NOUNS: dict[str, Noun] = {
             t.started_start, t.started_end, t.started_precision, t.started_text,
             t.started_inferred, t.started_note,
             t.completion_start, t.completion_end, t.completion_precision, t.completion_text,
-            t.completion_inferred, t.completion_note, t.location, t.summary, t.notes
+            t.completion_inferred, t.completion_note, t.location, t.latitude, t.longitude,
+            t.location_precision, t.summary, t.notes
         FROM infrastructure_projects t""",
         "started",
         {"name": "lower(t.name), t.id", "started": _date_sort("started"),
@@ -275,6 +276,16 @@ def shape(noun: Noun, row: dict[str, Any]) -> dict[str, Any]:
             }
         else:
             record["usd"] = None
+    if "latitude" in row:
+        for key in ("latitude", "longitude", "location_precision"):
+            del record[key]
+        record["coordinates"] = None
+        if row["latitude"] is not None:
+            record["coordinates"] = {
+                "latitude": row["latitude"],
+                "longitude": row["longitude"],
+                "precision": row["location_precision"],
+            }
     if noun.name == "project":
         _take(record, "cost_", "capacity_")
         record["capacity"] = None
@@ -317,7 +328,7 @@ WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 
 _SOURCES_SQL = """
 SELECT ci.{link} AS rid, s.slug AS source, s.title, s.publisher, s.url, s.published,
-    ci.quote, ci.field
+    ci.quote, ci.field, ci.note
 FROM citations ci JOIN sources s ON s.id = ci.source_id
 WHERE ci.{link} IN {ids} ORDER BY ci.id"""
 

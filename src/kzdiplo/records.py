@@ -103,6 +103,14 @@ class AmountIn(Strict):
         return self
 
 
+class CoordinatesIn(Strict):
+    """Where a source places a deposit or project (WGS 84)."""
+
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+    precision: Literal[models.LOCATION_PRECISIONS]  # type: ignore[valid-type]
+
+
 class CapacityIn(Strict):
     value: Annotated[float, Field(ge=0)]
     unit: Text
@@ -198,6 +206,7 @@ class DepositIn(Record):
     status: str | None = None
     count: Annotated[int, Field(gt=0)] | None = None
     location: str | None = None
+    coordinates: CoordinatesIn | None = None
     parties: list[PartyIn] = []
     sectors: list[Slug] = []
     summary: str | None = None
@@ -214,6 +223,7 @@ class ProjectIn(Record):
     started: DateIn | None = None
     completion: DateIn | None = None
     location: str | None = None
+    coordinates: CoordinatesIn | None = None
     parties: list[PartyIn] = []
     sectors: list[Slug] = []
     summary: str | None = None

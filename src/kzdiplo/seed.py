@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kzdiplo.loader import Report, load, read_files, sync_iso_countries
+from kzdiplo.loader import Report, load_paths
 from kzdiplo.paths import seeds_dir
 
 if TYPE_CHECKING:
@@ -19,7 +19,4 @@ def seed_files() -> list[Path]:
 
 def seed(engine: Engine, files: list[Path] | None = None) -> Report:
     """Load ISO countries and the seed files; idempotent; all or nothing."""
-    bundle = read_files(files if files is not None else seed_files())
-    with engine.begin() as conn:
-        sync_iso_countries(conn)
-        return load(conn, bundle)
+    return load_paths(engine, files if files is not None else seed_files())

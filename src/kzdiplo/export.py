@@ -1,0 +1,275 @@
+"""Export the database: in the load format (json/ndjson), as CSV with a data dictionary,
+as a standalone SQLite copy, and as Datasette metadata.
+
+The JSON export is exactly what ``kzdiplo load`` reads, so export -> load into an empty
+database reproduces the data (a test proves it).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kzdiplo import __version__
+from kzdiplo.queries import NOUNS, Filters, attach, list_records
+from kzdiplo.reader import Reader
+from kzdiplo.records import SECTIONS
+from kzdiplo.render import to_json
+from kzdiplo.resolve import aliases_of
+
+LICENSE = (
+    "Facts and quotes: their sources' terms (each source row has its URL); compilation: CC BY 4.0"
+)
+
+
+def _drop_empty(record: dict[str, Any]) -> dict[str, Any]:
+    """Leave out what is unknown: the load format reads a missing field as NULL."""
+    return {k: v for k, v in record.items() if v not in (None, [], "") and v is not False}
+
+
+def _citations(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _drop_empty(
+            {"source": s["source"], "quote": s["quote"], "field": s["field"], "note": s["note"]}
+        )
+        for s in record["sources"]
+    ]
+
+
+def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    return _drop_empty(dict(value)) if value else None
+
+
+_RECORD_FIELDS = {  # section -> fields kept as they are (besides the shared ones below)
+    "agreements": ("title", "aliases", "kind", "count", "parent", "summary", "notes"),
+    "deals": ("title", "kind", "stake", "parent", "agreement", "deposit", "project", "summary",
+              "notes"),
+    "deposits": ("name", "aliases", "commodity", "status", "count", "location", "coordinates",
+                 "summary", "notes"),
+    "projects": ("name", "aliases", "kind", "status", "capacity", "location", "coordinates",
+                 "summary", "notes"),
+    "events": ("title", "kind", "location", "agreement", "deal", "deposit", "project", "summary",
+               "notes"),
+}  # fmt: skip
+_NOUN_OF = {"agreements": "agreement", "deals": "deal", "deposits": "deposit",
+            "projects": "project", "events": "event"}  # fmt: skip
+
+
+def _record(section: str, r: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"slug": r["slug"]}
+    out |= {f: r[f] for f in _RECORD_FIELDS[section]}
+    for key in ("date", "started", "completion"):
+        if key in r:
+            out[key] = _date(r[key])
+    for key in ("amount", "cost"):
+        if r.get(key):
+            out[key] = _drop_empty(dict(r[key])) | {"low": r[key]["low"], "high": r[key]["high"]}
+    if out.get("capacity"):
+        out["capacity"] = _drop_empty(dict(out["capacity"]))
+    out["parties"] = [{"partner": p["key"], "role": p["role"]} for p in r["partners"]]
+    out["sectors"] = r["sectors"]
+    out["citations"] = _citations(r)
+    return _drop_empty(out)
+
+
+def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every record in the load format, as (section, record), in load order."""
+    for source in reader.rows(
+        "SELECT slug, title, publisher, url, published, published_inferred, published_note, "
+        "kind, retrieved, text FROM sources ORDER BY id"
+    ):
+        yield "sources", _drop_empty(_stringify(source))
+    for sector in _topological(reader.rows(
+        "SELECT s.id, s.slug, s.name, p.slug AS parent, s.aliases, s.description, s.parent_id "
+        "FROM sectors s LEFT JOIN sectors p ON p.id = s.parent_id ORDER BY s.id"
+    )):  # fmt: skip
+        sector["aliases"] = aliases_of(sector["aliases"])
+        yield (
+            "sectors",
+            _drop_empty({k: v for k, v in sector.items() if k not in ("id", "parent_id")}),
+        )
+    yield from _countries(reader)
+    organizations = reader.rows(
+        "SELECT o.id, o.slug, o.name, o.kind, c.code AS country, o.anonymous, o.aliases, "
+        "o.summary FROM organizations o LEFT JOIN countries c ON c.id = o.country_id ORDER BY o.id"
+    )
+    for org in attach(reader, None, organizations, "organization_id"):
+        org["aliases"] = aliases_of(org["aliases"])
+        org["anonymous"] = bool(org["anonymous"])
+        org["citations"] = _citations(org)
+        yield (
+            "organizations",
+            _drop_empty({k: v for k, v in org.items() if k not in ("id", "sources")}),
+        )
+    for section in ("deposits", "projects", "agreements", "deals", "events"):
+        noun = NOUNS[_NOUN_OF[section]]
+        records = list_records(
+            reader, noun, Filters(limit=None, sort=_parents_first(section))
+        ).records
+        for record in _parents_before_parts(records):
+            yield section, _record(section, record)
+
+
+def _parents_first(section: str) -> str:
+    return "title" if section in ("agreements", "deals", "events") else "name"
+
+
+def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Umbrella records before their parts: the loader needs a parent to exist first."""
+    return sorted(records, key=lambda r: r.get("parent") is not None)
+
+
+def _topological(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    done: set[int] = set()
+    ordered: list[dict[str, Any]] = []
+    pending = list(rows)
+    while pending:
+        ready = [r for r in pending if r["parent_id"] is None or r["parent_id"] in done]
+        if not ready:  # a cycle in hand-edited data: emit the rest as they are
+            ready = pending
+        for r in ready:
+            done.add(r["id"])
+            ordered.append(r)
+        pending = [r for r in pending if r["id"] not in done]
+    return ordered
+
+
+def _stringify(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()} | {
+        k: bool(v) for k, v in row.items() if k.endswith("_inferred")
+    }
+
+
+def _countries(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Countries that carry more than ISO data (aliases, facts, citations) and blocs."""
+    rows = reader.rows(
+        "SELECT id, code, alpha3, name, kind, aliases, relationship_level, summary FROM countries "
+        "WHERE kind = 'bloc' OR relationship_level IS NOT NULL OR summary IS NOT NULL "
+        "OR id IN (SELECT country_id FROM citations) ORDER BY id"
+    )
+    for country in attach(reader, None, rows, "country_id"):
+        out: dict[str, Any] = {"code": country["code"]}
+        if country["kind"] == "bloc":
+            out |= {"kind": "bloc", "name": country["name"], "alpha3": country["alpha3"]}
+        out["aliases"] = aliases_of(country["aliases"])
+        out["relationship"] = country["relationship_level"]
+        out["summary"] = country["summary"]
+        out["citations"] = _citations(country)
+        yield "countries", _drop_empty(out)
+
+
+def as_document(reader: Reader, progress: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The whole database as one load-format mapping of sections."""
+    document: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
+    for section, record in sections(reader):
+        document[section].append(record)
+        if progress:
+            progress()
+    return {k: v for k, v in document.items() if v}
+
+
+def write_json(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
+    target = out / "kzdiplo.json"
+    target.write_text(to_json(as_document(reader, progress)) + "\n", encoding="utf-8")
+    return target
+
+
+def write_ndjson(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
+    """One line per record: ``{"section": ..., "record": {...}}``."""
+    target = out / "kzdiplo.ndjson"
+    with target.open("w", encoding="utf-8") as f:
+        for section, record in sections(reader):
+            f.write(to_json({"section": section, "record": record}, indent=None) + "\n")
+            if progress:
+                progress()
+    return target
+
+
+def _tables() -> list[Any]:
+    from kzdiplo.models import Base
+
+    return sorted(Base.metadata.tables.values(), key=lambda t: t.name)
+
+
+def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
+    """One CSV per table, plus ``columns.csv``: table, column, type, description."""
+    for table in _tables():
+        columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY id")
+        with (out / f"{table.name}.csv").open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow(["" if v is None else v for v in row])
+                if progress:
+                    progress()
+    with (out / "columns.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["table", "column", "type", "description"])
+        for table in _tables():
+            for column in table.columns:
+                writer.writerow([table.name, column.name, str(column.type).lower(), column.comment])
+    return out / "columns.csv"
+
+
+def write_sqlite(path: Path, out: Path) -> Path:
+    """A standalone copy through the online backup API (consistent while others write)."""
+    target = out / "kzdiplo.db"
+    if target.exists():
+        target.unlink()
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to mail
+    finally:
+        copy.close()
+        source.close()
+    return target
+
+
+def datasette_metadata(reader: Reader) -> dict[str, Any]:
+    """Datasette metadata: title, source and license, and a description per table/column."""
+    from kzdiplo.views import VIEWS
+
+    sources = reader.rows("SELECT title, url FROM sources ORDER BY id")
+    first = sources[0] if sources else {"title": None, "url": None}
+    tables: dict[str, Any] = {}
+    for table in _tables():
+        tables[table.name] = {
+            "description": table.comment,
+            "columns": {c.name: c.comment for c in table.columns},
+        }
+    for view, description in VIEWS.items():
+        tables[view] = {"description": description}
+    return {
+        "title": "kzdiplo: Kazakhstan's 2025 diplomacy",
+        "description": (
+            "A sourced relational database: every record cites the sentence it rests on "
+            "(see the citations table and the citation_details view)."
+        ),
+        "license": LICENSE,
+        "source": first["title"],
+        "source_url": first["url"],
+        "about": f"kzdiplo {__version__}",
+        "databases": {"kzdiplo": {"tables": tables}},
+    }
+
+
+def write_datasette(reader: Reader, path: Path, out: Path) -> Path:
+    write_sqlite(path, out)
+    target = out / "metadata.json"
+    target.write_text(json.dumps(datasette_metadata(reader), indent=2, ensure_ascii=False) + "\n")
+    return target
+
+
+def count_records(reader: Reader) -> int:
+    """How many records an export walks (for the progress bar)."""
+    total = 0
+    for table in ("sources", "sectors", "organizations", "agreements", "deals",
+                  "mineral_deposits", "infrastructure_projects", "events"):  # fmt: skip
+        total += int(reader.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"])
+    return total
