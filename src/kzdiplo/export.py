@@ -189,45 +189,51 @@ def write_ndjson(reader: Reader, out: Path, progress: Callable[[], None] | None 
     return target
 
 
-def _tables() -> list[Any]:
+def tables() -> list[Any]:
     from kzdiplo.models import Base
 
     return sorted(Base.metadata.tables.values(), key=lambda t: t.name)
 
 
 def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
-    """One CSV per table, plus ``columns.csv``: table, column, type, description."""
-    for table in _tables():
+    """One CSV per table, plus ``columns.csv``: table, column, type, description; returns
+    the folder."""
+    for table in tables():
         columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY id")
         with (out / f"{table.name}.csv").open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
                 writer.writerow(["" if v is None else v for v in row])
-                if progress:
-                    progress()
+        if progress:
+            progress()
     with (out / "columns.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["table", "column", "type", "description"])
-        for table in _tables():
+        for table in tables():
             for column in table.columns:
                 writer.writerow([table.name, column.name, str(column.type).lower(), column.comment])
-    return out / "columns.csv"
+    return out
 
 
 def write_sqlite(path: Path, out: Path) -> Path:
     """A standalone copy through the online backup API (consistent while others write)."""
+    from kzdiplo.errors import UsageError
+
     target = out / "kzdiplo.db"
-    if target.exists():
-        target.unlink()
+    if target.resolve() == path.resolve():
+        raise UsageError(f"{target} is the database being exported: choose another --out")
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    copy = sqlite3.connect(target)
+    copy = sqlite3.connect(partial)
     try:
         source.backup(copy)
         copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to mail
     finally:
         copy.close()
         source.close()
+    partial.replace(target)  # an earlier export is replaced only by a complete copy
     return target
 
 
@@ -237,14 +243,14 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
 
     sources = reader.rows("SELECT title, url FROM sources ORDER BY id")
     first = sources[0] if sources else {"title": None, "url": None}
-    tables: dict[str, Any] = {}
-    for table in _tables():
-        tables[table.name] = {
+    described: dict[str, Any] = {}
+    for table in tables():
+        described[table.name] = {
             "description": table.comment,
             "columns": {c.name: c.comment for c in table.columns},
         }
     for view, description in VIEWS.items():
-        tables[view] = {"description": description}
+        described[view] = {"description": description}
     return {
         "title": "kzdiplo: Kazakhstan's 2025 diplomacy",
         "description": (
@@ -255,15 +261,16 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
         "source": first["title"],
         "source_url": first["url"],
         "about": f"kzdiplo {__version__}",
-        "databases": {"kzdiplo": {"tables": tables}},
+        "databases": {"kzdiplo": {"tables": described}},
     }
 
 
 def write_datasette(reader: Reader, path: Path, out: Path) -> Path:
+    """The SQLite copy and, beside it, ``metadata.json``; returns the folder."""
     write_sqlite(path, out)
     target = out / "metadata.json"
     target.write_text(json.dumps(datasette_metadata(reader), indent=2, ensure_ascii=False) + "\n")
-    return target
+    return out
 
 
 def count_records(reader: Reader) -> int:

@@ -333,7 +333,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
             changed += _sync_links(conn, item, record_id, keys)
         if action == "unchanged" and changed:
             action = "updated"
-        report.record(item.section, item.key, action, changed)
+        report.record(item.section, item.key, action, changed if action == "updated" else [])
         if progress is not None:
             progress()
     return report

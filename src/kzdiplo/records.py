@@ -131,6 +131,8 @@ class Dated(Strict):
 
 
 class SourceIn(Strict):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # keep text verbatim
+
     slug: Slug
     title: Text
     publisher: str | None = None

@@ -26,6 +26,7 @@ class Format(StrEnum):
     ndjson = "ndjson"
     csv = "csv"
     markdown = "markdown"
+    geojson = "geojson"  # deposits and projects only
 
 
 def _json_default(value: Any) -> Any:
@@ -110,6 +111,10 @@ def emit(
 ) -> None:
     """Write ``records`` to stdout in ``fmt``."""
     out = out or sys.stdout
+    if fmt is Format.geojson:
+        from kzdiplo.errors import UsageError
+
+        raise UsageError("--format geojson is for deposits and projects")
     if fmt is Format.json:
         out.write(to_json(records) + "\n")
     elif fmt is Format.ndjson:
@@ -150,10 +155,29 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A FeatureCollection: a Point where a source gives coordinates, else a null geometry
+    (the record is listed, not dropped)."""
+    features = []
+    for record in records:
+        at = record.get("coordinates")
+        geometry = (
+            {"type": "Point", "coordinates": [at["longitude"], at["latitude"]]} if at else None
+        )
+        properties = {k: v for k, v in record.items() if k != "coordinates"}
+        properties["location_precision"] = at["precision"] if at else None
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
 def stream_rows(
     columns: Sequence[str], rows: Iterator[Sequence[Any]], fmt: Format, out: TextIO
 ) -> None:
     """Write SQL result rows as they come (nothing is held in memory but the table view)."""
+    if fmt is Format.geojson:
+        from kzdiplo.errors import UsageError
+
+        raise UsageError("--format geojson is for deposits and projects")
     if fmt is Format.json:
         out.write("[")
         for i, row in enumerate(rows):

@@ -63,7 +63,9 @@ def reading(ctx: typer.Context) -> Iterator[Any]:
 FormatOption = Annotated[
     Format,
     typer.Option(
-        "--format", "-f", help="Output: table (for people), json, ndjson, csv or markdown.",
+        "--format", "-f",
+        help="Output: table (for people), json, ndjson, csv, markdown; geojson for deposits "
+        "and projects.",
         case_sensitive=False,
     ),
 ]  # fmt: skip

@@ -101,6 +101,8 @@ def list_command(
     from kzdiplo.resolve import resolve_partner, resolve_sector
 
     noun = queries.NOUNS[noun_name]
+    if fmt is Format.geojson and noun_name not in ("deposit", "project"):
+        raise UsageError("--format geojson is for deposits and projects")
     with reading(ctx) as reader:
         f = queries.Filters(sort=sort, limit=limit or None, year=year)
         f.since = _date_bound(since, "--since", end=False)
@@ -121,11 +123,29 @@ def list_command(
             f.min_usd = parse_usd(min_usd)
         queries.order_by(noun, sort)  # a bad --sort fails before any query runs
         page = queries.list_records(reader, noun, f)
-    emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records))
+    if fmt is Format.geojson:
+        _write_geojson(noun, page.records)
+    else:
+        emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records))
     if not page.records and fmt in (Format.table, Format.markdown):
         note(f"no {noun.plural} match these filters")
     if page.more:
         note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")
+
+
+def _write_geojson(noun: Any, records: list[dict[str, Any]]) -> None:
+    import sys
+
+    from kzdiplo.access import note
+    from kzdiplo.render import geojson, to_json
+
+    sys.stdout.write(to_json(geojson(records)) + "\n")
+    unplaced = sum(1 for r in records if not r.get("coordinates"))
+    if unplaced:
+        note(
+            f"{unplaced} of {len(records)} {noun.plural} have no coordinates in any source "
+            "(listed with a null geometry)"
+        )
 
 
 def _title(noun: Any, records: list[dict[str, Any]]) -> str:

@@ -1,0 +1,149 @@
+"""kzdiplo load, new and export: add sourced facts, and take the data elsewhere."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kzdiplo.cli.common import guarded, reading, state
+from kzdiplo.errors import KzError, UsageError, did_you_mean
+
+
+@guarded
+def load(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="YAML files in the seed format.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Show what would change; change nothing.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every problem.")] = False,
+) -> None:
+    """Load new sourced facts (sources, partners, agreements, deals, deposits, projects,
+    events) from files in the seed format. Everything is checked first (references,
+    quotes against their source's text, amounts, dates); then all of it is written in one
+    transaction, or nothing is. Loading the same file again changes nothing; a changed
+    value updates its record and is listed.
+
+    \b
+    Examples:
+      kzdiplo new events > my-facts.yaml
+      kzdiplo load --dry-run my-facts.yaml
+      kzdiplo load my-facts.yaml
+    """
+    from kzdiplo.access import note, open_reader
+    from kzdiplo.config import resolve
+    from kzdiplo.db import make_engine
+    from kzdiplo.loader import LoadError, load_paths
+    from kzdiplo.progress import progress_bar
+
+    for path in files:
+        if not path.is_file():
+            raise UsageError(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
+            )
+    open_reader(state(ctx).db).close()  # the database exists, is kzdiplo's and up to date
+    engine = make_engine(resolve(state(ctx).db).url)
+    try:
+        with progress_bar("loading") as start:
+            report = load_paths(engine, files, dry_run=dry_run, progress=start)
+    except LoadError as exc:
+        for problem in exc.problems if verbose else []:
+            print(f"kzdiplo: {problem}", file=sys.stderr)
+        more = len(exc.problems) - 1
+        hint = f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
+        raise UsageError(f"nothing loaded: {exc.problems[0]}{hint}") from None
+    finally:
+        engine.dispose()
+    for section, key, action, fields in report.changes:
+        mark = "+" if action == "added" else "~"
+        detail = f" ({', '.join(fields)})" if fields else ""
+        print(f"{mark} {section} {key}{detail}")
+    verb = "dry run, nothing written: would be" if dry_run else "loaded:"
+    note(f"{verb} {report.summary()}")
+
+
+@guarded
+def new(
+    section: Annotated[
+        str | None,
+        typer.Argument(
+            help="sources, agreements, deals, deposits, projects, events or organizations"
+        ),
+    ] = None,
+) -> None:
+    """Print a skeleton load file to fill in (all sections, or one).
+
+    \b
+    Examples:
+      kzdiplo new > my-facts.yaml
+      kzdiplo new deals
+    """
+    from kzdiplo.templates import SKELETONS, template
+
+    if section is not None and section not in SKELETONS:
+        raise did_you_mean("section", section, list(SKELETONS))
+    sys.stdout.write(template(section))
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    sqlite = "sqlite"
+    datasette = "datasette"
+
+
+@guarded
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format", "-f", case_sensitive=False, help="json, ndjson, csv, sqlite or datasette."
+        ),
+    ] = ExportFormat.json,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write into (created if missing).")
+    ] = Path("."),
+) -> None:
+    """Export the whole database: json/ndjson in the load format (export, then load into
+    an empty database, gives the same data), csv (one file per table plus columns.csv),
+    sqlite (a standalone copy to mail or publish), or datasette (that copy plus a
+    metadata.json with sources, license and a description of every table and column).
+
+    \b
+    Examples:
+      kzdiplo export --format json --out backup/
+      kzdiplo export --format datasette --out site/
+      datasette site/kzdiplo.db -m site/metadata.json
+    """
+    from kzdiplo import export as exporting
+    from kzdiplo.progress import progress_bar
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: {exc.strerror}") from None
+    with reading(ctx) as reader, progress_bar(f"exporting {fmt.value}") as start:
+        path = getattr(reader, "path", None)
+        if fmt in (ExportFormat.sqlite, ExportFormat.datasette) and path is None:
+            raise KzError(f"--format {fmt.value} needs an SQLite database")
+        per_table = fmt is ExportFormat.csv
+        tick = start(len(exporting.tables()) if per_table else exporting.count_records(reader))
+        if fmt is ExportFormat.json:
+            written = exporting.write_json(reader, out, tick)
+        elif fmt is ExportFormat.ndjson:
+            written = exporting.write_ndjson(reader, out, tick)
+        elif fmt is ExportFormat.csv:
+            written = exporting.write_csv(reader, out, tick)
+        elif fmt is ExportFormat.sqlite:
+            written = exporting.write_sqlite(path, out)
+        else:
+            written = exporting.write_datasette(reader, path, out)
+    print(written)  # the file, or for csv and datasette the folder of files

@@ -1,0 +1,27 @@
+"""A Rich progress bar on stderr for long loads and exports; nothing when piped."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+Tick = Callable[[], None]
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int], Tick | None]]:
+    """Yields ``start(total)``, which returns a per-item callback (None when stderr is not
+    a terminal, so scripts and pipes see no bar)."""
+    if not sys.stderr.isatty():
+        yield lambda _total: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+
+        def start(total: int) -> Tick:
+            task = bar.add_task(label, total=total)
+            return lambda: bar.advance(task)
+
+        yield start
