@@ -40,6 +40,14 @@ def _citations(record: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _discrepancies(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _drop_empty({"field": d["field"], "source": d["source"], "says": d["says"],
+                     "record_says": d["record_says"], "note": d["note"]})
+        for d in record.get("discrepancies", [])
+    ]  # fmt: skip
+
+
 def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return _drop_empty(dict(value)) if value else None
 
@@ -73,6 +81,7 @@ def _record(section: str, r: dict[str, Any]) -> dict[str, Any]:
     out["parties"] = [{"partner": p["key"], "role": p["role"]} for p in r["partners"]]
     out["sectors"] = r["sectors"]
     out["citations"] = _citations(r)
+    out["discrepancies"] = _discrepancies(r)
     return _drop_empty(out)
 
 
@@ -159,6 +168,7 @@ def _countries(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
         out["relationship"] = country["relationship_level"]
         out["summary"] = country["summary"]
         out["citations"] = _citations(country)
+        out["discrepancies"] = _discrepancies(country)
         yield "countries", _drop_empty(out)
 
 

@@ -48,6 +48,7 @@ LINK_COLUMN = {
 PARTIES: Table = models.Party.__table__  # type: ignore[assignment]
 RECORD_SECTORS: Table = models.RecordSector.__table__  # type: ignore[assignment]
 CITATIONS: Table = models.Citation.__table__  # type: ignore[assignment]
+DISCREPANCIES: Table = models.Discrepancy.__table__  # type: ignore[assignment]
 
 
 class LoadError(Exception):
@@ -296,6 +297,11 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
         text = texts[citation.source]
         if text is not None and normalise_space(citation.quote) not in text:
             problems.append(f"{where}.quote: not found in the text of {citation.source!r}")
+    for i, discrepancy in enumerate(getattr(record, "discrepancies", [])):
+        if discrepancy.source not in texts:
+            problems.append(
+                f"{item.where(f'discrepancies.{i}')}.source: unknown source {discrepancy.source!r}"
+            )
     if item.section == "countries" and record.code not in iso:
         if record.kind != "bloc" or not record.name:
             problems.append(
@@ -438,8 +444,8 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
             row |= {"kind": "bloc", "name": r.name, "alpha3": r.alpha3}
         return row
     plain = r.model_dump(
-        exclude={"citations", "parties", "sectors", "date", "amount", "cost", "capacity",
-                 "started", "completion", "coordinates", *_REFS.get(section, {})}
+        exclude={"citations", "discrepancies", "parties", "sectors", "date", "amount", "cost",
+                 "capacity", "started", "completion", "coordinates", *_REFS.get(section, {})}
     )  # fmt: skip
     row = plain | refs
     if section in ("agreements", "deals", "events"):
@@ -506,6 +512,11 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
         wanted["citations"].append(
             {"source_id": source_id, "quote": c.quote, "field": c.field, "note": c.note}
         )
+    wanted["discrepancies"] = [
+        {"source_id": keys.id("sources", d.source), "field": d.field, "source_says": d.says,
+         "record_says": d.record_says, "note": d.note}
+        for d in r.discrepancies
+    ]  # fmt: skip
     if hasattr(r, "parties"):
         wanted["parties"] = []
         for p in r.parties:
@@ -513,7 +524,12 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
             wanted["parties"].append({"role": p.role, partner_column: partner_id})
     if hasattr(r, "sectors"):
         wanted["sectors"] = [{"sector_id": keys.id("sectors", s)} for s in r.sectors]
-    tables = {"citations": CITATIONS, "parties": PARTIES, "sectors": RECORD_SECTORS}
+    tables = {
+        "citations": CITATIONS,
+        "discrepancies": DISCREPANCIES,
+        "parties": PARTIES,
+        "sectors": RECORD_SECTORS,
+    }
     return [
         name
         for name, rows in wanted.items()

@@ -541,3 +541,31 @@ class Citation(Base):
     event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
 
     source: Mapped[Source] = relationship(back_populates="citations")
+
+
+class Discrepancy(Base):
+    __tablename__ = "discrepancies"
+    __table_args__ = (
+        CheckConstraint(exactly_one(*SUBJECT_COLUMNS), name="one_subject"),
+        CheckConstraint("length(source_says) > 0", name="source_says"),
+        {"comment": "Where a source says otherwise than the record (which keeps its claim)"},
+    )
+
+    id: Mapped[int] = _pk()
+    field: Mapped[str] = mapped_column(String(40), comment="The field the sources disagree on")
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="RESTRICT"), index=True,
+        comment="The source that says otherwise",
+    )  # fmt: skip
+    source_says: Mapped[str] = mapped_column(Text, comment="What that source says, in our words")
+    record_says: Mapped[str | None] = mapped_column(
+        Text, comment="What the record holds, and which source it follows"
+    )
+    note: Mapped[str | None] = mapped_column(Text, comment="How to read the disagreement")
+    country_id: Mapped[int | None] = _record_fk("countries", "Subject: a country or bloc")
+    organization_id: Mapped[int | None] = _record_fk("organizations", "Subject: an organisation")
+    agreement_id: Mapped[int | None] = _record_fk("agreements", "Subject: an agreement")
+    deal_id: Mapped[int | None] = _record_fk("deals", "Subject: a deal")
+    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Subject: a deposit")
+    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Subject: a project")
+    event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")

@@ -333,19 +333,32 @@ FROM citations ci JOIN sources s ON s.id = ci.source_id
 WHERE ci.{link} IN {ids} ORDER BY ci.id"""
 
 
+_DISCREPANCIES_SQL = """
+SELECT x.{link} AS rid, x.field, x.record_says, x.source_says AS says, x.note,
+    s.slug AS source, s.title, s.publisher, s.url, s.published
+FROM discrepancies x JOIN sources s ON s.id = x.source_id
+WHERE x.{link} IN {ids} ORDER BY x.id"""
+
+
 def attach(
     reader: Reader, noun: Noun | None, records: list[dict[str, Any]], link: str | None = None
 ) -> list[dict[str, Any]]:
-    """Add ``partners``, ``sectors`` and ``sources`` to each record (a few batched queries)."""
+    """Add ``partners``, ``sectors``, ``sources`` and ``discrepancies`` to each record (a
+    few batched queries)."""
     link = link or (noun.link if noun else "")
     by_id = {r["id"]: r for r in records}
-    wanted = ["sources"] if link in ("country_id", "organization_id") else [
-        "partners", "sectors", "sources"
-    ]  # fmt: skip
+    wanted = ["sources", "discrepancies"]
+    if link not in ("country_id", "organization_id"):
+        wanted = ["partners", "sectors", *wanted]
     for r in records:
         for name in wanted:
             r[name] = []
-    queries = {"partners": _PARTIES_SQL, "sectors": _SECTORS_SQL, "sources": _SOURCES_SQL}
+    queries = {
+        "partners": _PARTIES_SQL,
+        "sectors": _SECTORS_SQL,
+        "sources": _SOURCES_SQL,
+        "discrepancies": _DISCREPANCIES_SQL,
+    }
     for chunk in _chunks(list(by_id)):
         for name in wanted:
             params: dict[str, Any] = {}
@@ -572,3 +585,31 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
         ORDER BY bm25(search_index, 0, 0, 0, 5.0, 1.0) LIMIT :limit""",
         {"q": fts_query(text), "limit": limit},
     )
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+def audit(reader: Reader) -> dict[str, Any]:
+    """How many independent sources each record rests on, every discrepancy, and the
+    records that still rest on a single source."""
+    counts = reader.rows(
+        "SELECT record_type, record_key, count(DISTINCT source) AS sources "
+        "FROM citation_details GROUP BY record_type, record_key ORDER BY record_type, record_key"
+    )
+    summary: dict[str, dict[str, int]] = {}
+    for row in counts:
+        bucket = "3+" if row["sources"] >= 3 else str(row["sources"])
+        per_type = summary.setdefault(row["record_type"], {"1": 0, "2": 0, "3+": 0})
+        per_type[bucket] += 1
+    discrepancies = reader.rows(
+        "SELECT record_type, record_key, field, record_says, source_says, note, source, "
+        "source_title, publisher, url FROM discrepancy_details "
+        "ORDER BY record_type, record_key, field"
+    )
+    single = [
+        {"record_type": r["record_type"], "record_key": r["record_key"]}
+        for r in counts
+        if r["sources"] == 1
+    ]
+    return {"summary": summary, "discrepancies": discrepancies, "single_sourced": single}

@@ -33,6 +33,16 @@ class CitationIn(Strict):
     note: str | None = None
 
 
+class DiscrepancyIn(Strict):
+    """A source that says otherwise than the record; the record keeps its own claim."""
+
+    field: Annotated[str, Field(min_length=1, max_length=40)]
+    source: Slug
+    says: Text  # what that source says, in our own words
+    record_says: str | None = None  # what the record holds, and which source it follows
+    note: str | None = None
+
+
 class PartyIn(Strict):
     partner: Text  # a country/bloc code or an organisation slug
     role: Role
@@ -122,6 +132,7 @@ class Record(Strict):
 
     slug: Slug
     citations: Annotated[list[CitationIn], Field(min_length=1)]
+    discrepancies: list[DiscrepancyIn] = []
 
 
 class Dated(Strict):
@@ -163,6 +174,7 @@ class CountryIn(Strict):
     relationship: str | None = None
     summary: str | None = None
     citations: Annotated[list[CitationIn], Field(min_length=1)]
+    discrepancies: list[DiscrepancyIn] = []
 
 
 class OrganizationIn(Record):

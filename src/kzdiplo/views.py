@@ -18,4 +18,8 @@ VIEWS: dict[str, str] = {
         "and the source's title and URL"
     ),
     "timeline": "Every event with its partial date, partners and linked records",
+    "discrepancy_details": (
+        "Every disagreement between a record and a second source: the record, the field, "
+        "what the record holds, what the other source says, and that source's title and URL"
+    ),
 }

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from kzdiplo import __version__
-from kzdiplo.cli import data, db, partners, records, search, show, sql
+from kzdiplo.cli import audit, data, db, partners, records, search, show, sql
 from kzdiplo.cli.common import state
 
 app = typer.Typer(
@@ -63,7 +63,7 @@ def _root(
 
 for _command in (records.agreements, records.deals, records.deposits, records.projects,
                  records.events, partners.partners, show.show, search.search, sql.sql,
-                 sql.schema, data.load, data.new, data.export):  # fmt: skip
+                 sql.schema, data.load, data.new, data.export, audit.audit):  # fmt: skip
     app.command()(_command)
 app.add_typer(db.app, name="db")
 

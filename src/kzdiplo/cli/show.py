@@ -81,7 +81,8 @@ def _value(key: str, value: Any) -> str:
 def _print_record(record: dict[str, Any], fmt: Format) -> None:
     from kzdiplo.render import write_markdown, write_table
 
-    skip = {"partners", "sectors", "sources", "linked", "records", "organizations", "id"}
+    skip = {"partners", "sectors", "sources", "linked", "records", "organizations", "id",
+            "discrepancies"}  # fmt: skip
     fields = [[k, _value(k, v)] for k, v in record.items() if k not in skip]
     sections: list[tuple[str, list[str], list[list[str]]]] = [
         ("Fields", ["Field", "Value"], fields)
@@ -109,6 +110,20 @@ def _print_record(record: dict[str, Any], fmt: Format) -> None:
         for s in record["sources"]
     ]
     sections.append(("Sources", ["Supports", "Source", "Quote"], citations))
+    if record.get("discrepancies"):
+        rows = [
+            [
+                d["field"],
+                d["record_says"] or "",
+                d["says"],
+                f"{d['publisher']}: {d['title']}\n{d['url']}",
+            ]
+            for d in record["discrepancies"]
+        ]
+        sections.append(
+            ("Where sources disagree (the record keeps its claim)",
+             ["Field", "Record", "Other source says", "Other source"], rows)
+        )  # fmt: skip
     for title, headers, rows in sections:
         if fmt is Format.markdown:
             sys.stdout.write(f"\n### {title}\n\n")
