@@ -1,9 +1,16 @@
 """Alembic environment for kzdiplo.
 
 The URL comes from the Config (set by ``kzdiplo.migrate``), ``-x url=...``, or
-kzdiplo's own configuration. On SQLite, foreign keys are switched off outside the
-migration transaction (a batch rebuild of a parent table must not cascade-delete its
-children) and ``PRAGMA foreign_key_check`` must pass before the commit.
+kzdiplo's own configuration. On SQLite, for the migration:
+
+- foreign keys are off (set outside the transaction), so a batch rebuild of a parent
+  table does not cascade-delete its children; ``PRAGMA foreign_key_check`` must pass
+  before the commit;
+- ``legacy_alter_table`` is on, so the batch rebuild's final RENAME does not trip over
+  the views that name the table (SQLite >= 3.26 re-checks every view on a rename).
+
+A rebuild still drops the table's own triggers: a migration that rebuilds a table must
+recreate its search-index triggers (``kzdiplo db check`` reports missing ones).
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ def _run(connection: Connection) -> None:
         # PRAGMA foreign_keys is a no-op inside a transaction: set it on the driver
         # connection, outside any transaction, before Alembic begins its own.
         _driver_pragma(connection, "PRAGMA foreign_keys = OFF")
+        _driver_pragma(connection, "PRAGMA legacy_alter_table = ON")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -71,6 +79,7 @@ def _run(connection: Connection) -> None:
             if broken:
                 raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
     if is_sqlite:
+        _driver_pragma(connection, "PRAGMA legacy_alter_table = OFF")
         _driver_pragma(connection, "PRAGMA foreign_keys = ON")
 
 

@@ -36,6 +36,23 @@ def search_index(reader: Reader) -> list[str]:
     return problems
 
 
+SEARCH_TRIGGER_COUNT = 24  # 3 per record table (7) and 3 on citations: migration 0002
+
+
+def search_triggers(reader: Reader) -> list[str]:
+    """The triggers that keep the search index in step exist (a table rebuild drops them)."""
+    names = [
+        r["name"]
+        for r in reader.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'"
+        )
+    ]
+    if len(names) == SEARCH_TRIGGER_COUNT:
+        return []
+    return [f"{len(names)} of {SEARCH_TRIGGER_COUNT} search-index triggers exist: writes will "
+            "not reach the search index (run kzdiplo db upgrade, or restore them)"]  # fmt: skip
+
+
 def quotes(reader: Reader) -> list[str]:
     """Every citation quote of a source whose text we hold is in that text."""
     problems = []
@@ -82,6 +99,7 @@ def run_checks(reader: Reader) -> list[tuple[str, list[str]]]:
             ("PRAGMA integrity_check", integrity),
             ("PRAGMA foreign_key_check", foreign_keys),
             ("search index matches the records", search_index),
+            ("search index triggers are in place", search_triggers),
             *checks,
         ]
     results = []

@@ -227,12 +227,18 @@ def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = N
 
 
 def write_sqlite(path: Path, out: Path) -> Path:
-    """A standalone copy through the online backup API (consistent while others write)."""
+    """A standalone copy in ``out`` (see :func:`sqlite_backup`)."""
     from kzdiplo.errors import UsageError
 
     target = out / "kzdiplo.db"
     if target.resolve() == path.resolve():
         raise UsageError(f"{target} is the database being exported: choose another --out")
+    return sqlite_backup(path, target)
+
+
+def sqlite_backup(path: Path, target: Path) -> Path:
+    """Copy ``path`` to ``target`` with SQLite's online backup API: a consistent snapshot
+    even while other processes write. The copy appears only once complete."""
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

@@ -35,8 +35,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+BUSY = (
+    "the database is busy: another process is writing to it and did not finish within "
+    "the wait; nothing was changed, try again"
+)
+
+
 def guarded(command: F) -> F:
-    """Turn domain errors into one line on stderr and their exit code (no traceback)."""
+    """Turn domain errors into one line on stderr and their exit code (no traceback);
+    a write that timed out waiting for another writer's lock says so."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -44,6 +51,10 @@ def guarded(command: F) -> F:
             return command(*args, **kwargs)
         except KzError as exc:
             raise fail(str(exc), exc.exit_code) from None
+        except Exception as exc:
+            if "database is locked" in str(exc):
+                raise fail(BUSY, 1) from None
+            raise
 
     return wrapper  # type: ignore[return-value]
 

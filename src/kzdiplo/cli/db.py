@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from kzdiplo.cli.common import guarded, state
 from kzdiplo.errors import KzError, UsageError
 
 app = typer.Typer(
-    help="Manage the database: path, init, upgrade, current, seed, check.",
+    help="Manage the database: path, init, upgrade, current, seed, check, backup.",
     no_args_is_help=True,
 )
 
@@ -142,6 +145,36 @@ def seed(ctx: typer.Context) -> None:
     finally:
         engine.dispose()
     note(f"seeded: {report.summary()}")
+
+
+@app.command()
+@guarded
+def backup(
+    ctx: typer.Context,
+    dest: Annotated[Path, typer.Argument(help="The file to write (must not exist).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace DEST if it exists.")] = False,
+) -> None:
+    """Copy the database with SQLite's online backup API: a consistent snapshot, safe
+    while other processes read or write.
+
+    \b
+    Example:
+      kzdiplo db backup ~/kzdiplo-2026-11-28.db
+    """
+    from kzdiplo.access import note
+    from kzdiplo.export import sqlite_backup
+
+    target = _target(ctx)
+    if target.path is None:
+        raise UsageError("db backup works on SQLite databases (use pg_dump for PostgreSQL)")
+    if dest.exists() and dest.resolve() == target.path.resolve():
+        raise UsageError(f"{dest} is the database itself")
+    if dest.is_dir() or (dest.exists() and not force):
+        raise UsageError(f"{dest} exists (--force replaces a file)")
+    if not dest.parent.is_dir():
+        raise UsageError(f"{dest.parent}: no such folder")
+    sqlite_backup(target.path, dest)
+    note(f"backed up {target.path} to {dest}")
 
 
 @app.command()
