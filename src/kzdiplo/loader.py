@@ -51,6 +51,9 @@ CITATIONS: Table = models.Citation.__table__  # type: ignore[assignment]
 DISCREPANCIES: Table = models.Discrepancy.__table__  # type: ignore[assignment]
 
 
+LOAD_LOCK = 0x6B7A_6470  # PostgreSQL advisory lock id for loads ("kzdp")
+
+
 class LoadError(Exception):
     """Files that cannot be loaded; ``problems`` has one line per problem."""
 
@@ -362,6 +365,10 @@ def load_paths(
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
+            if conn.dialect.name == "postgresql":
+                # One loader at a time: concurrent runs queue here instead of racing on
+                # the natural keys (SQLite gets the same from BEGIN IMMEDIATE).
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
             sync_iso_countries(conn)
             report = load(conn, bundle, progress(total) if progress else None)
         except BaseException:

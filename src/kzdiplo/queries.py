@@ -565,25 +565,38 @@ def partner_totals(reader: Reader, include_kazakhstan: bool = False) -> list[dic
 # --- search -------------------------------------------------------------------------------
 
 
-def fts_query(text: str) -> str:
-    """The user's words as an FTS5 query: every word must match (as a prefix of a term)."""
+def search_words(text: str) -> list[str]:
+    """The user's words, without operators or punctuation (nothing reaches the query
+    syntax of either backend)."""
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
     if not words:
         raise UsageError("nothing to search for: give one or more words")
-    return " ".join(f'"{w}"*' for w in words)
+    return words
 
 
 def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Records whose names, aliases, summaries or quotes contain every word, best first."""
-    if reader.dialect != "sqlite":
-        raise UsageError(f"search is not available on {reader.dialect} yet")
+    """Records whose names, aliases, summaries or quotes contain every word (as a word
+    prefix), best first; ``score`` is higher for better matches."""
+    words = search_words(text)
+    if reader.dialect == "postgresql":
+        return reader.rows(
+            """SELECT noun, key, label AS title,
+                ts_headline('english', title || ' ' || body, q,
+                    'StartSel=[, StopSel=], MaxWords=14, MinWords=5') AS snippet,
+                round(ts_rank(to_tsvector('english', title || ' ' || body), q)::numeric, 3)
+                    AS score
+            FROM search_documents, to_tsquery('english', :q) AS q
+            WHERE to_tsvector('english', title || ' ' || body) @@ q
+            ORDER BY score DESC, key LIMIT :limit""",
+            {"q": " & ".join(f"{w}:*" for w in words), "limit": limit},
+        )
     return reader.rows(
         """SELECT noun, key, label AS title,
             snippet(search_index, -1, '[', ']', '…', 12) AS snippet,
-            round(bm25(search_index, 0, 0, 0, 5.0, 1.0), 3) AS score
+            round(-bm25(search_index, 0, 0, 0, 5.0, 1.0), 3) AS score
         FROM search_index WHERE search_index MATCH :q
         ORDER BY bm25(search_index, 0, 0, 0, 5.0, 1.0) LIMIT :limit""",
-        {"q": fts_query(text), "limit": limit},
+        {"q": " ".join(f'"{w}"*' for w in words), "limit": limit},
     )
 
 
@@ -605,7 +618,7 @@ def audit(reader: Reader) -> dict[str, Any]:
     discrepancies = reader.rows(
         "SELECT record_type, record_key, field, record_says, source_says, note, source, "
         "source_title, publisher, url FROM discrepancy_details "
-        "ORDER BY record_type, record_key, field"
+        "ORDER BY record_type, record_key, field, discrepancy_id"
     )
     single = [
         {"record_type": r["record_type"], "record_key": r["record_key"]}

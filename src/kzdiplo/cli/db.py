@@ -205,3 +205,74 @@ def check(ctx: typer.Context) -> None:
         failed += bool(problems)
     if failed:
         raise KzError(f"{failed} check(s) failed")
+
+
+def grant_readonly_sql(role: str, database: str, password: str | None) -> list[str]:
+    """The statements that create (or update) a login role that can only read."""
+    quoted_db = '"' + database.replace('"', '""') + '"'
+    login = "LOGIN" + (" PASSWORD '" + password.replace("'", "''") + "'" if password else "")
+    return [
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+        f"THEN CREATE ROLE {role}; END IF; END $$",
+        f"ALTER ROLE {role} WITH {login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT",
+        f"ALTER ROLE {role} SET default_transaction_read_only = on",
+        f"REVOKE ALL ON DATABASE {quoted_db} FROM {role}",
+        f"GRANT CONNECT ON DATABASE {quoted_db} TO {role}",
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+    ]
+
+
+@app.command("grant-readonly")
+@guarded
+def grant_readonly(
+    ctx: typer.Context,
+    role: Annotated[
+        str, typer.Option("--role", help="The read-only login role.")
+    ] = "kzdiplo_reader",
+    password: Annotated[
+        str | None, typer.Option("--password", help="Its password (none: trust/peer auth).")
+    ] = None,
+    print_only: Annotated[
+        bool, typer.Option("--print-sql", help="Print the SQL instead of running it.")
+    ] = False,
+) -> None:
+    """PostgreSQL: create a login role that can only read, for `kzdiplo sql`. A READ ONLY
+    transaction alone can be escaped (`SET TRANSACTION READ WRITE; DELETE ...`); a role
+    with nothing but SELECT grants cannot.
+
+    \b
+    Example:
+      export KZDIPLO_DATABASE_URL=postgresql+psycopg://admin@db/kzdiplo
+      kzdiplo db grant-readonly --password s3cret
+    """
+    import re
+
+    from sqlalchemy.engine import make_url
+
+    from kzdiplo.access import note
+    from kzdiplo.db import make_engine
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise UsageError(f"--role {role!r}: use lower-case letters, digits and _")
+    target = _target(ctx, must_exist=False)
+    if target.is_sqlite:
+        raise UsageError("grant-readonly is for PostgreSQL (SQLite opens the file read-only)")
+    url = make_url(target.url)
+    statements = grant_readonly_sql(role, url.database or "", password)
+    if print_only:
+        print(";\n".join(statements) + ";")
+        return
+    engine = make_engine(target.url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+    readonly = url.set(username=role, password=password)
+    note(
+        f"role {role} can read {url.database}; set KZDIPLO_READONLY_URL="
+        f"{readonly.render_as_string(hide_password=True)}"
+    )

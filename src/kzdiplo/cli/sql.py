@@ -35,8 +35,10 @@ def sql(
       kzdiplo sql "SELECT * FROM deal_overview" --format csv > deals.csv
       echo "SELECT code, name FROM countries LIMIT 5" | kzdiplo sql -
     """
+    import os
+
     from kzdiplo.access import note
-    from kzdiplo.adhoc import run_sqlite
+    from kzdiplo.adhoc import READONLY_ENV, run_postgres, run_sqlite
     from kzdiplo.render import stream_rows
 
     if query == "-":
@@ -49,10 +51,19 @@ def sql(
     except UnicodeEncodeError:
         raise UsageError("the query is not UTF-8 text") from None
     with reading(ctx) as reader:
-        path = getattr(reader, "path", None)
-        if path is None:
-            raise UsageError(f"kzdiplo sql is not available on {reader.dialect} yet")
-    result = run_sqlite(path, query, timeout=timeout, max_rows=max_rows or None)
+        path, dialect = getattr(reader, "path", None), reader.dialect
+    if path is not None:
+        result = run_sqlite(path, query, timeout=timeout, max_rows=max_rows or None)
+    elif dialect == "postgresql":
+        readonly_url = os.environ.get(READONLY_ENV, "").strip()
+        if not readonly_url:
+            raise UsageError(
+                f"on PostgreSQL, kzdiplo sql runs as a read-only role: set {READONLY_ENV} "
+                "to its URL (kzdiplo db grant-readonly creates the role)"
+            )
+        result = run_postgres(readonly_url, query, timeout=timeout, max_rows=max_rows or None)
+    else:
+        raise UsageError(f"kzdiplo sql is not available on {dialect}")
     stream_rows(result.columns, result.rows, fmt, sys.stdout)
     if result.truncated:
         note(f"truncated: showing the first {max_rows} rows (--max-rows to change, 0: no cap)")

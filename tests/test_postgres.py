@@ -1,0 +1,282 @@
+"""PostgreSQL: the same answers as SQLite for the same data, and the server-side safety
+(a read-only role, statement_timeout, serialised loads). Runs when
+KZDIPLO_TEST_POSTGRES_URL names a superuser URL (scripts/with-postgres.sh sets it up);
+otherwise every test here is skipped, and .ci/run always runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from kzdiplo.cli import app
+from tests.cli_helpers import ENV, kzdiplo_command
+from tests.reliability.bulk import write_events
+from tests.test_cli_sql import WRITES
+
+ADMIN_URL = os.environ.get("KZDIPLO_TEST_POSTGRES_URL", "")
+pytestmark = pytest.mark.skipif(
+    not ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
+)
+
+
+def _url(database: str, user: str | None = None, password: str | None = None) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(ADMIN_URL).set(database=database)
+    if user:
+        url = url.set(username=user, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def _admin(statement: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    from kzdiplo.db import make_engine
+    from kzdiplo.migrate import upgrade
+    from kzdiplo.seed import seed
+
+    name = f"kzdiplo_template_{uuid.uuid4().hex[:6]}"
+    _admin(f"CREATE DATABASE {name}")
+    url = _url(name)
+    upgrade(url)
+    engine = make_engine(url)
+    seed(engine)
+    engine.dispose()
+    yield name
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A private copy of the seeded database (CREATE DATABASE ... TEMPLATE)."""
+    name = f"kzdiplo_test_{uuid.uuid4().hex[:8]}"
+    _admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _url(name)
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def pg_run(url: str, *args: str, extra_env: dict[str, str] | None = None) -> Any:
+    env = ENV | {"KZDIPLO_DATABASE_URL": url} | (extra_env or {})
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def sqlite_run(path: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--db", str(path), *args], env=ENV)
+
+
+def _without_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k not in ("id", "score")}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
+
+
+SAME_ANSWERS = [
+    ["agreements"], ["agreements", "-p", "US"], ["agreements", "-p", "russia", "--since", "2025-11"],
+    ["agreements", "--sort", "-count"], ["deals"], ["deals", "-s", "minerals"],
+    ["deals", "--min-usd", "1bn", "--sort", "-usd"], ["deposits"], ["deposits", "-c", "tungsten"],
+    ["projects"], ["projects", "-p", "rosatom"], ["events"], ["events", "--year", "2023"],
+    ["events", "--until", "2025-06", "-p", "EU"], ["partners"], ["audit"],
+    ["show", "agreement", "kz-us-washington-29-agreements"], ["show", "partner", "US"],
+    ["show", "deal", "eu-central-asia-special-funds"], ["show", "project", "kz-first-nuclear-power-plant"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args", SAME_ANSWERS, ids=[" ".join(a) for a in SAME_ANSWERS])
+def test_same_answers_as_sqlite(args: list[str], pg_url: str, seeded_db: Path) -> None:
+    on_pg = pg_run(pg_url, *args, "-f", "json")
+    on_sqlite = sqlite_run(seeded_db, *args, "-f", "json")
+    assert on_pg.exit_code == 0 and on_sqlite.exit_code == 0, on_pg.stderr + on_sqlite.stderr
+    assert _without_ids(json.loads(on_pg.stdout)) == _without_ids(json.loads(on_sqlite.stdout))
+
+
+@pytest.mark.parametrize(
+    "words", ["tungsten", "comprehensive alliance", "nuclear plant", "Tianjin"]
+)
+def test_search_finds_the_same_records(words: str, pg_url: str, seeded_db: Path) -> None:
+    on_pg = json.loads(pg_run(pg_url, "search", words, "-f", "json").stdout)
+    on_sqlite = json.loads(sqlite_run(seeded_db, "search", words, "-f", "json").stdout)
+    assert on_pg and {h["key"] for h in on_pg} == {h["key"] for h in on_sqlite}
+    assert all("[" in h["snippet"] for h in on_pg)
+
+
+def test_errors_are_the_same(pg_url: str) -> None:
+    result = pg_run(pg_url, "agreements", "--partner", "Untied States")
+    assert result.exit_code == 2 and "did you mean" in result.stderr
+
+
+def _dump(url: str) -> dict[str, list[tuple]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = [
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            ]
+            return {
+                t: sorted(conn.exec_driver_sql(f'SELECT * FROM "{t}"').fetchall(), key=repr)
+                for t in tables
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def readonly_url(pg_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    role = f"reader_{uuid.uuid4().hex[:6]}"
+    result = pg_run(pg_url, "db", "grant-readonly", "--role", role, "--password", "pw")
+    assert result.exit_code == 0, result.stderr
+    return _url(make_url(pg_url).database or "", role, "pw")
+
+
+@pytest.mark.parametrize("statement", [*WRITES, "SET TRANSACTION READ WRITE; DELETE FROM deals"])
+def test_sql_cannot_write(statement: str, pg_url: str, readonly_url: str, tmp_path: Path) -> None:
+    before = _dump(pg_url)
+    result = pg_run(
+        pg_url,
+        "sql",
+        statement.format(dir=tmp_path),
+        extra_env={"KZDIPLO_READONLY_URL": readonly_url},
+    )
+    assert result.exit_code in (1, 2) and result.stderr.count("\n") == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert _dump(pg_url) == before
+
+
+def test_the_role_is_the_wall(pg_url: str, readonly_url: str) -> None:
+    """Even talking to the server directly, with the escape that beats a READ ONLY
+    transaction, the read-only role cannot change anything."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    conninfo = make_url(readonly_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(conninfo) as conn:  # a transaction, as a client would open one
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SET TRANSACTION READ WRITE; DELETE FROM deals")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SET TRANSACTION READ WRITE; CREATE TABLE evil (x int)")
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM deals").fetchone()[0] > 0
+
+
+def test_sql_reads_times_out_and_caps(pg_url: str, readonly_url: str) -> None:
+    env = {"KZDIPLO_READONLY_URL": readonly_url}
+    rows = pg_run(pg_url, "sql", "SELECT slug, count FROM agreements WHERE count > 1 ORDER BY count",
+                  "-f", "json", extra_env=env)  # fmt: skip
+    assert [r["count"] for r in json.loads(rows.stdout)] == [24, 29]
+    slow = pg_run(pg_url, "sql", "SELECT pg_sleep(5)", "--timeout", "0.3", extra_env=env)
+    assert slow.exit_code == 3 and "time limit" in slow.stderr
+    capped = pg_run(pg_url, "sql", "SELECT * FROM generate_series(1, 5000)", "--max-rows", "10",
+                    "-f", "csv", extra_env=env)  # fmt: skip
+    assert len(capped.stdout.splitlines()) == 11 and "truncated" in capped.stderr
+    missing = pg_run(pg_url, "sql", "SELECT 1")
+    assert missing.exit_code == 2 and "KZDIPLO_READONLY_URL" in missing.stderr
+
+
+def test_migrations_round_trip_and_match_models(pg_url: str) -> None:
+    from alembic import command
+
+    from kzdiplo.db import make_engine
+    from kzdiplo.migrate import alembic_config, downgrade, upgrade
+    from kzdiplo.seed import seed
+
+    before = {t: len(rows) for t, rows in _dump(pg_url).items()}
+    command.check(alembic_config(pg_url))
+    engine = make_engine(pg_url)
+    for older in ("0003", "0002", "0001", "base"):
+        downgrade(pg_url, older)
+        upgrade(pg_url)
+        seed(engine)  # what a downgrade dropped by design (a table, a column) comes back
+        assert {t: len(rows) for t, rows in _dump(pg_url).items()} == before, older
+    engine.dispose()
+
+
+def test_export_then_load_into_an_empty_database(pg_url: str, tmp_path: Path) -> None:
+    from kzdiplo.migrate import upgrade
+
+    assert pg_run(pg_url, "export", "-f", "json", "-o", str(tmp_path)).exit_code == 0
+    name = f"kzdiplo_empty_{uuid.uuid4().hex[:6]}"
+    _admin(f"CREATE DATABASE {name}")
+    try:
+        empty = _url(name)
+        upgrade(empty)
+        loaded = pg_run(empty, "load", str(tmp_path / "kzdiplo.json"))
+        assert loaded.exit_code == 0, loaded.stderr
+        again = tmp_path / "again"
+        assert pg_run(empty, "export", "-f", "json", "-o", str(again)).exit_code == 0
+        assert (again / "kzdiplo.json").read_text() == (tmp_path / "kzdiplo.json").read_text()
+    finally:
+        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_concurrent_loads_leave_no_duplicates(pg_url: str, tmp_path: Path) -> None:
+    """Two processes load the same new records at once: the advisory lock queues them,
+    the second finds everything in place; readers meanwhile see before or after."""
+    bulk = write_events(tmp_path / "bulk.yaml", 400)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")}
+    env |= {"KZDIPLO_DATABASE_URL": pg_url}
+    count_sql = "SELECT count(*) FROM events"
+    before = _dump(pg_url)["events"]
+    loads = [
+        subprocess.Popen(
+            [*kzdiplo_command(), "load", str(bulk)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    seen = set()
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    while any(p.poll() is None for p in loads):
+        with engine.connect() as conn:
+            seen.add(conn.exec_driver_sql(count_sql).scalar())
+    engine.dispose()
+    outputs = [(p.returncode, p.stderr.read().decode()) for p in loads]
+    assert all(code == 0 for code, _ in outputs), outputs
+    assert sorted(o.strip().split(": ")[-1] for _, o in outputs) == [
+        "0 added, 0 updated, 400 unchanged", "400 added, 0 updated, 0 unchanged",
+    ]  # fmt: skip
+    after = len(before) + 400
+    assert len(_dump(pg_url)["events"]) == after
+    assert seen <= {len(before), after}
+
+
+def test_db_check_on_postgres(pg_url: str) -> None:
+    assert pg_run(pg_url, "db", "check").exit_code == 0
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE citations SET quote = 'Kazakhstan joined NATO' WHERE id = 1")
+    engine.dispose()
+    result = pg_run(pg_url, "db", "check")
+    assert result.exit_code == 1 and "FAIL  every citation quote is in its source" in result.stdout
