@@ -59,3 +59,20 @@ def test_search_index_follows_ad_hoc_writes(seeded_db: Path) -> None:
     found = run(seeded_db, "search", "Severny", "-f", "json")
     assert '"north-katpal"' in found.stdout
     assert run(seeded_db, "db", "check").exit_code == 0  # the triggers kept the index in step
+
+
+def test_grant_readonly_prints_its_sql_without_a_server(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kzdiplo.cli import app
+    from tests.cli_helpers import ENV
+
+    env = ENV | {"KZDIPLO_DATABASE_URL": "postgresql+psycopg://admin@127.0.0.1:1/kz"}
+    result = CliRunner().invoke(app, ["db", "grant-readonly", "--print-sql"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "GRANT SELECT ON ALL TABLES IN SCHEMA public TO kzdiplo_reader" in result.stdout
+    assert "default_transaction_read_only = on" in result.stdout
+    bad = CliRunner().invoke(app, ["db", "grant-readonly", "--role", "x; DROP"], env=env)
+    assert bad.exit_code == 2
+    on_sqlite = run(tmp_path / "x.db", "db", "grant-readonly")
+    assert on_sqlite.exit_code == 2 and "PostgreSQL" in on_sqlite.stderr

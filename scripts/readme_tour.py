@@ -1,0 +1,69 @@
+"""Re-run every ``$ kzdiplo ...`` example in README.md and put its real output back.
+
+Each ```console block that starts with ``$ kzdiplo`` lines is run in order, in one
+throwaway home directory (so the first command creates the default database, as for a
+new user), at 110 columns without colour. Run it after changing the data or the output:
+
+    .venv/bin/python scripts/readme_tour.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+BLOCK = re.compile(r"```console\n(.*?)```\n", re.S)
+
+
+def kzdiplo() -> list[str]:
+    script = Path(sys.executable).with_name("kzdiplo")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kzdiplo"]
+
+
+def run_block(block: str, env: dict[str, str], cwd: Path, home: Path) -> str:
+    out = []
+    for line in block.splitlines():
+        if not line.startswith("$ kzdiplo "):
+            continue
+        out.append(line)
+        args = shlex.split(line[len("$ kzdiplo ") :])
+        result = subprocess.run(
+            [*kzdiplo(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        )
+        text = (result.stderr + result.stdout).replace(str(home / "data"), "~/.local/share")
+        out += [row.rstrip() for row in text.rstrip("\n").splitlines()]
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    text = README.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        cwd = Path(tmp) / "work"
+        cwd.mkdir()
+        (cwd / "docs").symlink_to(ROOT / "docs")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")}
+        env |= {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "COLUMNS": "110",
+                "NO_COLOR": "1", "TERM": "dumb"}  # fmt: skip
+
+        def replace(match: re.Match[str]) -> str:
+            block = match.group(1)
+            if not block.startswith("$ kzdiplo "):
+                return match.group(0)
+            return "```console\n" + run_block(block, env, cwd, home) + "```\n"
+
+        updated = BLOCK.sub(replace, text)
+    README.write_text(updated, encoding="utf-8")
+    print("README.md: examples re-run" + (" (changed)" if updated != text else " (no change)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
