@@ -55,8 +55,10 @@ def test_russia_declaration_under_both_names(seeded_db: Path) -> None:
     (declaration,) = declarations
     assert declaration["title"] == "Declaration on a Comprehensive Union"
     assert "Declaration on a Comprehensive Alliance" in declaration["aliases"]
-    assert declaration["date"]["precision"] == "month"
-    assert declaration["date"]["start"] == "2025-11-01"
+    # the article's month, refined to the day by a second source
+    assert declaration["date"]["precision"] == "day"
+    assert declaration["date"]["start"] == "2025-11-12"
+    assert declaration["date"]["text"] == "In November 2025"
     for name in ("Comprehensive Union", "Comprehensive Alliance"):
         hits = run_json(seeded_db, "search", name)
         assert declaration["slug"] in [h["key"] for h in hits], name
@@ -158,7 +160,10 @@ def test_show_every_noun(seeded_db: Path) -> None:
 
 def test_search_ranks_and_snippets(seeded_db: Path) -> None:
     hits = run_json(seeded_db, "search", "tungsten")
-    assert hits[0]["key"] == "north-katpal" and "[tungsten]" in hits[0]["snippet"].lower()
+    assert "[tungsten]" in hits[0]["snippet"].lower()
+    # the deposit is among the best matches (the package part and the stake deal also
+    # carry "tungsten" in their titles)
+    assert "north-katpal" in [h["key"] for h in hits[:3]]
     assert run_json(seeded_db, "search", "nuclear plant")[0]["noun"] in ("project", "event", "deal")
     assert run_json(seeded_db, "search", "zzzqqq") == []
 
@@ -171,7 +176,10 @@ def test_every_format(seeded_db: Path, command: str) -> None:
     assert [json.loads(line)["slug"] for line in ndjson] == [r["slug"] for r in records]
     rows = list(csv.DictReader(io.StringIO(run(seeded_db, command, "-f", "csv").stdout)))
     assert [r["slug"] for r in rows] == [r["slug"] for r in records]
-    assert all("tengritimes" in r["sources"] for r in rows)
+    # every record of the article cites it; only package parts rest on other sources alone
+    without_article = {r["slug"] for r in rows if "tengritimes" not in r["sources"]}
+    parts = {r["slug"] for r in records if r.get("parent")}
+    assert all(r["sources"] for r in rows) and without_article == parts
     markdown = run(seeded_db, command, "-f", "markdown").stdout.splitlines()
     assert markdown[0].startswith("| ") and len(markdown) == len(records) + 2
     table = run(seeded_db, command)

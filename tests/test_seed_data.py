@@ -23,19 +23,29 @@ def test_row_counts_match_the_fact_inventory(db: sqlite3.Connection) -> None:
         t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         for t in ("agreements", "deals", "mineral_deposits", "infrastructure_projects", "events")
     }
+    # 5 deals of the article plus 7 parts of the Washington package (second sources)
     assert counts == {
         "agreements": 7,
-        "deals": 5,
+        "deals": 12,
         "mineral_deposits": 2,
         "infrastructure_projects": 5,
         "events": 12,
     }
-    # P1-P14: 8 countries and blocs carry article facts, 6 organisations.
+    parts = db.execute("SELECT count(*) FROM deals WHERE parent_id IS NOT NULL").fetchone()[0]
+    assert counts["deals"] - parts == 5
+    # P1-P14: 8 countries and blocs carry article facts, 6 organisations of the article
+    # plus 8 named by second sources only.
     cited_countries = db.execute(
         "SELECT count(DISTINCT country_id) FROM citations WHERE country_id IS NOT NULL"
     ).fetchone()[0]
     assert cited_countries == 8
-    assert db.execute("SELECT count(*) FROM organizations").fetchone()[0] == 6
+    assert db.execute("SELECT count(*) FROM organizations").fetchone()[0] == 14
+    from_article = db.execute(
+        "SELECT count(DISTINCT c.organization_id) FROM citations c JOIN sources s "
+        "ON s.id = c.source_id WHERE s.slug = ? AND c.organization_id IS NOT NULL",
+        (SOURCE,),
+    ).fetchone()[0]
+    assert from_article == 6
 
 
 def test_iso_countries_come_from_pycountry(db: sqlite3.Connection) -> None:
@@ -70,7 +80,11 @@ def test_every_quote_is_verbatim_in_the_source_file(db: sqlite3.Connection) -> N
     """Checked against the text file itself, not only the copy in the database."""
     text = (seeds_dir() / "texts" / f"{SOURCE}.txt").read_text(encoding="utf-8")
     norm = " ".join(text.split())
-    quotes = db.execute("SELECT quote FROM citations").fetchall()
+    # Only the article's text is held: other sources are cited with our own summary.
+    quotes = db.execute(
+        "SELECT c.quote FROM citations c JOIN sources s ON s.id = c.source_id WHERE s.slug = ?",
+        (SOURCE,),
+    ).fetchall()
     assert len(quotes) >= 42  # at least one per fact row of facts.md
     missing = [q for (q,) in quotes if " ".join(q.split()) not in norm]
     assert missing == []
@@ -122,14 +136,16 @@ def test_china_package_and_tianjin(db: sqlite3.Connection) -> None:
 
 
 def test_russia_declaration_keeps_both_names(db: sqlite3.Connection) -> None:
-    title, aliases, start, end, precision = one(
+    title, aliases, start, end, precision, text, note = one(
         db,
-        "SELECT title, aliases, date_start, date_end, date_precision FROM agreements "
-        "WHERE kind = 'declaration'",
+        "SELECT title, aliases, date_start, date_end, date_precision, date_text, date_note "
+        "FROM agreements WHERE kind = 'declaration'",
     )
     assert title == "Declaration on a Comprehensive Union"
     assert "Declaration on a Comprehensive Alliance" in aliases
-    assert (start, end, precision) == ("2025-11-01", "2025-11-30", "month")
+    # the article's month, refined to the day by a second source that the note names
+    assert (start, end, precision) == ("2025-11-12", "2025-11-12", "day")
+    assert text == "In November 2025" and "globnews-declaration" in note
 
 
 def test_minerals_money(db: sqlite3.Connection) -> None:
@@ -148,18 +164,33 @@ def test_minerals_money(db: sqlite3.Connection) -> None:
     stake, low, high = one(
         db,
         "SELECT d.stake, d.amount_low, d.amount_high FROM deals d "
-        "JOIN mineral_deposits m ON m.id = d.deposit_id WHERE m.name LIKE 'North Katpal%'",
+        "JOIN mineral_deposits m ON m.id = d.deposit_id WHERE m.name LIKE 'North Katpal%' "
+        "AND d.kind = 'acquisition'",
     )
-    assert stake == "controlling" and low is None and high is None  # the price is not stated
+    # the article's word, with the percentage a second source gives
+    assert stake == "controlling (70%)"
+    assert low is None and high is None  # the price is not stated
 
 
-def test_unnamed_company_is_not_named(db: sqlite3.Connection) -> None:
-    anonymous, country = one(
+def test_unnamed_company_is_named_by_second_sources_only(db: sqlite3.Connection) -> None:
+    """The article does not name the US company; second sources do. The slug and an alias
+    keep the article's view, and the name is cited to a source that is not the article."""
+    org_id, name, anonymous, country, aliases, summary = one(
         db,
-        "SELECT o.anonymous, c.code FROM organizations o JOIN countries c ON c.id = o.country_id "
-        "WHERE o.slug LIKE 'unnamed%'",
+        "SELECT o.id, o.name, o.anonymous, c.code, o.aliases, o.summary FROM organizations o "
+        "JOIN countries c ON c.id = o.country_id WHERE o.slug LIKE 'unnamed%'",
     )
-    assert anonymous == 1 and country == "US"
+    assert name == "Cove Kaz Capital Group LLC" and anonymous == 0 and country == "US"
+    assert "Unnamed US company" in aliases and "does not name it" in summary
+    name_sources = {
+        r[0]
+        for r in db.execute(
+            "SELECT s.slug FROM citations c JOIN sources s ON s.id = c.source_id "
+            "WHERE c.organization_id = ? AND c.field = 'name'",
+            (org_id,),
+        )
+    }
+    assert name_sources and SOURCE not in name_sources
 
 
 def test_nuclear_plant(db: sqlite3.Connection) -> None:
@@ -200,9 +231,17 @@ def test_gas_halt_is_early_2023(db: sqlite3.Connection) -> None:
 
 def test_derived_date_is_marked(db: sqlite3.Connection) -> None:
     start, inferred = one(
-        db, "SELECT date_start, date_inferred FROM agreements WHERE kind = 'partnership_agreement'"
+        db, "SELECT date_start, date_inferred FROM agreements WHERE kind = 'commitment'"
     )
-    assert start.startswith("2015") and inferred == 1
+    assert start.startswith("2025") and inferred == 1
+    # the agreement whose year was derived from "tenth anniversary" now has a sourced day
+    start, precision, inferred, note = one(
+        db,
+        "SELECT date_start, date_precision, date_inferred, date_note FROM agreements "
+        "WHERE kind = 'partnership_agreement'",
+    )
+    assert (start, precision, inferred) == ("2015-12-21", "day", 0)
+    assert "isdp-epca-2015" in note and "tenth anniversary" in note
 
 
 @pytest.mark.parametrize(
