@@ -36,6 +36,8 @@ def amount(amount: dict[str, Any] | None, usd: dict[str, Any] | None = None) -> 
     if not amount:
         return UNKNOWN
     text = money(amount["low"], amount["high"], amount["currency"], amount["approximate"])
+    if amount.get("qualifier") and not amount["approximate"]:
+        text = f"{amount['qualifier']} {text}"  # "up to $3.7 bn"; "nearly" shows as ≈
     if usd and amount["currency"] != "USD" and usd.get("low") is not None:
         text += f" ({money(usd['low'], usd['high'], 'USD', True)})"
     return text
@@ -56,7 +58,9 @@ def partial_date(date: dict[str, Any] | None) -> str:
     end = dt.date.fromisoformat(date["end"])
     precision = date["precision"]
     if precision == "day":
-        text = start.isoformat()
+        text = start.isoformat() if start == end else f"{start.isoformat()}–{end:%d}"
+        if start != end and (start.year, start.month) != (end.year, end.month):
+            text = f"{start.isoformat()}–{end.isoformat()}"
     elif precision == "month":
         text = start.strftime("%b %Y")
     elif precision == "year":

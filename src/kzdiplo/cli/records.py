@@ -33,7 +33,10 @@ COLUMNS: dict[str, list[Column]] = {
         ("Slug", lambda r: r["slug"]),
     ],
     "deal": [
-        ("Title", lambda r: r["title"]),
+        (
+            "Title",
+            lambda r: f"↳ {r['title']}" if r["parent"] else r["title"],
+        ),
         ("Amount", lambda r: show.amount(r["amount"], r["usd"])),
         ("Payer → recipient", show.flows),
         ("Date", lambda r: show.partial_date(r["date"])),
@@ -150,7 +153,8 @@ def _write_geojson(noun: Any, records: list[dict[str, Any]]) -> None:
 
 def _title(noun: Any, records: list[dict[str, Any]]) -> str:
     sources = sorted({s["publisher"] or s["title"] for r in records for s in r["sources"]})
-    where = f" · source: {', '.join(sources)} (quotes: kzdiplo show, or -f json)" if sources else ""
+    named = ", ".join(sources) if len(sources) <= 2 else f"{len(sources)} sources"
+    where = f" · {named} (quotes: kzdiplo show, or -f json)" if sources else ""
     return f"{len(records)} {noun.name if len(records) == 1 else noun.plural}{where}"
 
 
@@ -222,6 +226,7 @@ def deals(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Money raised, committed or invested, with honest amounts and who pays whom.
+    Parts of a package are marked ↳ (totals elsewhere count the package, not its parts).
 
     Amounts keep the source's vagueness (≈ for "nearly", ranges for "14-15"); other
     currencies show a USD figure at a named ECB rate. Sort keys: date, title, usd.

@@ -78,6 +78,14 @@ def _value(key: str, value: Any) -> str:
     return display.text(value)
 
 
+def _quoted(citation: dict[str, Any]) -> str:
+    """A verbatim quote in quotation marks; our summary of a source as such."""
+    note = citation.get("note") or ""
+    if "summary" in note:
+        return f"[summary] {citation['quote']}"
+    return f"\u201c{citation['quote']}\u201d" + (f" ({note})" if note else "")
+
+
 def _print_record(record: dict[str, Any], fmt: Format) -> None:
     from kzdiplo.render import write_markdown, write_table
 
@@ -104,12 +112,14 @@ def _print_record(record: dict[str, Any], fmt: Format) -> None:
     citations = [
         [
             s.get("field") or "(record)",
-            f"{s['title']} ({s['publisher']}, {s['published']})\n{s['url']}",
-            f"\u201c{s['quote']}\u201d",
+            f"{s['title']} ({s['publisher']}, {s['published'] or 'date not given'})\n{s['url']}",
+            _quoted(s),
         ]
         for s in record["sources"]
     ]
-    sections.append(("Sources", ["Supports", "Source", "Quote"], citations))
+    sections.append(
+        ("Sources", ["Supports", "Source", "Quote, or [summary] of the source"], citations)
+    )
     if record.get("discrepancies"):
         rows = [
             [
