@@ -206,3 +206,47 @@ def test_limit_and_sort(seeded_db: Path) -> None:
         "kz-us-washington-agreements-value",
         "kz-nuclear-plant-investment",
     }
+
+
+def test_partners_cache_follows_ad_hoc_writes(seeded_db: Path) -> None:
+    """A write outside kzdiplo marks the cached totals stale; partners then computes them."""
+    import sqlite3
+
+    with sqlite3.connect(seeded_db) as conn:
+        assert conn.execute("SELECT stale FROM derived_state").fetchone()[0] == 0
+    before = {r["key"]: r for r in run_json(seeded_db, "partners")}
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM deals WHERE slug = 'us-exim-critical-minerals-funding'")
+        assert conn.execute("SELECT stale FROM derived_state").fetchone()[0] == 1
+    after = {r["key"]: r for r in run_json(seeded_db, "partners")}
+    assert after["US"]["usd"]["low"] == before["US"]["usd"]["low"] - 900_000_000
+    assert run(seeded_db, "db", "seed").exit_code == 0  # a load rebuilds the cache
+    with sqlite3.connect(seeded_db) as conn:
+        assert conn.execute("SELECT stale FROM derived_state").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("partner", ["US", "CN", "rosatom"])
+def test_rare_and_common_partners_give_the_same_rows_either_way(
+    seeded_db: Path, partner: str
+) -> None:
+    """The probe picks a query shape by how common the partner is; both shapes agree."""
+    from kzdiplo import queries
+    from kzdiplo.reader import SqliteReader
+    from kzdiplo.resolve import resolve_partner
+
+    reader = SqliteReader(seeded_db)
+    try:
+        found = resolve_partner(reader, partner)
+        noun = queries.NOUNS["agreement"]
+        filters = queries.Filters(partner=found, limit=None)
+        chosen = [r["slug"] for r in queries.list_records(reader, noun, filters).records]
+        original = queries.PROBE_LIMIT
+        try:
+            queries.PROBE_LIMIT = 0  # never "few": always the EXISTS shape
+            walked = [r["slug"] for r in queries.list_records(reader, noun, filters).records]
+        finally:
+            queries.PROBE_LIMIT = original
+        assert chosen == walked
+    finally:
+        reader.close()

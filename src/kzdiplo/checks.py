@@ -53,6 +53,37 @@ def search_triggers(reader: Reader) -> list[str]:
             "not reach the search index (run kzdiplo db upgrade, or restore them)"]  # fmt: skip
 
 
+ORDER_INDEXES = ("ix_agreements_date_order", "ix_deals_date_order", "ix_events_date_order")
+
+
+def order_indexes(reader: Reader) -> list[str]:
+    """The indexes that keep listings fast at scale exist (a table rebuild drops them)."""
+    present = {
+        r["name"] for r in reader.rows("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    return [f"index {name} is missing: listings will sort every row" for name in
+            ORDER_INDEXES if name not in present]  # fmt: skip
+
+
+def partner_cache(reader: Reader) -> list[str]:
+    """A cache marked fresh holds exactly what the live query computes."""
+    from kzdiplo.queries import PARTNER_TOTALS_SQL
+
+    state = reader.rows("SELECT stale FROM derived_state WHERE name = 'partner_totals'")
+    if not state or state[0]["stale"]:
+        return []  # stale: partners uses the live query, nothing can be wrong
+    columns = ("gc", "go", "agreement_records", "agreements", "deals", "usd_low", "usd_high",
+               "approximate", "unpriced")  # fmt: skip
+
+    def rows(sql: str) -> list[tuple]:
+        return sorted((tuple(r[c] for c in columns) for r in reader.rows(sql)), key=repr)
+
+    cached = rows("SELECT * FROM partner_totals_cache")
+    if cached != rows(PARTNER_TOTALS_SQL):
+        return ["partner_totals_cache differs from the live totals: run kzdiplo db seed"]
+    return []
+
+
 def quotes(reader: Reader) -> list[str]:
     """Every citation quote of a source whose text we hold is in that text."""
     problems = []
@@ -100,6 +131,8 @@ def run_checks(reader: Reader) -> list[tuple[str, list[str]]]:
             ("PRAGMA foreign_key_check", foreign_keys),
             ("search index matches the records", search_index),
             ("search index triggers are in place", search_triggers),
+            ("sort indexes are in place", order_indexes),
+            ("partners cache matches the live totals", partner_cache),
             *checks,
         ]
     results = []

@@ -209,7 +209,8 @@ def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = N
     """One CSV per table, plus ``columns.csv``: table, column, type, description; returns
     the folder."""
     for table in tables():
-        columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY id")
+        key = ", ".join(c.name for c in table.primary_key.columns)
+        columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY {key}")
         with (out / f"{table.name}.csv").open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)

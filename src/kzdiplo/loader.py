@@ -371,6 +371,7 @@ def load_paths(
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
             sync_iso_countries(conn)
             report = load(conn, bundle, progress(total) if progress else None)
+            rebuild_derived(conn)
         except BaseException:
             transaction.rollback()
             raise
@@ -561,6 +562,14 @@ def _replace_children(
     if wanted:
         conn.execute(insert(table), wanted)
     return True
+
+
+def rebuild_derived(conn: Connection) -> None:
+    """Rebuild the derived tables (the partners totals) inside the load's transaction."""
+    from kzdiplo.queries import REBUILD_PARTNER_TOTALS
+
+    for statement in REBUILD_PARTNER_TOTALS:
+        conn.exec_driver_sql(statement)
 
 
 def sync_iso_countries(conn: Connection) -> int:

@@ -569,3 +569,33 @@ class Discrepancy(Base):
     deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Subject: a deposit")
     project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Subject: a project")
     event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
+
+
+class PartnerTotalsCache(Base):
+    __tablename__ = "partner_totals_cache"
+    __table_args__ = (
+        {"comment": "Derived: the partners command's totals, rebuilt by every load and seed; "
+                    "read only while derived_state says it is fresh"},
+    )  # fmt: skip
+
+    id: Mapped[int] = _pk()
+    gc: Mapped[int | None] = mapped_column(comment="The country or bloc (with its organisations)")
+    go: Mapped[int | None] = mapped_column(comment="An organisation without a home country")
+    agreement_records: Mapped[int] = mapped_column(comment="Agreement rows (packages count once)")
+    agreements: Mapped[int] = mapped_column(comment="Agreements, packages counted by their size")
+    deals: Mapped[int] = mapped_column(comment="Deals, umbrella deals only")
+    usd_low: Mapped[int | None] = mapped_column(BigInteger, comment="Sum of usd_low")
+    usd_high: Mapped[int | None] = mapped_column(BigInteger, comment="Sum of usd_high")
+    approximate: Mapped[int] = mapped_column(comment="1 when any amount is approximate")
+    unpriced: Mapped[int] = mapped_column(comment="Deals with no stated amount")
+
+
+class DerivedState(Base):
+    __tablename__ = "derived_state"
+    __table_args__ = (
+        {"comment": "Whether each derived table is fresh (SQLite triggers mark it stale "
+                    "on any write to what it is derived from)"},
+    )  # fmt: skip
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True, comment="The derived table")
+    stale: Mapped[bool] = mapped_column(Boolean, comment="True until the next rebuild")

@@ -7,7 +7,7 @@ Nothing here prints. Every record carries its ``partners``, ``sectors`` and ``so
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kzdiplo.errors import UsageError, did_you_mean
@@ -156,19 +156,43 @@ def matching_values(reader: Reader, noun: Noun, column: str, text: str) -> list[
     return found
 
 
-def _where(noun: Noun, f: Filters, params: dict[str, Any]) -> list[str]:
+# A filter that matches fewer link rows than this is driven from its link table (the
+# matching ids, then sort them); a more common one walks the records in sort order and
+# stops at the limit. Measured at a million agreements: docs/benchmarks.md.
+PROBE_LIMIT = 5000
+
+
+def _few(reader: Reader, link_sql: str, params: dict[str, Any]) -> bool:
+    """True when ``link_sql`` (the ids a filter matches) returns fewer than PROBE_LIMIT rows."""
+    probe = f"SELECT count(*) AS n FROM ({link_sql} LIMIT {PROBE_LIMIT}) AS probe"
+    return int(reader.rows(probe, params)[0]["n"]) < PROBE_LIMIT
+
+
+def _link_filter(reader: Reader | None, column: str, link_sql: str, params: dict[str, Any]) -> str:
+    """``t.id IN (link ids)`` for a rare match, ``EXISTS (...)`` for a common one."""
+    if reader is not None and _few(reader, link_sql, params):
+        return f"t.id IN ({link_sql})"
+    return f"EXISTS ({link_sql} AND {column} = t.id)"
+
+
+def _where(
+    noun: Noun, f: Filters, params: dict[str, Any], reader: Reader | None = None
+) -> list[str]:
     where = []
     if f.partner is not None:
-        where.append(
-            f"EXISTS (SELECT 1 FROM parties p WHERE p.{noun.link} = t.id AND "
+        link = noun.link
+        link_sql = (
+            f"SELECT p.{link} FROM parties p WHERE p.{link} IS NOT NULL AND "
             f"(p.country_id IN {in_list('pc', f.partner.country_ids, params)} OR "
-            f"p.organization_id IN {in_list('po', f.partner.organization_ids, params)}))"
+            f"p.organization_id IN {in_list('po', f.partner.organization_ids, params)})"
         )
+        where.append(_link_filter(reader, f"p.{link}", link_sql, params))
     if f.sector_ids is not None:
-        where.append(
-            f"EXISTS (SELECT 1 FROM record_sectors rs WHERE rs.{noun.link} = t.id AND "
-            f"rs.sector_id IN {in_list('sec', f.sector_ids, params)})"
+        link_sql = (
+            f"SELECT rs.{noun.link} FROM record_sectors rs WHERE rs.{noun.link} IS NOT NULL "
+            f"AND rs.sector_id IN {in_list('sec', f.sector_ids, params)}"
         )
+        where.append(_link_filter(reader, f"rs.{noun.link}", link_sql, params))
     if noun.date is not None:
         # A partial date matches when the range it may fall in overlaps the one asked for.
         start, end = f"t.{noun.date}_start", f"t.{noun.date}_end"
@@ -208,7 +232,7 @@ def order_by(noun: Noun, sort: str | None) -> str:
 def list_records(reader: Reader, noun: Noun, f: Filters) -> Page:
     """The records of ``noun`` matching ``f``, in order, with their links attached."""
     params: dict[str, Any] = {}
-    where = _where(noun, f, params)
+    where = _where(noun, f, params, reader)
     sql = noun.select
     if where:
         sql += "\nWHERE " + "\nAND ".join(where)
@@ -496,30 +520,37 @@ LEFT JOIN deals d ON d.id = pg.deal_id AND d.parent_id IS NULL
 GROUP BY pg.gc, pg.go"""
 
 
-@dataclass
-class PartnerRow:
-    key: str
-    name: str
-    kind: str
-    relationship_level: str | None
-    agreements: int
-    agreement_records: int
-    deals: int
-    usd: dict[str, Any] | None
-    unpriced_deals: int
-    organizations: list[str] = field(default_factory=list)
+REBUILD_PARTNER_TOTALS = [
+    "DELETE FROM partner_totals_cache",
+    "INSERT INTO partner_totals_cache (gc, go, agreement_records, agreements, deals, usd_low, "
+    "usd_high, approximate, unpriced) SELECT gc, go, agreement_records, agreements, deals, "
+    f"usd_low, usd_high, approximate, unpriced FROM ({PARTNER_TOTALS_SQL}) AS totals",
+    "UPDATE derived_state SET stale = false WHERE name = 'partner_totals'",
+]
+
+
+def _partner_total_rows(reader: Reader) -> list[dict[str, Any]]:
+    """The cached totals when they are fresh (SQLite), else the live query."""
+    if reader.dialect == "sqlite":
+        state = reader.rows("SELECT stale FROM derived_state WHERE name = 'partner_totals'")
+        if state and not state[0]["stale"]:
+            return reader.rows("SELECT * FROM partner_totals_cache")
+    return reader.rows(PARTNER_TOTALS_SQL)
 
 
 def partner_totals(reader: Reader, include_kazakhstan: bool = False) -> list[dict[str, Any]]:
     """One row per partner (a country or bloc with its organisations, or an organisation
     without a home country): agreements counted with packages expanded, deals, and USD
     totals that count an umbrella deal once and never its parts."""
+    totals = _partner_total_rows(reader)
+    params: dict[str, Any] = {}
+    used = [r["gc"] for r in totals if r["gc"] is not None]
     countries = {
         r["id"]: r
         for r in reader.rows(
-            "SELECT id, code, name, kind, relationship_level FROM countries WHERE id IN "
-            "(SELECT country_id FROM parties UNION SELECT country_id FROM organizations "
-            "UNION SELECT country_id FROM citations)"
+            "SELECT id, code, name, kind, relationship_level FROM countries "
+            f"WHERE id IN {in_list('c', used, params)}",
+            params,
         )
     }
     organizations = {
@@ -527,7 +558,7 @@ def partner_totals(reader: Reader, include_kazakhstan: bool = False) -> list[dic
         for r in reader.rows("SELECT id, slug, name, kind, country_id FROM organizations")
     }
     out = []
-    for row in reader.rows(PARTNER_TOTALS_SQL):
+    for row in totals:
         if row["gc"] is not None:
             c = countries[row["gc"]]
             if c["code"] == "KZ" and not include_kazakhstan:
