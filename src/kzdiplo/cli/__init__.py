@@ -10,6 +10,10 @@ import os
 import sys
 from typing import Annotated
 
+# Plain Click help and errors: Rich-formatted help costs about 80 ms of imports on every
+# `--help` (docs/benchmarks.md). TYPER_USE_RICH=1 brings it back. Tables still use Rich.
+os.environ.setdefault("TYPER_USE_RICH", "0")
+
 import typer
 
 from kzdiplo import __version__
