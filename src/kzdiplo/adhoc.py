@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,31 @@ class Result:
     truncated: bool = False  # set once the iterator hits the cap
 
 
+def _stream(
+    result: Result,
+    fetch: Callable[[], Sequence[Any] | None],
+    max_rows: int | None,
+    close: Callable[[], None],
+) -> Result:
+    """Make ``result.rows`` yield ``fetch()`` rows up to the cap (then mark it truncated),
+    closing the connection when the rows run out, the cap is hit or the reader stops."""
+
+    def rows() -> Iterator[Sequence[Any]]:
+        count = 0
+        try:
+            while (row := fetch()) is not None:
+                if max_rows is not None and count >= max_rows:
+                    result.truncated = True
+                    return
+                count += 1
+                yield row
+        finally:
+            close()
+
+    result.rows = rows()
+    return result
+
+
 def _clean(query: str) -> str:
     if "\x00" in query:
         raise UsageError("the query contains a NUL byte")
@@ -105,29 +130,15 @@ def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) 
     except sqlite3.Error as exc:
         conn.close()
         raise explain_error(exc) from None
-    columns = [d[0] for d in cursor.description or ()]
-    result = Result(columns, iter(()))
 
-    def rows() -> Iterator[Sequence[Any]]:
-        count = 0
+    def fetch() -> Sequence[Any] | None:
         try:
-            while True:
-                try:
-                    row = cursor.fetchone()
-                except sqlite3.Error as exc:
-                    raise explain_error(exc) from None
-                if row is None:
-                    return
-                if max_rows is not None and count >= max_rows:
-                    result.truncated = True
-                    return
-                count += 1
-                yield row
-        finally:
-            conn.close()
+            return cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise explain_error(exc) from None
 
-    result.rows = rows()
-    return result
+    columns = [d[0] for d in cursor.description or ()]
+    return _stream(Result(columns, iter(())), fetch, max_rows, conn.close)
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -177,30 +188,15 @@ def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) 
     except psycopg.Error as exc:
         conn.close()
         raise _pg_error(exc, query) from None
-    columns = [d.name for d in cursor.description or ()]
-    result = Result(columns, iter(()))
+    pending = list(first)
 
-    def rows() -> Iterator[Sequence[Any]]:
-        count = 0
-        pending = list(first)
+    def fetch() -> Sequence[Any] | None:
+        if pending:
+            return pending.pop()
         try:
-            while True:
-                if pending:
-                    row = pending.pop()
-                else:
-                    try:
-                        row = cursor.fetchone()
-                    except psycopg.Error as exc:
-                        raise _pg_error(exc, query) from None
-                    if row is None:
-                        return
-                if max_rows is not None and count >= max_rows:
-                    result.truncated = True
-                    return
-                count += 1
-                yield row
-        finally:
-            conn.close()
+            return cursor.fetchone()
+        except psycopg.Error as exc:
+            raise _pg_error(exc, query) from None
 
-    result.rows = rows()
-    return result
+    columns = [d.name for d in cursor.description or ()]
+    return _stream(Result(columns, iter(())), fetch, max_rows, conn.close)
