@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run every kzdiplo benchmark and write docs/benchmarks.md.
 
-    /work/dev-venv/bin/python benchmarks/run.py                      # N = 1,000,000 (~10-15 min)
+    /work/dev-venv/bin/python benchmarks/run.py                      # N = 1,000,000 (~10 min)
     /work/dev-venv/bin/python benchmarks/run.py --agreements 20000 --output /tmp/quick.md  # quick
 
 Run it with the Python of the virtualenv that has kzdiplo (and sqlite-utils) installed:
@@ -35,6 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(HERE))
 PY = sys.executable
 KZ = str(BIN / "kzdiplo")
 SU = str(BIN / "sqlite-utils")
@@ -42,7 +43,11 @@ SQLITE3 = shutil.which("sqlite3")
 T0 = time.perf_counter()
 
 
+PHASES: list[tuple[str, str]] = []
+
+
 def log(message: str) -> None:
+    PHASES.append((dt.datetime.now().strftime("%H:%M:%S"), message))
     print(f"[{time.perf_counter() - T0:6.0f}s] {message}", file=sys.stderr, flush=True)
 
 
@@ -77,36 +82,71 @@ def child_env() -> dict[str, str]:
 ENV = child_env()
 
 
-def run_once(argv: list[str], stdout=subprocess.DEVNULL) -> tuple[float, int, int, str]:  # noqa: ANN001
-    """(seconds, peak RSS in KB, exit code, stderr) of one whole process."""
-    with tempfile.TemporaryFile() as err:
+def gnu_time() -> str | None:
+    """GNU time, to read a child's peak RSS: ``ru_maxrss`` from our own wait4 would include
+    this harness's memory at fork time (Linux keeps the pre-exec high-water mark)."""
+    path = shutil.which("time") or "/usr/bin/time"
+    try:
+        ok = subprocess.run([path, "-f", "%M", "true"], capture_output=True, text=True)
+    except OSError:
+        return None
+    return path if ok.returncode == 0 and ok.stderr.strip().isdigit() else None
+
+
+GNU_TIME = gnu_time()
+
+
+def run_once(argv: list[str], rss: bool = False) -> tuple[float, int | None, int, str]:
+    """(seconds, peak RSS in KB or None, exit code, stderr) of one whole process.
+
+    With ``rss``, the command runs under GNU time (``-f %M``), which adds about a
+    millisecond; timed comparisons run without it.
+    """
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as mem:
+        if rss and GNU_TIME:
+            argv = [GNU_TIME, "-f", "%M", "-o", mem.name, *argv]
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err,
-                                env=ENV)  # fmt: skip
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err, env=ENV)  # fmt: skip
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = code = os.waitstatus_to_exitcode(status)
         err.seek(0)
-        return elapsed, usage.ru_maxrss, code, err.read().decode(errors="replace")
+        peak = None
+        if rss:
+            text = mem.read().strip().splitlines()
+            peak = int(text[-1]) if GNU_TIME and text and text[-1].isdigit() else usage.ru_maxrss
+        return elapsed, peak, code, err.read().decode(errors="replace")
 
 
-def measure(cmds: list[Cmd], runs: int, warmup: int, what: str) -> None:
-    """Round-robin: every round runs each command once, the order rotating each round."""
-    for w in range(warmup):
+def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = False) -> None:
+    """Round-robin: every round runs each command once, the order rotating each round.
+
+    Then one more run of each command under GNU time for its peak RSS (with ``rss``, every
+    timed run is under GNU time instead).
+    """
+
+    def once(c: Cmd, with_rss: bool) -> tuple[float, int | None]:
+        t, peak, code, err = run_once(c.argv, with_rss)
+        if code != 0:
+            raise SystemExit(f"{c.label}: exit {code}\n{' '.join(c.argv)}\n{err}")
+        return t, peak
+
+    for _ in range(warmup):
         for c in cmds:
-            _, _, code, err = run_once(c.argv)
-            if code != 0:
-                raise SystemExit(f"{c.label}: exit {code}\n{' '.join(c.argv)}\n{err}")
+            once(c, False)
     n = len(cmds)
     for i in range(runs):
-        for c in cmds[i % n:] + cmds[: i % n]:
-            t, rss, code, err = run_once(c.argv)
-            if code != 0:
-                raise SystemExit(f"{c.label}: exit {code}\n{' '.join(c.argv)}\n{err}")
+        for c in cmds[i % n :] + cmds[: i % n]:
+            t, peak = once(c, rss)
             c.times.append(t)
-            c.rss_kb.append(rss)
+            if peak is not None:
+                c.rss_kb.append(peak)
         if (i + 1) % 5 == 0 or i + 1 == runs:
             log(f"{what}: round {i + 1}/{runs}")
+    if not rss:
+        for c in cmds:
+            c.rss_kb.append(once(c, True)[1] or 0)
 
 
 # --- facts about the machine and the software ---------------------------------------------
@@ -157,7 +197,8 @@ def git_state() -> dict:
             return ""
 
     dirty = git("status", "--porcelain", "--", "src", "migrations", "pyproject.toml")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "subject": git("log", "-1", "--format=%s"),
+    recent = git("log", "-5", "--format=%h %ad %s", "--date=format:%H:%M:%S")
+    return {"log": recent.splitlines(), "commit": git("rev-parse", "--short", "HEAD"), "subject": git("log", "-1", "--format=%s"),
             "uncommitted_src_changes": len(dirty.splitlines()) if dirty else 0}  # fmt: skip
 
 
@@ -265,13 +306,25 @@ def peer_commands(seeded: Path) -> list[Cmd]:
     return cmds
 
 
-def scale_commands(seeded: Path, big: Path, rare: str, word: str, n: int) -> list[Cmd]:
+SCALE_TARGETS = ("us", "rare", "search", "partners")
+SCALE_SAME_OUTPUT = ("us_1", "rare_1", "us_json", "search_k")
+
+
+def scale_commands(seeded: Path, big: Path, rare: str, word: str, seed_matches: int) -> list[Cmd]:
+    """The issue's commands, then the same with as many rows out on both databases (the
+    seeded database has one US agreement, none for the rare partner, few search matches),
+    which separates the query's cost from the cost of printing more rows."""
+    k = str(max(1, min(20, seed_matches)))
     cmds = []
     for key, args in (
         ("us", ["agreements", "--partner", "US", "--limit", "50"]),
         ("rare", ["agreements", "--partner", rare, "--limit", "50"]),
         ("search", ["search", word]),
         ("partners", ["partners"]),
+        ("us_1", ["agreements", "--partner", "US", "--limit", "1"]),
+        ("rare_1", ["agreements", "--partner", rare, "--limit", "1"]),
+        ("us_json", ["agreements", "--partner", "US", "--limit", "50", "--format", "json"]),
+        ("search_k", ["search", word, "--limit", k]),
     ):
         label = "kzdiplo " + " ".join(args)
         cmds.append(Cmd(f"seed_{key}", label, [KZ, "--db", str(seeded), *args]))
@@ -339,16 +392,16 @@ HEAVY = ("sqlalchemy", "alembic", "pydantic", "yaml", "pycountry", "currency_con
          "rich", "typer", "click", "platformdirs", "kzdiplo.loader", "kzdiplo.models")  # fmt: skip
 
 IMPORT_SCRIPT = """
-import json, os, sys
-sys.argv = ["kzdiplo", *json.loads(os.environ["BENCH_ARGV"])]
+import os, sys
+sys.argv = ["kzdiplo", *os.environ["BENCH_ARGV"].split("\\x1f")]
+heavy = os.environ["BENCH_HEAVY"].split(",")
 try:
     from kzdiplo.cli import main
     main()
 finally:
-    heavy = json.loads(os.environ["BENCH_HEAVY"])
     loaded = [m for m in heavy if m in sys.modules]
     with open(os.environ["BENCH_OUT"], "w") as f:
-        json.dump(loaded, f)
+        f.write(",".join(loaded))
 """
 
 
@@ -357,7 +410,7 @@ def import_times(args: list[str], workdir: Path, runs: int = 7) -> dict:
     per: dict[str, list[tuple[int, int, int]]] = {}
     out = workdir / "modules.json"
     totals = []
-    env = dict(ENV, BENCH_ARGV=json.dumps(args), BENCH_HEAVY=json.dumps(HEAVY),
+    env = dict(ENV, BENCH_ARGV="\x1f".join(args), BENCH_HEAVY=",".join(HEAVY),
                BENCH_OUT=str(out))  # fmt: skip
     for i in range(runs + 1):
         proc = subprocess.run([PY, "-X", "importtime", "-c", IMPORT_SCRIPT], env=env,
@@ -378,7 +431,7 @@ def import_times(args: list[str], workdir: Path, runs: int = 7) -> dict:
         rows.append({"module": name, "self_ms": statistics.median(v[0] for v in vals) / 1000,
                      "cumulative_ms": statistics.median(v[1] for v in vals) / 1000,
                      "depth": vals[0][2]})  # fmt: skip
-    loaded = json.loads(out.read_text()) if out.exists() else []
+    loaded = [m for m in out.read_text().split(",") if m] if out.exists() else []
     return {"args": args, "total_ms": statistics.median(totals) / 1000, "modules": rows,
             "heavy_loaded": loaded, "heavy_checked": list(HEAVY)}  # fmt: skip
 
@@ -396,7 +449,11 @@ def ratio(a: float, b: float) -> str:
 
 def short_sql(sql: str, width: int = 400) -> str:
     sql = re.sub(r"\s+", " ", sql).strip()
-    sql = re.sub(r"\((\d+, ){6,}(\d+)\)", lambda m: f"({m[0][1:].split(',')[0]}, … {m[0].count(',') + 1} values)", sql)  # noqa: E501
+    sql = re.sub(
+        r"\((\d+, ){6,}(\d+)\)",
+        lambda m: f"({m[0][1:].split(',')[0]}, … {m[0].count(',') + 1} values)",
+        sql,
+    )
     return sql if len(sql) <= width else sql[:width] + " …"
 
 
@@ -404,7 +461,7 @@ def verdict(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
-def report(r: dict) -> str:  # noqa: C901 - one linear page
+def report(r: dict) -> str:
     L: list[str] = []
     add = L.append
     cmds = {c["key"]: c for group in ("peer", "scale", "rss") for c in r[group]}
@@ -415,23 +472,47 @@ def report(r: dict) -> str:  # noqa: C901 - one linear page
     n = r["args"]["agreements"]
     big = r["big"]
     add("# kzdiplo benchmarks\n")
-    add(f"Generated by `python benchmarks/run.py --agreements {n}` on {r['date']} "
+    add(
+        f"Generated by `python benchmarks/run.py --agreements {n}` on {r['date']} "
         f"(the whole run took {r['elapsed'] / 60:.1f} min). Do not edit by hand: run it again. "
-        "What is measured and how: `benchmarks/README.md`.\n")
+        "What is measured and how: `benchmarks/README.md`.\n"
+    )
     g = r["git"]
-    add(f"Code measured: commit `{g['commit']}` ({g['subject']})"
-        + (f", with {g['uncommitted_src_changes']} uncommitted change(s) under src/, migrations/ "
-           "or pyproject.toml at the time of the run" if g["uncommitted_src_changes"] else "")
-        + ".\n")
+    add(
+        f"Code measured: commit `{g['commit']}` ({g['subject']})"
+        + (
+            f", with {g['uncommitted_src_changes']} uncommitted change(s) under src/, migrations/ "
+            "or pyproject.toml at the time of the run"
+            if g["uncommitted_src_changes"]
+            else ""
+        )
+        + ".\n"
+    )
+    if r.get("git_end") and r["git_end"] != r["git"]:
+        e = r["git_end"]
+        add(
+            f"**The code changed during the run**: `{g['commit']}` at the start, `{e['commit']}` "
+            f"({e['subject']}) at the end. Recent commits (clock time): "
+            + "; ".join(e.get("log", []))
+            + ". Phases (clock time): "
+            + "; ".join(f"{t} {msg}" for t, msg in r.get("phases", []) if "round" not in msg)
+            + ".\n"
+        )
     m = r["machine"]
     add("## Machine and versions\n")
-    add(f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']:.1f} GiB memory, "
-        f"Linux {m['kernel']}")
+    add(f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']:.1f} GiB memory, Linux {m['kernel']}")
     add("- " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()))
+    la, lb = r["loadavg_start"], r["loadavg_end"]
+    add(
+        f"- load average (1/5/15 min) {la[0]:.2f}/{la[1]:.2f}/{la[2]:.2f} at the start, "
+        f"{lb[0]:.2f}/{lb[1]:.2f}/{lb[2]:.2f} at the end (anything else running shows here)"
+    )
     a = r["args"]
-    add(f"- {a['runs']} timed runs per command after {a['warmup']} warm-up rounds, "
+    add(
+        f"- {a['runs']} timed runs per command after {a['warmup']} warm-up rounds, "
         "commands of a table alternating round-robin; whole-process wall time, "
-        "stdout to /dev/null\n")
+        "stdout to /dev/null\n"
+    )
 
     # targets
     add("## Issue 6 targets\n")
@@ -439,36 +520,80 @@ def report(r: dict) -> str:  # noqa: C901 - one linear page
     add("|---|---|---|---|")
     rows = []
     us = med("kz_us") / med("su_us")
-    rows.append(("1", "`agreements --partner US` ≤ 1.0x `sqlite-utils query` (goal 0.75x)",
-                 f"{us:.2f}x ({ms(med('kz_us'))} vs {ms(med('su_us'))})", us <= 1.0,
-                 " (goal 0.75x " + ("met" if us <= 0.75 else "not met") + ")"))
-    for key, label in (("min", "`deals --sector minerals`"), ("help", "`--help`"),
-                       ("count", '`sql "select count(*) ..."`')):
+    rows.append(
+        (
+            "1",
+            "`agreements --partner US` ≤ 1.0x `sqlite-utils query` (goal 0.75x)",
+            f"{us:.2f}x ({ms(med('kz_us'))} vs {ms(med('su_us'))})",
+            us <= 1.0,
+            " (goal 0.75x " + ("met" if us <= 0.75 else "not met") + ")",
+        )
+    )
+    for key, label in (
+        ("min", "`deals --sector minerals`"),
+        ("help", "`--help`"),
+        ("count", '`sql "select count(*) ..."`'),
+    ):
         x = med(f"kz_{key}") / med(f"su_{key}")
-        rows.append(("1", f"{label} ≤ 1.0x sqlite-utils", f"{x:.2f}x ({ms(med(f'kz_{key}'))} vs "
-                     f"{ms(med(f'su_{key}'))})", x <= 1.0, ""))
-    for key, label, limit in (("us", "`agreements --partner US --limit 50`", 1.2),
-                              ("rare", f"`agreements --partner {r['rare']} --limit 50` (rare)", 1.2),
-                              ("search", f"`search {r['word']}`", 1.5)):
+        rows.append(
+            (
+                "1",
+                f"{label} ≤ 1.0x sqlite-utils",
+                f"{x:.2f}x ({ms(med(f'kz_{key}'))} vs {ms(med(f'su_{key}'))})",
+                x <= 1.0,
+                "",
+            )
+        )
+    for key, label, limit in (
+        ("us", "`agreements --partner US --limit 50`", 1.2),
+        ("rare", f"`agreements --partner {r['rare']} --limit 50` (rare)", 1.2),
+        ("search", f"`search {r['word']}`", 1.5),
+    ):
         x = med(f"big_{key}") / med(f"seed_{key}")
-        rows.append(("2", f"{label} at {n:,} ≤ {limit}x seeded", f"{x:.2f}x "
-                     f"({ms(med(f'big_{key}'))} vs {ms(med(f'seed_{key}'))})", x <= limit, ""))
+        rows.append(
+            (
+                "2",
+                f"{label} at {n:,} ≤ {limit}x seeded",
+                f"{x:.2f}x ({ms(med(f'big_{key}'))} vs {ms(med(f'seed_{key}'))})",
+                x <= limit,
+                "",
+            )
+        )
     p = med("big_partners")
     rows.append(("2", f"`partners` at {n:,} < 1 s", ms(p), p < 1.0, ""))
     load = big["rows_per_s"]["load"]
-    rows.append(("3", "bulk load ≥ 200,000 rows/s (rows + secondary indexes + search index)",
-                 f"{load:,.0f} rows/s (insert alone {big['rows_per_s']['insert_only']:,.0f})",
-                 load >= 200_000, ""))
+    rows.append(
+        (
+            "3",
+            "bulk load ≥ 200,000 rows/s (rows + secondary indexes + search index + derived)",
+            f"{load:,.0f} rows/s (insert alone {big['rows_per_s']['insert_only']:,.0f})",
+            load >= 200_000,
+            "",
+        )
+    )
     for fmt in ("json", "csv", "ndjson"):
         rss = cmds[f"rss_{fmt}"]["stats"]["peak_rss_mb"]
-        rows.append(("4", f"`sql ... --format {fmt}` of {r['facts']['rows']['citations']:,} rows: "
-                     "peak RSS < 150 MB", f"{rss:,.0f} MB", rss < 150, ""))
+        rows.append(
+            (
+                "4",
+                f"`sql ... --format {fmt}` of {r['facts']['rows']['citations']:,} rows: "
+                "peak RSS < 150 MB",
+                f"{rss:,.0f} MB",
+                rss < 150,
+                "",
+            )
+        )
     for num, target, figure, ok, extra in rows:
         add(f"| {num} | {target} | {figure} | {verdict(ok)}{extra} |")
-    add("| 5 | PostgreSQL scale benchmark | not measured by this harness (SQLite only) | "
-        "not covered |")
+    add(
+        "| 5 | PostgreSQL scale benchmark | not measured by this harness (SQLite only) | "
+        "not covered |"
+    )
     met = sum(1 for row in rows if row[3])
-    add(f"\n{met} of {len(rows)} measured targets met.\n")
+    add(
+        f"\n{met} of {len(rows)} measured targets met. Section 7 measures candidate fixes for "
+        "the others.\n"
+    )
 
     # peers
     add("## 1. Start-up and small queries, seeded database\n")
@@ -476,81 +601,136 @@ def report(r: dict) -> str:  # noqa: C901 - one linear page
     add("|---|---|---|---|---|---|")
     for c in r["peer"]:
         s = c["stats"]
-        peer = f"{ratio(s['median'], med(c['peer']))} of {cmds[c['peer']]['label']}" if c["peer"] else "peer" if c["key"].startswith("su_") else "floor"  # noqa: E501
-        add(f"| `{c['label']}` | {ms(s['min'])} | {ms(s['median'])} | {ms(s['max'])} | {peer} "
-            f"| {s['peak_rss_mb']:.0f} MB |")
-    add("\nThe sqlite-utils side runs the SQL a user would write for the same answer "
-        "(agreements with their partners, sectors and source quotes, newest-last, 101 rows):\n")
-    add("```sql\n-- agreements --partner US\n" + US_SQL + "\n\n-- deals --sector minerals\n"
-        + MINERALS_SQL + "\n```\n")
+        peer = (
+            f"{ratio(s['median'], med(c['peer']))} of {cmds[c['peer']]['label']}"
+            if c["peer"]
+            else "peer"
+            if c["key"].startswith("su_")
+            else "floor"
+        )
+        add(
+            f"| `{c['label']}` | {ms(s['min'])} | {ms(s['median'])} | {ms(s['max'])} | {peer} "
+            f"| {s['peak_rss_mb']:.0f} MB |"
+        )
+    add(
+        "\nThe sqlite-utils side runs the SQL a user would write for the same answer "
+        "(agreements with their partners, sectors and source quotes, newest-last, 101 rows):\n"
+    )
+    add(
+        "```sql\n-- agreements --partner US\n"
+        + US_SQL
+        + "\n\n-- deals --sector minerals\n"
+        + MINERALS_SQL
+        + "\n```\n"
+    )
     for chk in r["equivalence"]:
-        add(f"- `{chk['command']}`: kzdiplo lists {len(chk['kzdiplo'])} records, the SQL "
+        add(
+            f"- `{chk['command']}`: kzdiplo lists {len(chk['kzdiplo'])} records, the SQL "
             f"returns {len(chk['sqlite_utils'])}; "
-            + ("the same slugs in the same order." if chk["same"] else
-               f"**they differ**: {chk['kzdiplo']} vs {chk['sqlite_utils']}"))
+            + (
+                "the same slugs in the same order."
+                if chk["same"]
+                else f"**they differ**: {chk['kzdiplo']} vs {chk['sqlite_utils']}"
+            )
+        )
     add("")
 
     # scale
     f = r["facts"]
     add(f"## 2. Scale: {n:,} synthetic agreements\n")
-    add("The database (`benchmarks/synth.py`, kept in /tmp): "
+    add(
+        "The database (`benchmarks/synth.py`, kept in /tmp): "
         + ", ".join(f"{t} {v:,}" for t, v in f["rows"].items())
         + f"; {f['search_documents']:,} search documents; {f['bytes'] / 1e9:.2f} GB. "
         f"US is a party (itself or through its organisations) to "
         f"{f['partner_agreements'].get('US', 0):,} agreements, CN to "
         f"{f['partner_agreements'].get('CN', 0):,}; the rare partner `{r['rare']}` to "
         f"{f['partner_agreements'].get(r['rare'], 0):,}. `search {r['word']}` matches "
-        f"{f['search_matches']:,} documents (seeded: {r['seed_facts']['search_matches']}).\n")
+        f"{f['search_matches']:,} documents (seeded: {r['seed_facts']['search_matches']}).\n"
+    )
     add(f"| command | seeded median | {n:,}: min | median | max | ratio to seeded |")
     add("|---|---|---|---|---|---|")
-    for key in ("us", "rare", "search", "partners"):
+    for key in (*SCALE_TARGETS, *SCALE_SAME_OUTPUT):
+        if key == SCALE_SAME_OUTPUT[0]:
+            add("| *the same, with as many rows printed on both databases:* | | | | | |")
         s, b = cmds[f"seed_{key}"]["stats"], cmds[f"big_{key}"]["stats"]
-        add(f"| `{cmds[f'big_{key}']['label']}` | {ms(s['median'])} | {ms(b['min'])} | "
-            f"{ms(b['median'])} | {ms(b['max'])} | {ratio(b['median'], s['median'])} |")
-    add("")
+        add(
+            f"| `{cmds[f'big_{key}']['label']}` | {ms(s['median'])} | {ms(b['min'])} | "
+            f"{ms(b['median'])} | {ms(b['max'])} | {ratio(b['median'], s['median'])} |"
+        )
+    sf = r["seed_facts"]
+    add(
+        f"\nOn the seeded database US has {sf['partner_agreements'].get('US', 0)} agreement(s), "
+        f"`{r['rare']}` {sf['partner_agreements'].get(r['rare'], 0)}, and `{r['word']}` "
+        f"matches {sf['search_matches']} documents, so the first four commands print fewer "
+        "rows there than at scale: the last rows (`--limit 1`, `--format json`, a search "
+        "limit equal to the seeded matches) show what the query itself costs at scale.\n"
+    )
 
     # load
     add("## 3. Load throughput\n")
     t = big["timings"]
-    add(f"The {n:,}-agreement database above ({big['total_rows']:,} rows in "
+    add(
+        f"The {n:,}-agreement database above ({big['total_rows']:,} rows in "
         f"{len(big['rows'])} tables; `--fts {big['fts']} --indexes {big['indexes']}`; PRAGMAs "
         f"{', '.join('`' + p.replace('PRAGMA ', '') + '`' for p in big['pragmas'])}; foreign keys "
-        f"ON, `PRAGMA foreign_key_check` found {big['foreign_key_problems']} problems):\n")
+        f"ON, `PRAGMA foreign_key_check` found {big['foreign_key_problems']} problems):\n"
+    )
     add("| phase | seconds | rows/s |")
     add("|---|---|---|")
-    rows_n = big["total_rows"]
-    for label, secs in (("`kzdiplo db init` (migrate + seed)", t["db_init"]),
-                        ("generate rows (Python, not load)", t["generate"]),
-                        ("insert (executemany, chunks of "
-                         f"{big['chunk']:,} agreements per transaction)", t["insert"]),
-                        (f"create {len(big['secondary_indexes'])} secondary indexes",
-                         t["create_indexes"]),
-                        ("rebuild the search index, recreate its triggers", t["fts_rebuild"]),
-                        ("`PRAGMA foreign_key_check`", t["foreign_key_check"])):
+    for label, secs in (
+        ("`kzdiplo db init` (migrate + seed)", t["db_init"]),
+        ("generate rows (Python, not load)", t["generate"]),
+        (
+            f"insert (executemany, chunks of {big['chunk']:,} agreements per transaction)",
+            t["insert"],
+        ),
+        (f"create {len(big['secondary_indexes'])} secondary indexes", t["create_indexes"]),
+        ("rebuild the search index, recreate the triggers", t["fts_rebuild"]),
+        ("rebuild derived tables (partners cache)", t.get("derived_rebuild", 0.0)),
+        ("`PRAGMA foreign_key_check`", t["foreign_key_check"]),
+    ):
         add(f"| {label} | {secs:.1f} | |")
     rps = big["rows_per_s"]
-    add(f"| **load** (insert + indexes + search index) | "
-        f"{t['insert'] + t['create_indexes'] + t['fts_rebuild']:.1f} | **{rps['load']:,.0f}** |")
+    load_s = t["insert"] + t["create_indexes"] + t["fts_rebuild"] + t.get("derived_rebuild", 0.0)
+    add(
+        f"| **load** (insert + indexes + search index + derived) | "
+        f"{load_s:.1f} | **{rps['load']:,.0f}** |"
+    )
     add(f"| insert alone | {t['insert']:.1f} | {rps['insert_only']:,.0f} |")
-    add(f"| insert + secondary indexes | {t['insert'] + t['create_indexes']:.1f} | "
-        f"{rps['insert_and_indexes']:,.0f} |")
-    add(f"| end to end, with generation | {t['insert'] + t['create_indexes'] + t['fts_rebuild'] + t['generate']:.1f} | "  # noqa: E501
-        f"{rps['end_to_end']:,.0f} |\n")
+    add(
+        f"| insert + secondary indexes | {t['insert'] + t['create_indexes']:.1f} | "
+        f"{rps['insert_and_indexes']:,.0f} |"
+    )
+    add(
+        f"| end to end, with generation | {load_s + t['generate']:.1f} | "
+        f"{rps['end_to_end']:,.0f} |\n"
+    )
     lc = r["load_comparison"]
-    add(f"Strategies side by side at {lc['agreements']:,} agreements ({lc['rows']:,} rows), "
-        f"{lc['runs']} alternating runs each (rows/s: min / median / max):\n")
-    add("| search index | secondary indexes | insert only | load (insert + indexes + search) |")
+    add(
+        f"Strategies side by side at {lc['agreements']:,} agreements ({lc['rows']:,} rows), "
+        f"{lc['runs']} alternating runs each (rows/s: min / median / max):\n"
+    )
+    add(
+        "| triggers | secondary indexes | insert only | load (insert + indexes + search + derived) |"
+    )
     add("|---|---|---|---|")
     for mode in lc["modes"]:
         ins = sorted(mode["insert_only"])
         ld = sorted(mode["load"])
-        add(f"| {mode['fts']} | {mode['indexes']} | {ins[0]:,.0f} / {statistics.median(ins):,.0f} "
-            f"/ {ins[-1]:,.0f} | {ld[0]:,.0f} / {statistics.median(ld):,.0f} / {ld[-1]:,.0f} |")
-    add("\n`triggers`: migration 0002's triggers stay during the load, so each record and "
-        "each citation re-indexes its search document. `rebuild`: they are dropped, the index "
-        "is rebuilt from `search_documents` in one statement, and they are recreated from "
-        "the SQL the database held. (`triggers` with indexes after is not measured: each "
-        "trigger finds the record's quotes through `ix_citations_*`.)\n")
+        add(
+            f"| {mode['fts']} | {mode['indexes']} | {ins[0]:,.0f} / {statistics.median(ins):,.0f} "
+            f"/ {ins[-1]:,.0f} | {ld[0]:,.0f} / {statistics.median(ld):,.0f} / {ld[-1]:,.0f} |"
+        )
+    add(
+        "\n`triggers`: the triggers on the loaded tables stay during the load (migration "
+        "0002's, so each record and each citation re-indexes its search document, and "
+        "migration 0005's, which mark the partners cache stale). `rebuild`: they are "
+        "dropped, the search index is rebuilt from `search_documents` in one statement, and "
+        "they are recreated from the SQL the database held. Both rebuild the partners cache "
+        "at the end. (`triggers` with indexes after is not measured: each search trigger "
+        "finds the record's quotes through `ix_citations_*`.)\n"
+    )
 
     # memory
     add("## 4. Memory: a million-row result\n")
@@ -560,18 +740,24 @@ def report(r: dict) -> str:  # noqa: C901 - one linear page
         s = c["stats"]
         rows_out = f"{f['rows']['citations']:,}" if "citations" in c["label"] else "1"
         add(f"| `{c['label']}` | {rows_out} | {ms(s['median'])} | {s['peak_rss_mb']:,.0f} MB |")
-    add("\n(`--timeout 3600` is added to the kzdiplo commands: the default 1 s limit stops a "
-        "million-row export. One run each; RSS is the child's `ru_maxrss`.)\n")
+    add(
+        "\n(`--timeout 3600` is added to the kzdiplo commands: the default 1 s limit stops a "
+        "million-row export. One run each; RSS is the child's `ru_maxrss`.)\n"
+    )
 
     # plans
     add(f"## 5. Query plans and statement times at {n:,}\n")
-    add("Every statement a command sent to SQLite (traced with `benchmarks/trace_sql.py`), "
+    add(
+        "Every statement a command sent to SQLite (traced with `benchmarks/trace_sql.py`), "
         "then timed alone on a read-only connection (median of 3) with its "
-        "`EXPLAIN QUERY PLAN`. Long IN lists are shortened here.\n")
+        "`EXPLAIN QUERY PLAN`. Long IN lists are shortened here.\n"
+    )
     for item in r["plans"]:
         add(f"### `kzdiplo {' '.join(item['args'][2:])}`\n")
-        add(f"In-process time of the whole command: {ms(item['in_process_seconds'])}; "
-            f"SQL alone: {ms(sum(s['seconds'] for s in item['statements']))}.\n")
+        add(
+            f"In-process time of the whole command: {ms(item['in_process_seconds'])}; "
+            f"SQL alone: {ms(sum(s['seconds'] for s in item['statements']))}.\n"
+        )
         for s in item["statements"]:
             add(f"- {ms(s['seconds'])}: `{short_sql(s['sql'], 300)}`")
             add("  ```\n" + "\n".join("  " + line for line in s["plan"]) + "\n  ```")
@@ -580,20 +766,35 @@ def report(r: dict) -> str:  # noqa: C901 - one linear page
     # imports
     imp = r["imports"]
     add("## 6. Import time of `kzdiplo agreements --partner US`\n")
-    add(f"`python -X importtime`, median of 7 runs: {imp['total_ms']:.0f} ms of imports in all. "
+    add(
+        f"`python -X importtime`, median of 7 runs: {imp['total_ms']:.0f} ms of imports in all. "
         f"Heavy modules loaded by the command: "
         f"{', '.join(imp['heavy_loaded']) or 'none'} "
-        f"(checked: {', '.join(imp['heavy_checked'])}).\n")
+        f"(checked: {', '.join(imp['heavy_checked'])}).\n"
+    )
     add("| module (cumulative, top-level imports) | cumulative | self |")
     add("|---|---|---|")
-    top = sorted((m for m in imp["modules"] if m["depth"] == 0),
-                 key=lambda m: -m["cumulative_ms"])[:12]
+    top = sorted((m for m in imp["modules"] if m["depth"] == 0), key=lambda m: -m["cumulative_ms"])[
+        :12
+    ]
     for mod in top:
         add(f"| `{mod['module']}` | {mod['cumulative_ms']:.1f} ms | {mod['self_ms']:.1f} ms |")
     add("\n| module (largest self time, any depth) | self | cumulative |")
     add("|---|---|---|")
     for mod in sorted(imp["modules"], key=lambda m: -m["self_ms"])[:15]:
         add(f"| `{mod['module']}` | {mod['self_ms']:.1f} ms | {mod['cumulative_ms']:.1f} ms |")
+    hlp = r["imports_help"]
+    add(
+        f"\n`kzdiplo --help`: {hlp['total_ms']:.0f} ms of imports; heavy modules loaded: "
+        f"{', '.join(hlp['heavy_loaded']) or 'none'}. Largest top-level imports:\n"
+    )
+    add("| module | cumulative | self |")
+    add("|---|---|---|")
+    top = sorted((m for m in hlp["modules"] if m["depth"] == 0), key=lambda m: -m["cumulative_ms"])[
+        :8
+    ]
+    for mod in top:
+        add(f"| `{mod['module']}` | {mod['cumulative_ms']:.1f} ms | {mod['self_ms']:.1f} ms |")
     add("")
     if r.get("experiments"):
         add(r["experiments"])
@@ -605,20 +806,35 @@ def report(r: dict) -> str:  # noqa: C901 - one linear page
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--agreements", "-n", type=int, default=1_000_000,
-                        help="synthetic agreements for the scale database (default 1000000)")
+    parser.add_argument(
+        "--agreements",
+        "-n",
+        type=int,
+        default=1_000_000,
+        help="synthetic agreements for the scale database (default 1000000)",
+    )
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (15)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up rounds (3)")
-    parser.add_argument("--load-agreements", type=int, default=50_000,
-                        help="size of the load-strategy comparison (50000, at most --agreements)")
+    parser.add_argument(
+        "--load-agreements",
+        type=int,
+        default=50_000,
+        help="size of the load-strategy comparison (50000, at most --agreements)",
+    )
     parser.add_argument("--load-runs", type=int, default=3, help="runs per load strategy (3)")
     parser.add_argument("--word", default="tungsten", help="the word to search for (tungsten)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/kzdiplo-bench"))
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    parser.add_argument("--reuse-synth", action="store_true",
-                        help="reuse the scale database (and its load figures) if it exists")
-    parser.add_argument("--no-experiments", action="store_true",
-                        help="skip benchmarks/experiments.py (candidate fixes on a scratch copy)")
+    parser.add_argument(
+        "--reuse-synth",
+        action="store_true",
+        help="reuse the scale database (and its load figures) if it exists",
+    )
+    parser.add_argument(
+        "--no-experiments",
+        action="store_true",
+        help="skip benchmarks/experiments.py (candidate fixes on a scratch copy)",
+    )
     args = parser.parse_args()
     n = args.agreements
     work = args.workdir
@@ -631,6 +847,7 @@ def main() -> None:
                "machine": machine(), "versions": versions(), "git": git_state(),
                "word": args.word}  # fmt: skip
 
+    r["loadavg_start"] = os.getloadavg()
     log("seeded database")
     seeded = work / "seeded.db"
     make_seeded(seeded)
@@ -642,10 +859,11 @@ def main() -> None:
     results = {m: {"fts": m[0], "indexes": m[1], "insert_only": [], "load": []} for m in modes}
     rows = 0
     for i in range(args.load_runs):
-        for mode in modes[i % 3:] + modes[: i % 3]:
+        for mode in modes[i % 3 :] + modes[: i % 3]:
             path = work / "load.db"
-            st = synth(path, load_n, work / "load.json", "--fts", mode[0], "--indexes", mode[1],
-                       quiet=True)
+            st = synth(
+                path, load_n, work / "load.json", "--fts", mode[0], "--indexes", mode[1], quiet=True
+            )
             results[mode]["insert_only"].append(st["rows_per_s"]["insert_only"])
             results[mode]["load"].append(st["rows_per_s"]["load"])
             rows = st["total_rows"]
@@ -656,8 +874,15 @@ def main() -> None:
 
     big = work / f"synth-{n}.db"
     big_stats = work / f"synth-{n}.json"
-    if args.reuse_synth and big.exists() and big_stats.exists():
-        log(f"reusing {big}")
+    reuse = args.reuse_synth and big.exists() and big_stats.exists()
+    if reuse:
+        from synth import SYNTH_VERSION
+
+        reuse = json.loads(big_stats.read_text()).get("synth_version") == SYNTH_VERSION
+    if reuse:
+        log(f"reusing {big} (bringing its schema up to date)")
+        subprocess.run([KZ, "--db", str(big), "db", "upgrade"], check=True, env=ENV,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         r["big"] = json.loads(big_stats.read_text())
     else:
         log(f"building {big} ({n:,} agreements)")
@@ -666,18 +891,24 @@ def main() -> None:
     r["rare"] = r["facts"]["rare"]
     log(f"rare partner: {r['rare']} ({r['facts']['partner_agreements'].get(r['rare'])} agreements)")
 
+    # Both databases at the schema the code now expects (the code may have moved on
+    # while the scale database was being built).
+    for path in (seeded, big):
+        subprocess.run([KZ, "--db", str(path), "db", "upgrade"], check=True, env=ENV,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    r["git_measured"] = git_state()
     log("equivalence of the sqlite-utils queries")
     r["equivalence"] = equivalence(seeded)
 
     peer = peer_commands(seeded)
     log(f"peer comparison: {len(peer)} commands")
     measure(peer, args.runs, args.warmup, "peers")
-    scale = scale_commands(seeded, big, r["rare"], args.word, n)
+    scale = scale_commands(seeded, big, r["rare"], args.word, r["seed_facts"]["search_matches"])
     log(f"scale comparison: {len(scale)} commands")
     measure(scale, args.runs, max(1, args.warmup - 1), "scale")
     rss = rss_commands(big)
     log("memory: million-row exports (one run each)")
-    measure(rss, 1, 0, "memory")
+    measure(rss, 1, 0, "memory", rss=True)
     for group, cmds in (("peer", peer), ("scale", scale), ("rss", rss)):
         r[group] = [{"key": c.key, "label": c.label, "argv": c.argv, "peer": c.peer,
                      "times": c.times, "stats": c.stats()} for c in cmds]  # fmt: skip
@@ -691,15 +922,20 @@ def main() -> None:
     ]  # fmt: skip
     log("import time")
     r["imports"] = import_times(["--db", str(seeded), "agreements", "--partner", "US"], work)
+    r["imports_help"] = import_times(["--help"], work)
 
     if not args.no_experiments and (HERE / "experiments.py").exists():
         log("candidate fixes on a scratch copy (benchmarks/experiments.py)")
         md = work / "experiments.md"
         subprocess.run([PY, str(HERE / "experiments.py"), str(big), "--rare", r["rare"],
                         "--word", args.word, "--seeded", str(seeded), "--output", str(md),
-                        "--runs", str(args.runs)], check=True, env=ENV)  # fmt: skip
+                        "--runs", str(args.runs), "--load-agreements", str(load_n),
+                        "--load-runs", str(args.load_runs)], check=True, env=ENV)  # fmt: skip
         r["experiments"] = md.read_text()
 
+    r["loadavg_end"] = os.getloadavg()
+    r["git_end"] = git_state()
+    r["phases"] = PHASES
     r["elapsed"] = time.perf_counter() - T0
     (work / "results.json").write_text(json.dumps(r, indent=1, default=str))
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -23,10 +23,13 @@ The shape of the data:
 
 Two load strategies can be compared (``--fts``, ``--indexes``):
 
-* ``--fts triggers`` keeps migration 0002's search triggers during the load (every
-  record and every citation re-indexes its document); ``--fts rebuild`` drops them,
-  loads, rebuilds ``search_index`` from the ``search_documents`` view in one statement
-  and recreates the triggers with the exact SQL the database had;
+* ``--fts triggers`` keeps the triggers during the load (migration 0002's search
+  triggers: every record and every citation re-indexes its document; migration 0005's
+  mark the partners cache stale); ``--fts rebuild`` drops them, loads, rebuilds
+  ``search_index`` from the ``search_documents`` view in one statement and recreates the
+  triggers with the exact SQL the database had;
+* either way the derived tables (the partners cache, migration 0005) are rebuilt at the
+  end with kzdiplo's own statements, as its loader does;
 * ``--indexes before`` loads into the migrated schema's secondary indexes;
   ``--indexes after`` drops them first and recreates them (same SQL) after the load.
 
@@ -51,7 +54,7 @@ import time
 from itertools import accumulate
 from pathlib import Path
 
-SYNTH_VERSION = 1  # bump when the generated data changes shape
+SYNTH_VERSION = 2  # bump when the generated data changes shape
 
 # Partners a Kazakh diplomacy database meets most, most frequent first; the other
 # countries follow in a seeded random order (the long tail).
@@ -94,27 +97,33 @@ PRECISIONS = [("day", 42), ("month", 25), ("year", 18), ("part_of_year", 6), ("y
               (None, 5)]  # fmt: skip
 FIRST_YEAR, LAST_YEAR = 1992, 2025
 
-COMMON_WORDS = """cooperation development partnership strategic economic investment trade
-energy joint bilateral regional agreement framework support projects expand strengthen
-signed parties agreed government ministry national program plan implementation new
-further mutual interests sides areas including infrastructure transport logistics
-industrial technology supply production export import market financing capacity construction
-corridor pipeline railway port terminal zone plant facility modernization reform
-security stability dialogue visit summit meeting talks leaders president delegation
-working group committee council forum commission roadmap protocol memorandum treaty
-accord package commitments declaration growth sustainable green digital innovation
-education science culture tourism agriculture water resources environment climate
-health medicine research training exchange students universities youth sports
-customs border transit route cargo freight container shipping aviation flights
-banking finance credit loan grant fund bank insurance guarantees currency payments
-oil gas uranium copper zinc tungsten lithium rare earths minerals mining deposits
-exploration processing refinery petrochemical fertilizer steel aluminium chemicals
-electricity power wind solar hydro nuclear hydrogen grid renewable generation coal
-Caspian Central Asia Eurasia Astana Almaty Shymkent Aktau Atyrau Karaganda Pavlodar
-Kostanay Aktobe Turkistan Mangystau steppe region province city capital district""".split()
+COMMON_WORDS = """
+cooperation development partnership strategic economic investment trade energy joint
+bilateral regional agreement framework support projects expand strengthen signed parties
+agreed government ministry national program plan implementation new further mutual
+interests sides areas including infrastructure transport logistics industrial technology
+supply production export import market financing capacity construction corridor pipeline
+railway port terminal zone plant facility modernization reform security stability
+dialogue visit summit meeting talks leaders president delegation working group committee
+council forum commission roadmap protocol memorandum treaty accord package commitments
+declaration growth sustainable green digital innovation education science culture
+tourism agriculture water resources environment climate health medicine research
+training exchange students universities youth sports customs border transit route cargo
+freight container shipping aviation flights banking finance credit loan grant fund bank
+insurance guarantees currency payments oil gas uranium copper zinc tungsten lithium rare
+earths minerals mining deposits exploration processing refinery petrochemical fertilizer
+steel aluminium chemicals electricity power wind solar hydro nuclear hydrogen grid
+renewable generation coal Caspian Central Asia Eurasia Astana Almaty Shymkent Aktau
+Atyrau Karaganda Pavlodar Kostanay Aktobe Turkistan Mangystau steppe region province
+city capital district""".split()  # noqa: SIM905
 SYLLABLES = ["ka", "ra", "ta", "na", "ma", "sa", "ba", "da", "ga", "la", "ya", "za",
              "kar", "tal", "ber", "mir", "zhan", "bek", "tau", "kol", "sai", "ata", "tur",
              "ken", "dar", "gul", "nur", "ast", "ul", "on", "ek", "yr", "am", "is"]  # fmt: skip
+
+
+def figure(value: int) -> str:
+    """An amount as a source would word it: 17 billion, 900 million."""
+    return f"{value / 1e9:.3g} billion" if value >= 1e9 else f"{value / 1e6:.3g} million"
 
 
 def cumulative_zipf(n: int, s: float) -> list[float]:
@@ -173,15 +182,22 @@ class Generator:
         tail = sorted(c for c in self.countries if c not in head and c != "KZ")
         rng.shuffle(tail)
         self.partner_countries = [self.countries[c] for c in head + tail]
-        self.pick_country = Picker(rng, self.partner_countries,
-                                   cumulative_zipf(len(self.partner_countries), 1.4))
-        self.org_ids = list(range(self.next_id["organizations"],
-                                  self.next_id["organizations"] + organizations))
+        self.pick_country = Picker(
+            rng, self.partner_countries, cumulative_zipf(len(self.partner_countries), 1.4)
+        )
+        # the most active organisations belong to the most active partners
+        self.pick_head_country = Picker(
+            rng, self.partner_countries[: len(head)], cumulative_zipf(len(head), 1.4)
+        )
+        self.org_ids = list(
+            range(self.next_id["organizations"], self.next_id["organizations"] + organizations)
+        )
         self.pick_org = Picker(rng, self.org_ids, cumulative_zipf(max(1, organizations), 1.2))
         order = [s for s in SECTOR_ORDER if s in self.sectors]
         order += sorted(s for s in self.sectors if s not in order)
-        self.pick_sector = Picker(rng, [self.sectors[s] for s in order],
-                                  cumulative_zipf(len(order), 1.0))
+        self.pick_sector = Picker(
+            rng, [self.sectors[s] for s in order], cumulative_zipf(len(order), 1.0)
+        )
         self.pick_agreement_kind = weighted(rng, AGREEMENT_KINDS)
         self.pick_deal_kind = weighted(rng, DEAL_KINDS)
         self.pick_currency = weighted(rng, [(c, w) for c, w, _ in CURRENCIES])
@@ -267,7 +283,12 @@ class Generator:
             kind = rng.choice(kinds)
             base = " ".join(w.capitalize() for w in self.words(rng.randint(1, 2)).split())
             name = f"{base} {rng.choice(suffixes[kind])}"
-            country = None if kind == "multilateral" else self.pick_country()
+            if kind == "multilateral":
+                country = None
+            elif i < 50:
+                country = self.pick_head_country()
+            else:
+                country = self.pick_country()
             self.org_names[oid] = name
             aliases = json.dumps([name.split()[0].upper()]) if rng.random() < 0.3 else "[]"
             self.org_rows.append((oid, f"synth-org-{i + 1:04d}", name, kind, country, 0,
@@ -359,14 +380,22 @@ class Generator:
                 approx = 1 if rnd() < 0.25 else 0
                 qual = rng.choice(QUALIFIERS) if approx else None
                 sym = SYMBOL.get(cur, cur + " ")
-                fig = (lambda v: f"{v / 1e9:.3g} billion" if v >= 1e9 else f"{v / 1e6:.3g} million")
-                shown = fig(low) if low == high else f"{fig(low)}-{fig(high)}"
+                shown = figure(low) if low == high else f"{figure(low)}-{figure(high)}"
                 text = f"{qual + ' ' if qual else ''}{sym}{shown}"
                 rate = self.rates[cur]
-                amount = (low, high, cur, approx, qual, text, round(low * rate),
-                          round(high * rate), rate,
-                          None if cur == "USD" else "2025-12-31",
-                          "stated in US dollars" if cur == "USD" else "synthetic fixed rate")
+                amount = (
+                    low,
+                    high,
+                    cur,
+                    approx,
+                    qual,
+                    text,
+                    round(low * rate),
+                    round(high * rate),
+                    rate,
+                    None if cur == "USD" else "2025-12-31",
+                    "stated in US dollars" if cur == "USD" else "synthetic fixed rate",
+                )
             else:
                 amount = (None, None, None, 0, None, None, None, None, None, None, None)
             stake = rng.choice(["a controlling stake", "49%", "a minority stake", "100%"]) \
@@ -434,14 +463,30 @@ FAST_PRAGMAS = ("PRAGMA synchronous = OFF", "PRAGMA journal_mode = MEMORY",
                 "PRAGMA cache_size = -262144", "PRAGMA temp_store = MEMORY")  # fmt: skip
 
 
+def derived_statements(conn: sqlite3.Connection) -> list[str]:
+    """kzdiplo's statements that rebuild its derived tables, if the schema has them."""
+    has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'partner_totals_cache'").fetchone()  # fmt: skip
+    if not has:
+        return []
+    from kzdiplo.queries import REBUILD_PARTNER_TOTALS
+
+    return list(REBUILD_PARTNER_TOTALS)
+
+
 def log(message: str) -> None:
     print(f"synth: {message}", file=sys.stderr, flush=True)
 
 
 def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "after",
           chunk: int = 50_000, deal_ratio: float = 0.25, organizations: int = 300,
-          seed: int = 20260101, fast: bool = True, progress: bool = True) -> dict:  # fmt: skip
-    """Create ``path`` and fill it; returns the statistics (timings in seconds)."""
+          seed: int = 20260101, fast: bool = True, progress: bool = True,
+          schema_hook=None) -> dict:  # fmt: skip
+    """Create ``path`` and fill it; returns the statistics (timings in seconds).
+
+    ``schema_hook(path)``, if given, runs after ``db init`` and before the load (the
+    experiments use it to try schema variants on a scratch database).
+    """
     stats: dict = {"synth_version": SYNTH_VERSION, "path": str(path), "agreements": agreements,
                    "fts": fts, "indexes": indexes, "chunk": chunk, "seed": seed,
                    "pragmas": list(FAST_PRAGMAS) if fast else [], "timings": {}}  # fmt: skip
@@ -453,6 +498,8 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     subprocess.run([*kzdiplo_command(), "--db", str(path), "db", "init"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     t["db_init"] = time.perf_counter() - start
+    if schema_hook is not None:
+        schema_hook(path)
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
@@ -462,11 +509,18 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     q = conn.execute
 
-    triggers = q("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                 "AND name LIKE 'search_%' ORDER BY rowid").fetchall()  # fmt: skip
+    # Every trigger on a table the load writes: the search index's (migration 0002) and,
+    # from migration 0005, the ones that mark the partners cache stale.
+    written = (*LOADED_TABLES, "organizations", "sources")
+    triggers = q(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                 f"AND tbl_name IN ({', '.join('?' * len(written))}) ORDER BY rowid",
+                 written).fetchall()  # fmt: skip
     placeholders = ", ".join("?" * len(LOADED_TABLES))
-    index_sql = q(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                  f"AND tbl_name IN ({placeholders}) ORDER BY rowid", LOADED_TABLES).fetchall()
+    index_sql = q(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({placeholders}) ORDER BY rowid",
+        LOADED_TABLES,
+    ).fetchall()
     stats["triggers"] = len(triggers)
     stats["secondary_indexes"] = [name for name, _ in index_sql]
     t0 = time.perf_counter()
@@ -497,8 +551,14 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     bar = None
     if progress and sys.stderr.isatty():
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)  # fmt: skip
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,  # fmt: skip
+            TimeRemainingColumn,
+        )
 
         bar = Progress(TextColumn("[bold]synth[/] {task.description}"), BarColumn(),
                        MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -535,6 +595,8 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
 
     t0 = time.perf_counter()
     if indexes == "after":
+        if progress:
+            log(f"creating {len(index_sql)} secondary indexes")
         q("BEGIN")
         for _, sql in index_sql:
             q(sql)
@@ -543,6 +605,8 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
 
     t0 = time.perf_counter()
     if fts == "rebuild":
+        if progress:
+            log("rebuilding the search index")
         q("BEGIN")
         q("DELETE FROM search_index")
         q(REBUILD_SQL)
@@ -550,6 +614,20 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
             q(sql)
         q("COMMIT")
     t["fts_rebuild"] = time.perf_counter() - t0
+
+    # Derived tables (migration 0005's partners cache): rebuilt at the end of a load, as
+    # kzdiplo's own loader does, with kzdiplo's own statements.
+    t0 = time.perf_counter()
+    rebuild = derived_statements(conn)
+    if rebuild:
+        if progress:
+            log("rebuilding derived tables (partners cache)")
+        q("BEGIN")
+        for sql in rebuild:
+            q(sql)
+        q("COMMIT")
+    t["derived_rebuild"] = time.perf_counter() - t0
+    stats["derived_rebuilt"] = bool(rebuild)
 
     t0 = time.perf_counter()
     problems = q("PRAGMA foreign_key_check").fetchall()
@@ -559,8 +637,8 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     stats["foreign_keys_on"] = q("PRAGMA foreign_keys").fetchone()[0]
     stats["foreign_key_problems"] = 0
     stats["search_documents"] = q("SELECT count(*) FROM search_index").fetchone()[0]
-    stats["triggers_after"] = q("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-                                "AND name LIKE 'search_%'").fetchone()[0]  # fmt: skip
+    stats["triggers_after"] = q("SELECT count(*) FROM sqlite_master "
+                                "WHERE type = 'trigger'").fetchone()[0]  # fmt: skip
     stats["indexes_after"] = q(f"SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                                f"AND sql IS NOT NULL AND tbl_name IN ({placeholders})",
                                LOADED_TABLES).fetchone()[0]  # fmt: skip
@@ -569,11 +647,12 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     rows = sum(counts.values())
     stats["total_rows"] = rows
     stats["bytes"] = path.stat().st_size
-    load = t["insert"] + t["create_indexes"] + t["fts_rebuild"]
+    load = t["insert"] + t["create_indexes"] + t["fts_rebuild"] + t["derived_rebuild"]
     stats["rows_per_s"] = {
         "insert_only": rows / t["insert"],
         "insert_and_indexes": rows / (t["insert"] + t["create_indexes"]),
-        "load": rows / load,  # insert + secondary indexes + search index: a usable database
+        # insert + secondary indexes + search index + derived tables: a usable database
+        "load": rows / load,
         "end_to_end": rows / (load + t["generate"]),  # with the Python data generation
     }
     return stats
@@ -582,10 +661,12 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
 def summary(stats: dict) -> str:
     t, r = stats["timings"], stats["rows_per_s"]
     return (
-        f"{stats['total_rows']:,} rows ({', '.join(f'{k} {v:,}' for k, v in stats['rows'].items())}); "
+        f"{stats['total_rows']:,} rows "
+        f"({', '.join(f'{k} {v:,}' for k, v in stats['rows'].items())}); "
         f"fts={stats['fts']} indexes={stats['indexes']}; generate {t['generate']:.1f}s, "
         f"insert {t['insert']:.1f}s, indexes {t['create_indexes']:.1f}s, "
-        f"search index {t['fts_rebuild']:.1f}s, foreign_key_check {t['foreign_key_check']:.1f}s "
+        f"search index {t['fts_rebuild']:.1f}s, derived {t['derived_rebuild']:.1f}s, "
+        f"foreign_key_check {t['foreign_key_check']:.1f}s "
         f"(0 problems); rows/s: insert {r['insert_only']:,.0f}, load {r['load']:,.0f}, "
         f"end to end {r['end_to_end']:,.0f}; {stats['bytes'] / 1e6:,.0f} MB"
     )
@@ -594,36 +675,62 @@ def summary(stats: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path, help="database file to create (replaced if it exists)")
-    parser.add_argument("--agreements", "-n", type=int, default=100_000,
-                        help="number of synthetic agreements (default 100000)")
-    parser.add_argument("--deal-ratio", type=float, default=0.25,
-                        help="deals per agreement (default 0.25)")
-    parser.add_argument("--organizations", type=int, default=300,
-                        help="synthetic organisations (default 300)")
-    parser.add_argument("--fts", choices=["triggers", "rebuild"], default="rebuild",
-                        help="keep the search triggers during the load, or drop them and "
-                        "rebuild the index afterwards (default)")
-    parser.add_argument("--indexes", choices=["before", "after"], default="after",
-                        help="secondary indexes present during the load, or created after "
-                        "it (default)")
-    parser.add_argument("--chunk", type=int, default=50_000,
-                        help="agreements per transaction (default 50000)")
+    parser.add_argument(
+        "--agreements",
+        "-n",
+        type=int,
+        default=100_000,
+        help="number of synthetic agreements (default 100000)",
+    )
+    parser.add_argument(
+        "--deal-ratio", type=float, default=0.25, help="deals per agreement (default 0.25)"
+    )
+    parser.add_argument(
+        "--organizations", type=int, default=300, help="synthetic organisations (default 300)"
+    )
+    parser.add_argument(
+        "--fts",
+        choices=["triggers", "rebuild"],
+        default="rebuild",
+        help="keep the search triggers during the load, or drop them and "
+        "rebuild the index afterwards (default)",
+    )
+    parser.add_argument(
+        "--indexes",
+        choices=["before", "after"],
+        default="after",
+        help="secondary indexes present during the load, or created after it (default)",
+    )
+    parser.add_argument(
+        "--chunk", type=int, default=50_000, help="agreements per transaction (default 50000)"
+    )
     parser.add_argument("--seed", type=int, default=20260101)
-    parser.add_argument("--safe", action="store_true",
-                        help="keep SQLite's default durability PRAGMAs (slower)")
+    parser.add_argument(
+        "--safe", action="store_true", help="keep SQLite's default durability PRAGMAs (slower)"
+    )
     parser.add_argument("--stats-json", type=Path, help="also write the statistics here")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
     if args.fts == "triggers" and args.indexes == "after":
-        parser.error("--fts triggers needs --indexes before (each trigger looks up the "
-                     "record's citations through ix_citations_*)")
+        parser.error(
+            "--fts triggers needs --indexes before (each trigger looks up the "
+            "record's citations through ix_citations_*)"
+        )
     if args.path.exists() and not args.force:
         parser.error(f"{args.path} exists (use --force to replace it)")
     if args.agreements < 1:
         parser.error("--agreements must be at least 1")
-    stats = build(args.path, args.agreements, fts=args.fts, indexes=args.indexes,
-                  chunk=args.chunk, deal_ratio=args.deal_ratio,
-                  organizations=args.organizations, seed=args.seed, fast=not args.safe)
+    stats = build(
+        args.path,
+        args.agreements,
+        fts=args.fts,
+        indexes=args.indexes,
+        chunk=args.chunk,
+        deal_ratio=args.deal_ratio,
+        organizations=args.organizations,
+        seed=args.seed,
+        fast=not args.safe,
+    )
     log(summary(stats))
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats, indent=2) + "\n")
