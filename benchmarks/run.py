@@ -188,17 +188,22 @@ def versions() -> dict:
     return out
 
 
-def git_state() -> dict:
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
-                                  text=True, check=True).stdout.strip()  # fmt: skip
-        except (OSError, subprocess.CalledProcessError):
-            return ""
+def git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return ""
 
-    dirty = git("status", "--porcelain", "--", "src", "migrations", "pyproject.toml")
+
+CODE_PATHS = ("src", "migrations", "pyproject.toml")
+
+
+def git_state() -> dict:
+    dirty = git("status", "--porcelain", "--", *CODE_PATHS)
     recent = git("log", "-5", "--format=%h %ad %s", "--date=format:%H:%M:%S")
-    return {"log": recent.splitlines(), "commit": git("rev-parse", "--short", "HEAD"), "subject": git("log", "-1", "--format=%s"),
+    return {"log": recent.splitlines(), "commit": git("rev-parse", "--short", "HEAD"),
+            "full": git("rev-parse", "HEAD"), "subject": git("log", "-1", "--format=%s"),
             "uncommitted_src_changes": len(dirty.splitlines()) if dirty else 0}  # fmt: skip
 
 
@@ -488,10 +493,17 @@ def report(r: dict) -> str:
         )
         + ".\n"
     )
-    if r.get("git_end") and r["git_end"] != r["git"]:
+    if r.get("git_end") and r["git_end"]["commit"] != g["commit"]:
         e = r["git_end"]
+        changed = git("diff", "--name-only", f"{g['commit']}..{e['commit']}", "--", *CODE_PATHS)
+        what = (
+            f"**The code changed during the run** ({', '.join(changed.splitlines())})"
+            if changed
+            else "Commits landed during the run, none touching src/, migrations/ or "
+            "pyproject.toml (the code measured is the same)"
+        )
         add(
-            f"**The code changed during the run**: `{g['commit']}` at the start, `{e['commit']}` "
+            f"{what}: `{g['commit']}` at the start, `{e['commit']}` "
             f"({e['subject']}) at the end. Recent commits (clock time): "
             + "; ".join(e.get("log", []))
             + ". Phases (clock time): "
@@ -835,7 +847,13 @@ def main() -> None:
         action="store_true",
         help="skip benchmarks/experiments.py (candidate fixes on a scratch copy)",
     )
+    parser.add_argument("--render-only", type=Path, metavar="RESULTS_JSON",
+                        help="only write the report again from a results.json")  # fmt: skip
     args = parser.parse_args()
+    if args.render_only:
+        args.output.write_text(report(json.loads(args.render_only.read_text())))
+        log(f"wrote {args.output} from {args.render_only}")
+        return
     n = args.agreements
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)

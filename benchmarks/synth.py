@@ -54,7 +54,7 @@ import time
 from itertools import accumulate
 from pathlib import Path
 
-SYNTH_VERSION = 2  # bump when the generated data changes shape
+SYNTH_VERSION = 3  # bump when the generated data changes shape
 
 # Partners a Kazakh diplomacy database meets most, most frequent first; the other
 # countries follow in a seeded random order (the long tail).
@@ -307,6 +307,14 @@ class Generator:
                   "2026-01-01", 0, None, "media", "2026-01-01", text)  # fmt: skip
         return self.org_rows, source
 
+    def organization_citations(self) -> list[tuple]:
+        """One citation per organisation (every record rests on a source: `db check`)."""
+        rows = []
+        for oid in self.org_ids:
+            rows.append((self.next_id["citations"], self.source_id, self.quote(), oid))
+            self.next_id["citations"] += 1
+        return rows
+
     # --- one chunk of agreements and deals ------------------------------------------------
 
     def chunk(self, n_agreements: int) -> dict[str, list[tuple]]:
@@ -453,6 +461,8 @@ INSERTS = {
     "VALUES (?, ?, ?, ?)",
     "citations": "INSERT INTO citations (id, source_id, quote, field, note, agreement_id, "
     "deal_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "organization_citations": "INSERT INTO citations (id, source_id, quote, organization_id) "
+    "VALUES (?, ?, ?, ?)",
 }
 LOADED_TABLES = ("agreements", "deals", "parties", "record_sectors", "citations")
 REBUILD_SQL = (
@@ -503,6 +513,7 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
+    journal_mode = conn.execute("PRAGMA journal_mode").fetchone()[0]  # kzdiplo's: WAL
     if fast:
         for pragma in FAST_PRAGMAS:
             conn.execute(pragma)
@@ -544,9 +555,11 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     q("BEGIN")
     conn.executemany(INSERTS["organizations"], orgs)
     conn.execute(INSERTS["sources"], source)
+    conn.executemany(INSERTS["organization_citations"], gen.organization_citations())
     q("COMMIT")
     t_ins += time.perf_counter() - t0
     counts["organizations"], counts["sources"] = len(orgs), 1
+    counts["citations"] = len(orgs)
 
     bar = None
     if progress and sys.stderr.isatty():
@@ -642,6 +655,9 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     stats["indexes_after"] = q(f"SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                                f"AND sql IS NOT NULL AND tbl_name IN ({placeholders})",
                                LOADED_TABLES).fetchone()[0]  # fmt: skip
+    if fast:  # leave the file in the journal mode kzdiplo gave it
+        conn.execute(f"PRAGMA journal_mode = {journal_mode}")
+    stats["journal_mode"] = conn.execute("PRAGMA journal_mode").fetchone()[0]
     conn.close()
     stats["rows"] = counts
     rows = sum(counts.values())
