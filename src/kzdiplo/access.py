@@ -4,10 +4,17 @@ use, refuse a mistyped path, and make sure its schema is the one this kzdiplo re
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kzdiplo.config import Target, resolve
 from kzdiplo.errors import KzError, UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 from kzdiplo.reader import (
     HEAD,
     REVISIONS,
@@ -98,3 +105,17 @@ def open_reader(db: str | None) -> Reader:
         f"the database schema is at revision {revision}, this kzdiplo needs {HEAD}: "
         f"run {_hint(target)}db upgrade"
     )
+
+
+@contextmanager
+def writing(db: str | None) -> Iterator[Engine]:
+    """An engine for writing to the user's database, once it has passed the same checks
+    as a read (it exists, is kzdiplo's and is up to date)."""
+    from kzdiplo.db import make_engine
+
+    open_reader(db).close()
+    engine = make_engine(resolve(db).url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -168,16 +168,14 @@ def _few(reader: Reader, link_sql: str, params: dict[str, Any]) -> bool:
     return int(reader.rows(probe, params)[0]["n"]) < PROBE_LIMIT
 
 
-def _link_filter(reader: Reader | None, column: str, link_sql: str, params: dict[str, Any]) -> str:
+def _link_filter(reader: Reader, column: str, link_sql: str, params: dict[str, Any]) -> str:
     """``t.id IN (link ids)`` for a rare match, ``EXISTS (...)`` for a common one."""
-    if reader is not None and _few(reader, link_sql, params):
+    if _few(reader, link_sql, params):
         return f"t.id IN ({link_sql})"
     return f"EXISTS ({link_sql} AND {column} = t.id)"
 
 
-def _where(
-    noun: Noun, f: Filters, params: dict[str, Any], reader: Reader | None = None
-) -> list[str]:
+def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> list[str]:
     where = []
     if f.partner is not None:
         link = noun.link
@@ -232,7 +230,7 @@ def order_by(noun: Noun, sort: str | None) -> str:
 def list_records(reader: Reader, noun: Noun, f: Filters) -> Page:
     """The records of ``noun`` matching ``f``, in order, with their links attached."""
     params: dict[str, Any] = {}
-    where = _where(noun, f, params, reader)
+    where = _where(reader, noun, f, params)
     sql = noun.select
     if where:
         sql += "\nWHERE " + "\nAND ".join(where)

@@ -34,9 +34,7 @@ def load(
       kzdiplo load --dry-run my-facts.yaml
       kzdiplo load my-facts.yaml
     """
-    from kzdiplo.access import note, open_reader
-    from kzdiplo.config import resolve
-    from kzdiplo.db import make_engine
+    from kzdiplo.access import note, writing
     from kzdiplo.loader import LoadError, load_paths
     from kzdiplo.progress import progress_bar
 
@@ -45,10 +43,8 @@ def load(
             raise UsageError(
                 f"{path}: no such file" if not path.exists() else f"{path}: not a file"
             )
-    open_reader(state(ctx).db).close()  # the database exists, is kzdiplo's and up to date
-    engine = make_engine(resolve(state(ctx).db).url)
     try:
-        with progress_bar("loading") as start:
+        with writing(state(ctx).db) as engine, progress_bar("loading") as start:
             report = load_paths(engine, files, dry_run=dry_run, progress=start)
     except LoadError as exc:
         for problem in exc.problems if verbose else []:
@@ -56,8 +52,6 @@ def load(
         more = len(exc.problems) - 1
         hint = f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
         raise UsageError(f"nothing loaded: {exc.problems[0]}{hint}") from None
-    finally:
-        engine.dispose()
     for section, key, action, fields in report.changes:
         mark = "+" if action == "added" else "~"
         detail = f" ({', '.join(fields)})" if fields else ""

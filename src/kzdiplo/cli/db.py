@@ -130,20 +130,15 @@ def seed(ctx: typer.Context) -> None:
     Example:
       kzdiplo db seed
     """
-    from kzdiplo.access import note, open_reader
-    from kzdiplo.db import make_engine
+    from kzdiplo.access import note, writing
     from kzdiplo.loader import LoadError
     from kzdiplo.seed import seed as run_seed
 
-    target = _target(ctx)
-    open_reader(state(ctx).db).close()  # refuses a wrong or outdated database first
-    engine = make_engine(target.url)
     try:
-        report = run_seed(engine)
+        with writing(state(ctx).db) as engine:
+            report = run_seed(engine)
     except LoadError as exc:
         raise KzError(str(exc)) from None
-    finally:
-        engine.dispose()
     note(f"seeded: {report.summary()}")
 
 
