@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import kzdiplo_command, run_process
 
 
@@ -86,3 +88,50 @@ def test_read_commands_do_not_import_the_heavy_stack(seeded_db: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert b"HEAVY []" in result.stderr, result.stderr
+
+
+def test_one_command_imports_one_command_module_and_no_rich(seeded_db: Path) -> None:
+    """Structural guard for start-up speed: the entry point registers only the command
+    asked for (kzdiplo.cli.COMMANDS), and tables are drawn without Rich."""
+    code = (
+        "import sys\n"
+        f"sys.argv = ['kzdiplo', '--db', {str(seeded_db)!r}, 'agreements', '-p', 'US']\n"
+        "from kzdiplo.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('rich', 'kzdiplo.cli.')))\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert b"LOADED ['kzdiplo.cli.common', 'kzdiplo.cli.records']" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["agreements", "-p", "US"], "agreements"),
+        (["--db", "deals", "events"], "events"),  # "deals" is the --db value here
+        (["--db=x.db", "db", "check"], "db"),
+        (["--help", "agreements"], None),
+        (["agreemnts"], None),  # unknown: the full app suggests the right name
+        ([], None),
+    ],
+)
+def test_the_requested_command_is_found_past_root_options(
+    args: list[str], expected: str | None
+) -> None:
+    from kzdiplo.cli import requested_command
+
+    assert requested_command(args) == expected
+
+
+def test_lazy_start_up_still_knows_every_command(tmp_path: Path) -> None:
+    help_text = run_process("--help", home=tmp_path).stdout.decode()
+    for name in ("agreements", "partners", "sql", "load", "export", "audit", "db"):
+        assert f"\n  {name} " in help_text
+    typo = run_process("agreemnts", home=tmp_path)
+    assert typo.returncode == 2 and b"agreements" in typo.stderr

@@ -1,40 +1,46 @@
 """The kzdiplo command line: ``kzdiplo <command> --help`` for each command.
 
 Commands stay thin (parse, query, render) and import their heavy modules inside the
-function body, so that starting the CLI costs little.
+function body. Start-up is kept short in a second way too: ``main`` registers only the
+command the user asked for, so one run imports one command module and Typer builds one
+command, not all 22 (the full app is built for ``--help``, completion, and any name it
+does not know, so those still see every command).
 """
 
-from __future__ import annotations
-
+import importlib
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 # Plain Click help and errors: Rich-formatted help costs about 80 ms of imports on every
-# `--help` (docs/benchmarks.md). TYPER_USE_RICH=1 brings it back. Tables still use Rich.
+# `--help` (docs/benchmarks.md). TYPER_USE_RICH=1 brings it back.
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
 
 from kzdiplo import __version__
-from kzdiplo.cli import audit, data, db, partners, records, search, show, sql
 from kzdiplo.cli.common import state
 
-app = typer.Typer(
-    name="kzdiplo",
-    help=(
-        "Kazakhstan's 2025 diplomacy as a sourced database: agreements, deals, deposits, "
-        "projects and events, each fact with the sentence it rests on.\n\n"
-        "\b\nExamples:\n"
-        "  kzdiplo agreements --partner US\n"
-        "  kzdiplo deals --sector minerals\n"
-        "  kzdiplo show deal us-exim-critical-minerals-funding\n"
-        '  kzdiplo sql "SELECT title, count FROM agreements"'
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# Command name -> "module:attribute" under kzdiplo.cli, in the order --help lists them.
+COMMANDS = {
+    "agreements": "records:agreements",
+    "deals": "records:deals",
+    "deposits": "records:deposits",
+    "projects": "records:projects",
+    "events": "records:events",
+    "partners": "partners:partners",
+    "show": "show:show",
+    "search": "search:search",
+    "sql": "sql:sql",
+    "schema": "sql:schema",
+    "load": "data:load",
+    "new": "data:new",
+    "export": "data:export",
+    "audit": "audit:audit",
+    "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
+}
+ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})
 
 
 def _version(value: bool) -> None:
@@ -43,7 +49,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     ctx: typer.Context,
     db_path: Annotated[
@@ -65,16 +70,69 @@ def _root(
     state(ctx).db = db_path
 
 
-for _command in (records.agreements, records.deals, records.deposits, records.projects,
-                 records.events, partners.partners, show.show, search.search, sql.sql,
-                 sql.schema, data.load, data.new, data.export, audit.audit):  # fmt: skip
-    app.command()(_command)
-app.add_typer(db.app, name="db")
+def build_app(names: Iterable[str] | None = None) -> typer.Typer:
+    """The Typer app with the commands ``names`` (every command when None)."""
+    app = typer.Typer(
+        name="kzdiplo",
+        help=(
+            "Kazakhstan's 2025 diplomacy as a sourced database: agreements, deals, deposits, "
+            "projects and events, each fact with the sentence it rests on.\n\n"
+            "\b\nExamples:\n"
+            "  kzdiplo agreements --partner US\n"
+            "  kzdiplo deals --sector minerals\n"
+            "  kzdiplo show deal us-exim-critical-minerals-funding\n"
+            '  kzdiplo sql "SELECT title, count FROM agreements"'
+        ),
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    wanted = set(COMMANDS if names is None else names)
+    for name, target in COMMANDS.items():
+        if name not in wanted:
+            continue
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(f"kzdiplo.cli.{module_name}"), attribute)
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
+    return app
+
+
+def requested_command(args: Sequence[str]) -> str | None:
+    """The command name in ``args`` if it is one of ours (skipping root options), else
+    None: then the full app is built, for help, suggestions and completion."""
+    if any(key.endswith("_COMPLETE") for key in os.environ if key.startswith("_KZDIPLO")):
+        return None
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ROOT_OPTIONS_WITH_VALUE:
+            skip = True
+        elif arg == "--" or arg in ("-h", "--help"):
+            return None
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``kzdiplo.cli.app``: the full app (tests and tools that want every command)."""
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Console entry point: one line on stderr for anything unexpected, never a traceback
     (set KZDIPLO_DEBUG=1 to see one)."""
+    command = requested_command(sys.argv[1:])
+    app = build_app(None if command is None else [command])
     try:
         app()
     except Exception as exc:  # Click has already handled usage errors, ^C and closed pipes

@@ -1,7 +1,5 @@
 """kzdiplo audit: how well each record is sourced, and where sources disagree."""
 
-from __future__ import annotations
-
 import sys
 
 import typer

@@ -1,12 +1,9 @@
 """What every command shares: the --db option's state, error handling, output options."""
 
-from __future__ import annotations
-
 import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,8 +14,9 @@ from kzdiplo.render import Format
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class State:
+    """What the root options set for the command that runs."""
+
     db: str | None = None
 
 

@@ -1,7 +1,5 @@
 """kzdiplo load, new and export: add sourced facts, and take the data elsewhere."""
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path

@@ -1,7 +1,5 @@
 """kzdiplo db: where the database is, create, migrate, seed and check it."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """kzdiplo partners: one row per partner, with honest totals."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

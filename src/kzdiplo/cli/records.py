@@ -1,7 +1,5 @@
 """The listing commands: agreements, deals, deposits, projects, events."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """kzdiplo search: full-text search over every record and quote."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

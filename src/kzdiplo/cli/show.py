@@ -1,7 +1,5 @@
 """kzdiplo show: one record in full, with every citation."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """kzdiplo sql and kzdiplo schema: the user's own read-only SQL, and what to query."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
