@@ -6,8 +6,8 @@ Nothing here touches the disk at import time.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ENV_URL = "KZDIPLO_DATABASE_URL"
 
@@ -19,8 +19,7 @@ def default_db_path() -> Path:
     return user_data_path("kzdiplo", appauthor=False) / "kzdiplo.db"
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A database the user asked for."""
 
     url: str

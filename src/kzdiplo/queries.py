@@ -7,16 +7,14 @@ Nothing here prints. Every record carries its ``partners``, ``sectors`` and ``so
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of
 
 
-@dataclass(frozen=True)
-class Noun:
+class Noun(NamedTuple):
     """How one kind of record is stored and listed."""
 
     name: str  # singular, as in ``kzdiplo show agreement``
@@ -119,9 +117,11 @@ def noun_named(text: str) -> Noun:
     raise did_you_mean("noun", text, [*NOUNS, "partner", "source", "sector"])
 
 
-@dataclass
 class Filters:
-    """The filters a listing command was given (already resolved to ids and dates)."""
+    """The filters a listing command was given (already resolved to ids and dates).
+
+    A plain class rather than a dataclass: building dataclasses costs about a millisecond
+    each at import, on every run of the CLI (docs/benchmarks.md)."""
 
     partner: Partner | None = None
     sector_ids: list[int] | None = None
@@ -135,9 +135,14 @@ class Filters:
     sort: str | None = None
     limit: int | None = 100  # None: no limit
 
+    def __init__(self, **filters: Any) -> None:
+        for name, value in filters.items():
+            if name not in Filters.__annotations__:
+                raise TypeError(f"Filters has no filter {name!r}")
+            setattr(self, name, value)
 
-@dataclass
-class Page:
+
+class Page(NamedTuple):
     records: list[dict[str, Any]]
     more: bool  # rows beyond the limit exist
 
@@ -619,12 +624,17 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
             ORDER BY score DESC, key LIMIT :limit""",
             {"q": " & ".join(f"{w}:*" for w in words), "limit": limit},
         )
+    # Rank every match (BM25 has no shortcut), then cut snippets for the page only:
+    # snippet() on every match cost a third of the query at a million records.
     return reader.rows(
-        """SELECT noun, key, label AS title,
+        """WITH best AS (
+            SELECT rowid AS id, bm25(search_index, 0, 0, 0, 5.0, 1.0) AS rank
+            FROM search_index WHERE search_index MATCH :q ORDER BY rank LIMIT :limit)
+        SELECT noun, key, label AS title,
             snippet(search_index, -1, '[', ']', '…', 12) AS snippet,
-            round(-bm25(search_index, 0, 0, 0, 5.0, 1.0), 3) AS score
-        FROM search_index WHERE search_index MATCH :q
-        ORDER BY bm25(search_index, 0, 0, 0, 5.0, 1.0) LIMIT :limit""",
+            round(-best.rank, 3) AS score
+        FROM best JOIN search_index ON search_index.rowid = best.id
+        WHERE search_index MATCH :q ORDER BY best.rank""",
         {"q": " ".join(f'"{w}"*' for w in words), "limit": limit},
     )
 

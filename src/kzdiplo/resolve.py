@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader
@@ -19,8 +18,7 @@ def aliases_of(value: Any) -> list[str]:
     return list(value)
 
 
-@dataclass(frozen=True)
-class Partner:
+class Partner(NamedTuple):
     """A resolved partner: a country or bloc (with its organisations) or an organisation."""
 
     type: str  # "country" or "organization"
@@ -73,11 +71,11 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
     )
 
 
-@dataclass
 class SectorTree:
     """The sector taxonomy, to expand a parent into itself and its descendants."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
 
     def resolve(self, text: str) -> list[int]:
         wanted = text.strip().casefold()
