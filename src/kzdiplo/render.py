@@ -1,4 +1,4 @@
-"""Every output format in one place: Rich table, JSON, NDJSON, CSV and Markdown.
+"""Every output format in one place: box-drawn table, JSON, NDJSON, CSV and Markdown.
 
 Listing commands hand over full records and a list of display columns: the table and
 Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
@@ -17,7 +17,6 @@ from typing import Any, TextIO
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Keys people copy into `kzdiplo show`: never broken across lines in a table.
 NO_WRAP = frozenset({"Slug", "Key", "Partner"})
-PIPE_WIDTH = 160
 
 
 class Format(StrEnum):
@@ -75,30 +74,10 @@ def _markdown_cell(value: str) -> str:
 def write_table(
     rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO, title: str | None = None
 ) -> None:
-    """A Rich table; cells are plain text (never markup), and Rich honours NO_COLOR."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    """A box-drawn table (kzdiplo.table); key columns are never broken across lines."""
+    from kzdiplo.table import write_table as draw
 
-    table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
-    for header in headers:
-        if header in NO_WRAP:
-            table.add_column(header, no_wrap=True, overflow="ignore")
-        else:
-            table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    Console(file=out, soft_wrap=False, width=_width(out)).print(table)
-
-
-def _width(out: TextIO) -> int | None:
-    """A terminal's own width; for a pipe or file (no COLUMNS set), 160 rather than 80."""
-    import os
-
-    isatty = getattr(out, "isatty", None)
-    if (isatty is not None and isatty()) or os.environ.get("COLUMNS"):
-        return None
-    return PIPE_WIDTH
+    draw(rows, headers, out, title, no_wrap=NO_WRAP)
 
 
 def emit(
