@@ -280,3 +280,120 @@ def test_db_check_on_postgres(pg_url: str) -> None:
     engine.dispose()
     result = pg_run(pg_url, "db", "check")
     assert result.exit_code == 1 and "FAIL  every citation quote is in its source" in result.stdout
+
+
+def _statements(url: str, call: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The statements ``call(reader)`` sends through kzdiplo's PostgreSQL reader."""
+    from kzdiplo.reader import SqlAlchemyReader
+
+    reader = SqlAlchemyReader(url)
+    sent: list[tuple[str, dict[str, Any]]] = []
+    original = reader.stream
+
+    def recording(sql: str, params: dict[str, Any] | None = None) -> Any:
+        sent.append((sql, dict(params or {})))
+        return original(sql, params)
+
+    reader.stream = recording  # type: ignore[method-assign]
+    try:
+        call(reader)
+    finally:
+        reader.close()
+    return sent
+
+
+def test_search_uses_the_gin_index(pg_url: str) -> None:
+    """The search reads the GIN index of migration 0006, never every document: with
+    sequential scans priced out (the seeded tables are too small for the planner to
+    prefer an index by itself), the plan is a bitmap scan of ix_search_index_document."""
+    import sqlalchemy as sa
+
+    from kzdiplo.queries import search
+
+    [(sql, params)] = _statements(pg_url, lambda reader: search(reader, "tungsten mine"))
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(r[0] for r in conn.execute(sa.text(f"EXPLAIN {sql}"), params))
+    finally:
+        engine.dispose()
+    assert "Bitmap Index Scan on ix_search_index_document" in plan, plan
+    assert "to_tsvector" not in plan and "search_documents" not in sql, plan
+    for table in ("search_index", "agreements", "deals", "citations"):
+        assert f"Seq Scan on {table}" not in plan, plan
+
+
+def _search_keys(url: str, words: str) -> set[str]:
+    result = pg_run(url, "search", words, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    return {hit["key"] for hit in json.loads(result.stdout)}
+
+
+def test_search_index_follows_every_write(pg_url: str) -> None:
+    """Triggers keep the search table in step with records and citations, whatever
+    writes them (here: plain SQL), and db check's search-index check agrees."""
+    import sqlalchemy as sa
+
+    from kzdiplo.checks import pg_search_index, pg_search_triggers
+    from kzdiplo.reader import SqlAlchemyReader
+
+    slug = "kz-us-washington-29-agreements"
+    engine = sa.create_engine(pg_url)
+
+    def write(statement: str) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+
+    try:
+        write(f"UPDATE agreements SET summary = 'zanzibarite pact' WHERE slug = '{slug}'")
+        assert _search_keys(pg_url, "zanzibarite") == {slug}
+        write(
+            "UPDATE citations SET quote = quote || ' quokkaquote' WHERE id = (SELECT min(c.id) "
+            f"FROM citations c JOIN agreements a ON a.id = c.agreement_id WHERE a.slug = '{slug}')"
+        )
+        assert _search_keys(pg_url, "quokkaquote") == {slug}
+        write(f"UPDATE agreements SET slug = 'renamed-pact' WHERE slug = '{slug}'")
+        assert _search_keys(pg_url, "zanzibarite quokkaquote") == {"renamed-pact"}
+        write("DELETE FROM agreements WHERE slug = 'renamed-pact'")
+        assert _search_keys(pg_url, "zanzibarite") == set()
+        reader = SqlAlchemyReader(pg_url)
+        try:
+            assert pg_search_index(reader) == [] and pg_search_triggers(reader) == []
+            write("ALTER TABLE deals DISABLE TRIGGER search_index_deals")
+            write("UPDATE deals SET summary = 'unindexed words' WHERE id = 1")
+            assert len(pg_search_index(reader)) == 1 and len(pg_search_triggers(reader)) == 1
+        finally:
+            reader.close()
+    finally:
+        engine.dispose()
+
+
+def test_partners_cache_goes_stale_on_any_write(pg_url: str) -> None:
+    """Migration 0006's statement triggers mark the partners cache stale on PostgreSQL,
+    so partners reads it only while it holds what the live query computes."""
+    import sqlalchemy as sa
+
+    def stale() -> bool:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(
+                "SELECT stale FROM derived_state WHERE name = 'partner_totals'"
+            ).scalar_one()
+
+    engine = sa.create_engine(pg_url)
+    try:
+        assert not stale()  # the seed rebuilt it
+        before = json.loads(pg_run(pg_url, "partners", "-f", "json").stdout)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "DELETE FROM parties WHERE id = (SELECT min(p.id) FROM parties p "
+                "JOIN countries c ON c.id = p.country_id WHERE c.code = 'US')"
+            )
+        assert stale()
+        after = json.loads(pg_run(pg_url, "partners", "-f", "json").stdout)
+        assert after != before  # the live totals, not the cached ones
+        assert pg_run(pg_url, "db", "seed").exit_code == 0
+        assert not stale()
+        assert pg_run(pg_url, "db", "check").exit_code == 0
+    finally:
+        engine.dispose()

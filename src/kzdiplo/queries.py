@@ -533,11 +533,11 @@ REBUILD_PARTNER_TOTALS = [
 
 
 def _partner_total_rows(reader: Reader) -> list[dict[str, Any]]:
-    """The cached totals when they are fresh (SQLite), else the live query."""
-    if reader.dialect == "sqlite":
-        state = reader.rows("SELECT stale FROM derived_state WHERE name = 'partner_totals'")
-        if state and not state[0]["stale"]:
-            return reader.rows("SELECT * FROM partner_totals_cache")
+    """The cached totals when they are fresh, else the live query (triggers mark the
+    cache stale on any write: SQLite since migration 0005, PostgreSQL since 0006)."""
+    state = reader.rows("SELECT stale FROM derived_state WHERE name = 'partner_totals'")
+    if state and not state[0]["stale"]:
+        return reader.rows("SELECT * FROM partner_totals_cache")
     return reader.rows(PARTNER_TOTALS_SQL)
 
 
@@ -613,15 +613,20 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
     prefix), best first; ``score`` is higher for better matches."""
     words = search_words(text)
     if reader.dialect == "postgresql":
+        # The search table of migration 0006: its GIN index finds the matches (the view
+        # computed every document's tsvector on every search); snippets for the page only.
         return reader.rows(
-            """SELECT noun, key, label AS title,
-                ts_headline('english', title || ' ' || body, q,
+            """WITH best AS (
+                SELECT s.doc_id, round(ts_rank(s.document, q)::numeric, 3) AS score
+                FROM search_index s, to_tsquery('english', :q) AS q
+                WHERE s.document @@ q
+                ORDER BY score DESC, s.key LIMIT :limit)
+            SELECT s.noun, s.key, s.label AS title,
+                ts_headline('english', s.title || ' ' || s.body, to_tsquery('english', :q),
                     'StartSel=[, StopSel=], MaxWords=14, MinWords=5') AS snippet,
-                round(ts_rank(to_tsvector('english', title || ' ' || body), q)::numeric, 3)
-                    AS score
-            FROM search_documents, to_tsquery('english', :q) AS q
-            WHERE to_tsvector('english', title || ' ' || body) @@ q
-            ORDER BY score DESC, key LIMIT :limit""",
+                best.score
+            FROM best JOIN search_index s ON s.doc_id = best.doc_id
+            ORDER BY best.score DESC, s.key""",
             {"q": " & ".join(f"{w}:*" for w in words), "limit": limit},
         )
     # Rank every match (BM25 has no shortcut), then cut snippets for the page only:
