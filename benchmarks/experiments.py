@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Candidate fixes for the targets that are not met, measured without changing kzdiplo:
+"""Experiments behind the design choices, measured without changing kzdiplo:
 indexes and query shapes on a scratch copy of the scale database, a schema variant for
 the load, and start-up variants through environment switches.
 
@@ -260,29 +260,27 @@ def search_words(conn: sqlite3.Connection, words: list[str], L: list) -> None:
     add("")
 
 
-# --- 4. load: CHECK constraints with IN lists ------------------------------------------------
+# --- 4. load: CHECK constraints with IN lists (before migration 0007) -----------------------
 
-IN_LIST = re.compile(r"\b(\w+) IN \(('[^']*'(?:, '[^']*')+)\)")
-
-
-def or_chains(sql: str) -> str:
-    def repl(m: re.Match) -> str:
-        values = [v.strip() for v in m[2].split(",")]
-        return "(" + " OR ".join(f"{m[1]} = {v}" for v in values) + ")"
-
-    return IN_LIST.sub(repl, sql)
+OR_CHAIN = re.compile(r"\((\w+) = ('[^']*'(?: OR \1 = '[^']*')+)\)")
 
 
-def rewrite_checks(path: Path) -> int:
-    """Rewrite ``col IN ('a', 'b', ...)`` in the tables' CHECK constraints as
-    ``(col = 'a' OR col = 'b' ...)``: same meaning (NULL stays NULL), in place."""
+def in_lists(sql: str) -> str:
+    """``(col = 'a' OR col = 'b')`` -> ``col IN ('a', 'b')``: the constraints as they
+    were before migration 0007."""
+    return OR_CHAIN.sub(lambda m: f"{m[1]} IN ({m[2].replace(f' OR {m[1]} = ', ', ')})", sql)
+
+
+def restore_in_lists(path: Path) -> int:
+    """Rewrite the tables' OR-chain CHECKs back to IN lists, in place (same meaning;
+    ``writable_schema`` on a scratch database: only the stored SQL changes)."""
     conn = sqlite3.connect(path, isolation_level=None)
     rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
                         "AND sql LIKE '%CHECK%'").fetchall()  # fmt: skip
     conn.execute("PRAGMA writable_schema = ON")
     changed = 0
     for name, sql in rows:
-        new = or_chains(sql)
+        new = in_lists(sql)
         if new != sql:
             conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
                          (new, name))  # fmt: skip
@@ -297,47 +295,36 @@ def rewrite_checks(path: Path) -> int:
 
 def load_checks(workdir: Path, n: int, runs: int, L: list) -> None:
     add = L.append
-    results: dict[str, list[dict]] = {"today": [], "or": []}
+    results: dict[str, list[dict]] = {"in": [], "or": []}
     for i in range(runs):
-        for variant in ["today", "or"] if i % 2 == 0 else ["or", "today"]:
-            hook = rewrite_checks if variant == "or" else None
+        for variant in ["in", "or"] if i % 2 == 0 else ["or", "in"]:
+            hook = restore_in_lists if variant == "in" else None
             stats = synth.build(workdir / "exp-load.db", n, progress=False, schema_hook=hook)
             results[variant].append(stats)
             (workdir / "exp-load.db").unlink()
-    role = ("role IN ('signatory', 'party', 'acquirer', 'investor', 'financier', "
-            "'co-financier', 'recipient', ...)")  # fmt: skip
-    add("### Load: CHECK constraints written as `IN (...)` lists\n")
+    add("### Load: CHECK constraints written as `IN (...)` lists (before migration 0007)\n")
     add(
-        f"SQLite evaluates `{role}` in a CHECK by building a small temporary index of the "
-        "list, again for every inserted row (each `executemany` row is a new execution of "
-        "the statement): on `parties`, the 16-role list alone halves the insert rate "
-        "(measured in isolation: about 200k rows/s with it, 400k without). The same "
-        "constraint written as `(role = 'signatory' OR role = 'party' OR ...)` means the "
-        "same (NULL stays NULL) and costs little. Measured on the whole synthetic load, "
-        f"{n:,} agreements, {runs} alternating runs each, every `IN` list of every "
-        "table's CHECKs rewritten so (on a scratch database, through `writable_schema`):\n"
+        "SQLite evaluates `role IN ('signatory', 'party', ...)` in a CHECK by building a "
+        "small temporary index of the list, again for every inserted row (each "
+        "`executemany` row is a new execution of the statement). Migration 0007 rewrote "
+        "every such list as `(role = 'signatory' OR role = 'party' OR ...)`: the same "
+        "meaning, NULL included. Measured on the whole synthetic load, "
+        f"{n:,} agreements, {runs} alternating runs each, today's schema against the same "
+        "schema with the lists put back (on a scratch database, through `writable_schema`):\n"
     )
     add(
         "| CHECK lists | insert rows/s (min / median / max) | load rows/s (insert + indexes "
-        "+ search index) |"
+        "+ search index + derived) |"
     )
     add("|---|---|---|")
-    for variant, label in (("today", "`IN (...)` (today)"), ("or", "`OR` chains")):
+    for variant, label in (("in", "`IN (...)` (before 0007)"), ("or", "`OR` chains (today)")):
         ins = sorted(s["rows_per_s"]["insert_only"] for s in results[variant])
         load = sorted(s["rows_per_s"]["load"] for s in results[variant])
         add(
             f"| {label} | {ins[0]:,.0f} / {statistics.median(ins):,.0f} / {ins[-1]:,.0f} | "
             f"{load[0]:,.0f} / {statistics.median(load):,.0f} / {load[-1]:,.0f} |"
         )
-    t = results["or"][0]["timings"]
-    add(
-        f"\nWhere the rest of a load goes (`OR` chains, one run): insert {t['insert']:.1f} s, "
-        f"secondary indexes {t['create_indexes']:.1f} s, search index rebuild "
-        f"{t['fts_rebuild']:.1f} s. In Alembic terms: `sa.CheckConstraint(\"role = 'signatory' "
-        "OR role = 'party' OR ...\")` generated from the same Python list, in a batch "
-        "migration (the table is rebuilt; see the design notes on foreign keys during "
-        "batch migrations).\n"
-    )
+    add("")
 
 
 # --- 5. start-up ------------------------------------------------------------------------------
@@ -348,7 +335,7 @@ def startup(seeded: Path, runs: int, L: list) -> None:
     db = str(seeded)
     cmds = [
         ("`kzdiplo agreements --partner US`", [KZ, "--db", db, "agreements", "--partner", "US"], {}),
-        ("same, `--format json` (no Rich table)", [KZ, "--db", db, "agreements", "--partner", "US", "-f", "json"], {}),
+        ("same, `--format json` (no table drawn)", [KZ, "--db", db, "agreements", "--partner", "US", "-f", "json"], {}),
         ("same, `TYPER_USE_RICH=1`", [KZ, "--db", db, "agreements", "--partner", "US"], {"TYPER_USE_RICH": "1"}),
         ("`kzdiplo --help`", [KZ, "--help"], {}),
         ("`TYPER_USE_RICH=1 kzdiplo --help` (Rich help)", [KZ, "--help"], {"TYPER_USE_RICH": "1"}),
@@ -405,7 +392,7 @@ def main() -> None:
     args = parser.parse_args()
 
     L: list[str] = []
-    L.append("## 7. Candidate fixes, measured (benchmarks/experiments.py)\n")
+    L.append("## 7. Experiments behind the design (benchmarks/experiments.py)\n")
     L.append(
         "Nothing here changes kzdiplo: indexes and query shapes run on a scratch copy "
         "of the scale database with the same SQLite library, the load variant on a "
@@ -442,7 +429,7 @@ def main() -> None:
         conn.close()
     finally:
         scratch.unlink(missing_ok=True)
-    log("load with OR-chain CHECKs")
+    log("load with the CHECK lists of before migration 0007")
     load_checks(args.database.parent, min(args.load_agreements, 50_000), args.load_runs, L)
     log("start-up")
     startup(args.seeded, args.runs, L)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -60,3 +62,34 @@ def test_every_step_down_and_up_keeps_the_data(seeded_db: Path) -> None:
         assert snapshot(seeded_db) == before, f"down to {older} and up again"
     engine.dispose()
     assert revisions[-1] == "0001"
+
+
+def _schema_sql(path: Path) -> dict[str, str]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT type || ' ' || name, replace(sql, '\"', '') FROM sqlite_master "
+            "WHERE sql IS NOT NULL"
+        ).fetchall()
+    finally:
+        conn.close()
+    return dict(rows)
+
+
+def test_check_lists_are_or_chains_and_0007_reverses_exactly(seeded_db: Path) -> None:
+    """Structural guard for the load rate (docs/benchmarks.md): no CHECK holds an IN
+    list, which SQLite re-indexes for every inserted row; migration 0007's rebuild keeps
+    every row, index and trigger, and its downgrade restores the lists exactly."""
+    url = sqlite_url(seeded_db)
+    head = _schema_sql(seeded_db)
+    tables = {name: sql for name, sql in head.items() if name.startswith("table ")}
+    assert not [name for name, sql in tables.items() if re.search(r"\bIN \('", sql)]
+    assert "(role = 'signatory' OR role = 'party'" in tables["table parties"]
+    rows = snapshot(seeded_db)
+    downgrade(url, "0006")
+    before = _schema_sql(seeded_db)
+    assert "role IN ('signatory', 'party'" in before["table parties"]
+    assert set(before) == set(head)  # same tables, indexes, triggers and views
+    assert snapshot(seeded_db) == rows | {"alembic_version": [("0006",)]}
+    upgrade(url)
+    assert _schema_sql(seeded_db) == head and snapshot(seeded_db) == rows

@@ -65,8 +65,9 @@ class Base(DeclarativeBase):
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return f"{column} IN ({quoted})"
+    """``column`` is one of ``values``, as an OR chain: SQLite evaluates an IN list in a
+    CHECK by building a temporary index for every inserted row (migration 0007)."""
+    return "(" + " OR ".join(f"{column} = '{v}'" for v in values) + ")"
 
 
 def exactly_one(*columns: str) -> str:
