@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -284,9 +285,9 @@ def test_db_check_on_postgres(pg_url: str) -> None:
 
 def _statements(url: str, call: Any) -> list[tuple[str, dict[str, Any]]]:
     """The statements ``call(reader)`` sends through kzdiplo's PostgreSQL reader."""
-    from kzdiplo.reader import SqlAlchemyReader
+    from kzdiplo.reader import server_reader
 
-    reader = SqlAlchemyReader(url)
+    reader = server_reader(url)
     sent: list[tuple[str, dict[str, Any]]] = []
     original = reader.stream
 
@@ -397,3 +398,25 @@ def test_partners_cache_goes_stale_on_any_write(pg_url: str) -> None:
         assert pg_run(pg_url, "db", "check").exit_code == 0
     finally:
         engine.dispose()
+
+
+def test_postgres_reads_import_no_sqlalchemy(pg_url: str) -> None:
+    """Structural guard for start-up on PostgreSQL: read commands talk to the server
+    through psycopg alone (SQLAlchemy's import and dialect set-up cost ~250 ms)."""
+    code = (
+        "import sys\n"
+        "from kzdiplo.cli import main\n"
+        "for args in (['agreements', '-p', 'US'], ['search', 'tungsten'], ['partners']):\n"
+        "    sys.argv = ['kzdiplo', *args]\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exit:\n"
+        "        assert not exit.code, exit.code\n"
+        "print('HEAVY', [m for m in ('sqlalchemy', 'alembic') if m in sys.modules], "
+        "file=sys.stderr)\n"
+    )
+    env = {**os.environ, **ENV, "KZDIPLO_DATABASE_URL": pg_url}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert b"HEAVY []" in result.stderr, result.stderr

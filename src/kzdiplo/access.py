@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kzdiplo.config import Target, resolve
+from kzdiplo.config import Target, redacted, resolve
 from kzdiplo.errors import KzError, UsageError
 
 if TYPE_CHECKING:
@@ -19,9 +19,9 @@ from kzdiplo.reader import (
     HEAD,
     REVISIONS,
     Reader,
-    SqlAlchemyReader,
     SqliteReader,
     schema_revision,
+    server_reader,
 )
 
 
@@ -79,9 +79,10 @@ def open_reader(db: str | None) -> Reader:
         reader: Reader = SqliteReader(target.path)
     else:
         try:
-            reader = SqlAlchemyReader(target.url)
+            reader = server_reader(target.url)
         except Exception as exc:
-            raise UsageError(f"cannot open {target.url!r}: {str(exc).splitlines()[0]}") from None
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(f"cannot open {redacted(target.url)!r}: {detail}") from None
     try:
         revision = schema_revision(reader)
     except KzError:

@@ -56,3 +56,12 @@ def resolve(db: str | os.PathLike[str] | None = None) -> Target:
         return Target(url, sqlite_path_of(url), is_default=False)
     path = default_db_path()
     return Target(sqlite_url(path), path, is_default=True)
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password, if any, as ``***`` (for messages)."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"

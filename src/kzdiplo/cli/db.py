@@ -107,10 +107,10 @@ def current(ctx: typer.Context) -> None:
     Example:
       kzdiplo db current
     """
-    from kzdiplo.reader import HEAD, SqlAlchemyReader, SqliteReader, schema_revision
+    from kzdiplo.reader import HEAD, SqliteReader, schema_revision, server_reader
 
     target = _target(ctx)
-    reader = SqliteReader(target.path) if target.path else SqlAlchemyReader(target.url)
+    reader = SqliteReader(target.path) if target.path else server_reader(target.url)
     try:
         revision = schema_revision(reader)
     finally:
