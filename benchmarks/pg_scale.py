@@ -345,17 +345,23 @@ def trace(url: str, args: list[str]) -> list[tuple[str, dict[str, Any]]]:
     from kzdiplo.cli import app
 
     sent: list[tuple[str, dict[str, Any]]] = []
-    original = reader.SqlAlchemyReader.stream
+    classes = (reader.PsycopgReader, reader.SqlAlchemyReader)  # whichever server_reader picks
+    originals = {cls: cls.stream for cls in classes}
 
-    def recording(self: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
-        sent.append((sql, dict(params or {})))
-        return original(self, sql, params)
+    def recorder(original: Any) -> Any:
+        def recording(self: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
+            sent.append((sql, dict(params or {})))
+            return original(self, sql, params)
 
-    reader.SqlAlchemyReader.stream = recording  # type: ignore[method-assign]
+        return recording
+
+    for cls in classes:
+        cls.stream = recorder(originals[cls])  # type: ignore[method-assign]
     try:
         result = CliRunner().invoke(app, args, env={"KZDIPLO_DATABASE_URL": url})
     finally:
-        reader.SqlAlchemyReader.stream = original  # type: ignore[method-assign]
+        for cls in classes:
+            cls.stream = originals[cls]  # type: ignore[method-assign]
     if result.exit_code != 0:
         raise SystemExit(f"kzdiplo {' '.join(args)} failed: {result.output}")
     return sent
