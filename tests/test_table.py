@@ -50,6 +50,7 @@ def test_a_table_that_fits_keeps_natural_widths() -> None:
 
 def test_no_rows_still_shows_the_header() -> None:
     assert _draw([], ["a"], 80) == ["┏━━━┓", "┃ a ┃", "┗━━━┛"]
+    assert _draw([], [], 80, title="0 rows") == ["0 rows"]
 
 
 def test_key_columns_are_never_broken_and_the_rest_wraps_to_fit() -> None:

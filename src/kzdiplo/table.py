@@ -86,7 +86,7 @@ def column_widths(
     widths = list(natural)
     flexible = [i for i, fixed in enumerate(no_wrap) if not fixed]
     budget = space - sum(natural[i] for i, fixed in enumerate(no_wrap) if fixed)
-    wanted = sum(natural[i] for i in flexible)
+    wanted = sum(natural[i] for i in flexible) or 1
     floors = {i: min(natural[i], max(MIN_WIDTH, min(longest_word[i], MAX_FLOOR))) for i in flexible}
     for i in flexible:
         widths[i] = max(floors[i], natural[i] * budget // wanted)
@@ -130,7 +130,11 @@ def write_table(
     title: str | None = None,
     no_wrap: Collection[str] = (),
 ) -> None:
-    """Write ``rows`` under ``headers`` as a box-drawn table sized to ``out``."""
+    """Write ``rows`` under ``headers`` as a box-drawn table sized to ``out`` (a result
+    without columns writes only its title)."""
+    if not headers:
+        out.write(f"{title}\n" if title else "")
+        return
     headers = [h.translate(_CONTROLS) for h in headers]
     cells = [[str(c).translate(_CONTROLS) for c in row] for row in rows]
     fixed = [h in no_wrap for h in headers]
