@@ -135,3 +135,23 @@ def test_lazy_start_up_still_knows_every_command(tmp_path: Path) -> None:
         assert f"\n  {name} " in help_text
     typo = run_process("agreemnts", home=tmp_path)
     assert typo.returncode == 2 and b"agreements" in typo.stderr
+
+
+def test_an_older_default_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A user's default database from an earlier kzdiplo (schema 0005, before the
+    PostgreSQL search table and the OR-chain CHECKs) is brought up to date on first use,
+    keeping every row."""
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.migrate import downgrade
+    from kzdiplo.reader import HEAD
+    from tests.conftest import snapshot
+
+    assert run_process("db", "init", home=tmp_path).returncode == 0
+    database = tmp_path / "data" / "kzdiplo" / "kzdiplo.db"
+    rows = snapshot(database)
+    downgrade(sqlite_url(database), "0005")
+    result = run_process("agreements", "--partner", "US", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"upgrading the database schema from 0005 to {HEAD}".encode() in result.stderr
+    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert snapshot(database) == rows
