@@ -93,3 +93,16 @@ def test_check_lists_are_or_chains_and_0007_reverses_exactly(seeded_db: Path) ->
     assert snapshot(seeded_db) == rows | {"alembic_version": [("0006",)]}
     upgrade(url)
     assert _schema_sql(seeded_db) == head and snapshot(seeded_db) == rows
+
+
+def test_nullable_link_columns_have_partial_indexes(seeded_db: Path) -> None:
+    """Structural guard for the load rate (migration 0008): the index on each nullable
+    foreign key covers only the rows that set it; the NOT NULL ones stay full."""
+    indexes = {
+        name.split(" ", 1)[1]: sql for name, sql in _schema_sql(seeded_db).items()
+        if name.startswith("index ix_")
+    }  # fmt: skip
+    assert indexes["ix_parties_deal_id"].endswith("WHERE deal_id IS NOT NULL")
+    assert indexes["ix_agreements_parent_id"].endswith("WHERE parent_id IS NOT NULL")
+    assert "WHERE" not in indexes["ix_record_sectors_sector_id"]
+    assert sum(sql.endswith("IS NOT NULL") for sql in indexes.values()) == 37
