@@ -13,6 +13,8 @@ copy lives next to the database and is deleted at the end.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -262,13 +265,21 @@ def search_words(conn: sqlite3.Connection, words: list[str], L: list) -> None:
 
 # --- 4. load: CHECK constraints with IN lists (before migration 0007) -----------------------
 
-OR_CHAIN = re.compile(r"\((\w+) = ('[^']*'(?: OR \1 = '[^']*')+)\)")
+
+@functools.cache
+def _migration_0007() -> Any:
+    path = HERE.parent / "migrations" / "versions" / "0007_check_or_chains.py"
+    spec = importlib.util.spec_from_file_location("migration_0007", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return migration
 
 
 def in_lists(sql: str) -> str:
-    """``(col = 'a' OR col = 'b')`` -> ``col IN ('a', 'b')``: the constraints as they
-    were before migration 0007."""
-    return OR_CHAIN.sub(lambda m: f"{m[1]} IN ({m[2].replace(f' OR {m[1]} = ', ', ')})", sql)
+    """``(col = 'a' OR col = 'b')`` -> ``col IN ('a', 'b')``: migration 0007's own
+    downgrade rewrite, so the comparison is with exactly the constraints it replaced."""
+    return _migration_0007().to_in_lists(sql)
 
 
 def restore_in_lists(path: Path) -> int:

@@ -53,6 +53,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run import ms  # noqa: E402  (benchmarks/run.py: one way to print a time)
+
 KZ = str(Path(sys.executable).parent / "kzdiplo")
 
 # The tables synth.py fills, parents first.
@@ -431,20 +435,10 @@ def plans(
 
 
 def machine() -> dict[str, Any]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
-    mem = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1]
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(int(mem) / 2**20, 1),
-        "system": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "load": os.getloadavg(),
-    }
+    """run.py's description of the machine, with Python's version and the load average."""
+    from run import machine as described
+
+    return described() | {"python": platform.python_version(), "load": os.getloadavg()}
 
 
 def git_commit() -> str:
@@ -511,11 +505,6 @@ def run(
 
 
 # --- the report ---------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> str:
-    value = seconds * 1000
-    return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
 
 
 def short(sql: str, width: int = 500) -> str:
@@ -587,7 +576,8 @@ def render(results: dict[str, Any], before: dict[str, Any] | None = None) -> str
         "",
         "## Machine and server",
         "",
-        f"- {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, {m['system']}, "
+        f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']:.1f} GiB memory, "
+        f"Linux {m['kernel']}, "
         f"Python {m['python']}",
         f"- PostgreSQL {settings['server_version']} (scripts/with-postgres.sh: a throwaway "
         "cluster, fsync off, otherwise the default settings): "

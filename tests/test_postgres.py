@@ -336,7 +336,7 @@ def test_search_index_follows_every_write(pg_url: str) -> None:
     writes them (here: plain SQL), and db check's search-index check agrees."""
     import sqlalchemy as sa
 
-    from kzdiplo.checks import pg_search_index, pg_search_triggers
+    from kzdiplo.checks import search_index, search_triggers
     from kzdiplo.reader import SqlAlchemyReader
 
     slug = "kz-us-washington-29-agreements"
@@ -360,10 +360,10 @@ def test_search_index_follows_every_write(pg_url: str) -> None:
         assert _search_keys(pg_url, "zanzibarite") == set()
         reader = SqlAlchemyReader(pg_url)
         try:
-            assert pg_search_index(reader) == [] and pg_search_triggers(reader) == []
+            assert search_index(reader) == [] and search_triggers(reader) == []
             write("ALTER TABLE deals DISABLE TRIGGER search_index_deals")
             write("UPDATE deals SET summary = 'unindexed words' WHERE id = 1")
-            assert len(pg_search_index(reader)) == 1 and len(pg_search_triggers(reader)) == 1
+            assert len(search_index(reader)) == 1 and len(search_triggers(reader)) == 1
         finally:
             reader.close()
     finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kzdiplo.errors import KzError, QueryTimeout, UsageError
-from kzdiplo.reader import connect_sqlite
+from kzdiplo.reader import connect_sqlite, libpq_url
 
 READ_ONLY_PRAGMAS = frozenset(
     {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
@@ -170,12 +170,10 @@ def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) 
     in a READ ONLY transaction with ``statement_timeout``, streaming through a server-side
     cursor. The role's grants are the wall; the rest keeps mistakes cheap."""
     import psycopg
-    from sqlalchemy.engine import make_url
 
     query = _clean(query)
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        conn = psycopg.connect(conninfo, connect_timeout=10)
+        conn = psycopg.connect(libpq_url(url), connect_timeout=10)
     except psycopg.Error as exc:
         raise KzError(f"cannot connect as the read-only role: {str(exc).splitlines()[0]}") from None
     try:

@@ -22,68 +22,43 @@ def foreign_keys(reader: Reader) -> list[str]:
 
 
 def search_index(reader: Reader) -> list[str]:
-    """Every record has exactly its current document in the FTS index."""
+    """Every record has exactly its current document in the search index: SQLite's FTS5
+    table (keyed by rowid) or PostgreSQL's search table of migration 0006 (by doc_id)."""
+    key = "rowid" if reader.dialect == "sqlite" else "doc_id"
     stale = reader.rows(
         "SELECT doc_id, noun, key FROM search_documents d WHERE NOT EXISTS ("
-        "SELECT 1 FROM search_index s WHERE s.rowid = d.doc_id AND s.title = d.title "
+        f"SELECT 1 FROM search_index s WHERE s.{key} = d.doc_id AND s.title = d.title "
         "AND s.body = d.body)"
     )
     extra = reader.rows(
-        "SELECT rowid FROM search_index WHERE rowid NOT IN (SELECT doc_id FROM search_documents)"
+        f"SELECT {key} AS id FROM search_index WHERE {key} NOT IN "
+        "(SELECT doc_id FROM search_documents)"
     )
     problems = [f"search index is stale for {r['noun']} {r['key']}" for r in stale]
-    problems += [f"search index holds a document of a deleted record ({r['rowid']})" for r in extra]
+    problems += [f"search index holds a document of a deleted record ({r['id']})" for r in extra]
     return problems
 
 
-def pg_search_index(reader: Reader) -> list[str]:
-    """PostgreSQL: the search table (migration 0006) holds exactly the view's documents."""
-    stale = reader.rows(
-        "SELECT d.noun, d.key FROM search_documents d LEFT JOIN search_index s "
-        "ON s.doc_id = d.doc_id AND s.title = d.title AND s.body = d.body "
-        "WHERE s.doc_id IS NULL"
-    )
-    extra = reader.rows(
-        "SELECT s.doc_id FROM search_index s LEFT JOIN search_documents d "
-        "ON d.doc_id = s.doc_id WHERE d.doc_id IS NULL"
-    )
-    problems = [f"search index is stale for {r['noun']} {r['key']}" for r in stale]
-    problems += [
-        f"search index holds a document of a deleted record ({r['doc_id']})" for r in extra
-    ]
-    return problems
-
-
-PG_SEARCH_TRIGGER_COUNT = 8  # one per record table (7) and one on citations: migration 0006
-
-
-def pg_search_triggers(reader: Reader) -> list[str]:
-    """PostgreSQL: the triggers that keep the search table in step are there and enabled."""
-    names = reader.rows(
-        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
-        "AND tgname LIKE 'search_index_%'"
-    )
-    if len(names) == PG_SEARCH_TRIGGER_COUNT:
-        return []
-    return [f"{len(names)} of {PG_SEARCH_TRIGGER_COUNT} search-index triggers are in place: "
-            "writes will not reach the search index (run kzdiplo db upgrade)"]  # fmt: skip
-
-
-SEARCH_TRIGGER_COUNT = 24  # 3 per record table (7) and 3 on citations: migration 0002
+# How many triggers keep the search index in step, and the query that finds them:
+# SQLite, 3 per record table (7) and 3 on citations (migration 0002); PostgreSQL, one
+# per record table and one on citations, enabled (migration 0006).
+SEARCH_TRIGGERS = {
+    "sqlite": (24, "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                   "AND name LIKE 'search_%'"),
+    "postgresql": (8, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
+                      "AND tgname LIKE 'search_index_%'"),
+}  # fmt: skip
 
 
 def search_triggers(reader: Reader) -> list[str]:
-    """The triggers that keep the search index in step exist (a table rebuild drops them)."""
-    names = [
-        r["name"]
-        for r in reader.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%'"
-        )
-    ]
-    if len(names) == SEARCH_TRIGGER_COUNT:
+    """The triggers that keep the search index in step exist (a table rebuild drops them;
+    on PostgreSQL they can also be disabled)."""
+    expected, sql = SEARCH_TRIGGERS[reader.dialect]
+    found = len(reader.rows(sql))
+    if found == expected:
         return []
-    return [f"{len(names)} of {SEARCH_TRIGGER_COUNT} search-index triggers exist: writes will "
-            "not reach the search index (run kzdiplo db upgrade, or restore them)"]  # fmt: skip
+    return [f"{found} of {expected} search-index triggers exist: writes will not reach "
+            "the search index (run kzdiplo db upgrade, or restore them)"]  # fmt: skip
 
 
 ORDER_INDEXES = ("ix_agreements_date_order", "ix_deals_date_order", "ix_events_date_order")
@@ -158,21 +133,19 @@ def run_checks(reader: Reader) -> list[tuple[str, list[str]]]:
         ("every citation quote is in its source", quotes),
         ("every record has a citation", uncited),
     ]
-    if reader.dialect == "sqlite":
+    sqlite = reader.dialect == "sqlite"
+    if reader.dialect in SEARCH_TRIGGERS:
         checks = [
-            ("PRAGMA integrity_check", integrity),
-            ("PRAGMA foreign_key_check", foreign_keys),
             ("search index matches the records", search_index),
             ("search index triggers are in place", search_triggers),
-            ("sort indexes are in place", order_indexes),
+            *([("sort indexes are in place", order_indexes)] if sqlite else []),
             ("partners cache matches the live totals", partner_cache),
             *checks,
         ]
-    elif reader.dialect == "postgresql":
+    if sqlite:
         checks = [
-            ("search index matches the records", pg_search_index),
-            ("search index triggers are in place", pg_search_triggers),
-            ("partners cache matches the live totals", partner_cache),
+            ("PRAGMA integrity_check", integrity),
+            ("PRAGMA foreign_key_check", foreign_keys),
             *checks,
         ]
     results = []

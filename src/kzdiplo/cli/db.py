@@ -40,9 +40,9 @@ def path(ctx: typer.Context) -> None:
     if target.path is not None:
         print(target.path)
     else:
-        from sqlalchemy.engine import make_url
+        from kzdiplo.config import redacted
 
-        print(make_url(target.url).render_as_string(hide_password=True))
+        print(redacted(target.url))
 
 
 @app.command()
