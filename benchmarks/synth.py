@@ -460,10 +460,10 @@ INSERTS = {
     "deal_id) VALUES (?, ?, ?, ?, ?, ?)",
     "record_sectors": "INSERT INTO record_sectors (id, sector_id, agreement_id, deal_id) "
     "VALUES (?, ?, ?, ?)",
-    "citations": "INSERT INTO citations (id, source_id, quote, field, note, agreement_id, "
-    "deal_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "organization_citations": "INSERT INTO citations (id, source_id, quote, organization_id) "
-    "VALUES (?, ?, ?, ?)",
+    "citations": "INSERT INTO citations (id, source_id, kind, text, field, note, agreement_id, "
+    "deal_id) VALUES (?, ?, 'quote', ?, ?, ?, ?, ?)",
+    "organization_citations": "INSERT INTO citations (id, source_id, kind, text, "
+    "organization_id) VALUES (?, ?, 'quote', ?, ?)",
 }
 LOADED_TABLES = ("agreements", "deals", "parties", "record_sectors", "citations")
 REBUILD_SQL = (

@@ -80,8 +80,9 @@ def partner_cache(reader: Reader) -> list[str]:
     state = reader.rows("SELECT stale FROM derived_state WHERE name = 'partner_totals'")
     if not state or state[0]["stale"]:
         return []  # stale: partners uses the live query, nothing can be wrong
-    columns = ("gc", "go", "agreement_records", "agreements", "deals", "usd_low", "usd_high",
-               "approximate", "unpriced")  # fmt: skip
+    from kzdiplo.queries import _CACHE_COLUMNS
+
+    columns = tuple(c.strip() for c in _CACHE_COLUMNS.split(","))
 
     def rows(sql: str) -> list[tuple]:
         return sorted((tuple(r[c] for c in columns) for r in reader.rows(sql)), key=repr)
@@ -93,22 +94,29 @@ def partner_cache(reader: Reader) -> list[str]:
 
 
 def quotes(reader: Reader) -> list[str]:
-    """Every citation quote of a source whose text we hold is in that text."""
+    """Every verbatim quote (of a citation or a stage change) is in its source's stored
+    text; a quote of a source whose text we do not hold cannot be checked, so it is an
+    error too (it should be our summary)."""
     problems = []
     texts = {
         r["id"]: normalise_space(r["text"])
         for r in reader.rows("SELECT id, text FROM sources WHERE text IS NOT NULL")
     }
     for r in reader.rows(
-        "SELECT c.id, c.source_id, c.quote, d.record_type, d.record_key FROM citations c "
-        "JOIN citation_details d ON d.citation_id = c.id"
+        "SELECT 'citation' AS what, c.id, c.source_id, c.text, d.record_type, d.record_key "
+        "FROM citations c JOIN citation_details d ON d.citation_id = c.id WHERE c.kind = 'quote' "
+        "UNION ALL SELECT 'stage change', sc.id, sc.source_id, sc.text, "
+        "CASE WHEN sc.agreement_id IS NULL THEN 'deal' ELSE 'agreement' END, "
+        "COALESCE(a.slug, d.slug) FROM stage_changes sc "
+        "LEFT JOIN agreements a ON a.id = sc.agreement_id LEFT JOIN deals d ON d.id = sc.deal_id "
+        "WHERE sc.kind = 'quote'"
     ):
         text = texts.get(r["source_id"])
-        if text is not None and normalise_space(r["quote"]) not in text:
-            problems.append(
-                f"citation {r['id']} of {r['record_type']} {r['record_key']}: "
-                "quote not in its source"
-            )
+        where = f"{r['what']} {r['id']} of {r['record_type']} {r['record_key']}"
+        if text is None:
+            problems.append(f"{where}: a quote of a source whose text is not held")
+        elif normalise_space(r["text"]) not in text:
+            problems.append(f"{where}: quote not in its source")
     return problems
 
 

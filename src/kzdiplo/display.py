@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from kzdiplo.vocab import PAYER_ROLES, RECIPIENT_ROLES
+
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "RUB": "₽"}
 UNKNOWN = "—"
 
@@ -79,14 +81,24 @@ def partners(record: dict[str, Any], roles: tuple[str, ...] | None = None) -> st
     return ", ".join(dict.fromkeys(keys)) or UNKNOWN
 
 
-PAYER_ROLES = ("investor", "financier", "co-financier", "acquirer")
-RECIPIENT_ROLES = ("recipient", "beneficiary", "host")
+def stage(value: str | None) -> str:
+    """A stage as people say it: "letter of interest"; unknown when none is recorded."""
+    return value.replace("_", " ") if value else "stage not recorded"
+
+
+def disputes(record: dict[str, Any]) -> str:
+    """A marker for a record that a source disputes: "⚠ 2 (place, count)"."""
+    if not record.get("disputes"):
+        return ""
+    return f"⚠ {record['disputes']} ({', '.join(record['disputed_fields'])})"
 
 
 def flows(record: dict[str, Any]) -> str:
     """Who pays and who receives: ``us-exim → KZ``."""
     payers = partners(record, PAYER_ROLES)
     recipients = partners(record, RECIPIENT_ROLES)
+    if any(p["role"] == "co-financier" for p in record.get("partners", [])):
+        payers += " and others"
     if payers == UNKNOWN and recipients == UNKNOWN:
         return partners(record)
     return f"{payers} → {recipients}"

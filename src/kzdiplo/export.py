@@ -31,21 +31,45 @@ def _drop_empty(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v not in (None, [], "") and v is not False}
 
 
+def _said(s: dict[str, Any]) -> dict[str, Any]:
+    """The source and its words, as the load format takes them (quote or summary)."""
+    kind = "quote" if "quote" in s else "summary"
+    return {"source": s["source"], kind: s[kind]}
+
+
 def _citations(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        _drop_empty(
-            {"source": s["source"], "quote": s["quote"], "field": s["field"], "note": s["note"]}
-        )
-        for s in record["sources"]
+        _drop_empty(_said(s) | {"field": s["field"], "note": s["note"]}) for s in record["sources"]
     ]
+
+
+def _stages(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _drop_empty(
+            {"stage": s["stage"], "date": _stage_date(s["date"])} | _said(s) | {"note": s["note"]}
+        )
+        for s in record.get("stages", [])
+    ]
+
+
+def _stage_date(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    return _drop_empty({k: value[k] for k in ("start", "end", "precision", "text")})
 
 
 def _discrepancies(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         _drop_empty({"field": d["field"], "source": d["source"], "says": d["says"],
                      "record_says": d["record_says"], "note": d["note"]})
+        | ({} if d["kind"] == "disagreement" else {"kind": d["kind"]})
         for d in record.get("discrepancies", [])
     ]  # fmt: skip
+
+
+# What attach() derives for readers: never part of the load format.
+_DERIVED = ("id", "sources", "source_count", "independent_sources", "disputes",
+            "disputed_fields")  # fmt: skip
 
 
 def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -53,9 +77,9 @@ def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 _RECORD_FIELDS = {  # section -> fields kept as they are (besides the shared ones below)
-    "agreements": ("title", "aliases", "kind", "count", "parent", "summary", "notes"),
-    "deals": ("title", "kind", "stake", "parent", "agreement", "deposit", "project", "summary",
-              "notes"),
+    "agreements": ("title", "aliases", "kind", "stage", "count", "parent", "summary", "notes"),
+    "deals": ("title", "kind", "stage", "stake", "stake_percent", "parent", "overlaps",
+              "overlap_note", "event", "agreement", "deposit", "project", "summary", "notes"),
     "deposits": ("name", "aliases", "commodity", "status", "count", "location", "coordinates",
                  "summary", "notes"),
     "projects": ("name", "aliases", "kind", "status", "capacity", "location", "coordinates",
@@ -82,14 +106,18 @@ def _record(section: str, r: dict[str, Any]) -> dict[str, Any]:
     out["sectors"] = r["sectors"]
     out["citations"] = _citations(r)
     out["discrepancies"] = _discrepancies(r)
+    if "stages" in r:
+        out["stages"] = _stages(r)
     return _drop_empty(out)
 
 
 def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every record in the load format, as (section, record), in load order."""
     for source in reader.rows(
-        "SELECT slug, title, publisher, url, published, published_inferred, published_note, "
-        "kind, retrieved, text FROM sources ORDER BY id"
+        "SELECT s.slug, s.title, s.publisher, s.url, s.published, s.published_inferred, "
+        "s.published_note, s.kind, s.retrieved, s.text, o.slug AS derived_from, l.relation "
+        "FROM sources s LEFT JOIN source_links l ON l.source_id = s.id "
+        "LEFT JOIN sources o ON o.id = l.derived_from_id ORDER BY s.id"
     ):
         yield "sources", _drop_empty(_stringify(source))
     for sector in _topological(reader.rows(
@@ -112,7 +140,7 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
         org["citations"] = _citations(org)
         yield (
             "organizations",
-            _drop_empty({k: v for k, v in org.items() if k not in ("id", "sources")}),
+            _drop_empty({k: v for k, v in org.items() if k not in _DERIVED}),
         )
     for section in ("deposits", "projects", "agreements", "deals", "events"):
         noun = NOUNS[_NOUN_OF[section]]
@@ -128,8 +156,9 @@ def _parents_first(section: str) -> str:
 
 
 def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Umbrella records before their parts: the loader needs a parent to exist first."""
-    return sorted(records, key=lambda r: r.get("parent") is not None)
+    """Umbrella and overlapped records before the records naming them: the loader needs
+    them to exist first."""
+    return sorted(records, key=lambda r: r.get("parent") is not None or bool(r.get("overlaps")))
 
 
 def _topological(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -49,6 +49,9 @@ PARTIES: Table = models.Party.__table__  # type: ignore[assignment]
 RECORD_SECTORS: Table = models.RecordSector.__table__  # type: ignore[assignment]
 CITATIONS: Table = models.Citation.__table__  # type: ignore[assignment]
 DISCREPANCIES: Table = models.Discrepancy.__table__  # type: ignore[assignment]
+STAGE_CHANGES: Table = models.StageChange.__table__  # type: ignore[assignment]
+SOURCE_LINKS: Table = models.SourceLink.__table__  # type: ignore[assignment]
+DEAL_OVERLAPS: Table = models.DealOverlap.__table__  # type: ignore[assignment]
 
 
 LOAD_LOCK = 0x6B7A_6470  # PostgreSQL advisory lock id for loads ("kzdp")
@@ -105,6 +108,15 @@ class Report:
             self.unchanged[section] += 1
         else:
             self.changes.append((section, key, action, fields or []))
+
+    def promote(self, section: str, key: str, field_name: str) -> None:
+        """A record found unchanged whose links (written later) did change."""
+        for i, (sec, k, action, fields) in enumerate(self.changes):
+            if (sec, k) == (section, key):
+                self.changes[i] = (sec, k, action, [*fields, field_name])
+                return
+        self.unchanged[section] -= 1
+        self.changes.append((section, key, "updated", [field_name]))
 
     def counts(self) -> dict[str, int]:
         counted = Counter(action for _, _, action, _ in self.changes)
@@ -292,14 +304,20 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
     for i, sector in enumerate(getattr(record, "sectors", [])):
         if not keys.known("sectors", sector):
             problems.append(f"{item.where(f'sectors.{i}')}: unknown sector {sector!r}")
-    for i, citation in enumerate(getattr(record, "citations", [])):
-        where = item.where(f"citations.{i}")
-        if citation.source not in texts:
-            problems.append(f"{where}.source: unknown source {citation.source!r}")
-            continue
-        text = texts[citation.source]
-        if text is not None and normalise_space(citation.quote) not in text:
-            problems.append(f"{where}.quote: not found in the text of {citation.source!r}")
+    cited = [(f"citations.{i}", c) for i, c in enumerate(getattr(record, "citations", []))]
+    cited += [(f"stages.{i}", s) for i, s in enumerate(getattr(record, "stages", []))]
+    for name, citation in cited:
+        problems.extend(_check_cited(item.where(name), citation, texts))
+    overlaps = getattr(record, "overlaps", None)
+    if overlaps is not None and not keys.known("deals", overlaps):
+        problems.append(
+            f"{item.where('overlaps')}: unknown deal {overlaps!r} (name an earlier one)"
+        )
+    if overlaps is not None and overlaps == record.slug:
+        problems.append(f"{item.where('overlaps')}: a deal cannot overlap itself")
+    origin = record.derived_from if item.section == "sources" else None
+    if origin is not None and origin not in texts:
+        problems.append(f"{item.where('derived_from')}: unknown source {record.derived_from!r}")
     for i, discrepancy in enumerate(getattr(record, "discrepancies", [])):
         if discrepancy.source not in texts:
             problems.append(
@@ -314,6 +332,24 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
     elif item.section == "countries" and (record.name or record.kind):
         problems.append(f"{item.where('name')}: ISO countries take their name and kind from ISO")
     return problems
+
+
+def _check_cited(where: str, cited: Any, texts: dict[str, str | None]) -> list[str]:
+    """A quote must be a verbatim excerpt of its source's stored text; a summary is ours
+    and is checked for nothing but its source."""
+    if cited.source not in texts:
+        return [f"{where}.source: unknown source {cited.source!r}"]
+    text = texts[cited.source]
+    if cited.kind != "quote":
+        return []
+    if text is None:
+        return [
+            f"{where}.quote: we hold no text of {cited.source!r}, so nothing can be quoted "
+            "from it: write summary: in our own words (or add the source's text_file)"
+        ]
+    if normalise_space(cited.quote) not in text:
+        return [f"{where}.quote: not found in the text of {cited.source!r}"]
+    return []
 
 
 def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None = None) -> Report:
@@ -331,6 +367,11 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         keys.ids[item.section].setdefault(item.key, None)
         if item.section == "deals":
             problems.extend(_check_usd(item, published))
+    for item in bundle.items["deals"]:  # checked once every record of the run is known
+        for name, section in (("event", "events"), ("overlaps", "deals")):
+            value = getattr(item.record, name)
+            if value is not None and not keys.known(section, value):
+                problems.append(f"{item.where(name)}: unknown {section[:-1]} {value!r}")
     if problems:
         raise LoadError(problems)
     report = Report()
@@ -345,6 +386,28 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         report.record(item.section, item.key, action, changed if action == "updated" else [])
         if progress is not None:
             progress()
+    deals = models.Deal.__table__
+    for item in bundle.items["deals"]:  # after every event has its id
+        event_id = keys.id("events", item.record.event)
+        deal_id = keys.id("deals", item.key)
+        now = conn.execute(select(deals.c.event_id).where(deals.c.id == deal_id)).scalar()
+        if now != event_id:
+            conn.execute(update(deals).where(deals.c.id == deal_id).values(event_id=event_id))
+            report.promote("deals", item.key, "event")
+        r = item.record
+        overlap = [{"overlaps_id": keys.id("deals", r.overlaps), "note": r.overlap_note}]
+        if _replace_children(
+            conn, DEAL_OVERLAPS, "deal_id", deal_id, overlap if r.overlaps else []
+        ):  # type: ignore[arg-type]
+            report.promote("deals", item.key, "overlaps")
+    for item in bundle.items["sources"]:  # after every source has its id
+        origin = item.record.derived_from
+        rows = [] if origin is None else [
+            {"derived_from_id": keys.id("sources", origin), "relation": item.record.relation}
+        ]  # fmt: skip
+        source_id = keys.id("sources", item.key)
+        if _replace_children(conn, SOURCE_LINKS, "source_id", source_id, rows):  # type: ignore[arg-type]
+            report.promote("sources", item.key, "derived_from")
     return report
 
 
@@ -437,7 +500,7 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         for name, target in _REFS.get(section, {}).items()
     }
     if section == "sources":
-        row = r.model_dump(exclude={"text_file", "text"})
+        row = r.model_dump(exclude={"text_file", "text", "derived_from", "relation"})
         return row | {"text": bundle.source_texts.get(r.slug)}
     if section == "sectors":
         return r.model_dump(exclude={"parent"}) | refs
@@ -453,7 +516,8 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         return row
     plain = r.model_dump(
         exclude={"citations", "discrepancies", "parties", "sectors", "date", "amount", "cost",
-                 "capacity", "started", "completion", "coordinates", *_REFS.get(section, {})}
+                 "capacity", "started", "completion", "coordinates", "stages", "overlaps",
+                 "overlap_note", "event", *_REFS.get(section, {})}
     )  # fmt: skip
     row = plain | refs
     if section in ("agreements", "deals", "events"):
@@ -516,15 +580,22 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
     r, column = item.record, LINK_COLUMN[item.section]
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
     for c in r.citations:
-        source_id = keys.id("sources", c.source)
         wanted["citations"].append(
-            {"source_id": source_id, "quote": c.quote, "field": c.field, "note": c.note}
-        )
+            {"source_id": keys.id("sources", c.source), "kind": c.kind, "text": c.text,
+             "field": c.field, "note": c.note}
+        )  # fmt: skip
     wanted["discrepancies"] = [
-        {"source_id": keys.id("sources", d.source), "field": d.field, "source_says": d.says,
-         "record_says": d.record_says, "note": d.note}
+        {"source_id": keys.id("sources", d.source), "kind": d.kind, "field": d.field,
+         "source_says": d.says, "record_says": d.record_says, "note": d.note}
         for d in r.discrepancies
     ]  # fmt: skip
+    if hasattr(r, "stages"):
+        wanted["stages"] = [
+            {"stage": s.stage, "source_id": keys.id("sources", s.source), "kind": s.kind,
+             "text": s.text, "note": s.note, **_stage_date(s.date)}
+            for s in r.stages
+        ]  # fmt: skip
+
     if hasattr(r, "parties"):
         wanted["parties"] = []
         for p in r.parties:
@@ -537,12 +608,20 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
         "discrepancies": DISCREPANCIES,
         "parties": PARTIES,
         "sectors": RECORD_SECTORS,
+        "stages": STAGE_CHANGES,
     }
     return [
         name
         for name, rows in wanted.items()
         if _replace_children(conn, tables[name], column, record_id, rows)
     ]
+
+
+def _stage_date(date: Any) -> dict[str, Any]:
+    """A stage change's partial date (stage_changes has no inferred/note columns: a stage
+    is dated only as its source dates it)."""
+    columns = _date(date, "date")
+    return {k: columns[k] for k in ("date_start", "date_end", "date_precision", "date_text")}
 
 
 def _replace_children(

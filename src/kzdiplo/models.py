@@ -34,6 +34,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from kzdiplo.vocab import (
+    AGREEMENT_KINDS,
+    CITATION_KINDS,
+    DEAL_KINDS,
+    DISCREPANCY_KINDS,
+    LOCATION_PRECISIONS,
+    ORGANIZATION_KINDS,
+    PARTNER_KINDS,
+    PRECISIONS,
+    ROLES,
+    SOURCE_KINDS,
+    SOURCE_RELATIONS,
+    STAGES,
+)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -41,24 +56,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-PRECISIONS = ("day", "month", "part_of_year", "year", "years")
-ROLES = (
-    "signatory", "party", "acquirer", "investor", "financier", "co-financier",
-    "recipient", "beneficiary", "operator", "contractor", "developer", "host",
-    "visitor", "member", "participant", "subject",
-)  # fmt: skip
-SOURCE_KINDS = ("official", "company", "media", "analysis")
-PARTNER_KINDS = ("country", "bloc")
-ORGANIZATION_KINDS = ("company", "bank", "institution", "multilateral", "government")
-AGREEMENT_KINDS = (
-    "declaration", "memorandum", "package", "accession", "partnership_agreement",
-    "commitment", "agreement",
-)  # fmt: skip
-DEAL_KINDS = ("funding", "investment", "acquisition", "package_value", "fund")
-# How precisely coordinates place a deposit or project: the exact site, the site as a
-# source describes it, the nearest settlement, a district, a region.
-LOCATION_PRECISIONS = ("exact", "site", "settlement", "district", "region")
 
 
 class Base(DeclarativeBase):
@@ -153,6 +150,18 @@ class DescribedMixin:
     summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
     notes: Mapped[str | None] = mapped_column(
         Text, comment="Caveats: naming, translation, interpretations"
+    )
+
+
+class StagedMixin:
+    """Where an agreement or deal stands; its history is in ``stage_changes``.
+
+    A column-level CHECK, so SQLite can add it with ADD COLUMN (migration 0009)."""
+
+    stage: Mapped[str | None] = mapped_column(
+        String(20),
+        CheckConstraint(f"stage IS NULL OR {_in('stage', STAGES)}", name="stage"),
+        comment="Where it stands, as firmly as its sources say: " + ", ".join(STAGES),
     )
 
 
@@ -288,7 +297,7 @@ class Organization(Base):
     country: Mapped[Country | None] = relationship(back_populates="organizations")
 
 
-class Agreement(DatedMixin, DescribedMixin, Base):
+class Agreement(StagedMixin, DatedMixin, DescribedMixin, Base):
     __tablename__ = "agreements"
     __table_args__ = (
         CheckConstraint(_in("kind", AGREEMENT_KINDS), name="kind"),
@@ -394,7 +403,7 @@ class InfrastructureProject(LocatedMixin, DescribedMixin, Base):
     completion_note: Mapped[str | None] = mapped_column(Text, comment="How it was derived")
 
 
-class Deal(DatedMixin, DescribedMixin, Base):
+class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
     __tablename__ = "deals"
     __table_args__ = (
         CheckConstraint(_in("kind", DEAL_KINDS), name="kind"),
@@ -432,6 +441,11 @@ class Deal(DatedMixin, DescribedMixin, Base):
     usd_rate_date: Mapped[dt.date | None] = mapped_column(Date, comment="Date of that rate")
     usd_rate_source: Mapped[str | None] = mapped_column(Text, comment="Where the rate comes from")
     stake: Mapped[str | None] = mapped_column(Text, comment="Stake acquired, in the source's words")
+    stake_percent: Mapped[float | None] = mapped_column(
+        Float,
+        CheckConstraint("stake_percent BETWEEN 0 AND 100", name="stake_percent"),
+        comment="The stake as a percentage, when a source gives one (cite it: field stake_percent)",
+    )
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("deals.id", ondelete="SET NULL"),
         comment="The umbrella deal this is a part of (totals count the umbrella only)",
@@ -439,6 +453,12 @@ class Deal(DatedMixin, DescribedMixin, Base):
     agreement_id: Mapped[int | None] = _link_fk("agreements", "The agreement it belongs to")
     deposit_id: Mapped[int | None] = _link_fk("mineral_deposits", "The deposit it concerns")
     project_id: Mapped[int | None] = _link_fk("infrastructure_projects", "The project it funds")
+    # No ON DELETE action: SQLite added it with ADD COLUMN, whose inline REFERENCES
+    # SQLAlchemy reflects without one (migration 0009); an event a deal names stays.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id"),
+        comment="The event at which a source says it was announced or signed",
+    )
 
 
 class Event(DatedMixin, DescribedMixin, Base):
@@ -516,16 +536,23 @@ class Citation(Base):
     __tablename__ = "citations"
     __table_args__ = (
         CheckConstraint(exactly_one(*SUBJECT_COLUMNS), name="one_subject"),
-        CheckConstraint("length(quote) > 0", name="quote"),
-        {"comment": "The sentence of a source that a record (or one field of it) rests on"},
+        CheckConstraint("length(text) > 0", name="text"),
+        {"comment": "What a source says that a record (or one field of it) rests on"},
     )
 
     id: Mapped[int] = _pk()
     source_id: Mapped[int] = mapped_column(
         ForeignKey("sources.id", ondelete="RESTRICT"), index=True, comment="The source"
     )
-    quote: Mapped[str] = mapped_column(
-        Text, comment="Verbatim excerpt, or our summary for non-quoted sources"
+    kind: Mapped[str] = mapped_column(
+        String(10),
+        CheckConstraint(_in("kind", CITATION_KINDS), name="kind"),
+        server_default="summary",  # an ad-hoc row is never taken for a verbatim quote
+        comment="quote: text is a verbatim excerpt of the source's stored text; "
+        "summary: text is our own summary of the source",
+    )
+    text: Mapped[str] = mapped_column(
+        Text, comment="The verbatim excerpt (kind quote) or our summary (kind summary)"
     )
     field: Mapped[str | None] = mapped_column(
         String(40), comment="The field it supports (NULL: the record)"
@@ -551,6 +578,12 @@ class Discrepancy(Base):
     )
 
     id: Mapped[int] = _pk()
+    kind: Mapped[str] = mapped_column(
+        String(12),
+        CheckConstraint(_in("kind", DISCREPANCY_KINDS), name="kind"),
+        server_default="disagreement",
+        comment="disagreement: the source says otherwise; refinement: it is more precise",
+    )
     field: Mapped[str] = mapped_column(String(40), comment="The field the sources disagree on")
     source_id: Mapped[int] = mapped_column(
         ForeignKey("sources.id", ondelete="RESTRICT"), index=True,
@@ -570,23 +603,108 @@ class Discrepancy(Base):
     event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
 
 
+class StageChange(Base):
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        CheckConstraint(_in("stage", STAGES), name="stage"),
+        CheckConstraint(_in("kind", CITATION_KINDS), name="kind"),
+        CheckConstraint("length(text) > 0", name="text"),
+        CheckConstraint(exactly_one("agreement_id", "deal_id"), name="one_record"),
+        *partial_date_checks("date"),
+        {"comment": "A stage an agreement or deal reached, when, and the source that says so "
+                    "(sources may disagree: each claim is a row)"},
+    )  # fmt: skip
+
+    id: Mapped[int] = _pk()
+    stage: Mapped[str] = mapped_column(String(20), comment="The stage: " + ", ".join(STAGES))
+    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
+    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
+    date_start: Mapped[dt.date | None] = mapped_column(Date, comment="Earliest date of the change")
+    date_end: Mapped[dt.date | None] = mapped_column(Date, comment="Latest date of the change")
+    date_precision: Mapped[str | None] = mapped_column(
+        String(12), comment="day, month, part_of_year, year or years"
+    )
+    date_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording of the date")
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="RESTRICT"), index=True, comment="The source"
+    )
+    kind: Mapped[str] = mapped_column(String(10), comment="quote or summary, as for citations")
+    text: Mapped[str] = mapped_column(Text, comment="The verbatim excerpt or our summary")
+    note: Mapped[str | None] = mapped_column(Text, comment="Remarks")
+
+
+class SourceLink(Base):
+    __tablename__ = "source_links"
+    __table_args__ = (
+        CheckConstraint(_in("relation", SOURCE_RELATIONS), name="relation"),
+        CheckConstraint("source_id <> derived_from_id", name="not_self"),
+        {"comment": "A source that rests on another (independence is counted by origin)"},
+    )
+
+    id: Mapped[int] = _pk()
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True, comment="The derived source"
+    )
+    derived_from_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True, comment="What it rests on"
+    )
+    relation: Mapped[str] = mapped_column(
+        String(12), comment="republishes (a copy) or reports_on (its claim comes from it)"
+    )
+
+
+class DealOverlap(Base):
+    __tablename__ = "deal_overlaps"
+    __table_args__ = (
+        CheckConstraint("deal_id <> overlaps_id", name="not_self"),
+        {"comment": "Money that may be counted in another deal: totals add it once, "
+                    "through the other deal"},
+    )  # fmt: skip
+
+    id: Mapped[int] = _pk()
+    deal_id: Mapped[int] = mapped_column(
+        ForeignKey("deals.id", ondelete="CASCADE"), index=True,
+        comment="The deal whose money is (or may be) counted in the other",
+    )  # fmt: skip
+    overlaps_id: Mapped[int] = mapped_column(
+        ForeignKey("deals.id", ondelete="CASCADE"), index=True, comment="The deal totals count"
+    )
+    note: Mapped[str | None] = mapped_column(Text, comment="How they overlap, and who says so")
+
+
 class PartnerTotalsCache(Base):
     __tablename__ = "partner_totals_cache"
     __table_args__ = (
-        {"comment": "Derived: the partners command's totals, rebuilt by every load and seed; "
-                    "read only while derived_state says it is fresh"},
+        {"comment": "Derived: the partners command's totals per partner and stage, rebuilt by "
+                    "every load and seed; read only while derived_state says it is fresh"},
     )  # fmt: skip
 
     id: Mapped[int] = _pk()
     gc: Mapped[int | None] = mapped_column(comment="The country or bloc (with its organisations)")
     go: Mapped[int | None] = mapped_column(comment="An organisation without a home country")
+    stage: Mapped[str | None] = mapped_column(String(20), comment="The records' stage")
     agreement_records: Mapped[int] = mapped_column(comment="Agreement rows (packages count once)")
     agreements: Mapped[int] = mapped_column(comment="Agreements, packages counted by their size")
-    deals: Mapped[int] = mapped_column(comment="Deals, umbrella deals only")
-    usd_low: Mapped[int | None] = mapped_column(BigInteger, comment="Sum of usd_low")
-    usd_high: Mapped[int | None] = mapped_column(BigInteger, comment="Sum of usd_high")
-    approximate: Mapped[int] = mapped_column(comment="1 when any amount is approximate")
-    unpriced: Mapped[int] = mapped_column(comment="Deals with no stated amount")
+    deals: Mapped[int] = mapped_column(comment="Deals involving the partner, in any role")
+    not_added: Mapped[int] = mapped_column(
+        comment="Of those, parts and overlapping deals: counted through another deal"
+    )
+    from_low: Mapped[int | None] = mapped_column(
+        BigInteger, comment="USD from the partner (payer roles), low"
+    )
+    from_high: Mapped[int | None] = mapped_column(BigInteger, comment="The same, high")
+    shared_deals: Mapped[int] = mapped_column(
+        comment="Deals in from_* that the partner co-finances with others (its share unknown)"
+    )
+    to_low: Mapped[int | None] = mapped_column(
+        BigInteger, comment="USD to the partner (recipient roles), low"
+    )
+    to_high: Mapped[int | None] = mapped_column(BigInteger, comment="The same, high")
+    approximate: Mapped[int] = mapped_column(comment="1 when any amount added is approximate")
+    unpriced: Mapped[int] = mapped_column(comment="Deals moving money with no stated amount")
+    undirected: Mapped[int] = mapped_column(
+        comment="Priced deals involving the partner in no money-moving role"
+    )
 
 
 class DerivedState(Base):

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of
+from kzdiplo.vocab import PAYER_ROLES, RECIPIENT_ROLES, STAGES
 
 
 class Noun(NamedTuple):
@@ -35,7 +36,7 @@ def _date_sort(prefix: str) -> str:
 NOUNS: dict[str, Noun] = {
     "agreement": Noun(
         "agreement", "agreements", "agreements", "agreement_id",
-        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.count, pa.slug AS parent,
+        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.stage, t.count, pa.slug AS parent,
             t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
             t.date_note, t.summary, t.notes
         FROM agreements t LEFT JOIN agreements pa ON pa.id = t.parent_id""",
@@ -46,14 +47,19 @@ NOUNS: dict[str, Noun] = {
     ),
     "deal": Noun(
         "deal", "deals", "deals", "deal_id",
-        """SELECT t.id, t.slug, t.title, t.kind, t.amount_low, t.amount_high, t.currency,
+        """SELECT t.id, t.slug, t.title, t.kind, t.stage, t.amount_low, t.amount_high, t.currency,
             t.approximate, t.qualifier, t.amount_text, t.usd_low, t.usd_high, t.usd_rate,
-            t.usd_rate_date, t.usd_rate_source, t.stake, pd.slug AS parent,
+            t.usd_rate_date, t.usd_rate_source, t.stake, t.stake_percent, pd.slug AS parent,
+            ox.overlaps, ox.overlap_note, ev.slug AS event,
             a.slug AS agreement, m.slug AS deposit, ip.slug AS project,
             t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
             t.date_note, t.summary, t.notes
         FROM deals t
         LEFT JOIN deals pd ON pd.id = t.parent_id
+        LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note
+            FROM deal_overlaps x JOIN deals od ON od.id = x.overlaps_id) ox
+            ON ox.deal_id = t.id
+        LEFT JOIN events ev ON ev.id = t.event_id
         LEFT JOIN agreements a ON a.id = t.agreement_id
         LEFT JOIN mineral_deposits m ON m.id = t.deposit_id
         LEFT JOIN infrastructure_projects ip ON ip.id = t.project_id""",
@@ -131,6 +137,7 @@ class Filters:
     kinds: list[str] | None = None
     commodities: list[str] | None = None
     statuses: list[str] | None = None
+    stages: list[str] | None = None
     min_usd: int | None = None
     sort: str | None = None
     limit: int | None = 100  # None: no limit
@@ -211,6 +218,8 @@ def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> li
     for column, values in (("kind", f.kinds), ("commodity", f.commodities), ("status", f.statuses)):
         if values is not None:
             where.append(f"t.{column} IN {in_list(column, values, params)}")
+    if f.stages is not None and noun.name in ("agreement", "deal"):
+        where.append(f"t.stage IN {in_list('stage', f.stages, params)}")
     if f.min_usd is not None:
         params["min_usd"] = f.min_usd
         where.append("t.usd_high >= :min_usd")
@@ -355,16 +364,64 @@ WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 
 _SOURCES_SQL = """
 SELECT ci.{link} AS rid, s.slug AS source, s.title, s.publisher, s.url, s.published,
-    ci.quote, ci.field, ci.note
+    ci.kind, ci.text, ci.field, ci.note
 FROM citations ci JOIN sources s ON s.id = ci.source_id
 WHERE ci.{link} IN {ids} ORDER BY ci.id"""
 
 
 _DISCREPANCIES_SQL = """
-SELECT x.{link} AS rid, x.field, x.record_says, x.source_says AS says, x.note,
+SELECT x.{link} AS rid, x.kind, x.field, x.record_says, x.source_says AS says, x.note,
     s.slug AS source, s.title, s.publisher, s.url, s.published
 FROM discrepancies x JOIN sources s ON s.id = x.source_id
 WHERE x.{link} IN {ids} ORDER BY x.id"""
+
+_STAGES_SQL = """
+SELECT sc.{link} AS rid, sc.stage, sc.date_start, sc.date_end, sc.date_precision,
+    sc.date_text, s.slug AS source, s.title, s.publisher, s.url, s.published,
+    sc.kind, sc.text, sc.note
+FROM stage_changes sc JOIN sources s ON s.id = sc.source_id
+WHERE sc.{link} IN {ids}
+ORDER BY (sc.date_start IS NULL), sc.date_start, sc.id"""
+
+
+def cited(row: dict[str, Any]) -> dict[str, Any]:
+    """A citation row with its text under ``quote`` (verbatim) or ``summary`` (ours),
+    never both: the two are told apart in every format."""
+    text = row.pop("text")
+    row["quote" if row["kind"] == "quote" else "summary"] = text
+    return row
+
+
+def source_origins(reader: Reader) -> dict[str, str]:
+    """Source slug -> the slug of the source it ultimately rests on (itself when it is
+    its own origin): independence is counted by origin, not by page."""
+    parent = {
+        r["slug"]: r["origin"]
+        for r in reader.rows(
+            "SELECT s.slug, o.slug AS origin FROM source_links l "
+            "JOIN sources s ON s.id = l.source_id JOIN sources o ON o.id = l.derived_from_id "
+            "ORDER BY l.id"
+        )
+    }
+
+    def root(slug: str) -> str:
+        seen = {slug}
+        while slug in parent and parent[slug] not in seen:
+            slug = parent[slug]
+            seen.add(slug)
+        return slug
+
+    return {slug: root(slug) for slug in parent}
+
+
+def _trust(record: dict[str, Any], origins: dict[str, str]) -> None:
+    """Counts a reader needs at a glance: sources, independent origins, disputes."""
+    sources = {s["source"] for s in record["sources"]}
+    record["source_count"] = len(sources)
+    record["independent_sources"] = len({origins.get(s, s) for s in sources})
+    disputed = [d for d in record["discrepancies"] if d["kind"] == "disagreement"]
+    record["disputes"] = len(disputed)
+    record["disputed_fields"] = list(dict.fromkeys(d["field"] for d in disputed))
 
 
 def attach(
@@ -377,6 +434,8 @@ def attach(
     wanted = ["sources", "discrepancies"]
     if link not in ("country_id", "organization_id"):
         wanted = ["partners", "sectors", *wanted]
+    if link in ("agreement_id", "deal_id"):
+        wanted.append("stages")
     for r in records:
         for name in wanted:
             r[name] = []
@@ -385,6 +444,7 @@ def attach(
         "sectors": _SECTORS_SQL,
         "sources": _SOURCES_SQL,
         "discrepancies": _DISCREPANCIES_SQL,
+        "stages": _STAGES_SQL,
     }
     for chunk in _chunks(list(by_id)):
         for name in wanted:
@@ -394,10 +454,18 @@ def attach(
                 target = by_id[row.pop("rid")]
                 if name == "sectors":
                     target[name].append(row["slug"])
-                else:
-                    if "published" in row and row["published"] is not None:
-                        row["published"] = str(row["published"])
-                    target[name].append(row)
+                    continue
+                if "published" in row and row["published"] is not None:
+                    row["published"] = str(row["published"])
+                if name == "stages":
+                    row["date"] = _partial_date(row | {"date_inferred": False,
+                                                       "date_note": None}, "date")  # fmt: skip
+                    _take(row, "date_")
+                target[name].append(cited(row) if "text" in row else row)
+    if records:
+        origins = source_origins(reader)
+        for r in records:
+            _trust(r, origins)
     return records
 
 
@@ -495,39 +563,73 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
 
 # --- partners ---------------------------------------------------------------------------
 
-PARTNER_TOTALS_SQL = """
+
+def _roles(roles: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{r}'" for r in roles) + ")"
+
+
+# Per partner group (a country or bloc with its organisations, or an organisation with
+# no home country) and stage: what it signed, the deals it takes part in, and money
+# credited only through roles that move it (models.PAYER_ROLES / RECIPIENT_ROLES). A
+# deal's money is added once: never for a part of an umbrella deal or a deal whose
+# money is counted in another (deal_overlaps); those are counted in not_added.
+PARTNER_TOTALS_SQL = f"""
 WITH pg AS (
-    SELECT DISTINCT COALESCE(p.country_id, o.country_id) AS gc,
+    SELECT COALESCE(p.country_id, o.country_id) AS gc,
         CASE WHEN p.country_id IS NULL AND o.country_id IS NULL
             THEN p.organization_id END AS go,
-        p.agreement_id, p.deal_id
+        p.agreement_id, p.deal_id,
+        max(CASE WHEN p.role IN {_roles(PAYER_ROLES)} THEN 1 ELSE 0 END) AS pays,
+        max(CASE WHEN p.role = 'co-financier' THEN 1 ELSE 0 END) AS shares,
+        max(CASE WHEN p.role IN {_roles(RECIPIENT_ROLES)} THEN 1 ELSE 0 END) AS receives
     FROM parties p LEFT JOIN organizations o ON o.id = p.organization_id
+    WHERE p.agreement_id IS NOT NULL OR p.deal_id IS NOT NULL
+    GROUP BY COALESCE(p.country_id, o.country_id),
+        CASE WHEN p.country_id IS NULL AND o.country_id IS NULL THEN p.organization_id END,
+        p.agreement_id, p.deal_id
     UNION  -- partners the sources speak of, even without a record of their own
     SELECT COALESCE(c.country_id, o.country_id),
         CASE WHEN c.country_id IS NULL AND o.country_id IS NULL THEN c.organization_id END,
-        NULL, NULL
+        NULL, NULL, 0, 0, 0
     FROM citations c LEFT JOIN organizations o ON o.id = c.organization_id
     WHERE c.country_id IS NOT NULL OR c.organization_id IS NOT NULL
+),
+dl AS (
+    SELECT d.id, d.stage, d.usd_low, d.usd_high, d.approximate,
+        CASE WHEN d.parent_id IS NULL AND NOT EXISTS (
+            SELECT 1 FROM deal_overlaps x WHERE x.deal_id = d.id) THEN 1 ELSE 0 END AS added
+    FROM deals d
 )
-SELECT pg.gc, pg.go,
+SELECT pg.gc, pg.go, COALESCE(a.stage, dl.stage) AS stage,
     count(a.id) AS agreement_records,
     sum(CASE WHEN a.id IS NOT NULL THEN COALESCE(a.count, 1) ELSE 0 END) AS agreements,
-    count(d.id) AS deals,
-    sum(d.usd_low) AS usd_low,
-    sum(d.usd_high) AS usd_high,
-    max(CASE WHEN d.approximate THEN 1 ELSE 0 END) AS approximate,
-    sum(CASE WHEN d.id IS NOT NULL AND d.usd_low IS NULL THEN 1 ELSE 0 END) AS unpriced
+    count(dl.id) AS deals,
+    sum(CASE WHEN dl.id IS NOT NULL AND dl.added = 0 THEN 1 ELSE 0 END) AS not_added,
+    sum(CASE WHEN dl.added = 1 AND pg.pays = 1 THEN dl.usd_low END) AS from_low,
+    sum(CASE WHEN dl.added = 1 AND pg.pays = 1 THEN dl.usd_high END) AS from_high,
+    sum(CASE WHEN dl.added = 1 AND pg.pays = 1 AND pg.shares = 1 THEN 1 ELSE 0 END)
+        AS shared_deals,
+    sum(CASE WHEN dl.added = 1 AND pg.receives = 1 THEN dl.usd_low END) AS to_low,
+    sum(CASE WHEN dl.added = 1 AND pg.receives = 1 THEN dl.usd_high END) AS to_high,
+    max(CASE WHEN dl.added = 1 AND (pg.pays = 1 OR pg.receives = 1) AND dl.approximate
+        THEN 1 ELSE 0 END) AS approximate,
+    sum(CASE WHEN dl.added = 1 AND (pg.pays = 1 OR pg.receives = 1) AND dl.usd_low IS NULL
+        THEN 1 ELSE 0 END) AS unpriced,
+    sum(CASE WHEN dl.added = 1 AND pg.pays = 0 AND pg.receives = 0
+        AND dl.usd_low IS NOT NULL THEN 1 ELSE 0 END) AS undirected
 FROM pg
 LEFT JOIN agreements a ON a.id = pg.agreement_id AND a.parent_id IS NULL
-LEFT JOIN deals d ON d.id = pg.deal_id AND d.parent_id IS NULL
-GROUP BY pg.gc, pg.go"""
+LEFT JOIN dl ON dl.id = pg.deal_id
+GROUP BY pg.gc, pg.go, COALESCE(a.stage, dl.stage)"""
 
-
+_CACHE_COLUMNS = (
+    "gc, go, stage, agreement_records, agreements, deals, not_added, from_low, from_high, "
+    "shared_deals, to_low, to_high, approximate, unpriced, undirected"
+)
 REBUILD_PARTNER_TOTALS = [
     "DELETE FROM partner_totals_cache",
-    "INSERT INTO partner_totals_cache (gc, go, agreement_records, agreements, deals, usd_low, "
-    "usd_high, approximate, unpriced) SELECT gc, go, agreement_records, agreements, deals, "
-    f"usd_low, usd_high, approximate, unpriced FROM ({PARTNER_TOTALS_SQL}) AS totals",
+    f"INSERT INTO partner_totals_cache ({_CACHE_COLUMNS}) "
+    f"SELECT {_CACHE_COLUMNS} FROM ({PARTNER_TOTALS_SQL}) AS totals",
     "UPDATE derived_state SET stale = false WHERE name = 'partner_totals'",
 ]
 
@@ -541,10 +643,55 @@ def _partner_total_rows(reader: Reader) -> list[dict[str, Any]]:
     return reader.rows(PARTNER_TOTALS_SQL)
 
 
-def partner_totals(reader: Reader, include_kazakhstan: bool = False) -> list[dict[str, Any]]:
+_COUNTS = ("agreement_records", "agreements", "deals", "not_added", "shared_deals",
+           "unpriced", "undirected")  # fmt: skip
+
+
+def _usd(low: int | None, high: int | None, approximate: bool) -> dict[str, Any] | None:
+    if low is None:
+        return None
+    return {"low": int(low), "high": int(high or 0), "approximate": approximate}
+
+
+def _add(total: dict[str, Any], row: dict[str, Any]) -> None:
+    for name in _COUNTS:
+        total[name] += int(row[name] or 0)
+    total["approximate"] = total["approximate"] or bool(row["approximate"])
+    for side in ("from", "to"):
+        if row[f"{side}_low"] is not None:
+            for end in ("low", "high"):
+                key = f"{side}_{end}"
+                total[key] = (total[key] or 0) + int(row[key])
+
+
+def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = dict.fromkeys(_COUNTS, 0)
+    total |= {"approximate": False, "from_low": None, "from_high": None, "to_low": None,
+              "to_high": None}  # fmt: skip
+    for row in rows:
+        _add(total, row)
+    approx = total["approximate"]
+    return {
+        "agreements": total["agreements"],
+        "agreement_records": total["agreement_records"],
+        "deals": total["deals"],
+        "deals_not_added": total["not_added"],
+        "usd_from_partner": _usd(total["from_low"], total["from_high"], approx),
+        "usd_to_partner": _usd(total["to_low"], total["to_high"], approx),
+        "co_financed_deals": total["shared_deals"],
+        "unpriced_deals": total["unpriced"],
+        "undirected_deals": total["undirected"],
+    }
+
+
+def partner_totals(
+    reader: Reader, include_kazakhstan: bool = False, stages: list[str] | None = None
+) -> list[dict[str, Any]]:
     """One row per partner (a country or bloc with its organisations, or an organisation
-    without a home country): agreements counted with packages expanded, deals, and USD
-    totals that count an umbrella deal once and never its parts."""
+    without a home country): agreements counted with packages expanded, the deals it
+    takes part in, and US dollars from and to it, credited only through roles that move
+    money, each deal added once; ``by_stage`` splits the same figures by stage, and
+    ``stages`` keeps only records at those stages."""
     totals = _partner_total_rows(reader)
     params: dict[str, Any] = {}
     used = [r["gc"] for r in totals if r["gc"] is not None]
@@ -560,40 +707,45 @@ def partner_totals(reader: Reader, include_kazakhstan: bool = False) -> list[dic
         r["id"]: r
         for r in reader.rows("SELECT id, slug, name, kind, country_id FROM organizations")
     }
-    out = []
+    groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for row in totals:
-        if row["gc"] is not None:
-            c = countries[row["gc"]]
+        if (
+            stages is not None
+            and row["stage"] not in stages
+            and (row["agreement_records"] or row["deals"])
+        ):
+            continue
+        groups.setdefault((row["gc"], row["go"]), []).append(row)
+    out = []
+    for (gc, go), rows in groups.items():
+        if gc is not None:
+            c = countries[gc]
             if c["code"] == "KZ" and not include_kazakhstan:
                 continue
             head = {"key": c["code"], "name": c["name"], "kind": c["kind"]}
             head["relationship_level"] = c["relationship_level"]
-            members = [o["slug"] for o in organizations.values() if o["country_id"] == row["gc"]]
+            members = [o["slug"] for o in organizations.values() if o["country_id"] == gc]
         else:
-            o = organizations[row["go"]]
+            o = organizations[go]
             head = {"key": o["slug"], "name": o["name"], "kind": o["kind"]}
             head["relationship_level"] = None
             members = []
-        usd = None
-        if row["usd_low"] is not None:
-            usd = {
-                "low": int(row["usd_low"]),
-                "high": int(row["usd_high"]),
-                "approximate": bool(row["approximate"]),
-            }
-        out.append(
-            head
-            | {
-                "agreements": int(row["agreements"] or 0),
-                "agreement_records": int(row["agreement_records"] or 0),
-                "deals": int(row["deals"] or 0),
-                "usd": usd,
-                "unpriced_deals": int(row["unpriced"] or 0),
-                "organizations": members,
-            }
-        )
-    out.sort(key=lambda r: (-(r["usd"] or {"high": 0})["high"], -r["agreements"], r["key"]))
+        staged = [r for r in rows if r["agreement_records"] or r["deals"]]
+        by_stage = [
+            {"stage": stage} | _totals([r for r in staged if r["stage"] == stage])
+            for stage in sorted({r["stage"] for r in staged}, key=_stage_order)
+        ]
+        out.append(head | _totals(rows) | {"by_stage": by_stage, "organizations": members})
+    out.sort(key=lambda r: (-_top(r), -r["agreements"], r["key"]))
     return out
+
+
+def _stage_order(stage: str | None) -> int:
+    return STAGES.index(stage) if stage in STAGES else len(STAGES)
+
+
+def _top(row: dict[str, Any]) -> int:
+    return max((row[k] or {"high": 0})["high"] for k in ("usd_from_partner", "usd_to_partner"))
 
 
 # --- search -------------------------------------------------------------------------------

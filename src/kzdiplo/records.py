@@ -12,13 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kzdiplo import models
-from kzdiplo.partialdate import PRECISIONS, PartialDate, range_of
+from kzdiplo import vocab
+from kzdiplo.partialdate import PartialDate, range_of
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120)]
 Code = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Text = Annotated[str, Field(min_length=1)]
-Role = Literal[models.ROLES]  # type: ignore[valid-type]
+Role = Literal[vocab.ROLES]  # type: ignore[valid-type]
 ShortDate = str | int | dt.date
 
 
@@ -26,16 +26,42 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class CitationIn(Strict):
+class Cited(Strict):
+    """What a source says: a verbatim ``quote`` of a source whose text we hold, or our
+    own ``summary`` of one we only read about; exactly one of them."""
+
     source: Slug
-    quote: Text
+    quote: Text | None = None
+    summary: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Cited:
+        if (self.quote is None) == (self.summary is None):
+            raise ValueError(
+                "give quote (a verbatim excerpt of a source whose text is held) or "
+                "summary (our own words), not both and not neither"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "quote" if self.quote is not None else "summary"
+
+    @property
+    def text(self) -> str:
+        return self.quote if self.quote is not None else self.summary  # type: ignore[return-value]
+
+
+class CitationIn(Cited):
     field: str | None = None
     note: str | None = None
 
 
 class DiscrepancyIn(Strict):
-    """A source that says otherwise than the record; the record keeps its own claim."""
+    """A source that says otherwise than the record (a disagreement), or more precisely
+    (a refinement); the record keeps its own claim."""
 
+    kind: Literal[vocab.DISCREPANCY_KINDS] = "disagreement"  # type: ignore[valid-type]
     field: Annotated[str, Field(min_length=1, max_length=40)]
     source: Slug
     says: Text  # what that source says, in our own words
@@ -54,7 +80,7 @@ class DateIn(Strict):
     value: ShortDate | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-    precision: Literal[PRECISIONS] | None = None  # type: ignore[valid-type]
+    precision: Literal[vocab.PRECISIONS] | None = None  # type: ignore[valid-type]
     text: str | None = None
     inferred: bool = False
     note: str | None = None
@@ -89,6 +115,24 @@ def _date_field(value: object) -> object:
     return {"value": value}
 
 
+Stage = Literal[vocab.STAGES]  # type: ignore[valid-type]
+
+
+class StageIn(Cited):
+    """A stage a source says the record reached, and when (if it says)."""
+
+    stage: Stage
+    date: DateIn | None = None
+    note: str | None = None
+
+    _wrap_date = field_validator("date", mode="before")(_date_field)
+
+
+class Staged(Strict):
+    stage: Stage | None = None
+    stages: list[StageIn] = []
+
+
 class AmountIn(Strict):
     low: Annotated[int, Field(ge=0)]
     high: Annotated[int, Field(ge=0)]
@@ -118,7 +162,7 @@ class CoordinatesIn(Strict):
 
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
-    precision: Literal[models.LOCATION_PRECISIONS]  # type: ignore[valid-type]
+    precision: Literal[vocab.LOCATION_PRECISIONS]  # type: ignore[valid-type]
 
 
 class CapacityIn(Strict):
@@ -151,10 +195,20 @@ class SourceIn(Strict):
     published: dt.date | None = None
     published_inferred: bool = False
     published_note: str | None = None
-    kind: Literal[models.SOURCE_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.SOURCE_KINDS]  # type: ignore[valid-type]
     retrieved: dt.date | None = None
     text_file: str | None = None  # relative to the YAML file
     text: str | None = None  # or the text inline
+    derived_from: Slug | None = None  # the source it republishes or reports on
+    relation: Literal[vocab.SOURCE_RELATIONS] | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _derived(self) -> SourceIn:
+        if (self.derived_from is None) != (self.relation is None):
+            raise ValueError("give derived_from and relation together")
+        if self.derived_from == self.slug:
+            raise ValueError("a source cannot be derived from itself")
+        return self
 
 
 class SectorIn(Strict):
@@ -167,7 +221,7 @@ class SectorIn(Strict):
 
 class CountryIn(Strict):
     code: Code
-    kind: Literal[models.PARTNER_KINDS] | None = None  # type: ignore[valid-type]
+    kind: Literal[vocab.PARTNER_KINDS] | None = None  # type: ignore[valid-type]
     name: str | None = None  # required for blocs; ISO countries take pycountry's
     alpha3: str | None = None
     aliases: list[str] = []
@@ -179,17 +233,17 @@ class CountryIn(Strict):
 
 class OrganizationIn(Record):
     name: Text
-    kind: Literal[models.ORGANIZATION_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.ORGANIZATION_KINDS]  # type: ignore[valid-type]
     country: Code | None = None
     anonymous: bool = False
     aliases: list[str] = []
     summary: str | None = None
 
 
-class AgreementIn(Record, Dated):
+class AgreementIn(Record, Dated, Staged):
     title: Text
     aliases: list[str] = []
-    kind: Literal[models.AGREEMENT_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.AGREEMENT_KINDS]  # type: ignore[valid-type]
     count: Annotated[int, Field(gt=0)] | None = None
     parent: Slug | None = None
     parties: list[PartyIn] = []
@@ -198,12 +252,16 @@ class AgreementIn(Record, Dated):
     notes: str | None = None
 
 
-class DealIn(Record, Dated):
+class DealIn(Record, Dated, Staged):
     title: Text
-    kind: Literal[models.DEAL_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.DEAL_KINDS]  # type: ignore[valid-type]
     amount: AmountIn | None = None
     stake: str | None = None
+    stake_percent: Annotated[float, Field(ge=0, le=100)] | None = None
     parent: Slug | None = None
+    overlaps: Slug | None = None  # a deal whose money may include this one's
+    overlap_note: str | None = None
+    event: Slug | None = None  # where a source says it was announced or signed
     agreement: Slug | None = None
     deposit: Slug | None = None
     project: Slug | None = None

@@ -57,11 +57,22 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+SUMMARY_MARK = "[summary]"
+
+
+def said(citation: dict[str, Any]) -> str:
+    """What a source says, as people read it: a verbatim quote in quotation marks, our
+    own summary marked as ours and never in quotation marks."""
+    if "quote" in citation:
+        return f"\u201c{citation['quote']}\u201d"
+    return f"{SUMMARY_MARK} {citation['summary']}"
+
+
 def _list_item(value: Any) -> str:
     if not isinstance(value, dict):
         return str(value)
-    if "quote" in value:
-        return f'{value.get("title")} <{value.get("url")}>: "{value["quote"]}"'
+    if "quote" in value or "summary" in value:
+        return f"{value.get('title')} <{value.get('url')}>: {said(value)}"
     if "role" in value and "key" in value:
         return f"{value['key']} ({value['role']})"
     return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)

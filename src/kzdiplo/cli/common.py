@@ -118,6 +118,32 @@ UntilOption = Annotated[
 KindOption = Annotated[
     str | None, typer.Option("--kind", "-k", help="Only this kind (any part of it, any case).")
 ]
+StageOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--stage", metavar="STAGE",
+        help="Only records at this stage; repeat for several: announced, letter_of_interest, "
+        "memorandum, signed, approved, in_force, disbursing, completed, suspended, cancelled.",
+    ),
+]  # fmt: skip
+
+
+def stages_of(values: list[str] | None) -> list[str] | None:
+    """--stage values in the vocabulary's spelling ("letter of interest" is accepted)."""
+    from kzdiplo.errors import did_you_mean
+    from kzdiplo.vocab import STAGES
+
+    if not values:
+        return None
+    wanted = []
+    for value in values:
+        key = value.strip().lower().replace(" ", "_").replace("-", "_")
+        if key not in STAGES:
+            raise did_you_mean("stage", value, list(STAGES))
+        wanted.append(key)
+    return wanted
+
+
 SortOption = Annotated[
     str | None, typer.Option("--sort", help="Sort key (see above); prefix - for descending.")
 ]

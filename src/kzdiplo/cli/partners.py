@@ -5,18 +5,42 @@ from typing import Annotated
 import typer
 
 from kzdiplo import display as show
-from kzdiplo.cli.common import FormatOption, guarded, reading
+from kzdiplo.cli.common import FormatOption, StageOption, guarded, reading, stages_of
 from kzdiplo.render import Format
 
 COLUMNS = [
     ("Partner", lambda r: r["key"]),
     ("Name", lambda r: r["name"]),
     ("Agreements", lambda r: _agreements(r)),
-    ("Deals", lambda r: str(r["deals"])),
-    ("USD total", lambda r: show.usd_total(r["usd"], r["unpriced_deals"])),
+    ("Deals involving", lambda r: _deals(r)),
+    ("USD from partner", lambda r: _money(r, "usd_from_partner")),
+    ("USD to partner", lambda r: _money(r, "usd_to_partner")),
     ("Relationship, in the source's words", lambda r: show.text(r["relationship_level"])),
     ("Includes", lambda r: show.text(r["organizations"])),
 ]
+
+
+def _deals(row: dict) -> str:
+    text = str(row["deals"])
+    if row["deals_not_added"]:
+        text += f" ({row['deals_not_added']} counted in another)"
+    return text
+
+
+def _money(row: dict, key: str) -> str:
+    """The total, then each stage's share when there are several stages; a co-financed
+    total is marked (the partner's own share is not stated)."""
+    text = show.usd_total(row[key])
+    if row[key] and key == "usd_from_partner" and row["co_financed_deals"]:
+        text += " incl. co-financed with others"
+    parts = [s for s in row["by_stage"] if s[key]]
+    if len(parts) > 1 or (parts and parts[0]["stage"] is not None):
+        text += (
+            "".join(f"\n{show.usd_total(s[key])} {show.stage(s['stage'])}" for s in parts)
+            if len(parts) > 1
+            else f" ({show.stage(parts[0]['stage'])})"
+        )
+    return text
 
 
 def _agreements(row: dict) -> str:
@@ -32,23 +56,29 @@ def partners(
     with_kazakhstan: Annotated[
         bool, typer.Option("--with-kazakhstan", help="Also list Kazakhstan itself.")
     ] = False,
+    stage: StageOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Kazakhstan's partners: what was signed, how much money, how the relationship is worded.
 
     A country's row includes its organisations (the US row includes the US
-    Export-Import Bank). Agreements count a package by its size (29 in 1 record); USD
-    totals add each deal once, never the parts of an umbrella deal as well, and say how
-    many deals have no stated amount.
+    Export-Import Bank). Agreements count a package by its size (29 in 1 record).
+    Money is credited by role: "USD from partner" adds deals where it invests,
+    finances, co-finances or acquires; "USD to partner" where it is a recipient or
+    beneficiary. A partner that is only a party, contractor, host or participant is
+    credited nothing (the deal still counts under "Deals involving"). Each deal is
+    added once: never the parts of an umbrella deal, nor a deal whose money is counted
+    in another. Totals include every stage, each shown apart; --stage keeps some.
 
     \b
     Examples:
       kzdiplo partners
+      kzdiplo partners --stage signed --stage approved
       kzdiplo partners --format json
     """
     from kzdiplo.queries import partner_totals
     from kzdiplo.render import emit
 
     with reading(ctx) as reader:
-        rows = partner_totals(reader, include_kazakhstan=with_kazakhstan)
+        rows = partner_totals(reader, include_kazakhstan=with_kazakhstan, stages=stages_of(stage))
     emit(rows, COLUMNS, fmt, title=f"{len(rows)} partners")

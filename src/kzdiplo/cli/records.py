@@ -13,10 +13,12 @@ from kzdiplo.cli.common import (
     SectorOption,
     SinceOption,
     SortOption,
+    StageOption,
     UntilOption,
     YearOption,
     guarded,
     reading,
+    stages_of,
 )
 from kzdiplo.errors import UsageError
 from kzdiplo.render import Column, Format
@@ -26,8 +28,10 @@ COLUMNS: dict[str, list[Column]] = {
         ("Date", lambda r: show.partial_date(r["date"])),
         ("Title", lambda r: r["title"]),
         ("Kind", lambda r: r["kind"]),
+        ("Stage", lambda r: show.stage(r["stage"])),
         ("Count", lambda r: show.text(r["count"])),
         ("Partners", show.partners),
+        ("Disputed", show.disputes),
         ("Slug", lambda r: r["slug"]),
     ],
     "deal": [
@@ -37,7 +41,9 @@ COLUMNS: dict[str, list[Column]] = {
         ),
         ("Amount", lambda r: show.amount(r["amount"], r["usd"])),
         ("Payer → recipient", show.flows),
+        ("Stage", lambda r: show.stage(r["stage"])),
         ("Date", lambda r: show.partial_date(r["date"])),
+        ("Disputed", show.disputes),
         ("Slug", lambda r: r["slug"]),
     ],
     "deposit": [
@@ -45,6 +51,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Commodity", lambda r: show.text(r["commodity"])),
         ("Count", lambda r: show.text(r["count"])),
         ("Status", lambda r: show.text(r["status"])),
+        ("Disputed", show.disputes),
         ("Slug", lambda r: r["slug"]),
     ],
     "project": [
@@ -55,6 +62,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Started", lambda r: show.partial_date(r["started"])),
         ("Completion", lambda r: show.partial_date(r["completion"])),
         ("Partners", show.partners),
+        ("Disputed", show.disputes),
         ("Slug", lambda r: r["slug"]),
     ],
     "event": [
@@ -62,6 +70,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Event", lambda r: r["title"]),
         ("Where", lambda r: show.text(r["location"])),
         ("Partners", show.partners),
+        ("Disputed", show.disputes),
         ("Slug", lambda r: r["slug"]),
     ],
 }
@@ -93,6 +102,7 @@ def list_command(
     commodity: str | None = None,
     status: str | None = None,
     min_usd: str | None = None,
+    stage: list[str] | None = None,
     sort: str | None = None,
 ) -> None:
     """Resolve the filters, run the query, render the page: the body of every listing."""
@@ -105,7 +115,7 @@ def list_command(
     if fmt is Format.geojson and noun_name not in ("deposit", "project"):
         raise UsageError("--format geojson is for deposits and projects")
     with reading(ctx) as reader:
-        f = queries.Filters(sort=sort, limit=limit or None, year=year)
+        f = queries.Filters(sort=sort, limit=limit or None, year=year, stages=stages_of(stage))
         f.since = _date_bound(since, "--since", end=False)
         f.until = _date_bound(until, "--until", end=True)
         if f.since and f.until and f.since > f.until:
@@ -182,23 +192,27 @@ def agreements(
     since: SinceOption = None,
     until: UntilOption = None,
     kind: KindOption = None,
+    stage: StageOption = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Agreements, declarations, memoranda and packages, oldest first.
 
-    A package ("29 agreements") is one row with a count. Sort keys: date, title, count.
+    A package ("29 agreements") is one row with a count. Stage is where it stands, as
+    firmly as its sources say; "Disputed" marks records a source contradicts (⚠ and how
+    many, with the fields: kzdiplo show gives both sides). Sort keys: date, title, count.
 
     \b
     Examples:
       kzdiplo agreements --partner US
       kzdiplo agreements -p china --sector transport
       kzdiplo agreements --since 2025-06 --format json
+      kzdiplo agreements --stage signed
     """
     list_command(
         ctx, "agreement", fmt, limit, partner=partner, sector=sector, year=year,
-        since=since, until=until, kind=kind, sort=sort,
+        since=since, until=until, kind=kind, stage=stage, sort=sort,
     )  # fmt: skip
 
 
@@ -219,12 +233,14 @@ def deals(
             help="Only deals whose stated amount may reach AMOUNT US dollars (900m, 1.5bn).",
         ),
     ] = None,
+    stage: StageOption = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Money raised, committed or invested, with honest amounts and who pays whom.
-    Parts of a package are marked ↳ (totals elsewhere count the package, not its parts).
+    Parts of a package are marked ↳ (totals elsewhere count the package, not its parts);
+    "Disputed" marks deals a source contradicts; --stage keeps deals at given stages.
 
     Amounts keep the source's vagueness (≈ for "nearly", ranges for "14-15"); other
     currencies show a USD figure at a named ECB rate. Sort keys: date, title, usd.
@@ -237,7 +253,7 @@ def deals(
     """
     list_command(
         ctx, "deal", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, min_usd=min_usd, sort=sort,
+        until=until, kind=kind, min_usd=min_usd, stage=stage, sort=sort,
     )  # fmt: skip
 
 

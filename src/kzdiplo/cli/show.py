@@ -77,18 +77,19 @@ def _value(key: str, value: Any) -> str:
 
 
 def _quoted(citation: dict[str, Any]) -> str:
-    """A verbatim quote in quotation marks; our summary of a source as such."""
-    note = citation.get("note") or ""
-    if "summary" in note:
-        return f"[summary] {citation['quote']}"
-    return f"\u201c{citation['quote']}\u201d" + (f" ({note})" if note else "")
+    """A verbatim quote in quotation marks; our summary of a source marked as ours and
+    never in quotation marks."""
+    from kzdiplo.render import said
+
+    note = citation.get("note")
+    return said(citation) + (f" ({note})" if note else "")
 
 
 def _print_record(record: dict[str, Any], fmt: Format) -> None:
     from kzdiplo.render import write_markdown, write_table
 
     skip = {"partners", "sectors", "sources", "linked", "records", "organizations", "id",
-            "discrepancies"}  # fmt: skip
+            "discrepancies", "stages"}  # fmt: skip
     fields = [[k, _value(k, v)] for k, v in record.items() if k not in skip]
     sections: list[tuple[str, list[str], list[list[str]]]] = [
         ("Fields", ["Field", "Value"], fields)
@@ -118,10 +119,20 @@ def _print_record(record: dict[str, Any], fmt: Format) -> None:
     sections.append(
         ("Sources", ["Supports", "Source", "Quote, or [summary] of the source"], citations)
     )
+    if record.get("stages"):
+        rows = [
+            [s["stage"], display.partial_date(s["date"]), f"{s['publisher']}: {s['title']}",
+             _quoted(s)]
+            for s in record["stages"]
+        ]  # fmt: skip
+        sections.append(
+            ("Stages, as each source reports them",
+             ["Stage", "Date", "Source", "Quote, or [summary]"], rows)
+        )  # fmt: skip
     if record.get("discrepancies"):
         rows = [
             [
-                d["field"],
+                d["field"] + ("" if d["kind"] == "disagreement" else f" ({d['kind']})"),
                 d["record_says"] or "",
                 d["says"],
                 f"{d['publisher']}: {d['title']}\n{d['url']}",

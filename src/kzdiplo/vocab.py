@@ -1,0 +1,39 @@
+"""The controlled vocabularies of the schema, in one place.
+
+The models build their CHECK constraints from these; the loader, the queries and the
+CLI read them from here, without importing SQLAlchemy (start-up time).
+"""
+
+PRECISIONS = ("day", "month", "part_of_year", "year", "years")
+ROLES = (
+    "signatory", "party", "acquirer", "investor", "financier", "co-financier",
+    "recipient", "beneficiary", "operator", "contractor", "developer", "host",
+    "visitor", "member", "participant", "subject",
+)  # fmt: skip
+SOURCE_KINDS = ("official", "company", "media", "analysis")
+PARTNER_KINDS = ("country", "bloc")
+ORGANIZATION_KINDS = ("company", "bank", "institution", "multilateral", "government")
+AGREEMENT_KINDS = (
+    "declaration", "memorandum", "package", "accession", "partnership_agreement",
+    "commitment", "agreement",
+)  # fmt: skip
+DEAL_KINDS = ("funding", "investment", "acquisition", "package_value", "fund")
+# Where an agreement or deal stands, weakest first: a record holds the stage its sources
+# support, never a firmer one; each change is a row of stage_changes with its citation.
+STAGES = (
+    "announced", "letter_of_interest", "memorandum", "signed", "approved", "in_force",
+    "disbursing", "completed", "suspended", "cancelled",
+)  # fmt: skip
+# A citation is a verbatim excerpt of a source whose text we hold (checked against it),
+# or our own summary of a source we only read about.
+CITATION_KINDS = ("quote", "summary")
+# A second source either says otherwise, or makes the record more precise.
+DISCREPANCY_KINDS = ("disagreement", "refinement")
+# How a source rests on another: a copy of it, or a report whose claim comes from it.
+SOURCE_RELATIONS = ("republishes", "reports_on")
+# Roles through which money moves: totals credit a partner only through these.
+PAYER_ROLES = ("investor", "financier", "co-financier", "acquirer")
+RECIPIENT_ROLES = ("recipient", "beneficiary")
+# How precisely coordinates place a deposit or project: the exact site, the site as a
+# source describes it, the nearest settlement, a district, a region.
+LOCATION_PRECISIONS = ("exact", "site", "settlement", "district", "region")
