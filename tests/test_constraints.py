@@ -24,7 +24,10 @@ BAD_STATEMENTS = {
     "dangling source": "UPDATE citations SET source_id = 999",
     "dangling partner": "UPDATE parties SET country_id = 99999 WHERE country_id IS NOT NULL",
     "citation of two records": "UPDATE citations SET deal_id = 1 WHERE agreement_id IS NOT NULL",
-    "empty quote": "UPDATE citations SET quote = ''",
+    "empty citation text": "UPDATE citations SET text = ''",
+    "unknown citation kind": "UPDATE citations SET kind = 'paraphrase'",
+    "unknown stage": "UPDATE deals SET stage = 'rumoured'",
+    "unknown discrepancy kind": "UPDATE discrepancies SET kind = 'quibble'",
     "deleting a cited source": "DELETE FROM sources",
 }
 

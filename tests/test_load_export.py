@@ -34,7 +34,7 @@ def content(path: Path) -> dict[str, list[tuple]]:
             out[table] = sorted(conn.execute(f"SELECT {', '.join(keep)} FROM {table}"), key=repr)
         out["links"] = sorted(conn.execute(
             "SELECT 'party', record_type, partner_key, role, NULL FROM party_details "
-            "UNION ALL SELECT 'citation', record_type, record_key, quote, field FROM citation_details"
+            "UNION ALL SELECT 'citation', record_type, record_key, kind || ': ' || COALESCE(quote, summary), field FROM citation_details"
         ), key=repr)  # fmt: skip
         out["parents"] = sorted(conn.execute(
             "SELECT o.slug, c.code FROM organizations o JOIN countries c ON c.id = o.country_id "

@@ -81,6 +81,7 @@ def test_check_lists_are_or_chains_and_0007_reverses_exactly(seeded_db: Path) ->
     list, which SQLite re-indexes for every inserted row; migration 0007's rebuild keeps
     every row, index and trigger, and its downgrade restores the lists exactly."""
     url = sqlite_url(seeded_db)
+    downgrade(url, "0008")  # the schema 0007 produced (later revisions change other things)
     head = _schema_sql(seeded_db)
     tables = {name: sql for name, sql in head.items() if name.startswith("table ")}
     assert not [name for name, sql in tables.items() if re.search(r"\bIN \('", sql)]
@@ -91,7 +92,7 @@ def test_check_lists_are_or_chains_and_0007_reverses_exactly(seeded_db: Path) ->
     assert "role IN ('signatory', 'party'" in before["table parties"]
     assert set(before) == set(head)  # same tables, indexes, triggers and views
     assert snapshot(seeded_db) == rows | {"alembic_version": [("0006",)]}
-    upgrade(url)
+    upgrade(url, "0008")
     assert _schema_sql(seeded_db) == head and snapshot(seeded_db) == rows
 
 
@@ -105,4 +106,34 @@ def test_nullable_link_columns_have_partial_indexes(seeded_db: Path) -> None:
     assert indexes["ix_parties_deal_id"].endswith("WHERE deal_id IS NOT NULL")
     assert indexes["ix_agreements_parent_id"].endswith("WHERE parent_id IS NOT NULL")
     assert "WHERE" not in indexes["ix_record_sectors_sector_id"]
-    assert sum(sql.endswith("IS NOT NULL") for sql in indexes.values()) == 37
+    assert sum(sql.endswith("IS NOT NULL") for sql in indexes.values()) == 40
+
+
+def test_0009_keeps_every_citation_and_its_kind_down_and_up(seeded_db: Path) -> None:
+    """Migration 0009 with data: down, every summary is marked by the old note and every
+    text stays; up again, the kinds come back as they were; a re-seed restores the rest
+    (stages, links), row for row."""
+    url = sqlite_url(seeded_db)
+    everything = snapshot(seeded_db)
+    query = "SELECT id, kind, text, note FROM citations ORDER BY id"
+    with sqlite3.connect(seeded_db) as conn:
+        before = conn.execute(query).fetchall()
+    assert {kind for _, kind, _, _ in before} == {"quote", "summary"}
+    downgrade(url, "0008")
+    with sqlite3.connect(seeded_db) as conn:
+        old = conn.execute("SELECT id, quote, note FROM citations ORDER BY id").fetchall()
+    assert [(i, t) for i, _, t, _ in before] == [(i, q) for i, q, _ in old]
+    for (_, kind, _, note), (_, _, old_note) in zip(before, old, strict=True):
+        marked = (old_note or "").startswith("our summary, not a quote")
+        assert marked == (kind == "summary")
+        if note:
+            assert note in old_note
+    upgrade(url)
+    with sqlite3.connect(seeded_db) as conn:
+        assert conn.execute(query).fetchall() == before
+    engine = make_engine(url)
+    try:
+        seed(engine)
+    finally:
+        engine.dispose()
+    assert snapshot(seeded_db) == everything

@@ -82,7 +82,8 @@ def test_every_quote_is_verbatim_in_the_source_file(db: sqlite3.Connection) -> N
     norm = " ".join(text.split())
     # Only the article's text is held: other sources are cited with our own summary.
     quotes = db.execute(
-        "SELECT c.quote FROM citations c JOIN sources s ON s.id = c.source_id WHERE s.slug = ?",
+        "SELECT c.text FROM citations c JOIN sources s ON s.id = c.source_id "
+        "WHERE s.slug = ? AND c.kind = 'quote'",
         (SOURCE,),
     ).fetchall()
     assert len(quotes) >= 42  # at least one per fact row of facts.md

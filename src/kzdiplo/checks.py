@@ -120,6 +120,32 @@ def quotes(reader: Reader) -> list[str]:
     return problems
 
 
+def package_parts(reader: Reader) -> list[str]:
+    """A package is no smaller than its parts: parts whose lowest amounts add up to more
+    than the package's highest (or more agreements than its count) mean a part was
+    linked that no source puts in it, or a figure is wrong."""
+    problems = []
+    for r in reader.rows(
+        "SELECT p.slug, p.usd_high AS whole, sum(d.usd_low) AS parts, count(d.id) AS n "
+        "FROM deals p JOIN deals d ON d.parent_id = p.id "
+        "GROUP BY p.id, p.slug, p.usd_high"
+    ):
+        if r["whole"] is not None and r["parts"] is not None and r["parts"] > r["whole"]:
+            problems.append(
+                f"deal {r['slug']}: its {r['n']} parts add up to at least ${r['parts']:,}, "
+                f"more than the package's ${r['whole']:,}"
+            )
+    for r in reader.rows(
+        "SELECT p.slug, p.count AS whole, count(a.id) AS parts FROM agreements p "
+        "JOIN agreements a ON a.parent_id = p.id GROUP BY p.id, p.slug, p.count"
+    ):
+        if r["whole"] is not None and r["parts"] > r["whole"]:
+            problems.append(
+                f"agreement {r['slug']}: {r['parts']} parts, more than its count of {r['whole']}"
+            )
+    return problems
+
+
 def uncited(reader: Reader) -> list[str]:
     """Every fact record has at least one citation."""
     problems = []
@@ -140,6 +166,7 @@ def run_checks(reader: Reader) -> list[tuple[str, list[str]]]:
     checks: list[tuple[str, Callable[[Reader], list[str]]]] = [
         ("every citation quote is in its source", quotes),
         ("every record has a citation", uncited),
+        ("no package is smaller than its parts", package_parts),
     ]
     sqlite = reader.dialect == "sqlite"
     if reader.dialect in SEARCH_TRIGGERS:

@@ -456,7 +456,7 @@ class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
     # No ON DELETE action: SQLite added it with ADD COLUMN, whose inline REFERENCES
     # SQLAlchemy reflects without one (migration 0009); an event a deal names stays.
     event_id: Mapped[int | None] = mapped_column(
-        ForeignKey("events.id"),
+        ForeignKey("events.id", use_alter=True),  # deals and events name each other
         comment="The event at which a source says it was announced or signed",
     )
 

@@ -799,26 +799,120 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
 # --- audit ------------------------------------------------------------------------------
 
 
+def _buckets(counts: list[int]) -> dict[str, int]:
+    out = {"1": 0, "2": 0, "3+": 0}
+    for n in counts:
+        out["3+" if n >= 3 else str(n)] += 1
+    return out
+
+
 def audit(reader: Reader) -> dict[str, Any]:
-    """How many independent sources each record rests on, every discrepancy, and the
-    records that still rest on a single source."""
-    counts = reader.rows(
-        "SELECT record_type, record_key, count(DISTINCT source) AS sources "
-        "FROM citation_details GROUP BY record_type, record_key ORDER BY record_type, record_key"
-    )
+    """How well each record is sourced: its sources and its independent origins (a
+    source that republishes or reports on another counts with its origin), the same per
+    field, the single source of each single-sourced record, every disagreement, and the
+    refinements (where a second source made a record more precise) apart."""
+    origins = source_origins(reader)
+    cited: dict[tuple[str, str], dict[str | None, set[str]]] = {}
+    for r in reader.rows(
+        "SELECT record_type, record_key, field, source FROM citation_details "
+        "ORDER BY record_type, record_key, citation_id"
+    ):
+        fields = cited.setdefault((r["record_type"], r["record_key"]), {})
+        fields.setdefault(r["field"], set()).add(r["source"])
+    records = []
+    for (record_type, key), fields in cited.items():
+        sources = set().union(*fields.values())
+        independent = {origins.get(s, s) for s in sources}
+        records.append(
+            {"record_type": record_type, "record_key": key, "sources": len(sources),
+             "independent_sources": len(independent), "origins": sorted(independent)}
+        )  # fmt: skip
+    per_field = [
+        {"record_type": t, "record_key": k, "field": f, "sources": len(v),
+         "independent_sources": len({origins.get(s, s) for s in v})}
+        for (t, k), fields in cited.items()
+        for f, v in fields.items()
+        if f is not None
+    ]  # fmt: skip
     summary: dict[str, dict[str, int]] = {}
-    for row in counts:
-        bucket = "3+" if row["sources"] >= 3 else str(row["sources"])
-        per_type = summary.setdefault(row["record_type"], {"1": 0, "2": 0, "3+": 0})
-        per_type[bucket] += 1
-    discrepancies = reader.rows(
-        "SELECT record_type, record_key, field, record_says, source_says, note, source, "
+    for record_type in sorted({r["record_type"] for r in records}):
+        mine = [r for r in records if r["record_type"] == record_type]
+        summary[record_type] = _buckets([r["independent_sources"] for r in mine]) | {
+            "records": len(mine)
+        }
+    found = reader.rows(
+        "SELECT record_type, record_key, kind, field, record_says, source_says, note, source, "
         "source_title, publisher, url FROM discrepancy_details "
         "ORDER BY record_type, record_key, field, discrepancy_id"
     )
     single = [
-        {"record_type": r["record_type"], "record_key": r["record_key"]}
-        for r in counts
-        if r["sources"] == 1
+        {"record_type": r["record_type"], "record_key": r["record_key"],
+         "origin": r["origins"][0], "sources": r["sources"]}
+        for r in records
+        if r["independent_sources"] == 1
+    ]  # fmt: skip
+    two_or_more = sum(1 for r in records if r["independent_sources"] >= 2)
+    return {
+        "summary": summary,
+        "records": records,
+        "fields": per_field,
+        "share_with_two_or_more_independent": round(two_or_more / len(records), 3)
+        if records
+        else None,
+        "discrepancies": [d for d in found if d["kind"] == "disagreement"],
+        "refinements": [d for d in found if d["kind"] == "refinement"],
+        "single_sourced": single,
+    }
+
+
+# --- sources ------------------------------------------------------------------------------
+
+_SOURCE_LIST = """
+SELECT s.id, s.slug, s.title, s.publisher, s.published, s.kind, s.url,
+    o.slug AS derived_from, l.relation,
+    (SELECT count(*) FROM citations c WHERE c.source_id = s.id) AS citation_count,
+    (SELECT count(*) FROM discrepancies x WHERE x.source_id = s.id) AS discrepancy_count,
+    CASE WHEN s.text IS NULL THEN 0 ELSE 1 END AS text_held
+FROM sources s
+LEFT JOIN source_links l ON l.source_id = s.id
+LEFT JOIN sources o ON o.id = l.derived_from_id"""
+
+
+def _source_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["published"] = None if row["published"] is None else str(row["published"])
+    row["text_held"] = bool(row["text_held"])
+    return row
+
+
+def list_sources(reader: Reader) -> list[dict[str, Any]]:
+    """Every source: publisher, date, URL, what it rests on, how much cites it."""
+    origins = source_origins(reader)
+    rows = reader.rows(f"{_SOURCE_LIST} ORDER BY s.published IS NULL, s.published, s.slug")
+    return [_source_row(r) | {"origin": origins.get(r["slug"], r["slug"])} for r in rows]
+
+
+def get_source(reader: Reader, key: str) -> dict[str, Any]:
+    """One source with every record and field that cites it, and what it disputes."""
+    source_id = _find_id(reader, "sources", "slug", key, "source")
+    row = _source_row(reader.rows(f"{_SOURCE_LIST} WHERE s.id = :id", {"id": source_id})[0])
+    row["origin"] = source_origins(reader).get(row["slug"], row["slug"])
+    row["derived_by"] = reader.rows(
+        "SELECT s.slug, l.relation FROM source_links l JOIN sources s ON s.id = l.source_id "
+        "WHERE l.derived_from_id = :id ORDER BY s.slug",
+        {"id": source_id},
+    )
+    row["cited_by"] = [
+        cited(r)
+        for r in reader.rows(
+            "SELECT c.record_type, c.record_key, c.field, ci.kind, ci.text, ci.note "
+            "FROM citation_details c JOIN citations ci ON ci.id = c.citation_id "
+            "WHERE c.source = :slug ORDER BY c.record_type, c.record_key, c.citation_id",
+            {"slug": row["slug"]},
+        )
     ]
-    return {"summary": summary, "discrepancies": discrepancies, "single_sourced": single}
+    row["disputes"] = reader.rows(
+        "SELECT record_type, record_key, kind, field, source_says AS says, record_says "
+        "FROM discrepancy_details WHERE source = :slug ORDER BY record_type, record_key",
+        {"slug": row["slug"]},
+    )
+    return row

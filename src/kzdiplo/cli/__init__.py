@@ -38,6 +38,7 @@ COMMANDS = {
     "new": "data:new",
     "export": "data:export",
     "audit": "audit:audit",
+    "sources": "sources:sources",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }
 ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})

@@ -1,17 +1,31 @@
 """kzdiplo audit: how well each record is sourced, and where sources disagree."""
 
 import sys
+from typing import Any
 
 import typer
 
 from kzdiplo.cli.common import FormatOption, guarded, reading
-from kzdiplo.render import Format
+from kzdiplo.render import Column, Format
+
+
+def _section(rows: list[dict[str, Any]], columns: list[Column], fmt: Format, title: str) -> None:
+    from kzdiplo.render import emit
+
+    if fmt is Format.markdown:
+        sys.stdout.write(f"\n## {title}\n\n")
+    emit(rows, columns, fmt, title=title)
 
 
 @guarded
 def audit(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
-    """How many independent sources each record rests on (1, 2, 3+), every disagreement
-    between a record and a second source, and the records still resting on one source.
+    """How many independent sources each record rests on (1, 2, 3+), the single source
+    of each record that has one, every disagreement between a record and a second
+    source, and the refinements (a second source more precise: a day, a place) apart.
+
+    Independent means by origin: a source that republishes or reports on another
+    counts once with it (kzdiplo sources shows what rests on what). JSON adds the same
+    counts per record and per field.
 
     \b
     Examples:
@@ -19,30 +33,42 @@ def audit(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
       kzdiplo audit --format json
     """
     from kzdiplo.queries import audit as run_audit
-    from kzdiplo.render import emit, to_json
+    from kzdiplo.render import to_json
 
     with reading(ctx) as reader:
         result = run_audit(reader)
     if fmt in (Format.json, Format.ndjson):
         sys.stdout.write(to_json(result, None if fmt is Format.ndjson else 2) + "\n")
         return
+    if fmt is Format.markdown:
+        sys.stdout.write("# kzdiplo audit\n")
     summary = [{"record_type": k, **v} for k, v in sorted(result["summary"].items())]
-    emit(
+    share = result["share_with_two_or_more_independent"]
+    _section(
         summary,
-        [("Records", lambda r: r["record_type"]), ("1 source", lambda r: str(r["1"])),
-         ("2 sources", lambda r: str(r["2"])), ("3+ sources", lambda r: str(r["3+"]))],
-        fmt, title="Sources per record",
+        [("Records", lambda r: r["record_type"]), ("Count", lambda r: str(r["records"])),
+         ("1 origin", lambda r: str(r["1"])), ("2 origins", lambda r: str(r["2"])),
+         ("3+ origins", lambda r: str(r["3+"]))],
+        fmt, f"Independent sources per record ({share:.0%} have two or more)"
+        if share is not None else "Independent sources per record",
     )  # fmt: skip
-    emit(
-        result["discrepancies"],
-        [("Record", lambda r: f"{r['record_type']} {r['record_key']}"),
-         ("Field", lambda r: r["field"]), ("Record says", lambda r: r["record_says"] or ""),
-         ("Other source says", lambda r: r["source_says"]),
-         ("Other source", lambda r: f"{r['publisher']}: {r['source_title']}")],
-        fmt, title=f"{len(result['discrepancies'])} disagreements",
-    )  # fmt: skip
-    emit(
+    disagreements = [
+        ("Record", lambda r: f"{r['record_type']} {r['record_key']}"),
+        ("Field", lambda r: r["field"]),
+        ("Record says", lambda r: r["record_says"] or ""),
+        ("Other source says", lambda r: r["source_says"]),
+        ("Other source", lambda r: f"{r['publisher']}: {r['source_title']}"),
+    ]
+    _section(result["discrepancies"], disagreements, fmt,
+             f"{len(result['discrepancies'])} disagreements")  # fmt: skip
+    refined = [*disagreements[:2], ("Second source adds", lambda r: r["source_says"]),
+               disagreements[4]]  # fmt: skip
+    title = f"{len(result['refinements'])} refinements (a second source more precise)"
+    _section(result["refinements"], refined, fmt, title)
+    _section(
         result["single_sourced"],
-        [("Record", lambda r: r["record_type"]), ("Key", lambda r: r["record_key"])],
-        fmt, title=f"{len(result['single_sourced'])} records resting on a single source",
+        [("Record", lambda r: r["record_type"]), ("Key", lambda r: r["record_key"]),
+         ("Its one origin", lambda r: r["origin"]),
+         ("Sources", lambda r: str(r["sources"]))],
+        fmt, f"{len(result['single_sourced'])} records resting on a single origin",
     )  # fmt: skip

@@ -10,7 +10,7 @@ from kzdiplo.cli.common import FormatOption, guarded, reading
 from kzdiplo.errors import did_you_mean
 from kzdiplo.render import Format
 
-NOUN_HELP = "agreement, deal, deposit, project, event or partner (plural forms work too)"
+NOUN_HELP = "agreement, deal, deposit, project, event, partner or source (plural forms work too)"
 
 
 @guarded
@@ -28,6 +28,7 @@ def show(
       kzdiplo show agreement kz-us-washington-29-agreements
       kzdiplo show deal us-exim-critical-minerals-funding --format json
       kzdiplo show partner "United States"
+      kzdiplo show source cove-bw-release
     """
     from kzdiplo import queries
     from kzdiplo.render import to_json
@@ -36,10 +37,12 @@ def show(
     with reading(ctx) as reader:
         if noun.strip().lower() in ("partner", "partners"):
             record = queries.get_partner(reader, resolve_partner(reader, key))
+        elif noun.strip().lower() in ("source", "sources"):
+            record = queries.get_source(reader, key)
         elif noun.strip().lower() in {*queries.NOUNS, *(n.plural for n in queries.NOUNS.values())}:
             record = queries.get_record(reader, queries.noun_named(noun), key)
         else:
-            raise did_you_mean("noun", noun, [*queries.NOUNS, "partner"])
+            raise did_you_mean("noun", noun, [*queries.NOUNS, "partner", "source"])
     if fmt in (Format.json, Format.ndjson):
         sys.stdout.write(to_json(record, None if fmt is Format.ndjson else 2) + "\n")
     elif fmt is Format.csv:
@@ -89,7 +92,7 @@ def _print_record(record: dict[str, Any], fmt: Format) -> None:
     from kzdiplo.render import write_markdown, write_table
 
     skip = {"partners", "sectors", "sources", "linked", "records", "organizations", "id",
-            "discrepancies", "stages"}  # fmt: skip
+            "discrepancies", "stages", "cited_by", "disputes", "derived_by"}  # fmt: skip
     fields = [[k, _value(k, v)] for k, v in record.items() if k not in skip]
     sections: list[tuple[str, list[str], list[list[str]]]] = [
         ("Fields", ["Field", "Value"], fields)
@@ -108,17 +111,30 @@ def _print_record(record: dict[str, Any], fmt: Format) -> None:
                for r in record.get("records", [])]  # fmt: skip
     if linked:
         sections.append(("Linked records", ["Link", "Record", "Title"], linked))
+    if "cited_by" in record:
+        rows = [[f"{c['record_type']} {c['record_key']}", c["field"] or "(record)", _quoted(c)]
+                for c in record["cited_by"]]  # fmt: skip
+        sections.append(("Records citing it", ["Record", "Supports", "Quote, or [summary]"], rows))
+        rows = [[f"{d['record_type']} {d['record_key']}", f"{d['field']} ({d['kind']})",
+                 d["says"]] for d in record["disputes"]]  # fmt: skip
+        if rows:
+            sections.append(("Where it says otherwise or more", ["Record", "Field", "It says"],
+                             rows))  # fmt: skip
+        if record["derived_by"]:
+            rows = [[d["slug"], d["relation"]] for d in record["derived_by"]]
+            sections.append(("Sources resting on it", ["Source", "Relation"], rows))
     citations = [
         [
             s.get("field") or "(record)",
             f"{s['title']} ({s['publisher']}, {s['published'] or 'date not given'})\n{s['url']}",
             _quoted(s),
         ]
-        for s in record["sources"]
+        for s in record.get("sources", [])
     ]
-    sections.append(
-        ("Sources", ["Supports", "Source", "Quote, or [summary] of the source"], citations)
-    )
+    if citations:
+        sections.append(
+            ("Sources", ["Supports", "Source", "Quote, or [summary] of the source"], citations)
+        )
     if record.get("stages"):
         rows = [
             [s["stage"], display.partial_date(s["date"]), f"{s['publisher']}: {s['title']}",
