@@ -1,4 +1,4 @@
-"""Every output format in one place: box-drawn table, JSON, NDJSON, CSV and Markdown.
+"""Every output format in one place: a Rich table, JSON, NDJSON, CSV and Markdown.
 
 Listing commands hand over full records and a list of display columns: the table and
 Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Keys people copy into `kzdiplo show`: never broken across lines in a table.
-NO_WRAP = frozenset({"Slug", "Key", "Partner"})
+NO_WRAP = frozenset({"Slug", "Key", "Partner", "URL", "Record"})
 
 
 class Format(StrEnum):
@@ -82,13 +82,161 @@ def _markdown_cell(value: str) -> str:
     return value.replace("|", "\\|").replace("\n", " ")
 
 
-def write_table(
-    rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO, title: str | None = None
-) -> None:
-    """A box-drawn table (kzdiplo.table); key columns are never broken across lines."""
-    from kzdiplo.table import write_table as draw
+class Layout(StrEnum):
+    """How a people's table is laid out: ``auto`` draws a table when one fits the
+    width, else one block of fields per record."""
 
-    draw(rows, headers, out, title, no_wrap=NO_WRAP)
+    auto = "auto"
+    table = "table"
+    records = "records"
+
+
+# Columns people may do without at a narrow width, the first given up first. Key columns
+# are never dropped, nor anything not named here (a title, a name, the user's own SQL).
+DROP_ORDER = (
+    "Includes", "Where", "Kind", "Capacity", "Started", "Rests on", "Published", "Cited",
+    "Commodity", "Count", "Completion", "Relationship, in the source's words", "Partners",
+    "Publisher", "Status", "Date", "Payer \u2192 recipient", "Stage", "Cost", "Amount",
+    "Disputed", "USD to partner", "Agreements",
+)  # fmt: skip
+FLOOR = 10  # a wrapped column narrower than this is hard to read: drop a column instead
+# Control characters from the data (a hostile `kzdiplo sql` result, say) must not reach
+# the terminal as escape sequences: tabs become spaces, the rest a visible U+FFFD.
+_CONTROLS = {c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROLS |= {ord("\t"): " ", ord("\n"): "\n"}
+
+
+def is_key(header: str) -> bool:
+    """A column people copy from (a slug, a key, a URL): never broken across lines."""
+    return header in NO_WRAP or header.lower() in KEY_NAMES
+
+
+KEY_NAMES = frozenset({"slug", "key", "url", "record_key", "code"})  # `kzdiplo sql` columns
+
+
+def write_table(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    out: TextIO,
+    title: str | None = None,
+    *,
+    layout: Layout = Layout.auto,
+    drop: bool = True,
+) -> None:
+    """Draw ``rows`` with Rich, fitted to the width Rich finds (the terminal's, or
+    COLUMNS): columns in DROP_ORDER give way first, then a record-per-block layout;
+    key columns are never broken. Rich is imported here only, when a table is drawn."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    headers = [h.translate(_CONTROLS) for h in headers]
+    cells = [[_cell(c).translate(_CONTROLS) for c in row] for row in rows]
+    if not headers:
+        if title:
+            console.print(title, soft_wrap=True)
+        return
+
+    def widest(i: int, words: bool = False) -> int:
+        texts = [headers[i], *(r[i] for r in cells)]
+        parts = [w for t in texts for w in (t.split() if words else t.split("\n"))]
+        return max((cell_len(p) for p in parts), default=0)
+
+    natural = [widest(i) for i in range(len(headers))]
+    need = [
+        natural[i] if is_key(h) else min(natural[i], FLOOR, max(widest(i, True), 1))
+        for i, h in enumerate(headers)
+    ]
+    shown = list(range(len(headers)))
+
+    def required(columns: list[int]) -> int:
+        return sum(need[i] for i in columns) + 3 * len(columns) + 1
+
+    if drop and layout is not Layout.records:
+        for name in DROP_ORDER:
+            if required(shown) <= console.width:
+                break
+            shown = [i for i in shown if is_key(headers[i]) or headers[i] != name]
+    fits = required(shown) <= console.width
+    if layout is Layout.records or (layout is Layout.auto and not fits):
+        _draw_records(console, title, headers, cells)
+        return
+    if not fits:  # --layout table asked for a table even wider than the terminal
+        console.width = required(shown)
+    hidden = [h for i, h in enumerate(headers) if i not in shown]
+    _draw_table(console, title, [headers[i] for i in shown], [[r[i] for i in shown] for r in cells],
+                hidden)  # fmt: skip
+
+
+def write_keys(pairs: Sequence[tuple[str, str]], out: TextIO) -> None:
+    """Keys people copy (a slug, a URL), one a line and never wrapped: ``label: value``,
+    or the value on a line of its own when both do not fit the width."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    width = Console(file=out).width
+    for label, value in pairs:
+        value = value.translate(_CONTROLS)
+        joined = f"{label}: {value}"
+        out.write(f"{joined}\n" if cell_len(joined) <= width else f"{label}:\n{value}\n")
+
+
+def _draw_table(
+    console: Any, title: str | None, headers: list[str], cells: list[list[str]], hidden: list[str]
+) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table()
+    for header in headers:
+        key = is_key(header)
+        table.add_column(Text(header), no_wrap=key, overflow="ignore" if key else "fold")
+    for row in cells:
+        table.add_row(*(Text(c) for c in row))
+    if title:  # printed apart, not as Rich's title: that would pad it with spaces
+        console.print(Text(title))
+    console.print(table)
+    if hidden:
+        console.print(
+            Text(f"Not shown at this width: {', '.join(hidden)} (--layout records shows all)")
+        )
+
+
+def _draw_records(
+    console: Any, title: str | None, headers: list[str], cells: list[list[str]]
+) -> None:
+    """One block per record, a field a line: a key too long to sit beside its label is
+    printed whole on a line of its own."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    label = max(cell_len(h) for h in headers)
+    if title:
+        console.print(Text(title))
+    for row in cells:
+        console.print(Text("\u2500" * min(console.width, 40), style="dim"))
+        grid = _grid(label)
+        for header, value in zip(headers, row, strict=True):
+            if is_key(header) and cell_len(value) > console.width - label - 1:
+                if grid.row_count:
+                    console.print(grid)
+                console.print(Text(header, style="bold"))
+                console.print(Text(value), soft_wrap=True)
+                grid = _grid(label)
+                continue
+            grid.add_row(Text(header), Text(value))
+        if grid.row_count:
+            console.print(grid)
+
+
+def _grid(label_width: int) -> Any:
+    """Two columns: the field's name, and its value wrapped beside it."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=label_width, no_wrap=True, style="bold")
+    grid.add_column(overflow="fold")
+    return grid
 
 
 def emit(
@@ -98,8 +246,10 @@ def emit(
     *,
     title: str | None = None,
     out: TextIO | None = None,
+    layout: Layout = Layout.auto,
+    drop: bool = True,
 ) -> None:
-    """Write ``records`` to stdout in ``fmt``."""
+    """Write ``records`` to stdout in ``fmt`` (``layout`` and ``drop``: write_table)."""
     out = out or sys.stdout
     if fmt is Format.geojson:
         from kzdiplo.errors import UsageError
@@ -118,7 +268,7 @@ def emit(
         if fmt is Format.markdown:
             write_markdown(headers, rows, out)
         else:
-            write_table(rows, headers, out, title)
+            write_table(rows, headers, out, title, layout=layout, drop=drop)
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
@@ -161,7 +311,11 @@ def geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def stream_rows(
-    columns: Sequence[str], rows: Iterator[Sequence[Any]], fmt: Format, out: TextIO
+    columns: Sequence[str],
+    rows: Iterator[Sequence[Any]],
+    fmt: Format,
+    out: TextIO,
+    layout: Layout = Layout.auto,
 ) -> None:
     """Write SQL result rows as they come (nothing is held in memory but the table view)."""
     if fmt is Format.geojson:
@@ -185,4 +339,4 @@ def stream_rows(
     elif fmt is Format.markdown:
         write_markdown(columns, rows, out)
     else:
-        write_table([[_cell(v) for v in row] for row in rows], columns, out)
+        write_table(list(rows), columns, out, layout=layout, drop=False)

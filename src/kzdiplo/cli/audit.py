@@ -5,20 +5,24 @@ from typing import Any
 
 import typer
 
-from kzdiplo.cli.common import FormatOption, guarded, reading
-from kzdiplo.render import Column, Format
+from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
+from kzdiplo.render import Column, Format, Layout
 
 
-def _section(rows: list[dict[str, Any]], columns: list[Column], fmt: Format, title: str) -> None:
+def _section(
+    rows: list[dict[str, Any]], columns: list[Column], fmt: Format, title: str, layout: Layout
+) -> None:
     from kzdiplo.render import emit
 
     if fmt is Format.markdown:
         sys.stdout.write(f"\n## {title}\n\n")
-    emit(rows, columns, fmt, title=title)
+    emit(rows, columns, fmt, title=title, layout=layout)
 
 
 @guarded
-def audit(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
+def audit(
+    ctx: typer.Context, fmt: FormatOption = Format.table, layout: LayoutOption = Layout.auto
+) -> None:
     """How many independent sources each record rests on (1, 2, 3+), the single source
     of each record that has one, every disagreement between a record and a second
     source, and the refinements (a second source more precise: a day, a place) apart.
@@ -50,7 +54,7 @@ def audit(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
          ("1 origin", lambda r: str(r["1"])), ("2 origins", lambda r: str(r["2"])),
          ("3+ origins", lambda r: str(r["3+"]))],
         fmt, f"Independent sources per record ({share:.0%} have two or more)"
-        if share is not None else "Independent sources per record",
+        if share is not None else "Independent sources per record", layout,
     )  # fmt: skip
     disagreements = [
         ("Record", lambda r: f"{r['record_type']} {r['record_key']}"),
@@ -60,15 +64,15 @@ def audit(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
         ("Other source", lambda r: f"{r['publisher']}: {r['source_title']}"),
     ]
     _section(result["discrepancies"], disagreements, fmt,
-             f"{len(result['discrepancies'])} disagreements")  # fmt: skip
+             f"{len(result['discrepancies'])} disagreements", layout)  # fmt: skip
     refined = [*disagreements[:2], ("Second source adds", lambda r: r["source_says"]),
                disagreements[4]]  # fmt: skip
     title = f"{len(result['refinements'])} refinements (a second source more precise)"
-    _section(result["refinements"], refined, fmt, title)
+    _section(result["refinements"], refined, fmt, title, layout)
     _section(
         result["single_sourced"],
         [("Record", lambda r: r["record_type"]), ("Key", lambda r: r["record_key"]),
          ("Its one origin", lambda r: r["origin"]),
          ("Sources", lambda r: str(r["sources"]))],
-        fmt, f"{len(result['single_sourced'])} records resting on a single origin",
+        fmt, f"{len(result['single_sourced'])} records resting on a single origin", layout,
     )  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kzdiplo.errors import KzError
-from kzdiplo.render import Format
+from kzdiplo.render import Format, Layout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,6 +78,15 @@ FormatOption = Annotated[
         case_sensitive=False,
     ),
 ]  # fmt: skip
+LayoutOption = Annotated[
+    Layout,
+    typer.Option(
+        "--layout",
+        help="For the table format: auto (a table when one fits the width, else a block "
+        "per record), table, or records.",
+        case_sensitive=False,
+    ),
+]
 LimitOption = Annotated[
     int, typer.Option("--limit", "-n", min=0, help="Show at most this many rows (0: all).")
 ]

@@ -8,6 +8,7 @@ from kzdiplo import display as show
 from kzdiplo.cli.common import (
     FormatOption,
     KindOption,
+    LayoutOption,
     LimitOption,
     PartnerOption,
     SectorOption,
@@ -21,7 +22,7 @@ from kzdiplo.cli.common import (
     stages_of,
 )
 from kzdiplo.errors import UsageError
-from kzdiplo.render import Column, Format
+from kzdiplo.render import Column, Format, Layout
 
 COLUMNS: dict[str, list[Column]] = {
     "agreement": [
@@ -104,6 +105,7 @@ def list_command(
     min_usd: str | None = None,
     stage: list[str] | None = None,
     sort: str | None = None,
+    layout: Layout = Layout.auto,
 ) -> None:
     """Resolve the filters, run the query, render the page: the body of every listing."""
     from kzdiplo import queries
@@ -137,7 +139,7 @@ def list_command(
     if fmt is Format.geojson:
         _write_geojson(noun, page.records)
     else:
-        emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records))
+        emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records), layout=layout)
     if not page.records and fmt in (Format.table, Format.markdown):
         note(f"no {noun.plural} match these filters")
     if page.more:
@@ -196,6 +198,7 @@ def agreements(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Agreements, declarations, memoranda and packages, oldest first.
 
@@ -212,7 +215,7 @@ def agreements(
     """
     list_command(
         ctx, "agreement", fmt, limit, partner=partner, sector=sector, year=year,
-        since=since, until=until, kind=kind, stage=stage, sort=sort,
+        since=since, until=until, kind=kind, stage=stage, sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -237,6 +240,7 @@ def deals(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Money raised, committed or invested, with honest amounts and who pays whom.
     Parts of a package are marked ↳ (totals elsewhere count the package, not its parts);
@@ -253,7 +257,7 @@ def deals(
     """
     list_command(
         ctx, "deal", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, min_usd=min_usd, stage=stage, sort=sort,
+        until=until, kind=kind, min_usd=min_usd, stage=stage, sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -269,6 +273,7 @@ def deposits(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Mineral deposits and groups of deposits ("50 rare earth deposits" is one row).
 
@@ -281,7 +286,7 @@ def deposits(
     """
     list_command(
         ctx, "deposit", fmt, limit, partner=partner, sector=sector, commodity=commodity,
-        sort=sort,
+        sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -300,6 +305,7 @@ def projects(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Infrastructure and technology projects: capacity, cost, start and completion.
 
@@ -314,7 +320,7 @@ def projects(
     """
     list_command(
         ctx, "project", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, status=status, sort=sort,
+        until=until, kind=kind, status=status, sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -330,6 +336,7 @@ def events(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """The timeline: visits, summits, signings and decisions, oldest first.
 
@@ -344,5 +351,5 @@ def events(
     """
     list_command(
         ctx, "event", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, sort=sort,
+        until=until, kind=kind, sort=sort, layout=layout,
     )  # fmt: skip

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from kzdiplo.cli.common import FormatOption, LimitOption, guarded, reading
-from kzdiplo.render import Format
+from kzdiplo.cli.common import FormatOption, LayoutOption, LimitOption, guarded, reading
+from kzdiplo.render import Format, Layout
 
 COLUMNS = [
     ("Noun", lambda r: r["noun"]),
@@ -23,6 +23,7 @@ def search(
     ],
     limit: LimitOption = 20,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Search titles, names, aliases, summaries and source quotes across all records,
     best match first, with the matching snippet [in brackets].
@@ -39,6 +40,6 @@ def search(
 
     with reading(ctx) as reader:
         rows = run_search(reader, text, limit=limit or 1_000_000)
-    emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}")
+    emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}", layout=layout)
     if not rows and fmt in (Format.table, Format.markdown):
         note(f"nothing matches {text!r}")
