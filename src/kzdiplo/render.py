@@ -99,7 +99,7 @@ DROP_ORDER = (
     "Publisher", "Status", "Date", "Payer \u2192 recipient", "Stage", "Cost", "Amount",
     "Disputed", "USD to partner", "Agreements",
 )  # fmt: skip
-FLOOR = 10  # a wrapped column narrower than this is hard to read: drop a column instead
+FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
 # Control characters from the data (a hostile `kzdiplo sql` result, say) must not reach
 # the terminal as escape sequences: tabs become spaces, the rest a visible U+FFFD.
 _CONTROLS = {c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
@@ -137,16 +137,12 @@ def write_table(
             console.print(title, soft_wrap=True)
         return
 
-    def widest(i: int, words: bool = False) -> int:
-        texts = [headers[i], *(r[i] for r in cells)]
-        parts = [w for t in texts for w in (t.split() if words else t.split("\n"))]
-        return max((cell_len(p) for p in parts), default=0)
+    def widest(i: int) -> int:
+        lines = [line for text in (headers[i], *(r[i] for r in cells)) for line in text.split("\n")]
+        return max(cell_len(line) for line in lines)
 
     natural = [widest(i) for i in range(len(headers))]
-    need = [
-        natural[i] if is_key(h) else min(natural[i], FLOOR, max(widest(i, True), 1))
-        for i, h in enumerate(headers)
-    ]
+    need = [natural[i] if is_key(h) else min(natural[i], FLOOR) for i, h in enumerate(headers)]
     shown = list(range(len(headers)))
 
     def required(columns: list[int]) -> int:

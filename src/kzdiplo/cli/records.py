@@ -24,10 +24,22 @@ from kzdiplo.cli.common import (
 from kzdiplo.errors import UsageError
 from kzdiplo.render import Column, Format, Layout
 
+
+def _titled(record: dict[str, Any]) -> str:
+    """A part indented under its package (see under_packages); a part whose package is
+    not listed names it."""
+    depth = record.get("_depth", 0)
+    if depth:
+        return f"{'  ' * (depth - 1)}↳ {record['title']}"
+    if record.get("parent"):
+        return f"↳ {record['title']} (part of {record['parent']})"
+    return record["title"]
+
+
 COLUMNS: dict[str, list[Column]] = {
     "agreement": [
         ("Date", lambda r: show.partial_date(r["date"])),
-        ("Title", lambda r: r["title"]),
+        ("Title", _titled),
         ("Kind", lambda r: r["kind"]),
         ("Stage", lambda r: show.stage(r["stage"])),
         ("Count", lambda r: show.text(r["count"])),
@@ -36,10 +48,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Slug", lambda r: r["slug"]),
     ],
     "deal": [
-        (
-            "Title",
-            lambda r: f"↳ {r['title']}" if r["parent"] else r["title"],
-        ),
+        ("Title", _titled),
         ("Amount", lambda r: show.amount(r["amount"], r["usd"])),
         ("Payer → recipient", show.flows),
         ("Stage", lambda r: show.stage(r["stage"])),
@@ -139,11 +148,42 @@ def list_command(
     if fmt is Format.geojson:
         _write_geojson(noun, page.records)
     else:
-        emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records), layout=layout)
+        shown = page.records
+        if fmt in (Format.table, Format.markdown):
+            shown = under_packages(shown)
+        emit(shown, COLUMNS[noun_name], fmt, title=_title(noun, page.records), layout=layout)
     if not page.records and fmt in (Format.table, Format.markdown):
         note(f"no {noun.plural} match these filters")
     if page.more:
         note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")
+
+
+def under_packages(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page with each package's parts right under it (in the page's order among
+    themselves), whatever the sort: a part never sits under an unrelated row. Each
+    record listed under another is a copy with its ``_depth``."""
+    listed = {r["slug"] for r in records}
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("parent") in listed:
+            parts.setdefault(record["parent"], []).append(record)
+    ordered: list[dict[str, Any]] = []
+    placed: set[str] = set()
+
+    def place(record: dict[str, Any], depth: int) -> None:
+        if record["slug"] in placed:
+            return
+        placed.add(record["slug"])
+        ordered.append({**record, "_depth": depth} if depth else record)
+        for part in parts.get(record["slug"], []):
+            place(part, depth + 1)
+
+    for record in records:
+        if record.get("parent") not in listed:
+            place(record, 0)
+    for record in records:  # a cycle of parts (refused by the loader) still lists them all
+        place(record, 0)
+    return ordered
 
 
 def _write_geojson(noun: Any, records: list[dict[str, Any]]) -> None:
