@@ -197,7 +197,12 @@ def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> li
             f"p.organization_id IN {in_list('po', f.partner.organization_ids, params)})"
         )
         where.append(_link_filter(reader, f"p.{link}", link_sql, params))
-    if f.sector_ids is not None:
+    if f.sector_ids is not None and noun.name == "event":
+        where.append(
+            f"t.id IN (SELECT es.rid FROM ({EVENT_SECTORS}) es "
+            f"WHERE es.sector_id IN {in_list('sec', f.sector_ids, params)})"
+        )
+    elif f.sector_ids is not None:
         link_sql = (
             f"SELECT rs.{noun.link} FROM record_sectors rs WHERE rs.{noun.link} IS NOT NULL "
             f"AND rs.sector_id IN {in_list('sec', f.sector_ids, params)}"
@@ -362,6 +367,24 @@ _SECTORS_SQL = """
 SELECT rs.{link} AS rid, s.slug FROM record_sectors rs JOIN sectors s ON s.id = rs.sector_id
 WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 
+# An event has the sectors of the record it concerns as well as its own: a visit about a
+# tungsten deal is a minerals event. Events are few, so this is computed, not stored.
+EVENT_SECTORS = " UNION ".join(
+    [
+        "SELECT rs.event_id AS rid, rs.sector_id FROM record_sectors rs "
+        "WHERE rs.event_id IS NOT NULL",
+        *(
+            f"SELECT e.id, rs.sector_id FROM events e "
+            f"JOIN record_sectors rs ON rs.{link} = e.{link}"
+            for link in ("agreement_id", "deal_id", "deposit_id", "project_id")
+        ),
+    ]
+)
+_EVENT_SECTORS_SQL = (
+    f"SELECT es.rid, s.slug FROM ({EVENT_SECTORS}) es JOIN sectors s ON s.id = es.sector_id "
+    "WHERE es.rid IN {ids} ORDER BY s.slug"
+)
+
 _SOURCES_SQL = """
 SELECT ci.{link} AS rid, s.slug AS source, s.title, s.publisher, s.url, s.published,
     ci.kind, ci.text, ci.field, ci.note
@@ -441,7 +464,7 @@ def attach(
             r[name] = []
     queries = {
         "partners": _PARTIES_SQL,
-        "sectors": _SECTORS_SQL,
+        "sectors": _EVENT_SECTORS_SQL if link == "event_id" else _SECTORS_SQL,
         "sources": _SOURCES_SQL,
         "discrepancies": _DISCREPANCIES_SQL,
         "stages": _STAGES_SQL,

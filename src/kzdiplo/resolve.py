@@ -71,6 +71,19 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
     )
 
 
+def any_partner(partners: list[Partner]) -> Partner:
+    """Several partners as one filter that matches a record of any of them."""
+    if len(partners) == 1:
+        return partners[0]
+    first = partners[0]
+    return first._replace(
+        key=", ".join(p.key for p in partners),
+        name=", ".join(p.name for p in partners),
+        country_ids=tuple(dict.fromkeys(i for p in partners for i in p.country_ids)),
+        organization_ids=tuple(dict.fromkeys(i for p in partners for i in p.organization_ids)),
+    )
+
+
 class SectorTree:
     """The sector taxonomy, to expand a parent into itself and its descendants."""
 

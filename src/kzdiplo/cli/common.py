@@ -91,19 +91,20 @@ LimitOption = Annotated[
     int, typer.Option("--limit", "-n", min=0, help="Show at most this many rows (0: all).")
 ]
 PartnerOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--partner", "-p", metavar="PARTNER",
         help="A country, bloc or organisation: ISO code, name or alias, any case "
-        "(US, usa, 'United States'). A country includes its organisations.",
+        "(US, usa, 'United States'). A country includes its organisations. Repeat for "
+        "any of several (-p US -p RU).",
     ),
 ]  # fmt: skip
 SectorOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--sector", "-s", metavar="SECTOR",
         help="A sector or any word for it (minerals, mining, transport); includes its "
-        "sub-sectors.",
+        "sub-sectors. Repeat for any of several.",
     ),
 ]  # fmt: skip
 YearOption = Annotated[

@@ -103,8 +103,8 @@ def list_command(
     fmt: Format,
     limit: int,
     *,
-    partner: str | None = None,
-    sector: str | None = None,
+    partner: list[str] | None = None,
+    sector: list[str] | None = None,
     year: int | None = None,
     since: str | None = None,
     until: str | None = None,
@@ -120,7 +120,7 @@ def list_command(
     from kzdiplo import queries
     from kzdiplo.access import note
     from kzdiplo.render import emit
-    from kzdiplo.resolve import resolve_partner, resolve_sector
+    from kzdiplo.resolve import any_partner, resolve_partner, resolve_sector
 
     noun = queries.NOUNS[noun_name]
     if fmt is Format.geojson and noun_name not in ("deposit", "project"):
@@ -131,10 +131,10 @@ def list_command(
         f.until = _date_bound(until, "--until", end=True)
         if f.since and f.until and f.since > f.until:
             raise UsageError(f"--since {since} is after --until {until}")
-        if partner is not None:
-            f.partner = resolve_partner(reader, partner)
-        if sector is not None:
-            f.sector_ids = resolve_sector(reader, sector)
+        if partner:  # several: any of them
+            f.partner = any_partner([resolve_partner(reader, p) for p in partner])
+        if sector:
+            f.sector_ids = list(dict.fromkeys(i for s in sector for i in resolve_sector(reader, s)))
         for column, value in (("kind", kind), ("commodity", commodity), ("status", status)):
             if value is not None:
                 found = queries.matching_values(reader, noun, column, value)
@@ -381,7 +381,8 @@ def events(
     """The timeline: visits, summits, signings and decisions, oldest first.
 
     A partial date ("early 2023", "2025") matches every --year/--since/--until it may
-    fall in. Sort keys: date, title.
+    fall in. An event has its own sectors and those of the record it concerns (--sector
+    finds a visit about a tungsten deal under minerals). Sort keys: date, title.
 
     \b
     Examples:
