@@ -35,4 +35,5 @@ def test_events_take_the_sectors_of_what_they_concern(seeded_db: Path) -> None:
     found = slugs(seeded_db, "events", "--sector", "minerals")
     assert found, "no event found under minerals"
     for event in run_json(seeded_db, "events", "--sector", "minerals", "--limit", "0"):
-        assert event["sectors"], event["slug"]
+        assert event["sectors"] or event["related_sectors"], event["slug"]
+    assert any(not e["sectors"] and e["related_sectors"] for e in events)

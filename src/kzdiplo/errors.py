@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -26,6 +25,8 @@ class QueryTimeout(KzError):
 
 def did_you_mean(what: str, value: str, known: Iterable[str]) -> UsageError:
     """An 'unknown X' error that suggests the closest known values."""
+    import difflib  # here, not at the top: every run imports this module, few need it
+
     choices = sorted(set(known), key=str.lower)
     lowered = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(value.lower(), list(lowered), n=3, cutoff=0.6)

@@ -263,6 +263,16 @@ def list_records(reader: Reader, noun: Noun, f: Filters) -> Page:
     return Page(attach(reader, noun, [shape(noun, r) for r in rows]), more)
 
 
+def csv_template(reader: Reader, noun: Noun) -> dict[str, Any]:
+    """A record of ``noun`` with every nested value present (never shown): the columns
+    a CSV of any page of it has, found by shaping a row of placeholders the way real
+    rows are shaped, so no list of columns is kept by hand."""
+    columns, _ = reader.stream(f"{noun.select}\nWHERE 1 = 0")
+    record = shape(noun, dict.fromkeys(columns, "[]"))  # "[]": an empty aliases list too
+    record["id"] = 0  # no record has it: its lists stay empty
+    return attach(reader, noun, [record])[0]
+
+
 # --- shaping rows into records --------------------------------------------------------
 
 
@@ -368,20 +378,18 @@ SELECT rs.{link} AS rid, s.slug FROM record_sectors rs JOIN sectors s ON s.id = 
 WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 
 # An event has the sectors of the record it concerns as well as its own: a visit about a
-# tungsten deal is a minerals event. Events are few, so this is computed, not stored.
-EVENT_SECTORS = " UNION ".join(
-    [
-        "SELECT rs.event_id AS rid, rs.sector_id FROM record_sectors rs "
-        "WHERE rs.event_id IS NOT NULL",
-        *(
-            f"SELECT e.id, rs.sector_id FROM events e "
-            f"JOIN record_sectors rs ON rs.{link} = e.{link}"
-            for link in ("agreement_id", "deal_id", "deposit_id", "project_id")
-        ),
-    ]
+# tungsten deal is a minerals event (``related_sectors``, derived: not in the export).
+# Events are few, so this is computed, not stored.
+RELATED_SECTORS = " UNION ".join(
+    f"SELECT e.id AS rid, rs.sector_id FROM events e JOIN record_sectors rs ON rs.{link} = e.{link}"
+    for link in ("agreement_id", "deal_id", "deposit_id", "project_id")
 )
-_EVENT_SECTORS_SQL = (
-    f"SELECT es.rid, s.slug FROM ({EVENT_SECTORS}) es JOIN sectors s ON s.id = es.sector_id "
+EVENT_SECTORS = (
+    "SELECT rs.event_id AS rid, rs.sector_id FROM record_sectors rs "
+    f"WHERE rs.event_id IS NOT NULL UNION {RELATED_SECTORS}"
+)
+_RELATED_SECTORS_SQL = (
+    f"SELECT es.rid, s.slug FROM ({RELATED_SECTORS}) es JOIN sectors s ON s.id = es.sector_id "
     "WHERE es.rid IN {ids} ORDER BY s.slug"
 )
 
@@ -459,12 +467,15 @@ def attach(
         wanted = ["partners", "sectors", *wanted]
     if link in ("agreement_id", "deal_id"):
         wanted.append("stages")
+    if link == "event_id":
+        wanted.append("related_sectors")
     for r in records:
         for name in wanted:
             r[name] = []
     queries = {
         "partners": _PARTIES_SQL,
-        "sectors": _EVENT_SECTORS_SQL if link == "event_id" else _SECTORS_SQL,
+        "sectors": _SECTORS_SQL,
+        "related_sectors": _RELATED_SECTORS_SQL,
         "sources": _SOURCES_SQL,
         "discrepancies": _DISCREPANCIES_SQL,
         "stages": _STAGES_SQL,
@@ -475,7 +486,7 @@ def attach(
             sql = queries[name].format(link=link, ids=in_list("id", chunk, params))
             for row in reader.rows(sql, params):
                 target = by_id[row.pop("rid")]
-                if name == "sectors":
+                if name in ("sectors", "related_sectors"):
                     target[name].append(row["slug"])
                     continue
                 if "published" in row and row["published"] is not None:
@@ -781,6 +792,9 @@ def search_words(text: str) -> list[str]:
     if not words:
         raise UsageError("nothing to search for: give one or more words")
     return words
+
+
+SEARCH_COLUMNS = ("noun", "key", "title", "snippet", "score")  # each match's keys
 
 
 def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -20,12 +20,18 @@ NO_WRAP = frozenset({"Slug", "Key", "Partner", "URL", "Record"})
 
 
 class Format(StrEnum):
+    """What every command can write (``--format``)."""
+
     table = "table"
     json = "json"
     ndjson = "ndjson"
     csv = "csv"
     markdown = "markdown"
-    geojson = "geojson"  # deposits and projects only
+
+
+# Records with places (deposits, projects) can also be a GeoJSON map: their --format
+# offers it, and no other command's does.
+PlaceFormat = StrEnum("PlaceFormat", [*((f.name, f.value) for f in Format), ("geojson", "geojson")])
 
 
 def _json_default(value: Any) -> Any:
@@ -244,20 +250,20 @@ def emit(
     out: TextIO | None = None,
     layout: Layout = Layout.auto,
     drop: bool = True,
+    like: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Write ``records`` to stdout in ``fmt`` (``layout`` and ``drop``: write_table)."""
+    """Write ``records`` to stdout in ``fmt`` (``layout`` and ``drop``: write_table;
+    ``like``: write_csv)."""
     out = out or sys.stdout
-    if fmt is Format.geojson:
-        from kzdiplo.errors import UsageError
-
-        raise UsageError("--format geojson is for deposits and projects")
-    if fmt is Format.json:
+    if fmt == "geojson":
+        out.write(to_json(geojson(records)) + "\n")
+    elif fmt is Format.json:
         out.write(to_json(records) + "\n")
     elif fmt is Format.ndjson:
         for record in records:
             out.write(to_json(record, indent=None) + "\n")
     elif fmt is Format.csv:
-        write_csv((flatten(r) for r in records), out)
+        write_csv((flatten(r) for r in records), out, [flatten(r) for r in like])
     else:
         headers = [name for name, _ in columns]
         rows = [[get(r) for _, get in columns] for r in records]
@@ -267,13 +273,32 @@ def emit(
             write_table(rows, headers, out, title, layout=layout, drop=drop)
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
-    """CSV with a header row: the union of the rows' keys, in first-seen order."""
+def write_csv(
+    rows: Iterable[dict[str, Any]], out: TextIO, like: Sequence[dict[str, Any]] = ()
+) -> None:
+    """CSV with a header row, even for no rows: the union of the keys of the rows and of
+    ``like`` (rows that show the columns, never written), in first-seen order. A nested
+    value that is null in some rows (``amount``) leaves no empty ``amount`` column beside
+    the ``amount_low``... that the other rows fill."""
     materialised = list(rows)
-    headers = list(dict.fromkeys(k for row in materialised for k in row))
-    writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n")
+    every = [*like, *materialised]
+    headers = list(dict.fromkeys(k for row in every for k in row))
+    headers = [h for h in headers if not _leftover(h, headers, every)]
+    writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(materialised)
+
+
+def _leftover(name: str, headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> bool:
+    """True for the column a null nested value leaves (``amount``) when other rows
+    spell that value out (``amount_low``): no row has both, and no row fills it."""
+    nested = [h for h in headers if h.startswith(f"{name}_")]
+    if not nested:
+        return False
+    return not any(
+        row.get(name) not in (None, "") or (name in row and any(h in row for h in nested))
+        for row in rows
+    )
 
 
 def write_markdown(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> None:
@@ -314,10 +339,6 @@ def stream_rows(
     layout: Layout = Layout.auto,
 ) -> None:
     """Write SQL result rows as they come (nothing is held in memory but the table view)."""
-    if fmt is Format.geojson:
-        from kzdiplo.errors import UsageError
-
-        raise UsageError("--format geojson is for deposits and projects")
     if fmt is Format.json:
         out.write("[")
         for i, row in enumerate(rows):

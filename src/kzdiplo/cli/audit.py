@@ -19,6 +19,23 @@ def _section(
     emit(rows, columns, fmt, title=title, layout=layout)
 
 
+SECTIONS = ("summary", "discrepancies", "refinements", "single_sourced")
+
+
+def _one_csv(result: dict[str, Any]) -> None:
+    """Every section in one CSV table, its rows told apart by a ``section`` column (the
+    summary's rows are per record type)."""
+    from kzdiplo.render import flatten, write_csv
+
+    summary = [{"record_type": k, **v} for k, v in sorted(result["summary"].items())]
+    rows = [
+        {"section": name, **flatten(row)}
+        for name in SECTIONS
+        for row in (summary if name == "summary" else result[name])
+    ]
+    write_csv(rows, sys.stdout, like=[dict.fromkeys(["section"])])
+
+
 @guarded
 def audit(
     ctx: typer.Context, fmt: FormatOption = Format.table, layout: LayoutOption = Layout.auto
@@ -29,7 +46,7 @@ def audit(
 
     Independent means by origin: a source that republishes or reports on another
     counts once with it (kzdiplo sources shows what rests on what). JSON adds the same
-    counts per record and per field.
+    counts per record and per field; CSV is one table with a section column.
 
     \b
     Examples:
@@ -43,6 +60,9 @@ def audit(
         result = run_audit(reader)
     if fmt in (Format.json, Format.ndjson):
         sys.stdout.write(to_json(result, None if fmt is Format.ndjson else 2) + "\n")
+        return
+    if fmt is Format.csv:
+        _one_csv(result)
         return
     if fmt is Format.markdown:
         sys.stdout.write("# kzdiplo audit\n")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from kzdiplo.errors import KzError
-from kzdiplo.render import Format, Layout
+from kzdiplo.render import Format, Layout, PlaceFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,9 +72,16 @@ def reading(ctx: typer.Context) -> Iterator[Any]:
 FormatOption = Annotated[
     Format,
     typer.Option(
+        "--format", "-f", help="Output: table (for people), json, ndjson, csv or markdown.",
+        case_sensitive=False,
+    ),
+]  # fmt: skip
+PlaceFormatOption = Annotated[
+    PlaceFormat,
+    typer.Option(
         "--format", "-f",
-        help="Output: table (for people), json, ndjson, csv, markdown; geojson for deposits "
-        "and projects.",
+        help="Output: table (for people), json, ndjson, csv, markdown, or geojson (a map: "
+        "a point where a source gives coordinates).",
         case_sensitive=False,
     ),
 ]  # fmt: skip

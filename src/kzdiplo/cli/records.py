@@ -11,6 +11,7 @@ from kzdiplo.cli.common import (
     LayoutOption,
     LimitOption,
     PartnerOption,
+    PlaceFormatOption,
     SectorOption,
     SinceOption,
     SortOption,
@@ -22,7 +23,7 @@ from kzdiplo.cli.common import (
     stages_of,
 )
 from kzdiplo.errors import UsageError
-from kzdiplo.render import Column, Format, Layout
+from kzdiplo.render import Column, Format, Layout, PlaceFormat
 
 
 def _titled(record: dict[str, Any]) -> str:
@@ -100,7 +101,7 @@ def _date_bound(value: str | None, option: str, end: bool) -> str | None:
 def list_command(
     ctx: typer.Context,
     noun_name: str,
-    fmt: Format,
+    fmt: Format | str,
     limit: int,
     *,
     partner: list[str] | None = None,
@@ -123,8 +124,8 @@ def list_command(
     from kzdiplo.resolve import any_partner, resolve_partner, resolve_sector
 
     noun = queries.NOUNS[noun_name]
-    if fmt is Format.geojson and noun_name not in ("deposit", "project"):
-        raise UsageError("--format geojson is for deposits and projects")
+    if fmt != "geojson":
+        fmt = Format(fmt)
     with reading(ctx) as reader:
         f = queries.Filters(sort=sort, limit=limit or None, year=year, stages=stages_of(stage))
         f.since = _date_bound(since, "--since", end=False)
@@ -145,13 +146,16 @@ def list_command(
             f.min_usd = parse_usd(min_usd)
         queries.order_by(noun, sort)  # a bad --sort fails before any query runs
         page = queries.list_records(reader, noun, f)
-    if fmt is Format.geojson:
-        _write_geojson(noun, page.records)
-    else:
-        shown = page.records
-        if fmt in (Format.table, Format.markdown):
-            shown = under_packages(shown)
-        emit(shown, COLUMNS[noun_name], fmt, title=_title(noun, page.records), layout=layout)
+        like = [queries.csv_template(reader, noun)] if fmt is Format.csv else []
+    shown = page.records
+    if fmt in (Format.table, Format.markdown):
+        shown = under_packages(shown)
+    emit(
+        shown, COLUMNS[noun_name], fmt, title=_title(noun, page.records), layout=layout,
+        like=like,
+    )  # fmt: skip
+    if fmt == "geojson":
+        _geojson_note(noun, page.records)
     if not page.records and fmt in (Format.table, Format.markdown):
         note(f"no {noun.plural} match these filters")
     if page.more:
@@ -186,13 +190,9 @@ def under_packages(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
-def _write_geojson(noun: Any, records: list[dict[str, Any]]) -> None:
-    import sys
-
+def _geojson_note(noun: Any, records: list[dict[str, Any]]) -> None:
     from kzdiplo.access import note
-    from kzdiplo.render import geojson, to_json
 
-    sys.stdout.write(to_json(geojson(records)) + "\n")
     unplaced = sum(1 for r in records if not r.get("coordinates"))
     if unplaced:
         note(
@@ -312,7 +312,7 @@ def deposits(
     ] = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
-    fmt: FormatOption = Format.table,
+    fmt: PlaceFormatOption = PlaceFormat.table,
     layout: LayoutOption = Layout.auto,
 ) -> None:
     """Mineral deposits and groups of deposits ("50 rare earth deposits" is one row).
@@ -344,7 +344,7 @@ def projects(
     ] = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
-    fmt: FormatOption = Format.table,
+    fmt: PlaceFormatOption = PlaceFormat.table,
     layout: LayoutOption = Layout.auto,
 ) -> None:
     """Infrastructure and technology projects: capacity, cost, start and completion.

@@ -35,11 +35,13 @@ def search(
       kzdiplo search alliance
     """
     from kzdiplo.access import note
+    from kzdiplo.queries import SEARCH_COLUMNS
     from kzdiplo.queries import search as run_search
     from kzdiplo.render import emit
 
     with reading(ctx) as reader:
         rows = run_search(reader, text, limit=limit or 1_000_000)
-    emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}", layout=layout)
+    emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}", layout=layout,
+         like=[dict.fromkeys(SEARCH_COLUMNS)])  # fmt: skip
     if not rows and fmt in (Format.table, Format.markdown):
         note(f"nothing matches {text!r}")
