@@ -232,7 +232,7 @@ def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> li
 
 
 def order_by(noun: Noun, sort: str | None) -> str:
-    key = sort or noun.default_sort
+    key = (sort or noun.default_sort).strip().lower()  # any case, like every other value
     descending = key.startswith("-")
     key = key.lstrip("-")
     if key not in noun.sorts:

@@ -18,6 +18,7 @@ from typing import Annotated
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
+from typer.core import TyperGroup
 
 from kzdiplo import __version__
 from kzdiplo.cli.common import state
@@ -71,6 +72,61 @@ def _root(
     state(ctx).db = db_path
 
 
+def root_options_first(args: Sequence[str]) -> list[str]:
+    """``args`` with a root option given after the command (``deals --db x.db``) moved
+    before it, where Click looks for it; nothing after ``--`` is touched."""
+    args = list(args)
+    end = args.index("--") if "--" in args else len(args)
+    moved: list[str] = []
+    i = 1 + next((n for n, a in enumerate(args[:end]) if a in COMMANDS), end)
+    while i < end:
+        arg = args[i]
+        if arg in ROOT_OPTIONS_WITH_VALUE and i + 1 < end:
+            moved += args[i : i + 2]
+            del args[i : i + 2]
+            end -= 2
+        elif arg.split("=", 1)[0] in ROOT_OPTIONS_WITH_VALUE:
+            moved.append(args.pop(i))
+            end -= 1
+        else:
+            i += 1
+    return moved + args
+
+
+class KzGroup(TyperGroup):
+    """The root command: Click's usage errors (an unknown option, a value out of range
+    or not among the choices) become one ``kzdiplo: error:`` line and one hint, exit 2,
+    like every other bad input; ``--db`` is accepted after the command too."""
+
+    def main(self, args: Sequence[str] | None = None, *a: object, **kw: object) -> object:
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer's Click
+
+        standalone = kw.pop("standalone_mode", True)
+        args = root_options_first(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(args, *a, standalone_mode=False, **kw)  # type: ignore[arg-type]
+        except NoArgsIsHelpError as exc:  # `kzdiplo` or `kzdiplo db` alone: the help
+            if not standalone:
+                raise
+            exc.show()
+            sys.exit(2)
+        except UsageError as exc:
+            print(f"kzdiplo: error: {exc.format_message()}", file=sys.stderr)
+            where = exc.ctx.command_path if exc.ctx else "kzdiplo"
+            print(f"kzdiplo: hint: {where} --help lists what it takes", file=sys.stderr)
+            if not standalone:
+                raise
+            sys.exit(2)
+        except typer.Abort:
+            if not standalone:
+                raise
+            print("kzdiplo: aborted", file=sys.stderr)
+            sys.exit(1)
+        if standalone:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
+
+
 def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     """The Typer app with the commands ``names`` (every command when None)."""
     app = typer.Typer(
@@ -86,6 +142,7 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         ),
         no_args_is_help=True,
         pretty_exceptions_enable=False,
+        cls=KzGroup,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(_root)
