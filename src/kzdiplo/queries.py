@@ -591,7 +591,7 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
             f"WHERE {condition} ORDER BY t.slug",
             params,
         )
-    row["records"] = records
+    row["records"] = sorted(records, key=lambda r: (r["role"], r["noun"], r["slug"]))  # by role
     return attach(reader, None, [row], link)[0]
 
 
@@ -785,22 +785,69 @@ def _top(row: dict[str, Any]) -> int:
 # --- search -------------------------------------------------------------------------------
 
 
-def search_words(text: str) -> list[str]:
-    """The user's words, without operators or punctuation (nothing reaches the query
-    syntax of either backend)."""
-    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
-    if not words:
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text).split()
+
+
+def search_terms(text: str) -> list[tuple[str, str]]:
+    """The user's query as ``(kind, text)`` terms: ``word`` (a whole word), ``prefix``
+    (``word*``), ``phrase`` (``"two words"``) and the operators ``AND``, ``OR``, ``NOT``
+    (upper case; words side by side mean AND). Only letters and digits of the user's
+    words reach either backend's query syntax."""
+    terms: list[tuple[str, str]] = []
+    for n, part in enumerate(text.split('"')):
+        if n % 2:  # inside quotation marks
+            if _words(part):
+                terms.append(("phrase", " ".join(_words(part))))
+            continue
+        for token in part.split():
+            if token in ("AND", "OR", "NOT"):
+                terms.append(("op", token))
+            elif _words(token):
+                kind = "prefix" if token.endswith("*") else "word"
+                terms += [("word", w) for w in _words(token)[:-1]]
+                terms.append((kind, _words(token)[-1]))
+    if not any(kind != "op" for kind, _ in terms):
         raise UsageError("nothing to search for: give one or more words")
-    return words
+    previous = "op"
+    for kind, value in terms:
+        if kind == "op" and previous == "op":
+            raise UsageError(f"search: {value} needs a word before it (a OR b, a NOT b)")
+        previous = kind
+    if terms[-1][0] == "op":
+        raise UsageError(f"search: {terms[-1][1]} needs a word after it (a OR b, a NOT b)")
+    return terms
+
+
+def _search_query(terms: list[tuple[str, str]], postgres: bool) -> str:
+    """``terms`` in FTS5 or tsquery syntax (NOT binds tightest, then AND, then OR in
+    both)."""
+    out: list[str] = []
+    for kind, value in terms:
+        if kind == "op":
+            out.append({"AND": "&", "OR": "|", "NOT": "& !"}[value] if postgres else value)
+            continue
+        if out and out[-1] not in ("AND", "OR", "NOT", "&", "|", "& !"):
+            out.append("&" if postgres else "AND")
+        if postgres:
+            words = value.split()
+            out.append(
+                "(" + " <-> ".join(words) + ")" if kind == "phrase" else
+                f"{value}:*" if kind == "prefix" else value
+            )  # fmt: skip
+        else:
+            out.append(f'"{value}"*' if kind == "prefix" else f'"{value}"')
+    return " ".join(out).replace("& ! ", "& !")
 
 
 SEARCH_COLUMNS = ("noun", "key", "title", "snippet", "score")  # each match's keys
 
 
 def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Records whose names, aliases, summaries or quotes contain every word (as a word
-    prefix), best first; ``score`` is higher for better matches."""
-    words = search_words(text)
+    """Records whose names, aliases, summaries or quotes match ``text`` (search_terms:
+    whole words, ``word*``, "phrases", AND/OR/NOT), best first; ``score`` is higher for
+    better matches."""
+    terms = search_terms(text)
     if reader.dialect == "postgresql":
         # The search table of migration 0006: its GIN index finds the matches (the view
         # computed every document's tsvector on every search); snippets for the page only.
@@ -816,7 +863,7 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
                 best.score
             FROM best JOIN search_index s ON s.doc_id = best.doc_id
             ORDER BY best.score DESC, s.key""",
-            {"q": " & ".join(f"{w}:*" for w in words), "limit": limit},
+            {"q": _search_query(terms, postgres=True), "limit": limit},
         )
     # Rank every match (BM25 has no shortcut), then cut snippets for the page only:
     # snippet() on every match cost a third of the query at a million records.
@@ -829,7 +876,7 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
             round(-best.rank, 3) AS score
         FROM best JOIN search_index ON search_index.rowid = best.id
         WHERE search_index MATCH :q ORDER BY best.rank""",
-        {"q": " ".join(f'"{w}"*' for w in words), "limit": limit},
+        {"q": _search_query(terms, postgres=False), "limit": limit},
     )
 
 

@@ -18,9 +18,7 @@ COLUMNS = [
 @guarded
 def search(
     ctx: typer.Context,
-    text: Annotated[
-        str, typer.Argument(help="Words to find (all must match; word prefixes count).")
-    ],
+    text: Annotated[str, typer.Argument(help="What to find (see above).")],
     limit: LimitOption = 20,
     fmt: FormatOption = Format.table,
     layout: LayoutOption = Layout.auto,
@@ -28,11 +26,18 @@ def search(
     """Search titles, names, aliases, summaries and source quotes across all records,
     best match first, with the matching snippet [in brackets].
 
+    Whole words, all of them: `nuclear plant` finds both words. `tungst*` matches words
+    that start with tungst; "two words" in quotation marks is a phrase; AND, OR and NOT
+    (in capitals) combine: `tungsten OR uranium`, `tungsten NOT mine` (NOT binds
+    tightest, then AND, then OR). A query starting with - goes after --, options before.
+
     \b
     Examples:
       kzdiplo search tungsten
       kzdiplo search "nuclear plant" --format json
-      kzdiplo search alliance
+      kzdiplo search 'critical mineral*'
+      kzdiplo search '"power plant" OR uranium'
+      kzdiplo search -f json -- -tungsten
     """
     from kzdiplo.access import note
     from kzdiplo.queries import SEARCH_COLUMNS
