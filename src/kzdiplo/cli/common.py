@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from kzdiplo.cli import complete
 from kzdiplo.errors import KzError
 from kzdiplo.render import Format, Layout, PlaceFormat
 
@@ -104,6 +105,7 @@ PartnerOption = Annotated[
         help="A country, bloc or organisation: ISO code, name or alias, any case "
         "(US, usa, 'United States'). A country includes its organisations. Repeat for "
         "any of several (-p US -p RU).",
+        autocompletion=complete.partners,
     ),
 ]  # fmt: skip
 SectorOption = Annotated[
@@ -112,6 +114,7 @@ SectorOption = Annotated[
         "--sector", "-s", metavar="SECTOR",
         help="A sector or any word for it (minerals, mining, transport); includes its "
         "sub-sectors. Repeat for any of several.",
+        autocompletion=complete.sectors,
     ),
 ]  # fmt: skip
 YearOption = Annotated[
@@ -162,5 +165,9 @@ def stages_of(values: list[str] | None) -> list[str] | None:
 
 
 SortOption = Annotated[
-    str | None, typer.Option("--sort", help="Sort key (see above); prefix - for descending.")
-]
+    str | None,
+    typer.Option(
+        "--sort", help="Sort key (see above); prefix - for descending.",
+        autocompletion=complete.sort_keys,
+    ),
+]  # fmt: skip

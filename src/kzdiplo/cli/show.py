@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from kzdiplo import display
+from kzdiplo.cli import complete
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
 from kzdiplo.errors import did_you_mean
 from kzdiplo.render import Format, Layout
@@ -16,8 +17,15 @@ NOUN_HELP = "agreement, deal, deposit, project, event, partner or source (plural
 @guarded
 def show(
     ctx: typer.Context,
-    noun: Annotated[str, typer.Argument(help=NOUN_HELP, metavar="NOUN")],
-    key: Annotated[str, typer.Argument(help="Slug or id (a partner: code, name or alias).")],
+    noun: Annotated[
+        str, typer.Argument(help=NOUN_HELP, metavar="NOUN", autocompletion=complete.nouns)
+    ],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="Slug or id (a partner: code, name or alias).", autocompletion=complete.keys
+        ),
+    ],
     fmt: FormatOption = Format.table,
     layout: LayoutOption = Layout.auto,
 ) -> None:
