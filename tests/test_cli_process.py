@@ -118,6 +118,7 @@ def test_one_command_imports_one_command_module_and_rich_for_its_table(seeded_db
     modules = ast.literal_eval(loaded)
     assert [m for m in modules if m.startswith("kzdiplo.")] == [
         "kzdiplo.cli.common",
+        "kzdiplo.cli.complete",  # the completion callbacks the options name (stdlib only)
         "kzdiplo.cli.records",
     ]
     assert "rich.table" in modules and "rich.console" in modules
