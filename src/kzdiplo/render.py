@@ -102,8 +102,8 @@ class Layout(StrEnum):
 DROP_ORDER = (
     "Includes", "Where", "Kind", "Capacity", "Started", "Rests on", "Published", "Cited",
     "Commodity", "Count", "Completion", "Relationship, in the source's words", "Partners",
-    "Publisher", "Status", "Date", "Payer \u2192 recipient", "Stage", "Cost", "Amount",
-    "Disputed", "USD to partner", "Agreements",
+    "Publisher", "Status", "Payer \u2192 recipient", "Stage", "Date", "Disputed", "Cost",
+    "Amount", "USD to partner", "Agreements",
 )  # fmt: skip
 FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
 # Control characters from the data (a hostile `kzdiplo sql` result, say) must not reach
