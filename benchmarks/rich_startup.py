@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -38,9 +39,13 @@ def commands(db: Path, before: Path | None) -> list[Cmd]:
         Cmd("peer", "sqlite-utils query (US agreements SQL)", [SU, "query", str(db), US_SQL]),
     ]  # fmt: skip
     if before is not None:
+        # The other checkout's own database: the same seed data at its own schema head.
+        old = db.with_name("seeded-before.db")
+        subprocess.run(["env", f"PYTHONPATH={before}", KZ, "--db", str(old), "db", "init"],
+                       check=True, env=ENV, capture_output=True)  # fmt: skip
         cmds.append(
             Cmd("before", "kzdiplo agreements --partner US (hand-drawn table, main)",
-                ["env", f"COLUMNS={COLUMNS}", f"PYTHONPATH={before}", KZ, "--db", str(db),
+                ["env", f"COLUMNS={COLUMNS}", f"PYTHONPATH={before}", KZ, "--db", str(old),
                  *listing])
         )  # fmt: skip
     return cmds

@@ -178,3 +178,14 @@ def test_an_older_default_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert f"upgrading the database schema from 0005 to {HEAD}".encode() in result.stderr
     assert b"kz-us-washington-29-agreements" in result.stdout
     assert snapshot(database) == rows
+
+
+def test_help_at_80_columns_cuts_no_sentence(tmp_path: Path) -> None:
+    """Each command's line in `kzdiplo --help` is whole at a new terminal's width."""
+    from kzdiplo.cli import COMMANDS, SHORT_HELP
+
+    assert set(SHORT_HELP) == set(COMMANDS)
+    text = run_process("--help", home=tmp_path, env={"COLUMNS": "80"}).stdout.decode()
+    listed = text.split("Commands:")[1].splitlines()
+    assert all(not line.rstrip().endswith("...") for line in listed), listed
+    assert all(len(line) <= 80 for line in text.splitlines())

@@ -42,6 +42,26 @@ COMMANDS = {
     "sources": "sources:sources",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }
+# What `kzdiplo --help` says of each: whole phrases short enough for 80 columns (Click
+# would cut a docstring's first sentence mid-word with "...").
+SHORT_HELP = {
+    "agreements": "Agreements, memoranda and packages, oldest first.",
+    "deals": "Money: honest amounts, who pays whom, stages.",
+    "deposits": "Mineral deposits and groups of deposits.",
+    "projects": "Infrastructure and technology projects.",
+    "events": "The timeline: visits, summits and signings.",
+    "partners": "Each partner: agreements, deals, money by role.",
+    "show": "One record in full, with every citation.",
+    "search": "Search records and quotes (words, OR, NOT).",
+    "sql": "Run your own read-only SQL.",
+    "schema": "The tables and views, column by column.",
+    "load": "Load sourced facts from YAML or an export.",
+    "new": "Print a skeleton file of facts to fill in.",
+    "export": "Export everything: json, ndjson, csv, sqlite.",
+    "audit": "How well each record is sourced.",
+    "sources": "Every source, and what rests on what.",
+    "db": "Manage the database: init, upgrade, check, backup.",
+}
 ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})
 
 
@@ -153,9 +173,9 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         module_name, attribute = target.split(":")
         command = getattr(importlib.import_module(f"kzdiplo.cli.{module_name}"), attribute)
         if isinstance(command, typer.Typer):
-            app.add_typer(command, name=name)
+            app.add_typer(command, name=name, short_help=SHORT_HELP[name])
         else:
-            app.command(name)(command)
+            app.command(name, short_help=SHORT_HELP[name])(command)
     return app
 
 
