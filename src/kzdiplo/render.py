@@ -7,7 +7,6 @@ their sources, CSV flattens the whole records into exact values.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -280,6 +279,8 @@ def write_csv(
     ``like`` (rows that show the columns, never written), in first-seen order. A nested
     value that is null in some rows (``amount``) leaves no empty ``amount`` column beside
     the ``amount_low``... that the other rows fill."""
+    import csv  # here: only CSV needs it, and every table run imports this module
+
     materialised = list(rows)
     every = [*like, *materialised]
     headers = list(dict.fromkeys(k for row in every for k in row))
@@ -349,6 +350,8 @@ def stream_rows(
         for row in rows:
             out.write(to_json(dict(zip(columns, row, strict=False)), None) + "\n")
     elif fmt is Format.csv:
+        import csv
+
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
