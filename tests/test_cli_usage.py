@@ -65,7 +65,7 @@ def test_db_is_accepted_after_the_command(seeded_db: Path) -> None:
         (["deposits", "--commodity", "zz"], "(choose from: rare earths, tungsten)"),
         (["show", "thing", "x"], "(choose from: agreement, deal, deposit, event, partner"),
         (["new", "zz"], "(choose from: agreements, deals, deposits, events"),
-        (["deals", "--stage", "zz"], "(choose from: announced, approved, cancelled"),
+        (["deals", "--stage", "zz"], "choose from: announced, letter_of_interest"),
     ],
 )
 def test_unknown_values_list_the_valid_ones(seeded_db: Path, args: list[str], message: str) -> None:

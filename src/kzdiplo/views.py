@@ -12,16 +12,20 @@ VIEWS: dict[str, str] = {
     "agreement_overview": "Each agreement with its partners and sectors as comma-separated lists",
     "deal_overview": (
         "Each deal with its amounts, USD figures, payers, recipients and the agreement, "
-        "deposit or project it belongs to; is_part = 1 for parts of an umbrella deal"
+        "deposit or project it belongs to; payers and recipients by the roles that move "
+        "money; stage; counted_in names the deal its money is counted in; is_part = 1 for "
+        "parts of an umbrella deal"
     ),
     "citation_details": (
-        "Every citation with the record it supports (record_type, record_key), the quote "
-        "and the source's title and URL"
+        "Every citation with the record it supports (record_type, record_key), its kind, "
+        "the verbatim quote (kind quote) or our summary (kind summary), never both, and "
+        "the source's title and URL"
     ),
     "timeline": "Every event with its partial date, partners and linked records",
     "discrepancy_details": (
-        "Every disagreement between a record and a second source: the record, the field, "
-        "what the record holds, what the other source says, and that source's title and URL"
+        "Every disagreement (kind disagreement) or refinement (kind refinement) between a "
+        "record and a second source: the record, the field, what the record holds, what "
+        "the other source says, and that source's title and URL"
     ),
     "search_documents": (
         "The text kzdiplo search looks in, one document per record and source: join on "
@@ -71,6 +75,7 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "payers": "Who pays (investor, financier, acquirer...), comma-separated",
         "recipients": "Who receives (recipient, beneficiary), comma-separated",
         "is_part": "1 for a part of an umbrella deal (totals count the umbrella, not it)",
+        "counted_in": "The slug of the deal this one's money is counted in (an overlap), if any",
     },
     "citation_details": {
         "citation_id": "The citation row (citations.id)",

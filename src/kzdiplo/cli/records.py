@@ -91,6 +91,7 @@ def _date_bound(value: str | None, option: str, end: bool) -> str | None:
     if value is None:
         return None
     from kzdiplo.partialdate import parse_bound  # only when asked: it costs ~2 ms to import
+
     try:
         return parse_bound(value, end=end).isoformat()
     except ValueError as exc:
