@@ -32,7 +32,11 @@ class Target(NamedTuple):
 
 
 def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+    """An SQLAlchemy URL for the file ``path``; percent-encoded, since SQLAlchemy decodes
+    the database part and would take ``?`` for the start of the query and ``#`` away."""
+    from urllib.parse import quote
+
+    return f"sqlite:///{quote(os.fspath(path), safe='/')}"
 
 
 def sqlite_path_of(url: str) -> Path | None:
@@ -43,7 +47,9 @@ def sqlite_path_of(url: str) -> Path | None:
     rest = rest.split("?", 1)[0]
     if not rest or rest == ":memory:":
         return None
-    return Path(rest)
+    from urllib.parse import unquote
+
+    return Path(unquote(rest))
 
 
 def resolve(db: str | os.PathLike[str] | None = None) -> Target:

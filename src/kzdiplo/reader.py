@@ -12,10 +12,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from kzdiplo.db import BUSY_TIMEOUT_MS, sqlite_pragmas
 from kzdiplo.errors import KzError
+from kzdiplo.files import sqlite_uri
 
 # The schema revisions this kzdiplo knows, oldest first; the last is the head.
 # A test keeps this in step with migrations/versions.
@@ -43,8 +43,7 @@ class Reader:
 
 def connect_sqlite(path: Path, *, readonly: bool = True) -> sqlite3.Connection:
     """A stdlib connection to ``path`` with kzdiplo's PRAGMAs; read-only by default."""
-    mode = "ro" if readonly else "rw"
-    uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
+    uri = sqlite_uri(path.resolve(), "ro" if readonly else "rw")
     conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     sqlite_pragmas(conn)
     return conn

@@ -70,8 +70,13 @@ def _refuse_foreign_file(path) -> None:  # type: ignore[no-untyped-def]
     from kzdiplo.access import check_sqlite_file
 
     check_sqlite_file(path)
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+    from kzdiplo.files import sqlite_uri
+
+    conn = sqlite3.connect(sqlite_uri(path, "ro"), uri=True)
+    try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
     if names and "alembic_version" not in names:
         raise UsageError(
             f"{path} holds other tables and is not a kzdiplo database; not touching it"
@@ -156,13 +161,19 @@ def backup(
     """
     from kzdiplo.access import note
     from kzdiplo.export import sqlite_backup
+    from kzdiplo.files import refuse_database
 
     target = _target(ctx)
     if target.path is None:
         raise UsageError("db backup works on SQLite databases (use pg_dump for PostgreSQL)")
-    if dest.exists() and dest.resolve() == target.path.resolve():
-        raise UsageError(f"{dest} is the database itself")
-    if dest.is_dir() or (dest.exists() and not force):
+    if str(dest) == "-":
+        raise UsageError("db backup writes a file, not stdout: give a file name")
+    refuse_database(dest, target.path)
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a folder: give a file name")
+    if dest.exists() and not dest.is_file():
+        raise UsageError(f"{dest} is not a regular file")
+    if (dest.exists() or dest.is_symlink()) and not force:
         raise UsageError(f"{dest} exists (--force replaces a file)")
     if not dest.parent.is_dir():
         raise UsageError(f"{dest.parent}: no such folder")
