@@ -26,8 +26,11 @@ from kzdiplo.reader import (
 
 
 def note(message: str) -> None:
-    """One line for the user on stderr (never mixed into the data on stdout)."""
-    print(f"kzdiplo: {message}", file=sys.stderr)
+    """One line for the user on stderr (never mixed into the data on stdout), with no
+    character that could drive the terminal."""
+    from kzdiplo.safetext import for_terminal
+
+    print(f"kzdiplo: {for_terminal(message)}", file=sys.stderr)
 
 
 def create_database(target: Target) -> str:

@@ -138,6 +138,8 @@ def main() -> None:
     except Exception as exc:  # Click has already handled usage errors, ^C and closed pipes
         if os.environ.get("KZDIPLO_DEBUG"):
             raise
+        from kzdiplo.cli.common import error_line
+
         detail = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"kzdiplo: error: {type(exc).__name__}: {detail}", file=sys.stderr)
+        print(error_line(f"{type(exc).__name__}: {detail}"), file=sys.stderr)
         sys.exit(1)
