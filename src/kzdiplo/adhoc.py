@@ -5,7 +5,9 @@ read-only (``mode=ro``), ``PRAGMA query_only`` is on, attaching other files is
 disabled (``SQLITE_LIMIT_ATTACHED`` = 0, which also stops ``VACUUM INTO``), and an
 authorizer allows only reads: SELECT, reading columns, recursive CTEs, functions other
 than ``load_extension``, and a few PRAGMAs that only describe the schema. A progress
-handler stops the query at its deadline, leaving the connection usable.
+handler stops the query at its deadline, leaving the connection usable. SQLite's own
+limits bound memory: no string or blob over MAX_VALUE_BYTES (so no single function call
+runs long between two progress checks either), and a heap limit for the whole process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kzdiplo.errors import KzError, QueryTimeout, UsageError
+from kzdiplo.errors import KzError, QueryTimeout, QueryTooBig, UsageError
 from kzdiplo.reader import connect_sqlite, libpq_url
 
 READ_ONLY_PRAGMAS = frozenset(
@@ -48,11 +50,26 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
     return sqlite3.SQLITE_DENY
 
 
+MAX_VALUE_BYTES = 10_000_000  # one string or blob (the longest source text is ~60 kB)
+MAX_SQL_BYTES = 1_000_000  # the query text
+HEAP_LIMIT_BYTES = 256 * 2**20  # all of SQLite's memory in this process
+SQL_LIMITS = {
+    sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: MAX_SQL_BYTES,
+    sqlite3.SQLITE_LIMIT_ATTACHED: 0,  # no ATTACH, and so no VACUUM INTO
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 200,
+    sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 32,
+}
+
+
 def open_guarded(path: Path) -> sqlite3.Connection:
-    """A connection to ``path`` on which only reads can run."""
+    """A connection to ``path`` on which only reads can run, within SQLite's limits."""
     conn = connect_sqlite(path, readonly=True)
     conn.execute("PRAGMA query_only = ON")
-    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")  # soft limit follows it
+    for limit, value in SQL_LIMITS.items():
+        conn.setlimit(limit, value)
     conn.set_authorizer(_authorize)
     return conn
 
@@ -110,6 +127,13 @@ def explain_error(exc: sqlite3.Error) -> KzError:
         return UsageError("only one SQL statement at a time")
     if "too many attached" in message:
         return UsageError(READ_ONLY_MESSAGE)
+    if "too big" in message:
+        return QueryTooBig(
+            f"the query builds a value over {MAX_VALUE_BYTES // 1_000_000} MB, the limit for "
+            "kzdiplo sql"
+        )
+    if "out of memory" in message or "too long" in message or "too many" in message:
+        return QueryTooBig(f"the query exceeds a kzdiplo sql limit ({message})")
     return KzError(f"SQL error: {message}")
 
 
