@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from kzdiplo import __version__
 from kzdiplo.errors import UsageError
-from kzdiplo.files import atomic_file, atomic_path, refuse_database, sqlite_uri
+from kzdiplo.files import atomic_file, atomic_path, refuse_database, sqlite_read_uri
 from kzdiplo.queries import NOUNS, Filters, attach, list_records
 from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
@@ -312,7 +312,7 @@ def sqlite_backup(path: Path, target: Path) -> Path:
     even while other processes write. The copy replaces ``target`` only once complete,
     and never lands on the database or its companion files."""
     with atomic_path(target, path) as temporary:
-        source = sqlite3.connect(sqlite_uri(path, "ro"), uri=True)
+        source = sqlite3.connect(sqlite_read_uri(path), uri=True)
         copy = sqlite3.connect(temporary)
         try:
             source.backup(copy)

@@ -29,6 +29,21 @@ def sqlite_uri(path: Path | str, mode: str = "ro") -> str:
     return f"file:{quote(absolute, safe='/')}?mode={mode}"
 
 
+def sqlite_read_uri(path: Path | str) -> str:
+    """A read-only URI for ``path``. In a folder this process cannot write, with no
+    ``-wal``/``-shm`` beside the file, SQLite cannot create the WAL index a read needs:
+    the file is opened ``immutable`` (no writer can exist there either, as a WAL writer
+    must create those files in the same folder)."""
+    absolute = os.path.abspath(os.fspath(path))
+    uri = sqlite_uri(absolute, "ro")
+    folder = os.path.dirname(absolute)
+    if not os.access(folder, os.W_OK) and not any(
+        os.path.exists(absolute + suffix) for suffix in ("-wal", "-shm")
+    ):
+        uri += "&immutable=1"
+    return uri
+
+
 def _same(first: str, second: str) -> bool:
     if os.path.realpath(first) == os.path.realpath(second):
         return True

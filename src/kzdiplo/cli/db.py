@@ -15,10 +15,11 @@ app = typer.Typer(
 
 
 def _target(ctx: typer.Context, must_exist: bool = True):  # -> config.Target
-    from kzdiplo.access import check_sqlite_file
+    from kzdiplo.access import check_backend, check_sqlite_file
     from kzdiplo.config import resolve
 
     target = resolve(state(ctx).db)
+    check_backend(target)
     if target.path is not None and must_exist:
         if not target.path.exists():
             hint = "kzdiplo db init" if target.is_default else f"kzdiplo --db {target.path} db init"
@@ -58,29 +59,43 @@ def init(ctx: typer.Context) -> None:
 
     target = _target(ctx, must_exist=False)
     if target.path is not None and target.path.exists():
-        _refuse_foreign_file(target.path)
+        _refuse_foreign_file(target)
     summary = create_database(target)
     note(f"database ready at {target.path or target.url}: {summary}")
 
 
-def _refuse_foreign_file(path) -> None:  # type: ignore[no-untyped-def]
-    """Do not migrate somebody else's SQLite file into a kzdiplo database."""
+def _refuse_foreign_file(target) -> None:  # type: ignore[no-untyped-def]
+    """Do not migrate somebody else's SQLite file into a kzdiplo database, a half-created
+    one (tables, no revision) or one from a newer kzdiplo (Alembic would fail half-way)."""
     import sqlite3
 
-    from kzdiplo.access import check_sqlite_file
+    from kzdiplo.access import check_sqlite_file, newer_schema, no_revision
+    from kzdiplo.files import sqlite_read_uri
+    from kzdiplo.reader import REVISIONS
 
-    check_sqlite_file(path)
-    from kzdiplo.files import sqlite_uri
-
-    conn = sqlite3.connect(sqlite_uri(path, "ro"), uri=True)
+    path = target.path
+    check_sqlite_file(path, empty_ok=True)
+    conn = sqlite3.connect(sqlite_read_uri(path), uri=True)
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        revisions = (
+            [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+            if "alembic_version" in names
+            else []
+        )
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{path} cannot be read ({exc}): kzdiplo db check says more") from None
     finally:
         conn.close()
     if names and "alembic_version" not in names:
         raise UsageError(
             f"{path} holds other tables and is not a kzdiplo database; not touching it"
         )
+    if names - {"alembic_version"} and not revisions:
+        raise no_revision(target)
+    for revision in revisions:
+        if revision not in REVISIONS:
+            raise newer_schema(revision)
 
 
 @app.command()
@@ -98,7 +113,7 @@ def upgrade(ctx: typer.Context) -> None:
 
     target = _target(ctx)
     if target.path is not None:
-        _refuse_foreign_file(target.path)
+        _refuse_foreign_file(target)
     run_upgrade(target.url)
     note(f"schema at revision {HEAD}")
 
@@ -193,8 +208,20 @@ def check(ctx: typer.Context) -> None:
     """
     from kzdiplo.access import open_reader
     from kzdiplo.checks import run_checks
+    from kzdiplo.reader import SqliteReader
 
-    reader = open_reader(state(ctx).db)
+    try:
+        reader = open_reader(state(ctx).db)
+    except KzError as exc:
+        target = _target(ctx)  # a missing, empty or foreign file stops here
+        if target.path is None:
+            raise
+        # A damaged kzdiplo file: run every check anyway and report what fails.
+        print(f"FAIL  opening the database: {exc}")
+        try:
+            reader = SqliteReader(target.path)
+        except Exception:
+            raise KzError("1 check(s) failed") from None
     try:
         results = run_checks(reader)
     finally:
