@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kzdiplo.config import Target, redacted, resolve
+from kzdiplo.config import Target, redacted, resolve, scrub
 from kzdiplo.errors import KzError, UsageError
 
 if TYPE_CHECKING:
@@ -28,9 +28,10 @@ from kzdiplo.reader import (
 def note(message: str) -> None:
     """One line for the user on stderr (never mixed into the data on stdout), with no
     character that could drive the terminal."""
+    from kzdiplo.config import scrub
     from kzdiplo.safetext import for_terminal
 
-    print(f"kzdiplo: {for_terminal(message)}", file=sys.stderr)
+    print(f"kzdiplo: {for_terminal(scrub(message))}", file=sys.stderr)
 
 
 def create_database(target: Target) -> str:
@@ -151,6 +152,7 @@ def open_reader(db: str | None) -> Reader:
             reader = server_reader(target.url)
         except Exception as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            detail = scrub(detail, target.url)
             raise UsageError(f"cannot open {redacted(target.url)!r}: {detail}") from None
     try:
         revision = schema_revision(reader)

@@ -565,12 +565,40 @@ def _check_integers(item: Item, values: dict[str, Any]) -> None:
             raise LoadError([f"{item.where(name)}: {shown} is too large (at most {limit:,})"])
 
 
+LOCK_TIMEOUT_S = 60
+
+
+def _take_load_lock(conn: Connection, waiting: Callable[[str], None] | None) -> None:
+    """One loader at a time on PostgreSQL: concurrent runs queue on an advisory lock
+    instead of racing on the natural keys (SQLite gets the same from BEGIN IMMEDIATE).
+    Every wait, for that lock or a table's, ends after LOCK_TIMEOUT_S, and is announced."""
+    from sqlalchemy.exc import OperationalError
+
+    from kzdiplo.errors import KzError
+
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'")
+    if conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({LOAD_LOCK})").scalar():
+        return
+    if waiting is not None:
+        waiting(f"waiting (up to {LOCK_TIMEOUT_S} s) for another load to finish...")
+    try:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise KzError(
+            f"another session held kzdiplo's load lock for over {LOCK_TIMEOUT_S} s; "
+            "nothing was changed, try again"
+        ) from None
+
+
 def load_paths(
     engine: Engine,
     paths: Iterable[Path],
     *,
     dry_run: bool = False,
     progress: Callable[[int], Callable[[], None]] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> Report:
     """Validate ``paths`` and load them in one transaction (rolled back for a dry run).
 
@@ -583,9 +611,7 @@ def load_paths(
         transaction = conn.begin()
         try:
             if conn.dialect.name == "postgresql":
-                # One loader at a time: concurrent runs queue here instead of racing on
-                # the natural keys (SQLite gets the same from BEGIN IMMEDIATE).
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
+                _take_load_lock(conn, waiting)
             sync_iso_countries(conn)
             report = load(conn, bundle, progress(total) if progress else None)
             rebuild_derived(conn)

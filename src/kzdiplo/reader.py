@@ -162,9 +162,8 @@ RECORD_TABLES = ("agreements", "deals", "mineral_deposits", "infrastructure_proj
 
 def holds_records(reader: Reader) -> bool:
     """Whether the database holds any record (an empty one needs ``kzdiplo db seed``)."""
-    union = " UNION ALL ".join(f"SELECT 1 AS x FROM (SELECT 1 FROM {t} LIMIT 1)"
-                               for t in RECORD_TABLES)  # fmt: skip
-    return bool(reader.rows(union))
+    found = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in RECORD_TABLES)
+    return bool(reader.rows(f"SELECT ({found}) AS found")[0]["found"])
 
 
 def in_list(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:

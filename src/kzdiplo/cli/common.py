@@ -31,9 +31,12 @@ MAX_MESSAGE = 500  # characters of an error line: it may quote the user's input
 
 
 def error_line(message: str) -> str:
-    """``kzdiplo: error: ...`` as one short line that cannot drive the terminal."""
+    """``kzdiplo: error: ...`` as one short line that cannot drive the terminal and holds
+    no password of the kzdiplo URL variables."""
+    from kzdiplo.config import scrub
     from kzdiplo.safetext import for_terminal
 
+    message = scrub(message)
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
     return f"kzdiplo: error: {for_terminal(message)}"

@@ -46,7 +46,7 @@ def load(
             )
     try:
         with writing(state(ctx).db) as engine, progress_bar("loading") as start:
-            report = load_paths(engine, files, dry_run=dry_run, progress=start)
+            report = load_paths(engine, files, dry_run=dry_run, progress=start, waiting=note)
     except LoadError as exc:
         from kzdiplo.safetext import for_terminal
 

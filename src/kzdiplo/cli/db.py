@@ -252,7 +252,27 @@ def grant_readonly_sql(role: str, database: str, password: str | None) -> list[s
         f"GRANT USAGE ON SCHEMA public TO {role}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+        # What every role gets by default (PUBLIC): objects in the public schema and
+        # temporary tables. Migrations run as the database owner, who keeps both.
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"REVOKE TEMPORARY ON DATABASE {quoted_db} FROM PUBLIC",
     ]
+
+
+# Granted to PUBLIC by default and revocable only by a superuser: large objects (which any
+# role may create) and the advisory locks (a reader holding kzdiplo's load lock would make
+# loads wait, within their lock_timeout). The role running this keeps the load lock.
+SUPERUSER_REVOKES = [
+    "REVOKE EXECUTE ON FUNCTION lo_create(oid), lo_creat(integer), lo_import(text), "
+    "lo_import(text, oid), lo_from_bytea(oid, bytea), lo_put(oid, bigint, bytea), "
+    "lowrite(integer, bytea) FROM PUBLIC",
+    "REVOKE EXECUTE ON FUNCTION pg_advisory_lock(bigint), pg_advisory_lock_shared(bigint), "
+    "pg_try_advisory_lock(bigint), pg_try_advisory_lock_shared(bigint), "
+    "pg_advisory_xact_lock(bigint), pg_advisory_xact_lock_shared(bigint), "
+    "pg_try_advisory_xact_lock(bigint), pg_try_advisory_xact_lock_shared(bigint) FROM PUBLIC",
+    "GRANT EXECUTE ON FUNCTION pg_advisory_xact_lock(bigint), "
+    "pg_try_advisory_xact_lock(bigint) TO CURRENT_USER",
+]
 
 
 @app.command("grant-readonly")
@@ -294,14 +314,26 @@ def grant_readonly(
     statements = grant_readonly_sql(role, url.database or "", password)
     if print_only:
         print(";\n".join(statements) + ";")
+        print("-- as a superuser, also:\n" + ";\n".join(SUPERUSER_REVOKES) + ";")
         return
     engine = make_engine(target.url)
     try:
         with engine.begin() as conn:
             for statement in statements:
                 conn.exec_driver_sql(statement)
+            superuser = conn.exec_driver_sql(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).scalar()
+            if superuser:
+                for statement in SUPERUSER_REVOKES:
+                    conn.exec_driver_sql(statement)
     finally:
         engine.dispose()
+    if not superuser:
+        note(
+            "not a superuser: large-object and advisory-lock functions stay callable by "
+            "every role (see --print-sql); loads still wait for the lock only so long"
+        )
     readonly = url.set(username=role, password=password)
     note(
         f"role {role} can read {url.database}; set KZDIPLO_READONLY_URL="
