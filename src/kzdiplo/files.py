@@ -69,6 +69,17 @@ def _temporary(target: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{target.name[:80]}.", suffix=".tmp", dir=target.parent)
 
 
+def _mode_for(target: Path) -> int:
+    """The permissions the file gets: those of the file it replaces, else 0666 less the
+    umask (what open() would give a new file)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _fsync_folder(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -103,7 +114,10 @@ def atomic_path(target: Path, database: Path | None = None) -> Iterator[Path]:
         fd, name = _temporary(target)
     except OSError as exc:
         raise UsageError(f"cannot write in {target.parent}: {exc.strerror}") from None
-    os.close(fd)
+    try:
+        os.fchmod(fd, _mode_for(target))  # mkstemp makes 0600; a written file is ordinary
+    finally:
+        os.close(fd)
     temporary = Path(name)
     try:
         yield temporary

@@ -81,9 +81,12 @@ def _limited_run(file_size: int, *args: str) -> subprocess.CompletedProcess[byte
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "datasette"])
 def test_a_failed_export_keeps_the_previous_one(fmt: str, seeded_db: Path, tmp_path: Path) -> None:
+    with sqlite3.connect(seeded_db) as conn:  # no -shm: the reader writes nothing itself
+        conn.execute("PRAGMA journal_mode = DELETE")
     out = tmp_path / "out"
     assert run(seeded_db, "export", "-f", fmt, "-o", str(out)).exit_code == 0
     before = {p.name: _sha(p) for p in out.iterdir()}
+    # 20 kB: less than the largest file of every format.
     result = _limited_run(20_000, "--db", str(seeded_db), "export", "-f", fmt, "-o", str(out))
     assert result.returncode != 0 and b"Traceback" not in result.stderr, result.stderr
     assert {p.name: _sha(p) for p in out.iterdir()} == before
@@ -93,10 +96,23 @@ def test_a_failed_export_keeps_the_previous_one(fmt: str, seeded_db: Path, tmp_p
 def test_a_failed_backup_keeps_the_previous_one(seeded_db: Path, tmp_path: Path) -> None:
     dest = tmp_path / "copy.db"
     dest.write_bytes(b"the previous backup")
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
     result = _limited_run(20_000, "--db", str(seeded_db), "db", "backup", str(dest), "--force")
     assert result.returncode != 0 and b"Traceback" not in result.stderr, result.stderr
     assert dest.read_bytes() == b"the previous backup"
     assert _leftovers(tmp_path) == []
+
+
+def test_written_files_get_ordinary_permissions(seeded_db: Path, tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        assert run(seeded_db, "export", "-f", "json", "-o", str(tmp_path)).exit_code == 0
+        assert run(seeded_db, "db", "backup", str(tmp_path / "copy.db")).exit_code == 0
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "kzdiplo.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "copy.db").stat().st_mode & 0o777 == 0o644
 
 
 def test_a_file_named_like_a_temporary_file_is_left_alone(seeded_db: Path, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def _env(home: Path) -> dict[str, str]:
     return env | {"HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
 
 
-@pytest.mark.parametrize("delay", [0.4, 0.8, 1.2, 1.6, 2.2])
+@pytest.mark.parametrize("delay", [0.4, 1.2, 1.8, 2.2, 2.6])
 def test_a_first_run_killed_half_way_leaves_nothing_or_everything(
     delay: float, tmp_path: Path
 ) -> None:
