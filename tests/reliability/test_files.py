@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import ENV, kzdiplo_command, run, run_process
+from tests.conftest import seeded_agreements
 
 ODD_NAMES = ["a#b", "what?mode=memory", "p%41", "with space", "it's \"quoted\"", "Қазақстан",
              "L" * 200]  # fmt: skip
@@ -44,10 +45,10 @@ def test_odd_folder_names_open_the_right_file(
     backup = folder / "backup.db"
     result = run_process("--db", str(db), "db", "backup", str(backup))
     assert result.returncode == 0, result.stderr
-    assert _count(backup) == _count(db) == 7  # not an empty copy of another file
+    assert _count(backup) == _count(db) == seeded_agreements()  # not an empty copy of another file
     result = run_process("--db", str(db), "export", "-f", "datasette", "-o", str(folder / "site"))
     assert result.returncode == 0, result.stderr
-    assert _count(folder / "site" / "kzdiplo.db") == 7
+    assert _count(folder / "site" / "kzdiplo.db") == seeded_agreements()
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing opened beside it
     foreign = folder / "foreign.db"
     with sqlite3.connect(foreign) as conn:
@@ -63,7 +64,7 @@ def test_a_new_database_in_an_odd_folder(tmp_path: Path) -> None:
     folder.mkdir()
     result = run_process("--db", str(folder / "k.db"), "db", "init")
     assert result.returncode == 0, result.stderr
-    assert _count(folder / "k.db") == 7
+    assert _count(folder / "k.db") == seeded_agreements()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x?y#z"]
 
 
@@ -122,7 +123,7 @@ def test_a_file_named_like_a_temporary_file_is_left_alone(seeded_db: Path, tmp_p
     assert run(seeded_db, "db", "backup", str(dest)).exit_code == 0
     for name in ("copy.db.partial", "copy.db.tmp", ".copy.db.tmp"):
         assert (tmp_path / name).read_text() == "somebody's file"
-    assert _count(dest) == 7
+    assert _count(dest) == seeded_agreements()
 
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "sqlite", "datasette"])
@@ -176,7 +177,10 @@ def test_out_dash_is_stdout_or_an_error(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = run(seeded_db, "export", "-f", "json", "-o", "-")
-    assert result.exit_code == 0 and len(json.loads(result.stdout)["agreements"]) == 7
+    assert (
+        result.exit_code == 0
+        and len(json.loads(result.stdout)["agreements"]) == seeded_agreements()
+    )
     result = run(seeded_db, "export", "-f", "ndjson", "-o", "-")
     assert result.exit_code == 0 and json.loads(result.stdout.splitlines()[0])["section"]
     for fmt in ("csv", "sqlite", "datasette"):

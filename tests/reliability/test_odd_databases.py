@@ -17,6 +17,7 @@ import pytest
 from kzdiplo.config import sqlite_url
 from kzdiplo.migrate import upgrade
 from tests.cli_helpers import ENV, kzdiplo_command, run, run_process
+from tests.conftest import seeded_agreements
 
 
 def _one_line(result: subprocess.CompletedProcess[bytes], code: int = 2) -> str:
@@ -43,7 +44,9 @@ def test_a_first_run_killed_half_way_leaves_nothing_or_everything(
     db = tmp_path / "data" / "kzdiplo" / "kzdiplo.db"
     if db.exists():
         with sqlite3.connect(db) as conn:
-            assert conn.execute("SELECT count(*) FROM agreements").fetchone()[0] == 7
+            assert (
+                conn.execute("SELECT count(*) FROM agreements").fetchone()[0] == seeded_agreements()
+            )
     again = run_process("agreements", home=tmp_path)  # the next run builds or uses it
     assert again.returncode == 0, again.stderr
     assert b"Kazakhstan" in again.stdout or b"agreements" in again.stdout
