@@ -23,6 +23,12 @@ class QueryTimeout(KzError):
     exit_code = 3
 
 
+class QueryTooBig(KzError):
+    """A query needed more memory, or built a larger value, than ``kzdiplo sql`` allows."""
+
+    exit_code = 3
+
+
 LIST_ALL = 12  # this many valid values or fewer: name them all instead of guessing
 
 

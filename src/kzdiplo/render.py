@@ -3,6 +3,10 @@
 Listing commands hand over full records and a list of display columns: the table and
 Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
 their sources, CSV flattens the whole records into exact values.
+
+What a person reads (table, Markdown) passes through :func:`kzdiplo.safetext.for_terminal`
+here, before the table is drawn: data from load files and users' SQL cannot drive the
+terminal. CSV neutralises cells a spreadsheet would run as formulas (``csv-raw``: exact).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, TextIO
+
+from kzdiplo.safetext import csv_cell, for_terminal
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Keys people copy into `kzdiplo show`: never broken across lines in a table.
@@ -25,6 +31,7 @@ class Format(StrEnum):
     json = "json"
     ndjson = "ndjson"
     csv = "csv"
+    csv_raw = "csv-raw"  # CSV without the formula guard
     markdown = "markdown"
 
 
@@ -84,7 +91,7 @@ def _list_item(value: Any) -> str:
 
 
 def _markdown_cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+    return for_terminal(value, multiline=True).replace("|", "\\|").replace("\n", " ")
 
 
 class Layout(StrEnum):
@@ -105,10 +112,6 @@ DROP_ORDER = (
     "Amount", "USD to partner", "Agreements",
 )  # fmt: skip
 FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
-# Control characters from the data (a hostile `kzdiplo sql` result, say) must not reach
-# the terminal as escape sequences: tabs become spaces, the rest a visible U+FFFD.
-_CONTROLS = {c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-_CONTROLS |= {ord("\t"): " ", ord("\n"): "\n"}
 
 
 def is_key(header: str) -> bool:
@@ -135,8 +138,11 @@ def write_table(
     from rich.console import Console
 
     console = Console(file=out, highlight=False, markup=False, emoji=False)
-    headers = [h.translate(_CONTROLS) for h in headers]
-    cells = [[_cell(c).translate(_CONTROLS) for c in row] for row in rows]
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    # Nothing from the data can drive the terminal (safetext), nor be read as markup.
+    headers = [for_terminal(h) for h in headers]
+    cells = [[for_terminal(_cell(c), multiline=True) for c in row] for row in rows]
+    title = title and for_terminal(title)
     if not headers:
         if title:
             console.print(title, soft_wrap=True)
@@ -169,6 +175,14 @@ def write_table(
                 hidden)  # fmt: skip
 
 
+def _broken_pipe() -> None:
+    """``| head -1`` closed the pipe: Rich would exit 1 on its own; raise it as the OS
+    error it is, which the entry point ends quietly with exit 0 (cli.main)."""
+    import errno
+
+    raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
 def write_keys(pairs: Sequence[tuple[str, str]], out: TextIO) -> None:
     """Keys people copy (a slug, a URL), one a line and never wrapped: ``label: value``,
     or the value on a line of its own when both do not fit the width."""
@@ -177,7 +191,7 @@ def write_keys(pairs: Sequence[tuple[str, str]], out: TextIO) -> None:
 
     width = Console(file=out).width
     for label, value in pairs:
-        value = value.translate(_CONTROLS)
+        value = for_terminal(value)
         joined = f"{label}: {value}"
         out.write(f"{joined}\n" if cell_len(joined) <= width else f"{label}:\n{value}\n")
 
@@ -261,8 +275,9 @@ def emit(
     elif fmt is Format.ndjson:
         for record in records:
             out.write(to_json(record, indent=None) + "\n")
-    elif fmt is Format.csv:
-        write_csv((flatten(r) for r in records), out, [flatten(r) for r in like])
+    elif fmt in (Format.csv, Format.csv_raw):
+        like_rows = [flatten(r) for r in like]
+        write_csv((flatten(r) for r in records), out, like_rows, raw=fmt is Format.csv_raw)
     else:
         headers = [name for name, _ in columns]
         rows = [[get(r) for _, get in columns] for r in records]
@@ -273,12 +288,17 @@ def emit(
 
 
 def write_csv(
-    rows: Iterable[dict[str, Any]], out: TextIO, like: Sequence[dict[str, Any]] = ()
+    rows: Iterable[dict[str, Any]],
+    out: TextIO,
+    like: Sequence[dict[str, Any]] = (),
+    *,
+    raw: bool = False,
 ) -> None:
     """CSV with a header row, even for no rows: the union of the keys of the rows and of
     ``like`` (rows that show the columns, never written), in first-seen order. A nested
     value that is null in some rows (``amount``) leaves no empty ``amount`` column beside
-    the ``amount_low``... that the other rows fill."""
+    the ``amount_low``... that the other rows fill. Text cells that start like a formula
+    get a leading ``'`` unless ``raw``."""
     import csv  # here: only CSV needs it, and every table run imports this module
 
     materialised = list(rows)
@@ -287,7 +307,10 @@ def write_csv(
     headers = [h for h in headers if not _leftover(h, headers, every)]
     writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(materialised)
+    if raw:
+        writer.writerows(materialised)
+    else:
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in materialised)
 
 
 def _leftover(name: str, headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> bool:
@@ -349,13 +372,14 @@ def stream_rows(
     elif fmt is Format.ndjson:
         for row in rows:
             out.write(to_json(dict(zip(columns, row, strict=False)), None) + "\n")
-    elif fmt is Format.csv:
+    elif fmt in (Format.csv, Format.csv_raw):
         import csv
 
+        cell = _cell if fmt is Format.csv_raw else (lambda v: _cell(csv_cell(v)))
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow([cell(c) for c in columns])
         for row in rows:
-            writer.writerow([_cell(v) for v in row])
+            writer.writerow([cell(v) for v in row])
     elif fmt is Format.markdown:
         write_markdown(columns, rows, out)
     else:

@@ -22,7 +22,7 @@ def _section(
 SECTIONS = ("summary", "discrepancies", "refinements", "single_sourced")
 
 
-def _one_csv(result: dict[str, Any]) -> None:
+def _one_csv(result: dict[str, Any], raw: bool) -> None:
     """Every section in one CSV table, its rows told apart by a ``section`` column (the
     summary's rows are per record type)."""
     from kzdiplo.render import flatten, write_csv
@@ -33,7 +33,7 @@ def _one_csv(result: dict[str, Any]) -> None:
         for name in SECTIONS
         for row in (summary if name == "summary" else result[name])
     ]
-    write_csv(rows, sys.stdout, like=[dict.fromkeys(["section"])])
+    write_csv(rows, sys.stdout, like=[dict.fromkeys(["section"])], raw=raw)
 
 
 @guarded
@@ -61,8 +61,8 @@ def audit(
     if fmt in (Format.json, Format.ndjson):
         sys.stdout.write(to_json(result, None if fmt is Format.ndjson else 2) + "\n")
         return
-    if fmt is Format.csv:
-        _one_csv(result)
+    if fmt in (Format.csv, Format.csv_raw):
+        _one_csv(result, raw=fmt is Format.csv_raw)
         return
     if fmt is Format.markdown:
         sys.stdout.write("# kzdiplo audit\n")

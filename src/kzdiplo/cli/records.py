@@ -120,6 +120,7 @@ def list_command(
     """Resolve the filters, run the query, render the page: the body of every listing."""
     from kzdiplo import queries
     from kzdiplo.access import note
+    from kzdiplo.reader import holds_records
     from kzdiplo.render import emit
     from kzdiplo.resolve import any_partner, resolve_partner, resolve_sector
 
@@ -146,7 +147,9 @@ def list_command(
             f.min_usd = parse_usd(min_usd)
         queries.order_by(noun, sort)  # a bad --sort fails before any query runs
         page = queries.list_records(reader, noun, f)
-        like = [queries.csv_template(reader, noun)] if fmt is Format.csv else []
+        csv_like = fmt in (Format.csv, Format.csv_raw)
+        like = [queries.csv_template(reader, noun)] if csv_like else []
+        empty = not page.records and not holds_records(reader)
     shown = page.records
     if fmt in (Format.table, Format.markdown):
         shown = under_packages(shown)
@@ -156,7 +159,9 @@ def list_command(
     )  # fmt: skip
     if fmt == "geojson":
         _geojson_note(noun, page.records)
-    if not page.records and fmt in (Format.table, Format.markdown):
+    if empty:
+        note("the database holds no records: run kzdiplo db seed to load the seed data")
+    elif not page.records and fmt in (Format.table, Format.markdown):
         note(f"no {noun.plural} match these filters")
     if page.more:
         note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")
