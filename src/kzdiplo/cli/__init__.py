@@ -131,7 +131,9 @@ class KzGroup(TyperGroup):
             exc.show()
             sys.exit(2)
         except UsageError as exc:
-            print(f"kzdiplo: error: {exc.format_message()}", file=sys.stderr)
+            from kzdiplo.cli.common import error_line
+
+            print(error_line(exc.format_message()), file=sys.stderr)
             where = exc.ctx.command_path if exc.ctx else "kzdiplo"
             print(f"kzdiplo: hint: {where} --help lists what it takes", file=sys.stderr)
             if not standalone:
