@@ -298,3 +298,19 @@ def test_sources_and_show_source(seeded_db: Path) -> None:
     table = run(seeded_db, "show", "source", "cove-bw-release").stdout
     assert "Records citing it" in table and "[summary]" in table
     assert run(seeded_db, "show", "source", "no-such-source").exit_code == 2
+
+
+def test_a_package_shows_its_stated_count_and_how_much_is_itemised(seeded_db: Path) -> None:
+    """Issue 17: "n of 29 itemised" is visible; the parts never replace the stated count."""
+    package = next(
+        a for a in run_json(seeded_db, "agreements", "-p", "US")
+        if a["slug"] == "kz-us-washington-29-agreements"
+    )  # fmt: skip
+    parts = [a for a in run_json(seeded_db, "agreements", "--limit", "0")
+             if a["parent"] == package["slug"]]  # fmt: skip
+    assert package["count"] == 29 and package["itemised"] == len(parts) > 0
+    line = next(
+        line for line in run(seeded_db, "agreements", "-p", "US").stdout.splitlines()
+        if package["slug"] in line
+    )  # fmt: skip
+    assert f"29 ({len(parts)}" in line

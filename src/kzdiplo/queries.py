@@ -36,7 +36,9 @@ def _date_sort(prefix: str) -> str:
 NOUNS: dict[str, Noun] = {
     "agreement": Noun(
         "agreement", "agreements", "agreements", "agreement_id",
-        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.stage, t.count, pa.slug AS parent,
+        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.stage, t.count,
+            (SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised,
+            pa.slug AS parent,
             t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
             t.date_note, t.summary, t.notes
         FROM agreements t LEFT JOIN agreements pa ON pa.id = t.parent_id""",

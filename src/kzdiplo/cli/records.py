@@ -29,7 +29,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Title", lambda r: r["title"]),
         ("Kind", lambda r: r["kind"]),
         ("Stage", lambda r: show.stage(r["stage"])),
-        ("Count", lambda r: show.text(r["count"])),
+        ("Count", lambda r: show.package_count(r)),
         ("Partners", show.partners),
         ("Disputed", show.disputes),
         ("Slug", lambda r: r["slug"]),
