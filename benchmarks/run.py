@@ -258,7 +258,7 @@ def facts(path: Path, word: str) -> dict:
 # --- the commands ------------------------------------------------------------------------
 
 US_SQL = """SELECT a.*,
-  (SELECT json_group_array(json_object('source', s.slug, 'quote', ci.quote))
+  (SELECT json_group_array(json_object('source', s.slug, 'kind', ci.kind, 'text', ci.text))
      FROM citations ci JOIN sources s ON s.id = ci.source_id WHERE ci.agreement_id = a.id) AS sources
 FROM agreement_overview a
 WHERE EXISTS (SELECT 1 FROM parties p LEFT JOIN organizations o ON o.id = p.organization_id
@@ -266,7 +266,7 @@ WHERE EXISTS (SELECT 1 FROM parties p LEFT JOIN organizations o ON o.id = p.orga
               AND (SELECT id FROM countries WHERE code = 'US') IN (p.country_id, o.country_id))
 ORDER BY a.date_start IS NULL, a.date_start, a.date_end, a.id LIMIT 101"""
 MINERALS_SQL = """SELECT d.*,
-  (SELECT json_group_array(json_object('source', s.slug, 'quote', ci.quote))
+  (SELECT json_group_array(json_object('source', s.slug, 'kind', ci.kind, 'text', ci.text))
      FROM citations ci JOIN sources s ON s.id = ci.source_id WHERE ci.deal_id = d.id) AS sources
 FROM deal_overview d
 WHERE EXISTS (SELECT 1 FROM record_sectors rs JOIN sectors s ON s.id = rs.sector_id

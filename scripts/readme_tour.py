@@ -2,7 +2,7 @@
 
 Each ```console block that starts with ``$ kzdiplo`` lines is run in order, in one
 throwaway home directory (so the first command creates the default database, as for a
-new user), at 110 columns without colour. Run it after changing the data or the output:
+new user), at 80 columns (a new terminal's width) without colour. Run it after changing
 
     .venv/bin/python scripts/readme_tour.py
 """
@@ -50,7 +50,7 @@ def main() -> int:
         cwd.mkdir()
         (cwd / "docs").symlink_to(ROOT / "docs")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")}
-        env |= {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "COLUMNS": "110",
+        env |= {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "COLUMNS": "80",
                 "NO_COLOR": "1", "TERM": "dumb"}  # fmt: skip
 
         def replace(match: re.Match[str]) -> str:

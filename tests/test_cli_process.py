@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -90,12 +91,12 @@ def test_read_commands_do_not_import_the_heavy_stack(seeded_db: Path) -> None:
     assert b"HEAVY []" in result.stderr, result.stderr
 
 
-def test_one_command_imports_one_command_module_and_no_rich(seeded_db: Path) -> None:
-    """Structural guard for start-up speed: the entry point registers only the command
-    asked for (kzdiplo.cli.COMMANDS), and tables are drawn without Rich."""
+def _loaded_after(seeded_db: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
+    """Run the entry point in a fresh interpreter; its stdout and the kzdiplo.cli and Rich
+    modules it imported."""
     code = (
         "import sys\n"
-        f"sys.argv = ['kzdiplo', '--db', {str(seeded_db)!r}, 'agreements', '-p', 'US']\n"
+        f"sys.argv = ['kzdiplo', '--db', {str(seeded_db)!r}, *{list(args)!r}]\n"
         "from kzdiplo.cli import main\n"
         "try:\n"
         "    main()\n"
@@ -106,8 +107,30 @@ def test_one_command_imports_one_command_module_and_no_rich(seeded_db: Path) -> 
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
+    return result, result.stderr.decode().rpartition("LOADED ")[2]
+
+
+def test_one_command_imports_one_command_module_and_rich_for_its_table(seeded_db: Path) -> None:
+    """Structural guard for start-up speed: the entry point registers only the command
+    asked for (kzdiplo.cli.COMMANDS); the table is drawn by Rich."""
+    result, loaded = _loaded_after(seeded_db, "agreements", "-p", "US")
     assert b"kz-us-washington-29-agreements" in result.stdout
-    assert b"LOADED ['kzdiplo.cli.common', 'kzdiplo.cli.records']" in result.stderr, result.stderr
+    modules = ast.literal_eval(loaded)
+    assert [m for m in modules if m.startswith("kzdiplo.")] == [
+        "kzdiplo.cli.common",
+        "kzdiplo.cli.complete",  # the completion callbacks the options name (stdlib only)
+        "kzdiplo.cli.records",
+    ]
+    assert "rich.table" in modules and "rich.console" in modules
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "markdown"])
+@pytest.mark.parametrize("command", [["agreements", "-p", "US"], ["sql", "SELECT 1 AS one"]])
+def test_machine_formats_import_no_rich(seeded_db: Path, fmt: str, command: list[str]) -> None:
+    """Rich costs start-up time: only the table format may import it."""
+    result, loaded = _loaded_after(seeded_db, *command, "--format", fmt)
+    assert result.stdout
+    assert not [m for m in ast.literal_eval(loaded) if m.startswith("rich")], loaded
 
 
 @pytest.mark.parametrize(
@@ -155,3 +178,14 @@ def test_an_older_default_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert f"upgrading the database schema from 0005 to {HEAD}".encode() in result.stderr
     assert b"kz-us-washington-29-agreements" in result.stdout
     assert snapshot(database) == rows
+
+
+def test_help_at_80_columns_cuts_no_sentence(tmp_path: Path) -> None:
+    """Each command's line in `kzdiplo --help` is whole at a new terminal's width."""
+    from kzdiplo.cli import COMMANDS, SHORT_HELP
+
+    assert set(SHORT_HELP) == set(COMMANDS)
+    text = run_process("--help", home=tmp_path, env={"COLUMNS": "80"}).stdout.decode()
+    listed = text.split("Commands:")[1].splitlines()
+    assert all(not line.rstrip().endswith("...") for line in listed), listed
+    assert all(len(line) <= 80 for line in text.splitlines())

@@ -214,3 +214,25 @@ def test_datasette_publishes_the_export(seeded_db: Path, tmp_path: Path) -> None
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_export_ndjson_then_load_into_an_empty_database(seeded_db: Path, tmp_path: Path) -> None:
+    """The README's round trip: db init --empty, then load the NDJSON export."""
+    result = run(seeded_db, "export", "--format", "ndjson", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stderr
+    exported = tmp_path / "out" / "kzdiplo.ndjson"
+    fresh = tmp_path / "fresh.db"
+    made = run(fresh, "db", "init", "--empty")
+    assert made.exit_code == 0, made.stderr
+    assert run_json(fresh, "agreements") == []
+    loaded = run(fresh, "load", str(exported))
+    assert loaded.exit_code == 0, loaded.stderr
+    assert content(fresh) == content(seeded_db)
+    assert run(fresh, "db", "init", "--empty").exit_code == 2  # never over an existing file
+
+
+def test_a_broken_ndjson_line_is_one_clear_error(seeded_db: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text('{"section": "events", "record": {}}\n{not json\n')
+    result = run(seeded_db, "load", str(bad))
+    assert result.exit_code == 2 and "line 2: invalid JSON" in result.stderr

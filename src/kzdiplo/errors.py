@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
 class KzError(Exception):
@@ -30,12 +29,30 @@ class QueryTooBig(KzError):
     exit_code = 3
 
 
-def did_you_mean(what: str, value: str, known: Iterable[str]) -> UsageError:
-    """An 'unknown X' error that suggests the closest known values."""
-    choices = sorted(set(known), key=str.lower)
-    lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(value.lower(), list(lowered), n=3, cutoff=0.6)
-    starts = [c for low, c in lowered.items() if low.startswith(value.lower()[:3])][:3]
-    suggestions = list(dict.fromkeys([lowered[c] for c in close] + starts))[:3]
-    hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+LIST_ALL = 12  # this many valid values or fewer: name them all instead of guessing
+
+
+def did_you_mean(what: str, value: str, known: Iterable[str] | Mapping[str, str]) -> UsageError:
+    """An 'unknown X' error: every valid value when there are few, else the closest.
+
+    ``known`` is the valid spellings, or a mapping from each spelling (a name, an
+    alias) to the one entity it names, so a suggestion names each entity once."""
+    import difflib  # here, not at the top: every run imports this module, few need it
+
+    if not value.strip():
+        return UsageError(f"{what} needs a value")
+    named = isinstance(known, Mapping)
+    entity = dict(known) if isinstance(known, Mapping) else {k: repr(k) for k in known}
+    lowered = {label.casefold(): label for label in sorted(entity, key=str.casefold)}
+    wanted = value.strip().casefold()
+    close = difflib.get_close_matches(wanted, list(lowered), n=6, cutoff=0.6)
+    words = [low for low in lowered if len(wanted) >= 3 and wanted in low.split()]
+    starts = [low for low in lowered if len(wanted) >= 3 and low.startswith(wanted)]
+    found = [entity[lowered[low]] for low in (words + starts or close)]
+    suggestions = list(dict.fromkeys(found))[:3]
+    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+    distinct = list(dict.fromkeys(entity[label] for label in lowered.values()))
+    if len(distinct) <= LIST_ALL:
+        valid = distinct if named else list(lowered.values())
+        hint += f" (choose from: {', '.join(valid)})"
     return UsageError(f"unknown {what} {value!r}{hint}")

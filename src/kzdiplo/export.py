@@ -72,7 +72,7 @@ def _discrepancies(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 # What attach() derives for readers: never part of the load format.
 _DERIVED = ("id", "sources", "source_count", "independent_sources", "disputes",
-            "disputed_fields")  # fmt: skip
+            "disputed_fields", "related_sectors")  # fmt: skip
 
 
 def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:

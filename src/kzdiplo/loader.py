@@ -253,6 +253,31 @@ def _read_yaml(path: Path) -> Any:
         raise LoadError([f"{path}: invalid YAML{where}: {clip(str(problem), 120)}"]) from None
 
 
+def _read_ndjson(path: Path) -> dict[str, list[Any]]:
+    """An NDJSON export (``kzdiplo export -f ndjson``): one ``{"section", "record"}``
+    object a line, gathered into the sections a YAML file has."""
+    import json
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LoadError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise LoadError([f"{path}: not UTF-8 text"]) from None
+    data: dict[str, list[Any]] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LoadError([f"{path}: line {number}: invalid JSON: {exc.msg}"]) from None
+        if not isinstance(item, dict) or set(item) != {"section", "record"}:
+            raise LoadError([f'{path}: line {number}: expected {{"section": ..., "record": ...}}'])
+        data.setdefault(str(item["section"]), []).append(item["record"])
+    return data
+
+
 def read_files(paths: Iterable[Path]) -> Bundle:
     """Parse and validate each record of ``paths``; raise LoadError listing every problem."""
     bundle = Bundle()
@@ -260,7 +285,7 @@ def read_files(paths: Iterable[Path]) -> Bundle:
     seen: dict[tuple[str, str], Item] = {}
     for path in paths:
         path = Path(path)
-        data = _read_yaml(path)
+        data = _read_ndjson(path) if path.suffix.lower() == ".ndjson" else _read_yaml(path)
         if data is None:
             continue
         if not isinstance(data, dict):

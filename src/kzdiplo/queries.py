@@ -199,7 +199,12 @@ def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> li
             f"p.organization_id IN {in_list('po', f.partner.organization_ids, params)})"
         )
         where.append(_link_filter(reader, f"p.{link}", link_sql, params))
-    if f.sector_ids is not None:
+    if f.sector_ids is not None and noun.name == "event":
+        where.append(
+            f"t.id IN (SELECT es.rid FROM ({EVENT_SECTORS}) es "
+            f"WHERE es.sector_id IN {in_list('sec', f.sector_ids, params)})"
+        )
+    elif f.sector_ids is not None:
         link_sql = (
             f"SELECT rs.{noun.link} FROM record_sectors rs WHERE rs.{noun.link} IS NOT NULL "
             f"AND rs.sector_id IN {in_list('sec', f.sector_ids, params)}"
@@ -229,7 +234,7 @@ def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> li
 
 
 def order_by(noun: Noun, sort: str | None) -> str:
-    key = sort or noun.default_sort
+    key = (sort or noun.default_sort).strip().lower()  # any case, like every other value
     descending = key.startswith("-")
     key = key.lstrip("-")
     if key not in noun.sorts:
@@ -258,6 +263,16 @@ def list_records(reader: Reader, noun: Noun, f: Filters) -> Page:
     more = f.limit is not None and len(rows) > f.limit
     rows = rows[: f.limit] if f.limit is not None else rows
     return Page(attach(reader, noun, [shape(noun, r) for r in rows]), more)
+
+
+def csv_template(reader: Reader, noun: Noun) -> dict[str, Any]:
+    """A record of ``noun`` with every nested value present (never shown): the columns
+    a CSV of any page of it has, found by shaping a row of placeholders the way real
+    rows are shaped, so no list of columns is kept by hand."""
+    columns, _ = reader.stream(f"{noun.select}\nWHERE 1 = 0")
+    record = shape(noun, dict.fromkeys(columns, "[]"))  # "[]": an empty aliases list too
+    record["id"] = 0  # no record has it: its lists stay empty
+    return attach(reader, noun, [record])[0]
 
 
 # --- shaping rows into records --------------------------------------------------------
@@ -364,6 +379,22 @@ _SECTORS_SQL = """
 SELECT rs.{link} AS rid, s.slug FROM record_sectors rs JOIN sectors s ON s.id = rs.sector_id
 WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 
+# An event has the sectors of the record it concerns as well as its own: a visit about a
+# tungsten deal is a minerals event (``related_sectors``, derived: not in the export).
+# Events are few, so this is computed, not stored.
+RELATED_SECTORS = " UNION ".join(
+    f"SELECT e.id AS rid, rs.sector_id FROM events e JOIN record_sectors rs ON rs.{link} = e.{link}"
+    for link in ("agreement_id", "deal_id", "deposit_id", "project_id")
+)
+EVENT_SECTORS = (
+    "SELECT rs.event_id AS rid, rs.sector_id FROM record_sectors rs "
+    f"WHERE rs.event_id IS NOT NULL UNION {RELATED_SECTORS}"
+)
+_RELATED_SECTORS_SQL = (
+    f"SELECT es.rid, s.slug FROM ({RELATED_SECTORS}) es JOIN sectors s ON s.id = es.sector_id "
+    "WHERE es.rid IN {ids} ORDER BY s.slug"
+)
+
 _SOURCES_SQL = """
 SELECT ci.{link} AS rid, s.slug AS source, s.title, s.publisher, s.url, s.published,
     ci.kind, ci.text, ci.field, ci.note
@@ -438,12 +469,15 @@ def attach(
         wanted = ["partners", "sectors", *wanted]
     if link in ("agreement_id", "deal_id"):
         wanted.append("stages")
+    if link == "event_id":
+        wanted.append("related_sectors")
     for r in records:
         for name in wanted:
             r[name] = []
     queries = {
         "partners": _PARTIES_SQL,
         "sectors": _SECTORS_SQL,
+        "related_sectors": _RELATED_SECTORS_SQL,
         "sources": _SOURCES_SQL,
         "discrepancies": _DISCREPANCIES_SQL,
         "stages": _STAGES_SQL,
@@ -454,7 +488,7 @@ def attach(
             sql = queries[name].format(link=link, ids=in_list("id", chunk, params))
             for row in reader.rows(sql, params):
                 target = by_id[row.pop("rid")]
-                if name == "sectors":
+                if name in ("sectors", "related_sectors"):
                     target[name].append(row["slug"])
                     continue
                 if "published" in row and row["published"] is not None:
@@ -559,7 +593,7 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
             f"WHERE {condition} ORDER BY t.slug",
             params,
         )
-    row["records"] = records
+    row["records"] = sorted(records, key=lambda r: (r["role"], r["noun"], r["slug"]))  # by role
     return attach(reader, None, [row], link)[0]
 
 
@@ -769,19 +803,69 @@ def _top(row: dict[str, Any]) -> int:
 # --- search -------------------------------------------------------------------------------
 
 
-def search_words(text: str) -> list[str]:
-    """The user's words, without operators or punctuation (nothing reaches the query
-    syntax of either backend)."""
-    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
-    if not words:
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text).split()
+
+
+def search_terms(text: str) -> list[tuple[str, str]]:
+    """The user's query as ``(kind, text)`` terms: ``word`` (a whole word), ``prefix``
+    (``word*``), ``phrase`` (``"two words"``) and the operators ``AND``, ``OR``, ``NOT``
+    (upper case; words side by side mean AND). Only letters and digits of the user's
+    words reach either backend's query syntax."""
+    terms: list[tuple[str, str]] = []
+    for n, part in enumerate(text.split('"')):
+        if n % 2:  # inside quotation marks
+            if _words(part):
+                terms.append(("phrase", " ".join(_words(part))))
+            continue
+        for token in part.split():
+            if token in ("AND", "OR", "NOT"):
+                terms.append(("op", token))
+            elif _words(token):
+                kind = "prefix" if token.endswith("*") else "word"
+                terms += [("word", w) for w in _words(token)[:-1]]
+                terms.append((kind, _words(token)[-1]))
+    if not any(kind != "op" for kind, _ in terms):
         raise UsageError("nothing to search for: give one or more words")
-    return words
+    previous = "op"
+    for kind, value in terms:
+        if kind == "op" and previous == "op":
+            raise UsageError(f"search: {value} needs a word before it (a OR b, a NOT b)")
+        previous = kind
+    if terms[-1][0] == "op":
+        raise UsageError(f"search: {terms[-1][1]} needs a word after it (a OR b, a NOT b)")
+    return terms
+
+
+def _search_query(terms: list[tuple[str, str]], postgres: bool) -> str:
+    """``terms`` in FTS5 or tsquery syntax (NOT binds tightest, then AND, then OR in
+    both)."""
+    out: list[str] = []
+    for kind, value in terms:
+        if kind == "op":
+            out.append({"AND": "&", "OR": "|", "NOT": "& !"}[value] if postgres else value)
+            continue
+        if out and out[-1] not in ("AND", "OR", "NOT", "&", "|", "& !"):
+            out.append("&" if postgres else "AND")
+        if postgres:
+            words = value.split()
+            out.append(
+                "(" + " <-> ".join(words) + ")" if kind == "phrase" else
+                f"{value}:*" if kind == "prefix" else value
+            )  # fmt: skip
+        else:
+            out.append(f'"{value}"*' if kind == "prefix" else f'"{value}"')
+    return " ".join(out).replace("& ! ", "& !")
+
+
+SEARCH_COLUMNS = ("noun", "key", "title", "snippet", "score")  # each match's keys
 
 
 def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Records whose names, aliases, summaries or quotes contain every word (as a word
-    prefix), best first; ``score`` is higher for better matches."""
-    words = search_words(text)
+    """Records whose names, aliases, summaries or quotes match ``text`` (search_terms:
+    whole words, ``word*``, "phrases", AND/OR/NOT), best first; ``score`` is higher for
+    better matches."""
+    terms = search_terms(text)
     if reader.dialect == "postgresql":
         # The search table of migration 0006: its GIN index finds the matches (the view
         # computed every document's tsvector on every search); snippets for the page only.
@@ -797,7 +881,7 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
                 best.score
             FROM best JOIN search_index s ON s.doc_id = best.doc_id
             ORDER BY best.score DESC, s.key""",
-            {"q": " & ".join(f"{w}:*" for w in words), "limit": limit},
+            {"q": _search_query(terms, postgres=True), "limit": limit},
         )
     # Rank every match (BM25 has no shortcut), then cut snippets for the page only:
     # snippet() on every match cost a third of the query at a million records.
@@ -810,7 +894,7 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
             round(-best.rank, 3) AS score
         FROM best JOIN search_index ON search_index.rowid = best.id
         WHERE search_index MATCH :q ORDER BY best.rank""",
-        {"q": " ".join(f'"{w}"*' for w in words), "limit": limit},
+        {"q": _search_query(terms, postgres=False), "limit": limit},
     )
 
 

@@ -1,4 +1,4 @@
-"""Every output format in one place: box-drawn table, JSON, NDJSON, CSV and Markdown.
+"""Every output format in one place: a Rich table, JSON, NDJSON, CSV and Markdown.
 
 Listing commands hand over full records and a list of display columns: the table and
 Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
@@ -11,7 +11,6 @@ terminal. CSV neutralises cells a spreadsheet would run as formulas (``csv-raw``
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,17 +21,23 @@ from kzdiplo.safetext import csv_cell, for_terminal
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Keys people copy into `kzdiplo show`: never broken across lines in a table.
-NO_WRAP = frozenset({"Slug", "Key", "Partner"})
+NO_WRAP = frozenset({"Slug", "Key", "Partner", "URL", "Record"})
 
 
 class Format(StrEnum):
+    """What every command can write (``--format``)."""
+
     table = "table"
     json = "json"
     ndjson = "ndjson"
     csv = "csv"
     csv_raw = "csv-raw"  # CSV without the formula guard
     markdown = "markdown"
-    geojson = "geojson"  # deposits and projects only
+
+
+# Records with places (deposits, projects) can also be a GeoJSON map: their --format
+# offers it, and no other command's does.
+PlaceFormat = StrEnum("PlaceFormat", [*((f.name, f.value) for f in Format), ("geojson", "geojson")])
 
 
 def _json_default(value: Any) -> Any:
@@ -89,16 +94,164 @@ def _markdown_cell(value: str) -> str:
     return for_terminal(value, multiline=True).replace("|", "\\|").replace("\n", " ")
 
 
-def write_table(
-    rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO, title: str | None = None
-) -> None:
-    """A box-drawn table (kzdiplo.table); key columns are never broken across lines, and no
-    cell, header or title can drive the terminal."""
-    from kzdiplo.table import write_table as draw
+class Layout(StrEnum):
+    """How a people's table is laid out: ``auto`` draws a table when one fits the
+    width, else one block of fields per record."""
 
-    safe_rows = [[for_terminal(_cell(v), multiline=True) for v in row] for row in rows]
-    safe_headers = [for_terminal(h) for h in headers]
-    draw(safe_rows, safe_headers, out, title and for_terminal(title), no_wrap=NO_WRAP)
+    auto = "auto"
+    table = "table"
+    records = "records"
+
+
+# Columns people may do without at a narrow width, the first given up first. Key columns
+# are never dropped, nor anything not named here (a title, a name, the user's own SQL).
+DROP_ORDER = (
+    "Includes", "Where", "Kind", "Capacity", "Started", "Rests on", "Published", "Cited",
+    "Commodity", "Count", "Completion", "Relationship, in the source's words", "Partners",
+    "Publisher", "Status", "Payer \u2192 recipient", "Stage", "Date", "Disputed", "Cost",
+    "Amount", "USD to partner", "Agreements",
+)  # fmt: skip
+FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
+
+
+def is_key(header: str) -> bool:
+    """A column people copy from (a slug, a key, a URL): never broken across lines."""
+    return header in NO_WRAP or header.lower() in KEY_NAMES
+
+
+KEY_NAMES = frozenset({"slug", "key", "url", "record_key", "code"})  # `kzdiplo sql` columns
+
+
+def write_table(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    out: TextIO,
+    title: str | None = None,
+    *,
+    layout: Layout = Layout.auto,
+    drop: bool = True,
+) -> None:
+    """Draw ``rows`` with Rich, fitted to the width Rich finds (the terminal's, or
+    COLUMNS): columns in DROP_ORDER give way first, then a record-per-block layout;
+    key columns are never broken. Rich is imported here only, when a table is drawn."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    # Nothing from the data can drive the terminal (safetext), nor be read as markup.
+    headers = [for_terminal(h) for h in headers]
+    cells = [[for_terminal(_cell(c), multiline=True) for c in row] for row in rows]
+    title = title and for_terminal(title)
+    if not headers:
+        if title:
+            console.print(title, soft_wrap=True)
+        return
+
+    def widest(i: int) -> int:
+        lines = [line for text in (headers[i], *(r[i] for r in cells)) for line in text.split("\n")]
+        return max(cell_len(line) for line in lines)
+
+    natural = [widest(i) for i in range(len(headers))]
+    need = [natural[i] if is_key(h) else min(natural[i], FLOOR) for i, h in enumerate(headers)]
+    shown = list(range(len(headers)))
+
+    def required(columns: list[int]) -> int:
+        return sum(need[i] for i in columns) + 3 * len(columns) + 1
+
+    if drop and layout is not Layout.records:
+        for name in DROP_ORDER:
+            if required(shown) <= console.width:
+                break
+            shown = [i for i in shown if is_key(headers[i]) or headers[i] != name]
+    fits = required(shown) <= console.width
+    if layout is Layout.records or (layout is Layout.auto and not fits):
+        _draw_records(console, title, headers, cells)
+        return
+    if not fits:  # --layout table asked for a table even wider than the terminal
+        console.width = required(shown)
+    hidden = [h for i, h in enumerate(headers) if i not in shown]
+    _draw_table(console, title, [headers[i] for i in shown], [[r[i] for i in shown] for r in cells],
+                hidden)  # fmt: skip
+
+
+def _broken_pipe() -> None:
+    """``| head -1`` closed the pipe: Rich would exit 1 on its own; raise it as the OS
+    error it is, which the entry point ends quietly with exit 0 (cli.main)."""
+    import errno
+
+    raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def write_keys(pairs: Sequence[tuple[str, str]], out: TextIO) -> None:
+    """Keys people copy (a slug, a URL), one a line and never wrapped: ``label: value``,
+    or the value on a line of its own when both do not fit the width."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    width = Console(file=out).width
+    for label, value in pairs:
+        value = for_terminal(value)
+        joined = f"{label}: {value}"
+        out.write(f"{joined}\n" if cell_len(joined) <= width else f"{label}:\n{value}\n")
+
+
+def _draw_table(
+    console: Any, title: str | None, headers: list[str], cells: list[list[str]], hidden: list[str]
+) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table()
+    for header in headers:
+        key = is_key(header)
+        table.add_column(Text(header), no_wrap=key, overflow="ignore" if key else "fold")
+    for row in cells:
+        table.add_row(*(Text(c) for c in row))
+    if title:  # printed apart, not as Rich's title: that would pad it with spaces
+        console.print(Text(title))
+    console.print(table)
+    if hidden:
+        console.print(
+            Text(f"Not shown at this width: {', '.join(hidden)} (--layout records shows all)")
+        )
+
+
+def _draw_records(
+    console: Any, title: str | None, headers: list[str], cells: list[list[str]]
+) -> None:
+    """One block per record, a field a line: a key too long to sit beside its label is
+    printed whole on a line of its own."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    label = max(cell_len(h) for h in headers)
+    if title:
+        console.print(Text(title))
+    for row in cells:
+        console.print(Text("\u2500" * min(console.width, 40), style="dim"))
+        grid = _grid(label)
+        for header, value in zip(headers, row, strict=True):
+            if is_key(header) and cell_len(value) > console.width - label - 1:
+                if grid.row_count:
+                    console.print(grid)
+                console.print(Text(header, style="bold"))
+                console.print(Text(value), soft_wrap=True)
+                grid = _grid(label)
+                continue
+            grid.add_row(Text(header), Text(value))
+        if grid.row_count:
+            console.print(grid)
+
+
+def _grid(label_width: int) -> Any:
+    """Two columns: the field's name, and its value wrapped beside it."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=label_width, no_wrap=True, style="bold")
+    grid.add_column(overflow="fold")
+    return grid
 
 
 def emit(
@@ -108,40 +261,68 @@ def emit(
     *,
     title: str | None = None,
     out: TextIO | None = None,
+    layout: Layout = Layout.auto,
+    drop: bool = True,
+    like: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Write ``records`` to stdout in ``fmt``."""
+    """Write ``records`` to stdout in ``fmt`` (``layout`` and ``drop``: write_table;
+    ``like``: write_csv)."""
     out = out or sys.stdout
-    if fmt is Format.geojson:
-        from kzdiplo.errors import UsageError
-
-        raise UsageError("--format geojson is for deposits and projects")
-    if fmt is Format.json:
+    if fmt == "geojson":
+        out.write(to_json(geojson(records)) + "\n")
+    elif fmt is Format.json:
         out.write(to_json(records) + "\n")
     elif fmt is Format.ndjson:
         for record in records:
             out.write(to_json(record, indent=None) + "\n")
     elif fmt in (Format.csv, Format.csv_raw):
-        write_csv((flatten(r) for r in records), out, raw=fmt is Format.csv_raw)
+        like_rows = [flatten(r) for r in like]
+        write_csv((flatten(r) for r in records), out, like_rows, raw=fmt is Format.csv_raw)
     else:
         headers = [name for name, _ in columns]
         rows = [[get(r) for _, get in columns] for r in records]
         if fmt is Format.markdown:
             write_markdown(headers, rows, out)
         else:
-            write_table(rows, headers, out, title)
+            write_table(rows, headers, out, title, layout=layout, drop=drop)
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, *, raw: bool = False) -> None:
-    """CSV with a header row: the union of the rows' keys, in first-seen order; text cells
-    that start like a formula get a leading ``'`` unless ``raw``."""
+def write_csv(
+    rows: Iterable[dict[str, Any]],
+    out: TextIO,
+    like: Sequence[dict[str, Any]] = (),
+    *,
+    raw: bool = False,
+) -> None:
+    """CSV with a header row, even for no rows: the union of the keys of the rows and of
+    ``like`` (rows that show the columns, never written), in first-seen order. A nested
+    value that is null in some rows (``amount``) leaves no empty ``amount`` column beside
+    the ``amount_low``... that the other rows fill. Text cells that start like a formula
+    get a leading ``'`` unless ``raw``."""
+    import csv  # here: only CSV needs it, and every table run imports this module
+
     materialised = list(rows)
-    headers = list(dict.fromkeys(k for row in materialised for k in row))
-    writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n")
+    every = [*like, *materialised]
+    headers = list(dict.fromkeys(k for row in every for k in row))
+    headers = [h for h in headers if not _leftover(h, headers, every)]
+    writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     if raw:
         writer.writerows(materialised)
     else:
         writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in materialised)
+
+
+def _leftover(name: str, headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> bool:
+    """True for the column a null nested value leaves (``amount``) when other rows
+    spell that value out (``amount_low``): no row has both, and no row fills it."""
+    nested = [h for h in headers if h.startswith(f"{name}_")]
+    if not nested:
+        return False
+    return not any(
+        row.get(name) not in (None, "") or (name in row and any(h in row for h in nested))
+        for row in rows
+    )
 
 
 def write_markdown(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> None:
@@ -175,13 +356,13 @@ def geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def stream_rows(
-    columns: Sequence[str], rows: Iterator[Sequence[Any]], fmt: Format, out: TextIO
+    columns: Sequence[str],
+    rows: Iterator[Sequence[Any]],
+    fmt: Format,
+    out: TextIO,
+    layout: Layout = Layout.auto,
 ) -> None:
     """Write SQL result rows as they come (nothing is held in memory but the table view)."""
-    if fmt is Format.geojson:
-        from kzdiplo.errors import UsageError
-
-        raise UsageError("--format geojson is for deposits and projects")
     if fmt is Format.json:
         out.write("[")
         for i, row in enumerate(rows):
@@ -192,6 +373,8 @@ def stream_rows(
         for row in rows:
             out.write(to_json(dict(zip(columns, row, strict=False)), None) + "\n")
     elif fmt in (Format.csv, Format.csv_raw):
+        import csv
+
         cell = _cell if fmt is Format.csv_raw else (lambda v: _cell(csv_cell(v)))
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([cell(c) for c in columns])
@@ -200,4 +383,4 @@ def stream_rows(
     elif fmt is Format.markdown:
         write_markdown(columns, rows, out)
     else:
-        write_table([[_cell(v) for v in row] for row in rows], columns, out)
+        write_table(list(rows), columns, out, layout=layout, drop=False)

@@ -18,6 +18,16 @@ def aliases_of(value: Any) -> list[str]:
     return list(value)
 
 
+# What people call some countries, beside their ISO names and the aliases the data holds.
+EVERYDAY_NAMES = {
+    "uk": "gb", "britain": "gb", "great britain": "gb", "england": "gb",
+    "korea": "kr", "south korea": "kr", "north korea": "kp", "russia": "ru",
+    "america": "us", "holland": "nl", "turkey": "tr", "czech republic": "cz", "iran": "ir",
+    "vietnam": "vn", "syria": "sy", "laos": "la", "moldova": "md", "taiwan": "tw",
+    "tanzania": "tz", "bolivia": "bo", "venezuela": "ve", "palestine": "ps",
+}  # fmt: skip
+
+
 class Partner(NamedTuple):
     """A resolved partner: a country or bloc (with its organisations) or an organisation."""
 
@@ -44,6 +54,9 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
     A country includes its organisations (the US includes the US Export-Import Bank).
     """
     wanted = text.strip().casefold()
+    if not wanted:
+        raise UsageError("partner needs a value (a code, name or alias: US, China, EU)")
+    wanted = EVERYDAY_NAMES.get(wanted, wanted)
     rows = reader.rows(_PARTNERS_SQL)
     exact: list[dict[str, Any]] = []
     named: list[dict[str, Any]] = []
@@ -56,8 +69,12 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
             named.append(row)
     matches = exact or named
     if not matches:
-        labels = [r["key"] for r in rows] + [r["name"] for r in rows]
-        labels += [a for r in rows for a in aliases_of(r["aliases"])]
+        labels: dict[str, str] = {}
+        for r in rows:
+            named = f"{r['key']} ({r['name']})"
+            for label in (r["key"], r["name"], r["official_name"], *aliases_of(r["aliases"])):
+                if label:
+                    labels.setdefault(str(label), named)
         raise did_you_mean("partner", text, labels)
     if len(matches) > 1:
         options = ", ".join(f"{m['key']} ({m['name']})" for m in matches)
@@ -71,6 +88,19 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
     )
 
 
+def any_partner(partners: list[Partner]) -> Partner:
+    """Several partners as one filter that matches a record of any of them."""
+    if len(partners) == 1:
+        return partners[0]
+    first = partners[0]
+    return first._replace(
+        key=", ".join(p.key for p in partners),
+        name=", ".join(p.name for p in partners),
+        country_ids=tuple(dict.fromkeys(i for p in partners for i in p.country_ids)),
+        organization_ids=tuple(dict.fromkeys(i for p in partners for i in p.organization_ids)),
+    )
+
+
 class SectorTree:
     """The sector taxonomy, to expand a parent into itself and its descendants."""
 
@@ -79,12 +109,17 @@ class SectorTree:
 
     def resolve(self, text: str) -> list[int]:
         wanted = text.strip().casefold()
+        if not wanted:
+            raise UsageError("sector needs a value (minerals, energy, transport...)")
         for row in self.rows:
             labels = {row["slug"], row["name"], *aliases_of(row["aliases"])}
             if wanted in {label.casefold() for label in labels}:
                 return self.descendants(row["id"])
-        labels = [r["slug"] for r in self.rows] + [r["name"] for r in self.rows]
-        labels += [a for r in self.rows for a in aliases_of(r["aliases"])]
+        labels = {
+            label: row["slug"]
+            for row in self.rows
+            for label in (row["slug"], row["name"], *aliases_of(row["aliases"]))
+        }
         raise did_you_mean("sector", text, labels)
 
     def descendants(self, sector_id: int) -> list[int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Table, create_engine, inspect
 
 from kzdiplo.models import Base
-from kzdiplo.views import VIEWS
+from kzdiplo.views import VIEWS, column_description
 
 
 def _view_columns() -> dict[str, list[str]]:
@@ -65,7 +65,9 @@ def render() -> str:
             "",
             VIEWS[name],
             "",
-            "Columns: " + ", ".join(f"`{c}`" for c in columns),
+            "| column | description |",
+            "|---|---|",
+            *(f"| `{c}` | {column_description(name, c)} |" for c in columns),
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"

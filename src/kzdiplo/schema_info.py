@@ -6,7 +6,7 @@ from typing import Any
 
 from kzdiplo.errors import did_you_mean
 from kzdiplo.reader import Reader
-from kzdiplo.views import VIEWS
+from kzdiplo.views import VIEWS, column_description
 
 
 def describe(reader: Reader, only: str | None = None) -> list[dict[str, Any]]:
@@ -42,8 +42,10 @@ def describe(reader: Reader, only: str | None = None) -> list[dict[str, Any]]:
 def _columns(reader: Reader, view: str) -> list[dict[str, str]]:
     if reader.dialect == "sqlite":
         rows = reader.rows(f"PRAGMA table_info({view})")
-        return [
-            {"name": r["name"], "type": (r["type"] or "").lower(), "description": ""} for r in rows
-        ]
-    names, _ = reader.stream(f"SELECT * FROM {view} WHERE 1 = 0")
-    return [{"name": n, "type": "", "description": ""} for n in names]
+        named = [(r["name"], (r["type"] or "").lower()) for r in rows]
+    else:
+        names, _ = reader.stream(f"SELECT * FROM {view} WHERE 1 = 0")
+        named = [(n, "") for n in names]
+    return [
+        {"name": n, "type": kind, "description": column_description(view, n)} for n, kind in named
+    ]

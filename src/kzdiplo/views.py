@@ -1,4 +1,5 @@
-"""One-line descriptions of the SQL views the migrations create (the SQL is in migrations/)."""
+"""What the SQL views the migrations create hold, view by view and column by column (the
+SQL is in migrations/): ``kzdiplo schema`` and docs/schema.md print it."""
 
 from __future__ import annotations
 
@@ -26,4 +27,85 @@ VIEWS: dict[str, str] = {
         "record and a second source: the record, the field, what the record holds, what "
         "the other source says, and that source's title and URL"
     ),
+    "search_documents": (
+        "The text kzdiplo search looks in, one document per record and source: join on "
+        "noun and key (the record_type and record_key of the other views)"
+    ),
+    "projects": "infrastructure_projects under the CLI's noun: the same rows and columns",
+    "deposits": "mineral_deposits under the CLI's noun: the same rows and columns",
 }
+
+# The table each view takes its rows from: a column named as one of that table's
+# keeps the model's comment (one home for it); the others are described below.
+BASE_TABLES = {
+    "party_details": "parties", "agreement_overview": "agreements", "deal_overview": "deals",
+    "citation_details": "citations", "timeline": "events",
+    "discrepancy_details": "discrepancies", "projects": "infrastructure_projects",
+    "deposits": "mineral_deposits",
+}  # fmt: skip
+
+_SHARED = {
+    "record_type": "The kind of record: agreement, deal, deposit, project, event, country "
+    "or organization (with record_key, the join key of every view)",
+    "record_key": "The record's slug (a country's code): kzdiplo show <record_type> <key>",
+    "source": "The source's slug (kzdiplo show source <slug>)",
+    "source_title": "The source's title",
+    "publisher": "Who published the source",
+    "url": "Where the source can be read",
+    "published": "The day the source was published, when known",
+    "partners": "Its partners' codes or slugs, comma-separated",
+    "sectors": "Its sectors' slugs, comma-separated",
+    "agreement": "The slug of the agreement it belongs to, if any",
+    "deal": "The slug of the deal it concerns, if any",
+    "deposit": "The slug of the deposit it concerns, if any",
+    "project": "The slug of the project it concerns, if any",
+    "note": "Our note on this citation or disagreement, if any",
+}
+VIEW_COLUMNS: dict[str, dict[str, str]] = {
+    "party_details": {
+        "party_id": "The party row (parties.id)",
+        "record_id": "The id of the record in its own table",
+        "partner_type": "country or organization",
+        "partner_key": "The partner's code (a country) or slug (an organisation)",
+        "partner_name": "The partner's name",
+        "partner_country": "The partner's country code: the country itself, or an "
+        "organisation's home country",
+    },
+    "deal_overview": {
+        "payers": "Who pays (investor, financier, acquirer...), comma-separated",
+        "recipients": "Who receives (recipient, beneficiary), comma-separated",
+        "is_part": "1 for a part of an umbrella deal (totals count the umbrella, not it)",
+        "counted_in": "The slug of the deal this one's money is counted in (an overlap), if any",
+    },
+    "citation_details": {
+        "citation_id": "The citation row (citations.id)",
+        "quote": "The source's words, verbatim (null when the citation is our summary)",
+        "summary": "Our summary of what the source supports (null for a verbatim quote)",
+    },
+    "discrepancy_details": {"discrepancy_id": "The disagreement row (discrepancies.id)"},
+    "search_documents": {
+        "doc_id": "The document's number in the search index",
+        "noun": "The kind of record: agreement, deal, deposit, project, event, country or "
+        "organization",
+        "key": "The record's slug or code: kzdiplo show <noun> <key>",
+        "label": "The record's title or name, as search lists it",
+        "title": "The searched title text: title or name and aliases",
+        "body": "The searched body text: kind, summary, notes and the like, then the "
+        "quotes that cite the record",
+    },
+}
+
+
+def column_description(view: str, column: str) -> str:
+    """What ``column`` of ``view`` holds ("" when nothing says)."""
+    own = VIEW_COLUMNS.get(view, {})
+    if column in own:
+        return own[column]
+    base = BASE_TABLES.get(view)
+    if base is not None:
+        from kzdiplo.models import Base
+
+        table = Base.metadata.tables[base]
+        if column in table.columns:
+            return table.columns[column].comment or ""
+    return _SHARED.get(column, "")

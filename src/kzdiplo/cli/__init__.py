@@ -18,6 +18,7 @@ from typing import Annotated
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
+from typer.core import TyperGroup
 
 from kzdiplo import __version__
 from kzdiplo.cli.common import state
@@ -40,6 +41,26 @@ COMMANDS = {
     "audit": "audit:audit",
     "sources": "sources:sources",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
+}
+# What `kzdiplo --help` says of each: whole phrases short enough for 80 columns (Click
+# would cut a docstring's first sentence mid-word with "...").
+SHORT_HELP = {
+    "agreements": "Agreements, memoranda and packages, oldest first.",
+    "deals": "Money: honest amounts, who pays whom, stages.",
+    "deposits": "Mineral deposits and groups of deposits.",
+    "projects": "Infrastructure and technology projects.",
+    "events": "The timeline: visits, summits and signings.",
+    "partners": "Each partner: agreements, deals, money by role.",
+    "show": "One record in full, with every citation.",
+    "search": "Search records and quotes (words, OR, NOT).",
+    "sql": "Run your own read-only SQL.",
+    "schema": "The tables and views, column by column.",
+    "load": "Load sourced facts from YAML or an export.",
+    "new": "Print a skeleton file of facts to fill in.",
+    "export": "Export everything: json, ndjson, csv, sqlite.",
+    "audit": "How well each record is sourced.",
+    "sources": "Every source, and what rests on what.",
+    "db": "Manage the database: init, upgrade, check, backup.",
 }
 ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})
 
@@ -71,6 +92,63 @@ def _root(
     state(ctx).db = db_path
 
 
+def root_options_first(args: Sequence[str]) -> list[str]:
+    """``args`` with a root option given after the command (``deals --db x.db``) moved
+    before it, where Click looks for it; nothing after ``--`` is touched."""
+    args = list(args)
+    end = args.index("--") if "--" in args else len(args)
+    moved: list[str] = []
+    i = 1 + next((n for n, a in enumerate(args[:end]) if a in COMMANDS), end)
+    while i < end:
+        arg = args[i]
+        if arg in ROOT_OPTIONS_WITH_VALUE and i + 1 < end:
+            moved += args[i : i + 2]
+            del args[i : i + 2]
+            end -= 2
+        elif arg.split("=", 1)[0] in ROOT_OPTIONS_WITH_VALUE:
+            moved.append(args.pop(i))
+            end -= 1
+        else:
+            i += 1
+    return moved + args
+
+
+class KzGroup(TyperGroup):
+    """The root command: Click's usage errors (an unknown option, a value out of range
+    or not among the choices) become one ``kzdiplo: error:`` line and one hint, exit 2,
+    like every other bad input; ``--db`` is accepted after the command too."""
+
+    def main(self, args: Sequence[str] | None = None, *a: object, **kw: object) -> object:
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer's Click
+
+        standalone = kw.pop("standalone_mode", True)
+        args = root_options_first(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(args, *a, standalone_mode=False, **kw)  # type: ignore[arg-type]
+        except NoArgsIsHelpError as exc:  # `kzdiplo` or `kzdiplo db` alone: the help
+            if not standalone:
+                raise
+            exc.show()
+            sys.exit(2)
+        except UsageError as exc:
+            from kzdiplo.cli.common import error_line
+
+            print(error_line(exc.format_message()), file=sys.stderr)
+            where = exc.ctx.command_path if exc.ctx else "kzdiplo"
+            print(f"kzdiplo: hint: {where} --help lists what it takes", file=sys.stderr)
+            if not standalone:
+                raise
+            sys.exit(2)
+        except typer.Abort:
+            if not standalone:
+                raise
+            print("kzdiplo: aborted", file=sys.stderr)
+            sys.exit(1)
+        if standalone:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
+
+
 def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     """The Typer app with the commands ``names`` (every command when None)."""
     app = typer.Typer(
@@ -86,6 +164,7 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         ),
         no_args_is_help=True,
         pretty_exceptions_enable=False,
+        cls=KzGroup,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(_root)
@@ -96,9 +175,9 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
         module_name, attribute = target.split(":")
         command = getattr(importlib.import_module(f"kzdiplo.cli.{module_name}"), attribute)
         if isinstance(command, typer.Typer):
-            app.add_typer(command, name=name)
+            app.add_typer(command, name=name, short_help=SHORT_HELP[name])
         else:
-            app.command(name)(command)
+            app.command(name, short_help=SHORT_HELP[name])(command)
     return app
 
 

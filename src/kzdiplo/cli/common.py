@@ -8,8 +8,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from kzdiplo.cli import complete
 from kzdiplo.errors import KzError
-from kzdiplo.render import Format
+from kzdiplo.render import Format, Layout, PlaceFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,29 +89,50 @@ FormatOption = Annotated[
     Format,
     typer.Option(
         "--format", "-f",
-        help="Output: table (for people), json, ndjson, csv, markdown; geojson for deposits "
-        "and projects. csv puts a ' before text cells that start with = + - @, tab or CR, "
-        "so that a spreadsheet does not run them as formulas; csv-raw writes cells exactly.",
+        help="Output: table (for people), json, ndjson, csv, csv-raw or markdown. csv puts "
+        "a ' before text cells that start with = + - @, tab or CR, so that a spreadsheet "
+        "does not run them as formulas; csv-raw writes cells exactly.",
         case_sensitive=False,
     ),
 ]  # fmt: skip
+PlaceFormatOption = Annotated[
+    PlaceFormat,
+    typer.Option(
+        "--format", "-f",
+        help="Output: table (for people), json, ndjson, csv, markdown, or geojson (a map: "
+        "a point where a source gives coordinates).",
+        case_sensitive=False,
+    ),
+]  # fmt: skip
+LayoutOption = Annotated[
+    Layout,
+    typer.Option(
+        "--layout",
+        help="For the table format: auto (a table when one fits the width, else a block "
+        "per record), table, or records.",
+        case_sensitive=False,
+    ),
+]
 LimitOption = Annotated[
     int, typer.Option("--limit", "-n", min=0, help="Show at most this many rows (0: all).")
 ]
 PartnerOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--partner", "-p", metavar="PARTNER",
         help="A country, bloc or organisation: ISO code, name or alias, any case "
-        "(US, usa, 'United States'). A country includes its organisations.",
+        "(US, usa, 'United States'). A country includes its organisations. Repeat for "
+        "any of several (-p US -p RU).",
+        autocompletion=complete.partners,
     ),
 ]  # fmt: skip
 SectorOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--sector", "-s", metavar="SECTOR",
         help="A sector or any word for it (minerals, mining, transport); includes its "
-        "sub-sectors.",
+        "sub-sectors. Repeat for any of several.",
+        autocompletion=complete.sectors,
     ),
 ]  # fmt: skip
 YearOption = Annotated[
@@ -161,5 +183,9 @@ def stages_of(values: list[str] | None) -> list[str] | None:
 
 
 SortOption = Annotated[
-    str | None, typer.Option("--sort", help="Sort key (see above); prefix - for descending.")
-]
+    str | None,
+    typer.Option(
+        "--sort", help="Sort key (see above); prefix - for descending.",
+        autocompletion=complete.sort_keys,
+    ),
+]  # fmt: skip

@@ -48,18 +48,40 @@ def path(ctx: typer.Context) -> None:
 
 @app.command()
 @guarded
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    empty: Annotated[
+        bool,
+        typer.Option(
+            "--empty",
+            help="A new database with the schema only, no seed data: to load an export "
+            "(kzdiplo export -f json|ndjson) or your own files into.",
+        ),
+    ] = False,
+) -> None:
     """Create the database (or bring it up to date) and load the seed data.
 
     \b
-    Example:
+    Examples:
       kzdiplo --db ./kz.db db init
+      kzdiplo --db ./copy.db db init --empty && kzdiplo --db ./copy.db load export.ndjson
     """
     from kzdiplo.access import create_database, note
 
     target = _target(ctx, must_exist=False)
     if target.path is not None and target.path.exists():
+        if empty:
+            raise UsageError(f"--empty makes a new database, and {target.path} exists")
         _refuse_foreign_file(target)
+    if empty:
+        from kzdiplo.migrate import upgrade as run_upgrade
+        from kzdiplo.reader import HEAD
+
+        if target.path is not None:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
+        run_upgrade(target.url)
+        note(f"empty database ready at {target.path or target.url} (schema {HEAD}, no records)")
+        return
     summary = create_database(target)
     note(f"database ready at {target.path or target.url}: {summary}")
 

@@ -5,8 +5,15 @@ from typing import Annotated
 import typer
 
 from kzdiplo import display as show
-from kzdiplo.cli.common import FormatOption, StageOption, guarded, reading, stages_of
-from kzdiplo.render import Format
+from kzdiplo.cli.common import (
+    FormatOption,
+    LayoutOption,
+    StageOption,
+    guarded,
+    reading,
+    stages_of,
+)
+from kzdiplo.render import Format, Layout
 
 COLUMNS = [
     ("Partner", lambda r: r["key"]),
@@ -57,6 +64,7 @@ def partners(
     ] = False,
     stage: StageOption = None,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Kazakhstan's partners: what was signed, how much money, how the relationship is worded.
 
@@ -80,4 +88,4 @@ def partners(
 
     with reading(ctx) as reader:
         rows = partner_totals(reader, include_kazakhstan=with_kazakhstan, stages=stages_of(stage))
-    emit(rows, COLUMNS, fmt, title=f"{len(rows)} partners")
+    emit(rows, COLUMNS, fmt, title=f"{len(rows)} partners", layout=layout)

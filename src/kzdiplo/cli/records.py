@@ -8,8 +8,10 @@ from kzdiplo import display as show
 from kzdiplo.cli.common import (
     FormatOption,
     KindOption,
+    LayoutOption,
     LimitOption,
     PartnerOption,
+    PlaceFormatOption,
     SectorOption,
     SinceOption,
     SortOption,
@@ -21,12 +23,24 @@ from kzdiplo.cli.common import (
     stages_of,
 )
 from kzdiplo.errors import UsageError
-from kzdiplo.render import Column, Format
+from kzdiplo.render import Column, Format, Layout, PlaceFormat
+
+
+def _titled(record: dict[str, Any]) -> str:
+    """A part indented under its package (see under_packages); a part whose package is
+    not listed names it."""
+    depth = record.get("_depth", 0)
+    if depth:
+        return f"{'  ' * (depth - 1)}↳ {record['title']}"
+    if record.get("parent"):
+        return f"↳ {record['title']} (part of {record['parent']})"
+    return record["title"]
+
 
 COLUMNS: dict[str, list[Column]] = {
     "agreement": [
         ("Date", lambda r: show.partial_date(r["date"])),
-        ("Title", lambda r: r["title"]),
+        ("Title", _titled),
         ("Kind", lambda r: r["kind"]),
         ("Stage", lambda r: show.stage(r["stage"])),
         ("Count", lambda r: show.package_count(r)),
@@ -35,10 +49,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Slug", lambda r: r["slug"]),
     ],
     "deal": [
-        (
-            "Title",
-            lambda r: f"↳ {r['title']}" if r["parent"] else r["title"],
-        ),
+        ("Title", _titled),
         ("Amount", lambda r: show.amount(r["amount"], r["usd"])),
         ("Payer → recipient", show.flows),
         ("Stage", lambda r: show.stage(r["stage"])),
@@ -77,10 +88,10 @@ COLUMNS: dict[str, list[Column]] = {
 
 
 def _date_bound(value: str | None, option: str, end: bool) -> str | None:
-    from kzdiplo.partialdate import parse_bound
-
     if value is None:
         return None
+    from kzdiplo.partialdate import parse_bound  # only when asked: it costs ~2 ms to import
+
     try:
         return parse_bound(value, end=end).isoformat()
     except ValueError as exc:
@@ -90,11 +101,11 @@ def _date_bound(value: str | None, option: str, end: bool) -> str | None:
 def list_command(
     ctx: typer.Context,
     noun_name: str,
-    fmt: Format,
+    fmt: Format | str,
     limit: int,
     *,
-    partner: str | None = None,
-    sector: str | None = None,
+    partner: list[str] | None = None,
+    sector: list[str] | None = None,
     year: int | None = None,
     since: str | None = None,
     until: str | None = None,
@@ -104,27 +115,28 @@ def list_command(
     min_usd: str | None = None,
     stage: list[str] | None = None,
     sort: str | None = None,
+    layout: Layout = Layout.auto,
 ) -> None:
     """Resolve the filters, run the query, render the page: the body of every listing."""
     from kzdiplo import queries
     from kzdiplo.access import note
     from kzdiplo.reader import holds_records
     from kzdiplo.render import emit
-    from kzdiplo.resolve import resolve_partner, resolve_sector
+    from kzdiplo.resolve import any_partner, resolve_partner, resolve_sector
 
     noun = queries.NOUNS[noun_name]
-    if fmt is Format.geojson and noun_name not in ("deposit", "project"):
-        raise UsageError("--format geojson is for deposits and projects")
+    if fmt != "geojson":
+        fmt = Format(fmt)
     with reading(ctx) as reader:
         f = queries.Filters(sort=sort, limit=limit or None, year=year, stages=stages_of(stage))
         f.since = _date_bound(since, "--since", end=False)
         f.until = _date_bound(until, "--until", end=True)
         if f.since and f.until and f.since > f.until:
             raise UsageError(f"--since {since} is after --until {until}")
-        if partner is not None:
-            f.partner = resolve_partner(reader, partner)
-        if sector is not None:
-            f.sector_ids = resolve_sector(reader, sector)
+        if partner:  # several: any of them
+            f.partner = any_partner([resolve_partner(reader, p) for p in partner])
+        if sector:
+            f.sector_ids = list(dict.fromkeys(i for s in sector for i in resolve_sector(reader, s)))
         for column, value in (("kind", kind), ("commodity", commodity), ("status", status)):
             if value is not None:
                 found = queries.matching_values(reader, noun, column, value)
@@ -135,11 +147,18 @@ def list_command(
             f.min_usd = parse_usd(min_usd)
         queries.order_by(noun, sort)  # a bad --sort fails before any query runs
         page = queries.list_records(reader, noun, f)
+        csv_like = fmt in (Format.csv, Format.csv_raw)
+        like = [queries.csv_template(reader, noun)] if csv_like else []
         empty = not page.records and not holds_records(reader)
-    if fmt is Format.geojson:
-        _write_geojson(noun, page.records)
-    else:
-        emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records))
+    shown = page.records
+    if fmt in (Format.table, Format.markdown):
+        shown = under_packages(shown)
+    emit(
+        shown, COLUMNS[noun_name], fmt, title=_title(noun, page.records), layout=layout,
+        like=like,
+    )  # fmt: skip
+    if fmt == "geojson":
+        _geojson_note(noun, page.records)
     if empty:
         note("the database holds no records: run kzdiplo db seed to load the seed data")
     elif not page.records and fmt in (Format.table, Format.markdown):
@@ -148,13 +167,37 @@ def list_command(
         note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")
 
 
-def _write_geojson(noun: Any, records: list[dict[str, Any]]) -> None:
-    import sys
+def under_packages(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page with each package's parts right under it (in the page's order among
+    themselves), whatever the sort: a part never sits under an unrelated row. Each
+    record listed under another is a copy with its ``_depth``."""
+    listed = {r["slug"] for r in records}
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("parent") in listed:
+            parts.setdefault(record["parent"], []).append(record)
+    ordered: list[dict[str, Any]] = []
+    placed: set[str] = set()
 
+    def place(record: dict[str, Any], depth: int) -> None:
+        if record["slug"] in placed:
+            return
+        placed.add(record["slug"])
+        ordered.append({**record, "_depth": depth} if depth else record)
+        for part in parts.get(record["slug"], []):
+            place(part, depth + 1)
+
+    for record in records:
+        if record.get("parent") not in listed:
+            place(record, 0)
+    for record in records:  # a cycle of parts (refused by the loader) still lists them all
+        place(record, 0)
+    return ordered
+
+
+def _geojson_note(noun: Any, records: list[dict[str, Any]]) -> None:
     from kzdiplo.access import note
-    from kzdiplo.render import geojson, to_json
 
-    sys.stdout.write(to_json(geojson(records)) + "\n")
     unplaced = sum(1 for r in records if not r.get("coordinates"))
     if unplaced:
         note(
@@ -200,6 +243,7 @@ def agreements(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Agreements, declarations, memoranda and packages, oldest first.
 
@@ -216,7 +260,7 @@ def agreements(
     """
     list_command(
         ctx, "agreement", fmt, limit, partner=partner, sector=sector, year=year,
-        since=since, until=until, kind=kind, stage=stage, sort=sort,
+        since=since, until=until, kind=kind, stage=stage, sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -241,6 +285,7 @@ def deals(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Money raised, committed or invested, with honest amounts and who pays whom.
     Parts of a package are marked ↳ (totals elsewhere count the package, not its parts);
@@ -257,7 +302,7 @@ def deals(
     """
     list_command(
         ctx, "deal", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, min_usd=min_usd, stage=stage, sort=sort,
+        until=until, kind=kind, min_usd=min_usd, stage=stage, sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -272,7 +317,8 @@ def deposits(
     ] = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
-    fmt: FormatOption = Format.table,
+    fmt: PlaceFormatOption = PlaceFormat.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Mineral deposits and groups of deposits ("50 rare earth deposits" is one row).
 
@@ -285,7 +331,7 @@ def deposits(
     """
     list_command(
         ctx, "deposit", fmt, limit, partner=partner, sector=sector, commodity=commodity,
-        sort=sort,
+        sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -303,7 +349,8 @@ def projects(
     ] = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
-    fmt: FormatOption = Format.table,
+    fmt: PlaceFormatOption = PlaceFormat.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Infrastructure and technology projects: capacity, cost, start and completion.
 
@@ -318,7 +365,7 @@ def projects(
     """
     list_command(
         ctx, "project", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, status=status, sort=sort,
+        until=until, kind=kind, status=status, sort=sort, layout=layout,
     )  # fmt: skip
 
 
@@ -334,11 +381,13 @@ def events(
     sort: SortOption = None,
     limit: LimitOption = 100,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """The timeline: visits, summits, signings and decisions, oldest first.
 
     A partial date ("early 2023", "2025") matches every --year/--since/--until it may
-    fall in. Sort keys: date, title.
+    fall in. An event has its own sectors and those of the record it concerns (--sector
+    finds a visit about a tungsten deal under minerals). Sort keys: date, title.
 
     \b
     Examples:
@@ -348,5 +397,5 @@ def events(
     """
     list_command(
         ctx, "event", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, sort=sort,
+        until=until, kind=kind, sort=sort, layout=layout,
     )  # fmt: skip

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from kzdiplo.cli.common import FormatOption, LimitOption, guarded, reading
-from kzdiplo.render import Format
+from kzdiplo.cli.common import FormatOption, LayoutOption, LimitOption, guarded, reading
+from kzdiplo.render import Format, Layout
 
 COLUMNS = [
     ("Noun", lambda r: r["noun"]),
@@ -18,27 +18,35 @@ COLUMNS = [
 @guarded
 def search(
     ctx: typer.Context,
-    text: Annotated[
-        str, typer.Argument(help="Words to find (all must match; word prefixes count).")
-    ],
+    text: Annotated[str, typer.Argument(help="What to find (see above).")],
     limit: LimitOption = 20,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Search titles, names, aliases, summaries and source quotes across all records,
     best match first, with the matching snippet [in brackets].
+
+    Whole words, all of them: `nuclear plant` finds both words. `tungst*` matches words
+    that start with tungst; "two words" in quotation marks is a phrase; AND, OR and NOT
+    (in capitals) combine: `tungsten OR uranium`, `tungsten NOT mine` (NOT binds
+    tightest, then AND, then OR). A query starting with - goes after --, options before.
 
     \b
     Examples:
       kzdiplo search tungsten
       kzdiplo search "nuclear plant" --format json
-      kzdiplo search alliance
+      kzdiplo search 'critical mineral*'
+      kzdiplo search '"power plant" OR uranium'
+      kzdiplo search -f json -- -tungsten
     """
     from kzdiplo.access import note
+    from kzdiplo.queries import SEARCH_COLUMNS
     from kzdiplo.queries import search as run_search
     from kzdiplo.render import emit
 
     with reading(ctx) as reader:
         rows = run_search(reader, text, limit=limit or 1_000_000)
-    emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}")
+    emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}", layout=layout,
+         like=[dict.fromkeys(SEARCH_COLUMNS)])  # fmt: skip
     if not rows and fmt in (Format.table, Format.markdown):
         note(f"nothing matches {text!r}")

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 import typer
 
 from kzdiplo import display
-from kzdiplo.cli.common import FormatOption, guarded, reading
+from kzdiplo.cli import complete
+from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
 from kzdiplo.errors import did_you_mean
-from kzdiplo.render import Format
+from kzdiplo.render import Format, Layout
 
 NOUN_HELP = "agreement, deal, deposit, project, event, partner or source (plural forms work too)"
 
@@ -16,9 +17,17 @@ NOUN_HELP = "agreement, deal, deposit, project, event, partner or source (plural
 @guarded
 def show(
     ctx: typer.Context,
-    noun: Annotated[str, typer.Argument(help=NOUN_HELP, metavar="NOUN")],
-    key: Annotated[str, typer.Argument(help="Slug or id (a partner: code, name or alias).")],
+    noun: Annotated[
+        str, typer.Argument(help=NOUN_HELP, metavar="NOUN", autocompletion=complete.nouns)
+    ],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="Slug or id (a partner: code, name or alias).", autocompletion=complete.keys
+        ),
+    ],
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """One record in full: every field, its partners and roles, linked records, and
     every citation with the source's title, URL and the quote.
@@ -50,7 +59,7 @@ def show(
 
         write_csv([flatten(record)], sys.stdout, raw=fmt is Format.csv_raw)
     else:
-        _print_record(record, fmt)
+        _print_record(record, fmt, layout)
 
 
 def _value(key: str, value: Any) -> str:
@@ -88,10 +97,13 @@ def _quoted(citation: dict[str, Any]) -> str:
     return said(citation) + (f" ({note})" if note else "")
 
 
-def _print_record(record: dict[str, Any], fmt: Format) -> None:
-    from kzdiplo.render import write_markdown, write_table
+def _print_record(record: dict[str, Any], fmt: Format, layout: Layout) -> None:
+    from kzdiplo.render import write_keys, write_markdown, write_table
 
-    skip = {"partners", "sectors", "sources", "linked", "records", "organizations", "id",
+    keys = [k for k in ("key", "slug", "url") if record.get(k)] if fmt is Format.table else []
+    if keys:
+        write_keys([(k, record[k]) for k in keys], sys.stdout)
+    skip = {*keys, "partners", "sectors", "sources", "linked", "records", "organizations", "id",
             "discrepancies", "stages", "cited_by", "disputes", "derived_by"}  # fmt: skip
     fields = [[k, _value(k, v)] for k, v in record.items() if k not in skip]
     sections: list[tuple[str, list[str], list[list[str]]]] = [
@@ -122,19 +134,19 @@ def _print_record(record: dict[str, Any], fmt: Format) -> None:
                              rows))  # fmt: skip
         if record["derived_by"]:
             rows = [[d["slug"], d["relation"]] for d in record["derived_by"]]
-            sections.append(("Sources resting on it", ["Source", "Relation"], rows))
+            sections.append(("Sources resting on it", ["Slug", "Relation"], rows))
     citations = [
         [
             s.get("field") or "(record)",
-            f"{s['title']} ({s['publisher']}, {s['published'] or 'date not given'})\n{s['url']}",
+            f"{s['title']} ({s['publisher']}, {s['published'] or 'date not given'})",
+            s["url"],
             _quoted(s),
         ]
         for s in record.get("sources", [])
     ]
     if citations:
-        sections.append(
-            ("Sources", ["Supports", "Source", "Quote, or [summary] of the source"], citations)
-        )
+        headers = ["Supports", "Source", "URL", "Quote, or [summary] of the source"]
+        sections.append(("Sources", headers, citations))
     if record.get("stages"):
         rows = [
             [s["stage"], display.partial_date(s["date"]), f"{s['publisher']}: {s['title']}",
@@ -151,17 +163,18 @@ def _print_record(record: dict[str, Any], fmt: Format) -> None:
                 d["field"] + ("" if d["kind"] == "disagreement" else f" ({d['kind']})"),
                 d["record_says"] or "",
                 d["says"],
-                f"{d['publisher']}: {d['title']}\n{d['url']}",
+                f"{d['publisher']}: {d['title']}",
+                d["url"],
             ]
             for d in record["discrepancies"]
         ]
         sections.append(
             ("Where sources disagree (the record keeps its claim)",
-             ["Field", "Record", "Other source says", "Other source"], rows)
+             ["Field", "Record says", "Other source says", "Other source", "URL"], rows)
         )  # fmt: skip
     for title, headers, rows in sections:
         if fmt is Format.markdown:
             sys.stdout.write(f"\n### {title}\n\n")
             write_markdown(headers, rows, sys.stdout)
         else:
-            write_table(rows, headers, sys.stdout, title)
+            write_table(rows, headers, sys.stdout, title, layout=layout)

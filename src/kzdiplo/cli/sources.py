@@ -3,8 +3,8 @@
 import typer
 
 from kzdiplo import display
-from kzdiplo.cli.common import FormatOption, guarded, reading
-from kzdiplo.render import Format
+from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
+from kzdiplo.render import Format, Layout
 
 COLUMNS = [
     ("Published", lambda r: display.text(r["published"])),
@@ -18,7 +18,9 @@ COLUMNS = [
 
 
 @guarded
-def sources(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
+def sources(
+    ctx: typer.Context, fmt: FormatOption = Format.table, layout: LayoutOption = Layout.auto
+) -> None:
     """Every source: publisher, date, URL, the source it republishes or reports on (so
     independence is counted by origin), and how many citations rest on it. Only
     sources whose text we hold are quoted verbatim; the rest are cited by our summary.
@@ -35,4 +37,5 @@ def sources(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
     with reading(ctx) as reader:
         rows = list_sources(reader)
     held = sum(1 for r in rows if r["text_held"])
-    emit(rows, COLUMNS, fmt, title=f"{len(rows)} sources · {held} with text held (quoted)")
+    title = f"{len(rows)} sources · {held} with text held (quoted)"
+    emit(rows, COLUMNS, fmt, title=title, layout=layout)

@@ -5,9 +5,9 @@ from typing import Annotated
 
 import typer
 
-from kzdiplo.cli.common import FormatOption, guarded, reading
+from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
 from kzdiplo.errors import UsageError
-from kzdiplo.render import Format
+from kzdiplo.render import Format, Layout
 
 
 @guarded
@@ -22,6 +22,7 @@ def sql(
         typer.Option("--max-rows", min=0, help="Row cap (0: no cap); a notice says when it cut."),
     ] = 1000,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """Run your own read-only SQL. Writes, DDL, ATTACH, PRAGMA changes and several
     statements at once are refused; a runaway query stops at the time limit (exit 3).
@@ -62,7 +63,7 @@ def sql(
         result = run_postgres(readonly_url, query, timeout=timeout, max_rows=max_rows or None)
     else:
         raise UsageError(f"kzdiplo sql is not available on {dialect}")
-    stream_rows(result.columns, result.rows, fmt, sys.stdout)
+    stream_rows(result.columns, result.rows, fmt, sys.stdout, layout)
     if result.truncated:
         note(f"truncated: showing the first {max_rows} rows (--max-rows to change, 0: no cap)")
 
@@ -72,6 +73,7 @@ def schema(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Only this table or view.")] = None,
     fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
 ) -> None:
     """The tables and views you can query, each column with one line on what it holds.
 
@@ -97,4 +99,5 @@ def schema(
     ]  # fmt: skip
     columns = [(h.capitalize(), (lambda k: lambda r: r[k])(h))
                for h in ("name", "kind", "column", "type", "description")]  # fmt: skip
-    emit(rows, columns, fmt, title="kzdiplo schema (docs/schema.md has the same, with keys)")
+    title = "kzdiplo schema (docs/schema.md has the same, with keys)"
+    emit(rows, columns, fmt, title=title, layout=layout, drop=False)

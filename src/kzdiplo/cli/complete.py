@@ -1,0 +1,81 @@
+"""Shell completion from the database: nouns, partner codes, sector words, slugs and
+sort keys (``kzdiplo --install-completion`` sets it up).
+
+A completion runs on every Tab press, so it reads the SQLite file with the stdlib driver
+and never creates, migrates or seeds a database; anything it cannot read completes
+nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import typer
+
+NOUN_TABLES = {
+    "agreement": "agreements",
+    "deal": "deals",
+    "deposit": "mineral_deposits",
+    "project": "infrastructure_projects",
+    "event": "events",
+    "source": "sources",
+}
+COMMAND_NOUNS = {"agreements": "agreement", "deals": "deal", "deposits": "deposit",
+                 "projects": "project", "events": "event"}  # fmt: skip
+
+
+def _column(ctx: typer.Context, sql: str) -> list[str]:
+    """The first column of ``sql`` on the user's SQLite file ([] when there is none)."""
+    from kzdiplo.config import resolve
+    from kzdiplo.reader import connect_sqlite
+
+    root = ctx.find_root()
+    target = resolve(root.params.get("db_path"))
+    if target.path is None or not target.path.is_file():
+        return []
+    try:
+        conn = connect_sqlite(target.path)
+        try:
+            return [str(r[0]) for r in conn.execute(sql) if r[0] is not None]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+
+
+def _starting(values: list[str], incomplete: str) -> list[str]:
+    wanted = incomplete.casefold()
+    return sorted({v for v in values if v.casefold().startswith(wanted)}, key=str.casefold)
+
+
+def partners(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Country codes and organisation slugs."""
+    sql = "SELECT code FROM countries UNION SELECT slug FROM organizations"
+    return _starting(_column(ctx, sql), incomplete)
+
+
+def sectors(ctx: typer.Context, incomplete: str) -> list[str]:
+    return _starting(_column(ctx, "SELECT slug FROM sectors"), incomplete)
+
+
+def nouns(incomplete: str) -> list[str]:
+    return _starting([*NOUN_TABLES, "partner"], incomplete)
+
+
+def keys(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The slugs of the noun given before (partner codes for ``show partner``)."""
+    noun = str(ctx.params.get("noun") or "").strip().lower().removesuffix("s")
+    if noun == "partner":
+        return partners(ctx, incomplete)
+    table = NOUN_TABLES.get(noun)
+    return _starting(_column(ctx, f"SELECT slug FROM {table}"), incomplete) if table else []
+
+
+def sort_keys(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The listing's sort keys, ascending and descending."""
+    from kzdiplo.queries import NOUNS
+
+    noun: Any = NOUNS.get(COMMAND_NOUNS.get(ctx.info_name or "", ""))
+    found = [*noun.sorts, *(f"-{k}" for k in noun.sorts)] if noun else []
+    return _starting(found, incomplete)
