@@ -73,7 +73,8 @@ _DERIVED = ("id", "sources", "source_count", "independent_sources", "disputes",
 
 
 def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    return _drop_empty(dict(value)) if value else None
+    # EDTF is derived from the range for readers: the load format does not take it.
+    return _drop_empty({k: v for k, v in value.items() if k != "edtf"}) if value else None
 
 
 _RECORD_FIELDS = {  # section -> fields kept as they are (besides the shared ones below)
