@@ -39,6 +39,7 @@ COMMANDS = {
     "export": "data:export",
     "audit": "audit:audit",
     "sources": "sources:sources",
+    "diff": "research:diff",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }
 ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})
