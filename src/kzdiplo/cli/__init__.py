@@ -39,6 +39,7 @@ COMMANDS = {
     "export": "data:export",
     "audit": "audit:audit",
     "sources": "sources:sources",
+    "cite": "research:cite",
     "diff": "research:diff",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }

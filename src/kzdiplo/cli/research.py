@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kzdiplo.cli.common import guarded
+from kzdiplo.cli.common import guarded, reading
 from kzdiplo.render import Format
 
 
@@ -57,3 +57,45 @@ def diff(
         ]
         title = f"{c['added']} added · {c['removed']} removed · {c['changed']} changed"
         emit(diffing.rows(result), columns, Format.table, title=title)
+
+
+class CiteFormat(StrEnum):
+    bibtex = "bibtex"
+    csl_json = "csl-json"
+    ris = "ris"
+    text = "text"
+
+
+@guarded
+def cite(
+    ctx: typer.Context,
+    slugs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Slugs of agreements, deals, deposits, projects or events."),
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every record's sources.")] = False,
+    fmt: Annotated[
+        CiteFormat,
+        typer.Option("--format", "-f", case_sensitive=False, help="bibtex, csl-json, ris or text."),
+    ] = CiteFormat.text,
+) -> None:
+    """How to cite the data in a paper: the dataset (name, data version, date, content
+    hash) and one entry per source behind the given records (title, publisher, date, URL,
+    accessed date where known), each with the claims it supports and what it says: a
+    verbatim quote, or our own summary marked as ours (never as a quotation).
+
+    \b
+    Examples:
+      kzdiplo cite kz-us-critical-minerals-mou --format bibtex > refs.bib
+      kzdiplo cite --all --format csl-json > refs.json
+      kzdiplo cite us-exim-critical-minerals-funding --format ris
+    """
+    from kzdiplo import cite as citing
+
+    if slugs and everything:
+        from kzdiplo.errors import UsageError
+
+        raise UsageError("give slugs or --all, not both")
+    with reading(ctx) as reader:
+        found = citing.build(reader, slugs or [], everything)
+    sys.stdout.write(citing.render(found, fmt.value))
