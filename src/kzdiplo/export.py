@@ -240,7 +240,10 @@ def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = N
     the folder."""
     for table in tables():
         key = ", ".join(c.name for c in table.primary_key.columns)
-        columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY {key}")
+        # Columns in the models' order (not the file's, which follows migration history),
+        # the order columns.csv and the release's table schemas list them in.
+        names = ", ".join(c.name for c in table.columns)
+        columns, rows = reader.stream(f"SELECT {names} FROM {table.name} ORDER BY {key}")
         with (out / f"{table.name}.csv").open("w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)

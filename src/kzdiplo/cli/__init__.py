@@ -41,6 +41,7 @@ COMMANDS = {
     "sources": "sources:sources",
     "cite": "research:cite",
     "diff": "research:diff",
+    "release": "research:release",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }
 ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})
