@@ -134,7 +134,8 @@ def _date_parts(value: str) -> list[int]:
 # --- BibTeX ---
 
 _BIB_SPECIAL = re.compile(r"([\\{}&%$#_^~])")
-_BIB_REPLACE = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "^": r"\^{}", "~": r"\~{}"}
+_BIB_REPLACE = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "^": r"\textasciicircum{}",
+                "~": r"\textasciitilde{}"}  # fmt: skip
 
 
 def bib_escape(text: str) -> str:

@@ -122,12 +122,12 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for change in ("added", "removed"):
         for entry in result[change]:
-            out.append({"change": change, "record": f"{NOUN[entry['section']]} {entry['key']}",
+            out.append({"change": change, "kind": NOUN[entry["section"]], "key": entry["key"],
                         "field": "", "old": "", "new": entry["title"] or ""})  # fmt: skip
     for entry in result["changed"]:
         for f in entry["fields"]:
-            out.append({"change": f["change"], "record": f"{NOUN[entry['section']]} {entry['key']}",
-                        "field": f["field"], "old": _short(f["old"]),
+            out.append({"change": f["change"], "kind": NOUN[entry["section"]],
+                        "key": entry["key"], "field": f["field"], "old": _short(f["old"]),
                         "new": _short(f["new"])})  # fmt: skip
     return out
 

@@ -248,7 +248,7 @@ def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = N
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
+                writer.writerow([_csv_value(v) for v in row])
         if progress:
             progress()
     with (out / "columns.csv").open("w", encoding="utf-8", newline="") as f:
@@ -258,6 +258,18 @@ def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = N
             for column in table.columns:
                 writer.writerow([table.name, column.name, str(column.type).lower(), column.comment])
     return out
+
+
+def _csv_value(value: Any) -> Any:
+    """One cell as SQLite's text would be, whatever the backend: PostgreSQL hands back
+    JSON columns as lists and booleans as bool."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def write_sqlite(path: Path, out: Path) -> Path:

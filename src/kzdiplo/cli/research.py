@@ -52,10 +52,8 @@ def diff(
         sys.stdout.write(diffing.markdown(result))
     else:
         c = result["counts"]
-        columns = [
-            (h.capitalize(), lambda r, h=h: r[h])
-            for h in ("change", "record", "field", "old", "new")
-        ]
+        names = ("change", "kind", "key", "field", "old", "new")
+        columns = [(h.capitalize(), lambda r, h=h: r[h]) for h in names]
         title = f"{c['added']} added · {c['removed']} removed · {c['changed']} changed"
         emit(diffing.rows(result), columns, Format.table, title=title)
 
