@@ -91,7 +91,7 @@ def test_changelog_lists_what_changed_since_the_previous_release(
     changelog = (tmp_path / "new" / "CHANGELOG.md").read_text(encoding="utf-8")
     slug = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["events"][0]["slug"]
     assert "### Added" in changelog and f"event `{slug}`" in changelog
-    assert "1 records added, 0 removed, 0 changed" in changelog
+    assert "1 record added, 0 removed, 0 changed" in changelog
     assert changelog.index("### Added") < changelog.index("First release")  # older below
     # The release's own kzdiplo.json diffs clean against the database it came from.
     diff = run(new, "diff", str(tmp_path / "new"), str(new), "--format", "json")

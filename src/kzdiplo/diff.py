@@ -137,7 +137,8 @@ def markdown(result: dict[str, Any], heading: str | None = None, level: int = 2)
     h = "#" * level
     lines = [f"{h} {heading}", ""] if heading else []
     c = result["counts"]
-    lines += [f"{c['added']} records added, {c['removed']} removed, {c['changed']} changed.", ""]
+    noun = "record" if c["added"] == 1 else "records"
+    lines += [f"{c['added']} {noun} added, {c['removed']} removed, {c['changed']} changed.", ""]
     for change in ("added", "removed"):
         if result[change]:
             lines += [f"{h}# {change.capitalize()}", ""]
