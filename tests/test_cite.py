@@ -132,3 +132,27 @@ def test_bad_input_is_one_line_and_exit_2(seeded_db: Path, args: list[str]) -> N
     result = run(seeded_db, "cite", *args)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("kzdiplo: error:")
+
+
+def test_hostile_source_text_cannot_break_out_of_its_bibtex_field(seeded_db: Path) -> None:
+    hostile = "Title} , author = {Mallory}} @misc{injected, title={x} 100% \\end ~^ #_$&"
+    with sqlite3.connect(seeded_db) as conn:
+        source = conn.execute(
+            "SELECT s.slug FROM sources s JOIN citations c ON c.source_id = s.id "
+            "JOIN deals d ON d.id = c.deal_id WHERE d.slug = ? LIMIT 1",
+            (DEAL,),
+        ).fetchone()[0]
+        conn.execute("UPDATE sources SET title = ?, publisher = ? WHERE slug = ?",
+                     (hostile, hostile, source))  # fmt: skip
+    out = _cite(seeded_db, DEAL, "--format", "bibtex")
+    library = bibtexparser.parse_string(out)
+    assert not library.failed_blocks
+    keys = [e.key for e in library.entries]
+    assert "injected" not in keys and len(keys) == len(set(keys))
+    entry = next(e for e in library.entries if e.key == source)
+    assert "author" not in entry.fields_dict
+    bare = entry["title"].replace(r"\{", "").replace(r"\}", "")
+    assert bare.count("{") == bare.count("}")
+    assert r"\}" in entry["title"] and r"\%" in entry["title"]
+    ris_records = rispy.loads(_cite(seeded_db, DEAL, "--format", "ris"))
+    assert next(r for r in ris_records if r.get("id") == source)["title"] == hostile

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -18,6 +19,7 @@ from tests.cli_helpers import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "adding-facts.yaml"
 FRICTIONLESS = Path(sys.executable).with_name("frictionless")
+CFF_SCHEMA = Path(__file__).resolve().parent / "data" / "cff-schema-1.2.0.json"
 
 
 def _release(db: Path, out: Path, *args: str) -> None:
@@ -71,6 +73,10 @@ def test_schemas_come_from_the_models(seeded_db: Path, tmp_path: Path) -> None:
         header = (tmp_path / "r" / resources[name]["path"]).read_text().splitlines()[0]
         assert header.split(",") == [c.name for c in table.columns]
     citation = yaml.safe_load((tmp_path / "r" / "CITATION.cff").read_text(encoding="utf-8"))
+    cff_schema = json.loads(CFF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(cff_schema, format_checker=jsonschema.FormatChecker()).validate(
+        citation
+    )
     assert citation["cff-version"] == "1.2.0" and citation["type"] == "dataset"
     assert citation["version"] == DATA_VERSION
     assert citation["identifiers"][0]["value"] == package["kzdiplo"]["content_hash"]
