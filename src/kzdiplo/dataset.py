@@ -50,12 +50,25 @@ def content_hash(document: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def from_database(db: str | None) -> dict[str, Any]:
-    """The load-format document of a database (a path or URL, as ``--db`` takes)."""
+def from_database(db: str) -> dict[str, Any]:
+    """The load-format document of a database: an SQLite file, or a server URL (opened
+    read-only and checked to be at this kzdiplo's schema, like ``--db``)."""
     from kzdiplo.access import open_reader
+    from kzdiplo.config import redacted
     from kzdiplo.export import as_document
+    from kzdiplo.reader import HEAD, schema_revision, server_reader
 
-    reader = open_reader(db)
+    if "://" in db and not db.startswith("sqlite"):
+        try:
+            reader = server_reader(db)
+        except Exception as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(f"cannot open {redacted(db)!r}: {detail}") from None
+        if schema_revision(reader) != HEAD:
+            reader.close()
+            raise UsageError(f"{redacted(db)}: not a kzdiplo database at schema {HEAD}")
+    else:
+        reader = open_reader(db)
     try:
         return as_document(reader)
     finally:
