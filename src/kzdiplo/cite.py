@@ -114,7 +114,7 @@ def build(reader: Reader, slugs: list[str], everything: bool) -> dict[str, Any]:
 
 def claim_text(claim: dict[str, Any], open_q: str = "\u201c", close_q: str = "\u201d") -> str:
     """One claim as a sentence: what it supports, then the quote or our marked summary."""
-    field = f" ({claim['field']})" if claim["field"] else ""
+    field = f" (field: {claim['field']})" if claim["field"] else ""
     head = f"Supports {claim['record']}{field}"
     if claim["kind"] == "quote":
         return f"{head}. {QUOTE_LABEL}: {open_q}{claim['quote']}{close_q}"
@@ -234,6 +234,8 @@ def ris(c: dict[str, Any]) -> str:
         ]
         if s["publisher"]:
             lines.append(f"PB  - {_ris_value(s['publisher'])}")
+            if s["kind"] == "media":  # the outlet, where reference managers look for it
+                lines.append(f"T2  - {_ris_value(s['publisher'])}")
         if s["published"]:
             lines += [f"PY  - {s['published'][:4]}", f"DA  - {s['published'].replace('-', '/')}"]
             if s["published_inferred"]:
