@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from edtf import parse_edtf, struct_time_to_date
 
 from kzdiplo.dataset import DATA_VERSION
 from kzdiplo.models import Base
@@ -44,7 +46,7 @@ def test_the_package_validates_and_its_foreign_keys_are_checked(
     checked = _validate(out)
     assert checked.returncode == 0, checked.stdout[-2000:]
     report = json.loads(checked.stdout)
-    assert report["valid"] and len(report["tasks"]) == len(Base.metadata.tables)
+    assert report["valid"] and len(report["tasks"]) == len(Base.metadata.tables) + 1
     # Point one citation at a source that does not exist: the validator must say so.
     path = out / "data" / "citations.csv"
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
@@ -65,7 +67,7 @@ def test_schemas_come_from_the_models(seeded_db: Path, tmp_path: Path) -> None:
     assert package["version"] == DATA_VERSION
     assert package["kzdiplo"]["content_hash"].startswith("sha256:")
     resources = {r["name"]: r for r in package["resources"]}
-    assert set(resources) == set(Base.metadata.tables)
+    assert set(resources) == set(Base.metadata.tables) | {"dates"}
     for name, table in Base.metadata.tables.items():
         schema = resources[name]["schema"]
         assert [f["name"] for f in schema["fields"]] == [c.name for c in table.columns]
@@ -125,3 +127,22 @@ def test_never_clobbers_files_it_did_not_write(seeded_db: Path, tmp_path: Path) 
     afile = tmp_path / "afile"
     afile.write_text("x")
     assert run(seeded_db, "release", "--out", str(afile)).exit_code == 2
+
+
+def test_every_partial_date_is_released_with_its_edtf(seeded_db: Path, tmp_path: Path) -> None:
+    _release(seeded_db, tmp_path / "r")
+    rows = list(csv.DictReader((tmp_path / "r" / "data" / "dates.csv").open(encoding="utf-8")))
+    with sqlite3.connect(seeded_db) as conn:
+        expected = sum(
+            conn.execute(f"SELECT count({column}) FROM {table}").fetchone()[0]
+            for table, column in (("agreements", "date_start"), ("deals", "date_start"),
+                                  ("events", "date_start"), ("stage_changes", "date_start"),
+                                  ("infrastructure_projects", "started_start"),
+                                  ("infrastructure_projects", "completion_start"))
+        )  # fmt: skip
+    assert len(rows) == expected
+    for row in rows:
+        parsed = parse_edtf(row["edtf"])
+        assert str(struct_time_to_date(parsed.lower_strict())) == row["start"], row
+        assert str(struct_time_to_date(parsed.upper_strict())) == row["end"], row
+    assert {"2035/2036", "2023-01~/2023-04~"} <= {r["edtf"] for r in rows}
