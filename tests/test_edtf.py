@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from edtf import parse_edtf, struct_time_to_date
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kzdiplo.edtfdate import edtf
 from tests.cli_helpers import run_json
@@ -55,3 +57,29 @@ def test_every_listed_date_parses_and_matches_its_range(seeded_db: Path) -> None
                 seen.add(value["precision"])
     # The seeds hold the hard cases: early 2023 and 2035-2036.
     assert {"part_of_year", "years", "month", "day"} <= seen
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9998, 12, 31)),
+    st.sampled_from(["day", "month", "year", "years", "part_of_year"]),
+    st.booleans(),
+)
+def test_any_range_the_loader_can_store_round_trips(
+    day: dt.date, precision: str, inferred: bool
+) -> None:
+    """Whatever the day, the EDTF parses and covers exactly the stored range."""
+    if precision == "day":
+        start = end = day
+    elif precision == "month":
+        start = day.replace(day=1)
+        end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    elif precision == "year":
+        start, end = dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+    elif precision == "years":
+        start, end = dt.date(day.year, 1, 1), dt.date(day.year + 1, 12, 31)
+    else:  # "early <year>": January to April
+        start, end = dt.date(day.year, 1, 1), dt.date(day.year, 4, 30)
+    parsed = parse_edtf(edtf(start, end, precision, inferred))
+    assert struct_time_to_date(parsed.lower_strict()) == start
+    assert struct_time_to_date(parsed.upper_strict()) == end
