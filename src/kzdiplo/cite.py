@@ -274,15 +274,6 @@ def text(c: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# C0/C1 controls and bidi overrides (U+202A-202E, U+2066-2069): never sent raw to a terminal.
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(value: str) -> str:
-    """Text safe for a terminal: each control character shown as its code point."""
-    return _CONTROLS.sub(lambda m: f"<U+{ord(m[0]):04X}>", value)
-
-
 def render(c: dict[str, Any], fmt: str) -> str:
     if fmt == "bibtex":
         return bibtex(c)
@@ -290,4 +281,6 @@ def render(c: dict[str, Any], fmt: str) -> str:
         return json.dumps(csl_json(c), ensure_ascii=False, indent=2) + "\n"
     if fmt == "ris":
         return ris(c)
-    return visible(text(c))
+    from kzdiplo.safetext import for_terminal
+
+    return for_terminal(text(c), multiline=True)

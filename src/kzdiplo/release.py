@@ -304,7 +304,7 @@ def write_release(
     staging = Path(tempfile.mkdtemp(prefix=".kzdiplo-release-", dir=out))
     try:
         (staging / "data").mkdir()
-        write_csv(reader, staging / "data")
+        write_csv(reader, staging / "data", raw=True)  # the data as it is: not for Excel
         with (staging / "data" / "dates.csv").open("w", encoding="utf-8", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=[x["name"] for x in DATES_SCHEMA["fields"]],
                                     lineterminator="\n")  # fmt: skip

@@ -16,18 +16,17 @@ openpyxl is imported only here (the ``research`` extra).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kzdiplo import dataset
+from kzdiplo.files import atomic_file
 from kzdiplo.queries import NOUNS, Filters, list_records, list_sources
 from kzdiplo.reader import Reader
 from kzdiplo.render import flatten
+from kzdiplo.safetext import FORMULA_STARTS
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Columns the listings derive (not stored as such): what they mean.
 DERIVED = {
     "partners": "Parties as key (role); the parties table has one row each",
@@ -137,23 +136,15 @@ def write_xlsx(reader: Reader, out: Path, progress: Callable[[], None] | None = 
             sheet.append([_cell_value(row.get(h)) for h in headers])
         for line in sheet.iter_rows(min_row=2):
             for cell in line:
-                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
                     cell.data_type = "s"  # never a formula
                     cell.quotePrefix = True  # and stays text when edited
         sheet.freeze_panes = "A2"
         if progress:
             progress()
     target = out / "kzdiplo.xlsx"
-    fd, partial = tempfile.mkstemp(prefix=".kzdiplo-", suffix=".xlsx.partial", dir=out)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            book.save(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    with atomic_file(target, getattr(reader, "path", None), mode="wb") as f:
+        book.save(f)
     return target
 
 
