@@ -86,3 +86,14 @@ def test_without_a_folder_is_exit_2(seeded_db: Path, tmp_path: Path) -> None:
     afile.write_text("x")
     result = run(seeded_db, "export", "--format", "xlsx", "--out", str(afile))
     assert result.exit_code == 2 and result.stderr.startswith("kzdiplo: error:")
+
+
+def test_replaces_its_own_workbook_but_not_someone_elses(seeded_db: Path, tmp_path: Path) -> None:
+    _export(seeded_db, tmp_path / "ours")
+    _export(seeded_db, tmp_path / "ours")  # the manifest says this file is ours
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "kzdiplo.xlsx").write_bytes(b"their workbook")
+    refused = run(seeded_db, "export", "--format", "xlsx", "--out", str(theirs))
+    assert refused.exit_code == 2 and "--force" in refused.stderr
+    assert (theirs / "kzdiplo.xlsx").read_bytes() == b"their workbook"
