@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from kzdiplo.edtfdate import edtf
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of
@@ -288,7 +289,9 @@ def _partial_date(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
         "text": row[f"{prefix}_text"],
         "inferred": bool(row[f"{prefix}_inferred"]),
         "note": row[f"{prefix}_note"],
-    }
+        "edtf": edtf(row[f"{prefix}_start"], row[f"{prefix}_end"], row[f"{prefix}_precision"],
+                     bool(row[f"{prefix}_inferred"])),
+    }  # fmt: skip
 
 
 def _take(row: dict[str, Any], *prefixes: str) -> None:

@@ -40,6 +40,9 @@ COMMANDS = {
     "export": "data:export",
     "audit": "audit:audit",
     "sources": "sources:sources",
+    "cite": "research:cite",
+    "diff": "research:diff",
+    "release": "research:release",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }
 # What `kzdiplo --help` says of each: whole phrases short enough for 80 columns (Click
