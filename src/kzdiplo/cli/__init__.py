@@ -39,6 +39,9 @@ COMMANDS = {
     "export": "data:export",
     "audit": "audit:audit",
     "sources": "sources:sources",
+    "timeline": "timeline:timeline",
+    "report": "web:report",
+    "serve": "web:serve",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }
 ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})
