@@ -107,9 +107,9 @@ def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, An
         "not drawn. Colour is the stage.</p>",
         svg.money(partners),
         svg.stage_legend(),
-        '<table class="totals"><thead><tr><th>Partner</th><th>From partner</th>'
+        '<div class="scroll"><table class="totals"><thead><tr><th>Partner</th><th>From partner</th>'
         "<th>To partner</th><th>Unpriced deals</th><th>Agreements</th><th>Stages</th></tr>"
-        f"</thead><tbody>{rows}</tbody></table></section>",
+        f"</thead><tbody>{rows}</tbody></table></div></section>",
     ]
     places = records["deposit"] + records["project"]
     unplaced = [r for r in places if not r.get("coordinates")]
