@@ -46,7 +46,7 @@ def report(
 def serve(
     ctx: typer.Context,
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
     ] = 8001,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
