@@ -3,16 +3,21 @@
     python scripts/web_screenshots.py [--out docs]
 
 Builds a fresh seeded SQLite file in a temporary folder, writes `kzdiplo report` there
-and photographs its index (1280 px wide) and a record page (390 px, a phone) with
-Debian's Chromium through Playwright (no browser download; every request that would
-leave the machine is blocked and the script fails if there was one).
+and photographs its index (1280 px wide) and a record page (390 px, a phone), then
+starts `kzdiplo serve` on a free local port and photographs its facets, with Debian's
+Chromium through Playwright (no browser download; every request that would leave the
+machine is blocked and the script fails if there was one).
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -54,18 +59,53 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": width, "height": height})
                 page.route(
                     "**/*",
-                    lambda route: route.continue_()
-                    if route.request.url.startswith("file://")
-                    else (blocked.append(route.request.url), route.abort()),
+                    lambda route: (
+                        route.continue_()
+                        if route.request.url.startswith("file://")
+                        else (blocked.append(route.request.url), route.abort())
+                    ),
                 )
                 page.goto((site / page_name).as_uri())
                 page.screenshot(path=str(args.out / name))
                 print(f"wrote {args.out / name}")
+            _serve_shot(browser, db, args.out / "serve-facets-1280.png", blocked)
             browser.close()
     if blocked:
         print(f"requests left the machine: {blocked}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve_shot(browser: object, db: Path, target: Path, blocked: list[str]) -> None:
+    """The facet boxes of Datasette's records table: partners, roles, sectors, years."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "kzdiplo", "--db", str(db), "serve", "--port", str(port)]
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/-/versions.json", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(url + "/")
+                else (blocked.append(route.request.url), route.abort())
+            ),
+        )
+        page.goto(url + "/kzdiplo/records")
+        page.locator(".facet-results").screenshot(path=str(target))
+        print(f"wrote {target}")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 if __name__ == "__main__":
