@@ -27,6 +27,8 @@ def label_of(record: dict[str, Any]) -> str:
 
 def value_html(key: str, value: Any) -> str:
     """One field as people read it, keeping a partial date's wording and precision."""
+    if key == "stage":
+        return escape(display.stage(value))  # "stage not recorded", not a blank
     if value is None or value == [] or value == "":
         return f'<span class="unknown">{display.UNKNOWN}</span>'
     if key in ("date", "started", "completion") and isinstance(value, dict):
