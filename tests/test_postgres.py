@@ -210,12 +210,41 @@ def test_migrations_round_trip_and_match_models(pg_url: str) -> None:
     before = {t: len(rows) for t, rows in _dump(pg_url).items()}
     command.check(alembic_config(pg_url))
     engine = make_engine(pg_url)
-    for older in ("0003", "0002", "0001", "base"):
+    for older in ("0008", "0003", "0002", "0001", "base"):
         downgrade(pg_url, older)
         upgrade(pg_url)
         seed(engine)  # what a downgrade dropped by design (a table, a column) comes back
         assert {t: len(rows) for t, rows in _dump(pg_url).items()} == before, older
     engine.dispose()
+
+
+def test_0009_keeps_every_citation_and_its_kind_down_and_up(pg_url: str) -> None:
+    """As on SQLite (tests/test_migrations.py): down to 0008 every summary carries the old
+    note and every text stays; up again the kinds are as they were."""
+    import sqlalchemy as sa
+
+    from kzdiplo.db import make_engine
+    from kzdiplo.migrate import downgrade, upgrade
+
+    query = "SELECT id, kind, text, note FROM citations ORDER BY id"
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            before = [tuple(r) for r in conn.execute(sa.text(query))]
+        assert {r[1] for r in before} == {"quote", "summary"}
+        downgrade(pg_url, "0008")
+        with engine.connect() as conn:
+            old = [tuple(r) for r in conn.execute(sa.text(
+                "SELECT id, quote, note FROM citations ORDER BY id"))]  # fmt: skip
+        assert [(i, t) for i, _, t, _ in before] == [(i, q) for i, q, _ in old]
+        assert [k == "summary" for _, k, _, _ in before] == [
+            (n or "").startswith("our summary, not a quote") for _, _, n in old
+        ]
+        upgrade(pg_url)
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(sa.text(query))] == before
+    finally:
+        engine.dispose()
 
 
 def test_export_then_load_into_an_empty_database(pg_url: str, tmp_path: Path) -> None:

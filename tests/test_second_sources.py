@@ -63,13 +63,17 @@ def test_every_citation_resolves_to_a_source(db: sqlite3.Connection) -> None:
     # each citation supports exactly one record
     subjects = " + ".join(f"({c} IS NOT NULL)" for c in SUBJECTS)
     assert db.execute(f"SELECT count(*) FROM citations WHERE {subjects} != 1").fetchone()[0] == 0
-    # and every source is cited, or named in a record's notes as context only (the
+    # and every source is cited (by a citation, a stage or a discrepancy), is the origin
+    # another source rests on, or is named in a record's notes as context only (the
     # research's "does not confirm" findings, which must not count as corroboration)
     unused = [
         r[0]
         for r in db.execute(
             "SELECT slug FROM sources s WHERE NOT EXISTS "
-            "(SELECT 1 FROM citations c WHERE c.source_id = s.id)"
+            "(SELECT 1 FROM citations c WHERE c.source_id = s.id) AND NOT EXISTS "
+            "(SELECT 1 FROM stage_changes c WHERE c.source_id = s.id) AND NOT EXISTS "
+            "(SELECT 1 FROM discrepancies c WHERE c.source_id = s.id) AND NOT EXISTS "
+            "(SELECT 1 FROM source_links l WHERE l.derived_from_id = s.id)"
         )
     ]
     notes = " ".join(
@@ -88,7 +92,7 @@ def test_every_source_has_a_url_and_a_date(db: sqlite3.Connection) -> None:
         assert url and url.startswith(("http://", "https://")), slug
         assert published or retrieved, slug
         if slug != ARTICLE:
-            assert retrieved == "2026-11-28", slug
+            assert retrieved in ("2026-11-28", "2026-12-01"), slug  # the research days
             if not published:  # a month, a year or nothing: said in words, never invented
                 assert note, slug
 
@@ -102,27 +106,30 @@ def test_partial_publication_dates_are_not_padded_to_a_day(db: sqlite3.Connectio
 
 def test_only_the_article_is_quoted_verbatim(db: sqlite3.Connection) -> None:
     """The article's text is held and its quotes are checked against it; we hold no text of
-    the other sources, so their citations carry our one-line summary, marked as such."""
+    the other sources, so their citations are our summaries, of kind summary."""
     texts = dict(db.execute("SELECT slug, text FROM sources").fetchall())
     assert texts[ARTICLE]
     assert [slug for slug, text in texts.items() if text and slug != ARTICLE] == []
     article = " ".join(texts[ARTICLE].split())
     rows = db.execute(
-        "SELECT s.slug, c.quote, c.note FROM citations c JOIN sources s ON s.id = c.source_id"
+        "SELECT s.slug, c.kind, c.text FROM citations c JOIN sources s ON s.id = c.source_id "
+        "UNION ALL SELECT s.slug, c.kind, c.text FROM stage_changes c "
+        "JOIN sources s ON s.id = c.source_id"
     ).fetchall()
-    quoted = [q for slug, q, _ in rows if slug == ARTICLE]
-    others = [(slug, q, note) for slug, q, note in rows if slug != ARTICLE]
-    assert quoted and others
+    quoted = [t for slug, kind, t in rows if kind == "quote"]
+    assert quoted and {slug for slug, kind, _ in rows if kind == "quote"} == {ARTICLE}
     assert [q for q in quoted if " ".join(q.split()) not in article] == []
-    assert [(s, q) for s, q, note in others if note != SUMMARY_NOTE] == []
+    assert {kind for slug, kind, _ in rows if slug != ARTICLE} == {"summary"}
 
 
 def test_the_seed_files_mark_every_summary() -> None:
-    """The same rule in the files themselves, where a reviewer reads them."""
+    """The same rule in the files themselves, where a reviewer reads them: a source we
+    do not hold is cited with summary:, never quote:, and no old marker note is left."""
     for f, _section, r in _seed_records():
-        for c in r.get("citations", []):
+        for c in [*r.get("citations", []), *r.get("stages", [])]:
             if c["source"] != ARTICLE:
-                assert c.get("note") == SUMMARY_NOTE, (f, r.get("slug") or r.get("code"))
+                assert "quote" not in c and c.get("summary"), (f, r.get("slug") or r.get("code"))
+            assert c.get("note") != SUMMARY_NOTE
 
 
 def test_refined_dates_keep_the_article_wording_and_name_their_source(
@@ -177,60 +184,55 @@ def test_article_claims_are_kept_where_sources_disagree(db: sqlite3.Connection) 
 # --- package parts -------------------------------------------------------------------------
 
 
+PARTS = {"kz-us-boeing-787-air-astana", "kz-us-john-deere-machinery",
+         "kz-us-cove-tungsten-capex", "kz-us-ai-digital-partnerships"}  # fmt: skip
+
+
 def test_package_parts_are_children_of_the_umbrella(db: sqlite3.Connection) -> None:
+    """Parts of the Washington package only where a source (the Kazakh Foreign Ministry,
+    via Fergana) names them among its results, each citing it for the link."""
     parts = db.execute(
         "SELECT d.slug, d.agreement_id FROM deals d JOIN deals p ON p.id = d.parent_id "
         "WHERE p.slug = ?",
         (UMBRELLA,),
     ).fetchall()
-    assert len(parts) == 7
+    assert {slug for slug, _ in parts} == PARTS
     assert all(agreement is None for _, agreement in parts)  # linked through the parent only
     for slug, _ in parts:
-        sources = {
-            r[0]
-            for r in db.execute(
-                "SELECT s.slug FROM citations c JOIN sources s ON s.id = c.source_id "
-                "JOIN deals d ON d.id = c.deal_id WHERE d.slug = ?",
-                (slug,),
-            )
-        }
-        assert sources and ARTICLE not in sources, slug
+        link = db.execute(
+            "SELECT count(*) FROM citations c JOIN deals d ON d.id = c.deal_id "
+            "WHERE d.slug = ? AND c.field = 'parent'",
+            (slug,),
+        ).fetchone()[0]
+        assert link >= 1, slug
 
 
-def test_package_parts_do_not_change_the_partner_totals(
-    seeded_db: Path, db: sqlite3.Connection
-) -> None:
+def test_package_parts_never_add_up_to_more_than_the_package(db: sqlite3.Connection) -> None:
     low, high = db.execute(
         "SELECT sum(d.usd_low), sum(d.usd_high) FROM deals d JOIN deals p ON p.id = d.parent_id "
         "WHERE p.slug = ?",
         (UMBRELLA,),
     ).fetchone()
-    assert (low, high) == (19_450_000_000, 21_450_000_000)  # the parts, as the sources state
+    (whole,) = db.execute("SELECT usd_high FROM deals WHERE slug = ?", (UMBRELLA,)).fetchone()
+    assert (low, high) == (14_800_000_000, 16_800_000_000) and high <= whole
+
+
+def test_a_part_is_added_once_for_each_partner(seeded_db: Path, db: sqlite3.Connection) -> None:
+    """The package moves no money it names (its parties are parties), so the US is
+    credited with the Cove capital expenditure, a part; EXIM's letter of interest for
+    the same project is counted in it, not added. Give the package a US payer and the
+    part is no longer added for the US: the package counts it."""
     us = next(r for r in run_json(seeded_db, "partners") if r["key"] == "US")
-    umbrella, exim = (
-        db.execute("SELECT usd_low FROM deals WHERE slug = ?", (slug,)).fetchone()[0]
-        for slug in (UMBRELLA, "us-exim-critical-minerals-funding")
+    assert us["usd_from_partner"]["low"] == 1_100_000_000 and us["deals_not_added"] == 1
+    db.execute(
+        "UPDATE parties SET role = 'investor' WHERE deal_id = (SELECT id FROM deals WHERE slug "
+        "= ?) AND country_id = (SELECT id FROM countries WHERE code = 'US')",
+        (UMBRELLA,),
     )
-    # the US total is the umbrella figure plus EXIM, counted once, never the parts
-    assert us["usd"] == {"low": 17_900_000_000, "high": 17_900_000_000, "approximate": True}
-    assert us["usd"]["low"] == umbrella + exim
-    assert us["usd"]["low"] != umbrella + exim + low
-    assert us["deals"] == 3  # the article's three US deals, not the parts
-
-
-def test_partner_totals_are_the_same_without_the_parts(
-    seeded_db: Path, db: sqlite3.Connection
-) -> None:
-    """Delete the parts from a copy of the database: no partner's figures change."""
-    before = run_json(seeded_db, "partners")
-    ids = [r[0] for r in db.execute("SELECT id FROM deals WHERE parent_id IS NOT NULL")]
-    assert ids
-    marks = ", ".join("?" * len(ids))
-    for table in ("citations", "discrepancies", "parties", "record_sectors"):
-        db.execute(f"DELETE FROM {table} WHERE deal_id IN ({marks})", ids)
-    db.execute(f"DELETE FROM deals WHERE id IN ({marks})", ids)
     db.commit()
-    assert run_json(seeded_db, "partners") == before
+    us = next(r for r in run_json(seeded_db, "partners") if r["key"] == "US")
+    assert us["usd_from_partner"]["low"] == 17_000_000_000  # the package alone
+    assert us["deals_not_added"] >= 2  # its parts and the overlapping letter of interest
 
 
 def test_package_parts_do_not_change_the_umbrella_figure(seeded_db: Path) -> None:
@@ -239,15 +241,12 @@ def test_package_parts_do_not_change_the_umbrella_figure(seeded_db: Path) -> Non
     assert umbrella["amount"]["low"] == umbrella["amount"]["high"] == 17_000_000_000
     assert umbrella["amount"]["qualifier"] == "nearly" and umbrella["parent"] is None
     parts = [d for d in deals.values() if d["parent"] == UMBRELLA]
-    assert len(parts) == 7
-    parts_high = sum(d["amount"]["high"] for d in parts)
-    assert parts_high > umbrella["amount"]["high"]  # the parts are not a breakdown to add up
     shown = run_json(seeded_db, "show", "deal", UMBRELLA)
-    assert {p["slug"] for p in shown["linked"]["parts"]} == {d["slug"] for d in parts}
+    assert {p["slug"] for p in shown["linked"]["parts"]} == {d["slug"] for d in parts} == PARTS
     # a part with two different amounts keeps one and records the other
     deere = run_json(seeded_db, "show", "deal", "kz-us-john-deere-machinery")
     assert (deere["amount"]["low"], deere["amount"]["high"]) == (3_000_000_000, 5_000_000_000)
-    assert [d["source"] for d in deere["discrepancies"]] == ["astanatimes-us-industrial"]
+    assert "astanatimes-us-industrial" in [d["source"] for d in deere["discrepancies"]]
 
 
 # --- the audit and show --------------------------------------------------------------------
@@ -260,16 +259,23 @@ def _audit(seeded_db: Path) -> dict:
 def test_audit_counts_sources_per_record(seeded_db: Path) -> None:
     summary = _audit(seeded_db)["summary"]
     assert sum(per["3+"] for per in summary.values()) >= 1
-    assert summary["event"]["3+"] == 12  # every event of the article found elsewhere
+    records = _audit(seeded_db)["records"]
+    article_events = {r["record_key"] for r in records if r["record_type"] == "event"
+                      and ARTICLE in r["origins"]}  # fmt: skip
+    assert len(article_events) == 12  # every event of the article found elsewhere too
+    assert all(r["independent_sources"] >= 2 for r in records if r["record_key"] in article_events)
     single = {(r["record_type"], r["record_key"]) for r in _audit(seeded_db)["single_sourced"]}
     # no second source was found for the EU's EUR 700 million: it stays single-sourced
     assert ("deal", "eu-central-asia-special-funds") in single
 
 
 def test_audit_lists_every_discrepancy_of_the_seed_files(seeded_db: Path) -> None:
-    in_files = sum(len(r.get("discrepancies", [])) for _, _, r in _seed_records())
-    listed = _audit(seeded_db)["discrepancies"]
-    assert in_files >= 30 and len(listed) == in_files
+    in_files = [d for _, _, r in _seed_records() for d in r.get("discrepancies", [])]
+    audit = _audit(seeded_db)
+    listed = audit["discrepancies"]
+    refinements = sum(1 for d in in_files if d.get("kind") == "refinement")
+    assert len(in_files) >= 30 and len(listed) == len(in_files) - refinements
+    assert len(audit["refinements"]) == refinements > 0
     assert all(d["url"] and d["source_says"] for d in listed)
 
 
@@ -291,7 +297,7 @@ def test_audit_shows_the_specific_disagreements(seeded_db: Path) -> None:
     concrete = _find(listed, "kz-nuclear-plant-construction-start", "date", "tass-npp-2029")
     assert "2029" in concrete["source_says"] and "August 2025" in concrete["record_says"]
     assert _find(listed, "kz-first-nuclear-power-plant", "started", "tass-npp-2029")
-    exim = _find(listed, "us-exim-critical-minerals-funding", "status", "cove-bw-release")
+    exim = _find(listed, "us-exim-critical-minerals-funding", "stage", "cove-bw-release")
     assert "letter of interest" in exim["source_says"].lower()
     assert "approved" in exim["record_says"]
     gas = _find(listed, "kz-gas-supply-halt-to-china-2023", "status", "azernews-gas-2023")
@@ -302,7 +308,7 @@ def test_audit_shows_the_specific_disagreements(seeded_db: Path) -> None:
 
 def test_show_prints_a_records_disagreements(seeded_db: Path) -> None:
     record = run_json(seeded_db, "show", "deal", "us-exim-critical-minerals-funding")
-    statuses = [d for d in record["discrepancies"] if d["field"] == "status"]
+    statuses = [d for d in record["discrepancies"] if d["field"] == "stage"]
     assert len(statuses) == 4
     table = run(seeded_db, "show", "deal", "us-exim-critical-minerals-funding")
     assert table.exit_code == 0

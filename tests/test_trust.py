@@ -72,7 +72,12 @@ def test_show_marks_summaries_in_people_formats(seeded_db: Path, fmt: str) -> No
 def _amount_forms(value: int) -> set[str]:
     """Ways a source summary may write a figure: 7 billion, $7bn, 900 million, 7,000,000,000."""
     forms = {f"{value:,}", str(value)}
-    for size, words in ((10**9, ("billion", "bn", "b")), (10**6, ("million", "m"))):
+    sizes = (
+        (10**12, ("trillion", "tn")),
+        (10**9, ("billion", "bn", "b")),
+        (10**6, ("million", "m")),
+    )
+    for size, words in sizes:
         if value >= size:
             number = f"{value / size:.2f}".rstrip("0").rstrip(".")
             forms |= {f"{number} {w}" for w in words} | {f"{number}{w}" for w in words}
@@ -124,12 +129,18 @@ def _groups(db: Path) -> dict[str, set[str]]:
     return {p["key"]: {p["key"], *p["organizations"]} for p in run_json(db, "partners")}
 
 
+def _credits(deal: dict[str, Any], members: set[str]) -> bool:
+    money = (*PAYER_ROLES, *RECIPIENT_ROLES)
+    return any(p["key"] in members and p["role"] in money for p in deal["partners"])
+
+
 def test_partners_credit_money_only_through_money_roles_and_once(seeded_db: Path) -> None:
     """Recompute every partner's money from the deals themselves: only payer roles count
     as money from it, only recipient roles as money to it, and a part of an umbrella
-    deal or a deal whose money is counted in another is never added."""
-    deals = run_json(seeded_db, "deals", "--limit", "0")
-    assert any(d["overlaps"] for d in deals) and any(d["parent"] for d in deals)
+    deal, or a deal whose money is counted in another, is not added again for a partner
+    that the umbrella or the other deal already credits."""
+    deals = {d["slug"]: d for d in run_json(seeded_db, "deals", "--limit", "0")}
+    assert any(d["overlaps"] for d in deals.values()) and any(d["parent"] for d in deals.values())
     rows = {r["key"]: r for r in run_json(seeded_db, "partners")}
     for key, members in _groups(seeded_db).items():
         for roles, column in (
@@ -137,9 +148,10 @@ def test_partners_credit_money_only_through_money_roles_and_once(seeded_db: Path
             (RECIPIENT_ROLES, "usd_to_partner"),
         ):
             added = [
-                d for d in deals
-                if not d["parent"] and not d["overlaps"] and d["usd"]
+                d for d in deals.values()
+                if d["usd"]
                 and any(p["key"] in members and p["role"] in roles for p in d["partners"])
+                and not any(_credits(deals[o], members) for o in (d["parent"], d["overlaps"]) if o)
             ]  # fmt: skip
             expected = sum(d["usd"]["low"] for d in added) if added else None
             total = rows[key][column]
@@ -163,7 +175,7 @@ def test_the_eu_fund_is_shown_as_co_financed_for_central_asia(seeded_db: Path) -
     assert sum(1 for role in roles.values() if role == "co-financier") >= 2  # not the EU alone
     assert sum(1 for role in roles.values() if role == "beneficiary") >= 2  # not KZ alone
     eu = next(r for r in run_json(seeded_db, "partners") if r["key"] == "EU")
-    assert eu["co_financed_deals"] == 1
+    assert eu["co_financed_deals"] >= 1
     table = run(seeded_db, "deals", "--sector", "minerals").stdout
     assert "and others" in table
 
@@ -176,9 +188,10 @@ def test_overlapping_money_is_linked_and_counted_once(seeded_db: Path) -> None:
 
 
 def test_package_parts_only_where_a_source_says_so(seeded_db: Path) -> None:
-    for deal in run_json(seeded_db, "deals", "--limit", "0"):
-        if deal["parent"]:
-            assert any(s.get("field") == "parent" for s in deal["sources"]), deal["slug"]
+    for noun in ("deals", "agreements"):
+        for record in run_json(seeded_db, noun, "--limit", "0"):
+            if record["parent"]:
+                assert any(s.get("field") == "parent" for s in record["sources"]), record["slug"]
     wabtec = run_json(seeded_db, "show", "deal", "kz-us-wabtec-locomotives")
     assert wabtec["parent"] is None  # signed in New York in September, before the visit
 

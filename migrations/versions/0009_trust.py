@@ -107,11 +107,50 @@ FROM discrepancies x
 JOIN sources s ON s.id = x.source_id{_JOINS.format(t="x")}"""
 
 
+def _partners_of(roles: str) -> str:
+    agg = "string_agg" if op.get_bind().dialect.name == "postgresql" else "group_concat"
+    return f"""(SELECT {agg}(COALESCE(pc.code, po.slug), ', ') FROM parties p
+            LEFT JOIN countries pc ON pc.id = p.country_id
+            LEFT JOIN organizations po ON po.id = p.organization_id
+            WHERE p.deal_id = d.id AND p.role IN ({roles}))"""
+
+
+def _deal_overview(new: bool) -> str:
+    """deal_overview names payers and recipients by the roles that move money (0001 also
+    counted a host as a recipient) and, from 0009, the stage and what money it shares."""
+    sectors = (
+        "(SELECT {agg}(s.slug, ', ') FROM record_sectors rs JOIN sectors s ON "
+        "s.id = rs.sector_id WHERE rs.deal_id = d.id)"
+    ).format(agg="string_agg" if op.get_bind().dialect.name == "postgresql" else "group_concat")
+    recipients = "'recipient', 'beneficiary'" + ("" if new else ", 'host'")
+    extra = (
+        "d.stage, (SELECT od.slug FROM deal_overlaps x JOIN deals od ON od.id = x.overlaps_id "
+        "WHERE x.deal_id = d.id) AS counted_in,\n    " if new else ""
+    )
+    return f"""
+SELECT d.id, d.slug, d.title, d.kind, {extra}d.amount_low, d.amount_high, d.currency,
+    d.approximate, d.qualifier, d.amount_text, d.usd_low, d.usd_high, d.usd_rate,
+    d.usd_rate_date, d.usd_rate_source, d.stake,
+    {_partners_of("'investor', 'financier', 'co-financier', 'acquirer'")}
+        AS payers,
+    {_partners_of(recipients)} AS recipients,
+    a.slug AS agreement, m.slug AS deposit, ip.slug AS project,
+    CASE WHEN d.parent_id IS NULL THEN 0 ELSE 1 END AS is_part,
+    d.date_start, d.date_end, d.date_precision, d.date_text,
+    {sectors} AS sectors,
+    d.summary
+FROM deals d
+LEFT JOIN agreements a ON a.id = d.agreement_id
+LEFT JOIN mineral_deposits m ON m.id = d.deposit_id
+LEFT JOIN infrastructure_projects ip ON ip.id = d.project_id"""
+
+
 def _views(new: bool) -> None:
-    op.execute("DROP VIEW IF EXISTS citation_details")
-    op.execute("DROP VIEW IF EXISTS discrepancy_details")
+    for name in ("citation_details", "discrepancy_details", "deal_overview"):
+        op.execute(f"DROP VIEW IF EXISTS {name}")
     op.execute(f"CREATE VIEW citation_details AS {_citation_details(new)}")
     op.execute(f"CREATE VIEW discrepancy_details AS {_discrepancy_details(new)}")
+    op.execute(f"CREATE VIEW deal_overview AS {_deal_overview(new)}")
 
 
 _CACHE = "Derived: the partners command's totals{}, rebuilt by every load and seed; read only while derived_state says it is fresh"  # noqa: E501
@@ -124,6 +163,7 @@ _NEW_CACHE = [  # name, type, comment (as in kzdiplo.models.PartnerTotalsCache)
     ("from_low", sa.BigInteger(), "USD from the partner (payer roles), low"),
     ("from_high", sa.BigInteger(), "The same, high"),
     ("shared_deals", sa.Integer(), "Deals in from_* that the partner co-finances with others (its share unknown)"),
+    ("shared_to_deals", sa.Integer(), "Deals in to_* received with other partners (the partner's share unknown)"),
     ("to_low", sa.BigInteger(), "USD to the partner (recipient roles), low"),
     ("to_high", sa.BigInteger(), "The same, high"),
     ("approximate", sa.Integer(), "1 when any amount added is approximate"),
@@ -328,8 +368,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     _stale_triggers(create=False)
     _cache(new=False)
-    op.execute("DROP VIEW IF EXISTS citation_details")
-    op.execute("DROP VIEW IF EXISTS discrepancy_details")
+    for name in ("citation_details", "discrepancy_details", "deal_overview"):
+        op.execute(f"DROP VIEW IF EXISTS {name}")
     op.execute(
         f"UPDATE citations SET note = CASE WHEN note IS NULL THEN '{SUMMARY_NOTE}' "
         f"ELSE '{SUMMARY_NOTE}; ' || note END WHERE kind = 'summary'"

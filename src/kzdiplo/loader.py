@@ -308,12 +308,7 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
     cited += [(f"stages.{i}", s) for i, s in enumerate(getattr(record, "stages", []))]
     for name, citation in cited:
         problems.extend(_check_cited(item.where(name), citation, texts))
-    overlaps = getattr(record, "overlaps", None)
-    if overlaps is not None and not keys.known("deals", overlaps):
-        problems.append(
-            f"{item.where('overlaps')}: unknown deal {overlaps!r} (name an earlier one)"
-        )
-    if overlaps is not None and overlaps == record.slug:
+    if item.section == "deals" and record.overlaps == record.slug:
         problems.append(f"{item.where('overlaps')}: a deal cannot overlap itself")
     origin = record.derived_from if item.section == "sources" else None
     if origin is not None and origin not in texts:

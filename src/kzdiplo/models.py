@@ -696,6 +696,9 @@ class PartnerTotalsCache(Base):
     shared_deals: Mapped[int] = mapped_column(
         comment="Deals in from_* that the partner co-finances with others (its share unknown)"
     )
+    shared_to_deals: Mapped[int] = mapped_column(
+        comment="Deals in to_* received with other partners (the partner's share unknown)"
+    )
     to_low: Mapped[int | None] = mapped_column(
         BigInteger, comment="USD to the partner (recipient roles), low"
     )

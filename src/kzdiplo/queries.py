@@ -570,9 +570,10 @@ def _roles(roles: tuple[str, ...]) -> str:
 
 # Per partner group (a country or bloc with its organisations, or an organisation with
 # no home country) and stage: what it signed, the deals it takes part in, and money
-# credited only through roles that move it (models.PAYER_ROLES / RECIPIENT_ROLES). A
-# deal's money is added once: never for a part of an umbrella deal or a deal whose
-# money is counted in another (deal_overlaps); those are counted in not_added.
+# credited only through roles that move it (vocab.PAYER_ROLES / RECIPIENT_ROLES). A
+# deal's money is added once per partner: a part of an umbrella deal, or a deal whose
+# money is counted in another (deal_overlaps), is not added for a partner that the
+# umbrella or the other deal already credits (it is counted in not_added instead).
 PARTNER_TOTALS_SQL = f"""
 WITH pg AS (
     SELECT COALESCE(p.country_id, o.country_id) AS gc,
@@ -594,37 +595,51 @@ WITH pg AS (
     FROM citations c LEFT JOIN organizations o ON o.id = c.organization_id
     WHERE c.country_id IS NOT NULL OR c.organization_id IS NOT NULL
 ),
-dl AS (
-    SELECT d.id, d.stage, d.usd_low, d.usd_high, d.approximate,
-        CASE WHEN d.parent_id IS NULL AND NOT EXISTS (
-            SELECT 1 FROM deal_overlaps x WHERE x.deal_id = d.id) THEN 1 ELSE 0 END AS added
-    FROM deals d
+counted_in AS (  -- deal -> the deals its money may be counted in
+    SELECT id AS deal_id, parent_id AS other_id FROM deals WHERE parent_id IS NOT NULL
+    UNION SELECT deal_id, overlaps_id FROM deal_overlaps
+),
+credited AS (
+    SELECT pg.*, CASE WHEN pg.deal_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM counted_in ci JOIN pg other ON other.deal_id = ci.other_id
+        WHERE ci.deal_id = pg.deal_id AND (other.pays = 1 OR other.receives = 1)
+            AND COALESCE(other.gc, 0) = COALESCE(pg.gc, 0)
+            AND COALESCE(other.go, 0) = COALESCE(pg.go, 0)
+    ) THEN 0 ELSE 1 END AS added
+    FROM pg
+),
+receivers AS (  -- deals with more than one receiving partner: each one's share is unknown
+    SELECT deal_id FROM pg WHERE receives = 1 AND deal_id IS NOT NULL
+    GROUP BY deal_id HAVING count(*) > 1
 )
-SELECT pg.gc, pg.go, COALESCE(a.stage, dl.stage) AS stage,
+SELECT pg.gc, pg.go, COALESCE(a.stage, d.stage) AS stage,
     count(a.id) AS agreement_records,
     sum(CASE WHEN a.id IS NOT NULL THEN COALESCE(a.count, 1) ELSE 0 END) AS agreements,
-    count(dl.id) AS deals,
-    sum(CASE WHEN dl.id IS NOT NULL AND dl.added = 0 THEN 1 ELSE 0 END) AS not_added,
-    sum(CASE WHEN dl.added = 1 AND pg.pays = 1 THEN dl.usd_low END) AS from_low,
-    sum(CASE WHEN dl.added = 1 AND pg.pays = 1 THEN dl.usd_high END) AS from_high,
-    sum(CASE WHEN dl.added = 1 AND pg.pays = 1 AND pg.shares = 1 THEN 1 ELSE 0 END)
+    count(d.id) AS deals,
+    sum(CASE WHEN d.id IS NOT NULL AND pg.added = 0 THEN 1 ELSE 0 END) AS not_added,
+    sum(CASE WHEN pg.added = 1 AND pg.pays = 1 THEN d.usd_low END) AS from_low,
+    sum(CASE WHEN pg.added = 1 AND pg.pays = 1 THEN d.usd_high END) AS from_high,
+    sum(CASE WHEN pg.added = 1 AND pg.pays = 1 AND pg.shares = 1 THEN 1 ELSE 0 END)
         AS shared_deals,
-    sum(CASE WHEN dl.added = 1 AND pg.receives = 1 THEN dl.usd_low END) AS to_low,
-    sum(CASE WHEN dl.added = 1 AND pg.receives = 1 THEN dl.usd_high END) AS to_high,
-    max(CASE WHEN dl.added = 1 AND (pg.pays = 1 OR pg.receives = 1) AND dl.approximate
+    sum(CASE WHEN pg.added = 1 AND pg.receives = 1 AND r.deal_id IS NOT NULL THEN 1 ELSE 0 END)
+        AS shared_to_deals,
+    sum(CASE WHEN pg.added = 1 AND pg.receives = 1 THEN d.usd_low END) AS to_low,
+    sum(CASE WHEN pg.added = 1 AND pg.receives = 1 THEN d.usd_high END) AS to_high,
+    max(CASE WHEN pg.added = 1 AND (pg.pays = 1 OR pg.receives = 1) AND d.approximate
         THEN 1 ELSE 0 END) AS approximate,
-    sum(CASE WHEN dl.added = 1 AND (pg.pays = 1 OR pg.receives = 1) AND dl.usd_low IS NULL
-        THEN 1 ELSE 0 END) AS unpriced,
-    sum(CASE WHEN dl.added = 1 AND pg.pays = 0 AND pg.receives = 0
-        AND dl.usd_low IS NOT NULL THEN 1 ELSE 0 END) AS undirected
-FROM pg
+    sum(CASE WHEN d.id IS NOT NULL AND pg.added = 1 AND (pg.pays = 1 OR pg.receives = 1)
+        AND d.usd_low IS NULL THEN 1 ELSE 0 END) AS unpriced,
+    sum(CASE WHEN d.id IS NOT NULL AND pg.added = 1 AND pg.pays = 0 AND pg.receives = 0
+        AND d.usd_low IS NOT NULL THEN 1 ELSE 0 END) AS undirected
+FROM credited pg
 LEFT JOIN agreements a ON a.id = pg.agreement_id AND a.parent_id IS NULL
-LEFT JOIN dl ON dl.id = pg.deal_id
-GROUP BY pg.gc, pg.go, COALESCE(a.stage, dl.stage)"""
+LEFT JOIN deals d ON d.id = pg.deal_id
+LEFT JOIN receivers r ON r.deal_id = pg.deal_id
+GROUP BY pg.gc, pg.go, COALESCE(a.stage, d.stage)"""
 
 _CACHE_COLUMNS = (
     "gc, go, stage, agreement_records, agreements, deals, not_added, from_low, from_high, "
-    "shared_deals, to_low, to_high, approximate, unpriced, undirected"
+    "shared_deals, shared_to_deals, to_low, to_high, approximate, unpriced, undirected"
 )
 REBUILD_PARTNER_TOTALS = [
     "DELETE FROM partner_totals_cache",
@@ -644,7 +659,7 @@ def _partner_total_rows(reader: Reader) -> list[dict[str, Any]]:
 
 
 _COUNTS = ("agreement_records", "agreements", "deals", "not_added", "shared_deals",
-           "unpriced", "undirected")  # fmt: skip
+           "shared_to_deals", "unpriced", "undirected")  # fmt: skip
 
 
 def _usd(low: int | None, high: int | None, approximate: bool) -> dict[str, Any] | None:
@@ -679,6 +694,7 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "usd_from_partner": _usd(total["from_low"], total["from_high"], approx),
         "usd_to_partner": _usd(total["to_low"], total["to_high"], approx),
         "co_financed_deals": total["shared_deals"],
+        "shared_receipt_deals": total["shared_to_deals"],
         "unpriced_deals": total["unpriced"],
         "undirected_deals": total["undirected"],
     }

@@ -6,8 +6,9 @@ HEADER = """\
 # A kzdiplo load file: fill in what your source says, delete what it does not, then
 #   kzdiplo load --dry-run this.yaml   (shows what would change)
 #   kzdiplo load this.yaml
-# Every record needs at least one citation; a quote must be a verbatim excerpt when the
-# source's text is held (give `text:` or `text_file:` on the source). Format: seeds/README.md
+# Every record needs at least one citation: `quote:` a verbatim excerpt of a source whose
+# text is held (give `text:` or `text_file:` on the source; it is checked), or `summary:`
+# what a source says, in your own words (never a copied sentence). Format: seeds/README.md
 """
 
 SKELETONS = {
@@ -29,6 +30,8 @@ agreements:
     title: "TITLE AS THE SOURCE GIVES IT"
     kind: agreement                     # declaration | memorandum | package | accession |
                                         # partnership_agreement | commitment | agreement
+    stage: signed                       # announced | letter_of_interest | memorandum | signed |
+                                        # approved | in_force | disbursing | completed | ...
     count: null                         # number of agreements, for a package
     date: {value: 2026-01, text: "in January 2026"}   # 2026, 2026-01, 2026-01-31 or 2035/2036
     parties:
@@ -43,14 +46,15 @@ deals:
   - slug: short-name
     title: "WHAT THE MONEY IS FOR"
     kind: funding                       # funding | investment | acquisition | package_value | fund
+    stage: announced                    # as firmly as the source says, never firmer
     amount: {low: 900000000, high: 900000000, currency: USD, text: "$900 million"}
-    parties:
-      - {partner: us-exim, role: financier}
-      - {partner: KZ, role: recipient}
+    parties:                            # money is credited through investor, financier,
+      - {partner: us-exim, role: financier}    # co-financier, acquirer / recipient,
+      - {partner: KZ, role: recipient}         # beneficiary only
     agreement: null                     # slugs of the agreement, deposit or project
     sectors: [minerals]
-    citations:
-      - {source: publisher-yyyy-mm-dd, quote: "..."}
+    citations:                          # a citation for a field states its value
+      - {source: publisher-yyyy-mm-dd, field: amount, summary: "Puts it at $900 million."}
 """,
     "deposits": """\
 deposits:

@@ -130,7 +130,7 @@ StageOption = Annotated[
 
 def stages_of(values: list[str] | None) -> list[str] | None:
     """--stage values in the vocabulary's spelling ("letter of interest" is accepted)."""
-    from kzdiplo.errors import did_you_mean
+    from kzdiplo.errors import UsageError
     from kzdiplo.vocab import STAGES
 
     if not values:
@@ -139,7 +139,7 @@ def stages_of(values: list[str] | None) -> list[str] | None:
     for value in values:
         key = value.strip().lower().replace(" ", "_").replace("-", "_")
         if key not in STAGES:
-            raise did_you_mean("stage", value, list(STAGES))
+            raise UsageError(f"--stage: unknown stage {value!r}; choose from: {', '.join(STAGES)}")
         wanted.append(key)
     return wanted
 

@@ -28,18 +28,17 @@ def _deals(row: dict) -> str:
 
 
 def _money(row: dict, key: str) -> str:
-    """The total, then each stage's share when there are several stages; a co-financed
-    total is marked (the partner's own share is not stated)."""
+    """The total, each stage's share when there are several, and how many of its deals
+    are shared with others (co-financed, or received with others: own share not stated)."""
     text = show.usd_total(row[key])
-    if row[key] and key == "usd_from_partner" and row["co_financed_deals"]:
-        text += " incl. co-financed with others"
     parts = [s for s in row["by_stage"] if s[key]]
-    if len(parts) > 1 or (parts and parts[0]["stage"] is not None):
-        text += (
-            "".join(f"\n{show.usd_total(s[key])} {show.stage(s['stage'])}" for s in parts)
-            if len(parts) > 1
-            else f" ({show.stage(parts[0]['stage'])})"
-        )
+    if len(parts) > 1:
+        text += "".join(f"\n{show.usd_total(s[key])} {show.stage(s['stage'])}" for s in parts)
+    elif parts:
+        text += f" ({show.stage(parts[0]['stage'])})"
+    shared = row["co_financed_deals" if key == "usd_from_partner" else "shared_receipt_deals"]
+    if row[key] and shared:
+        text += f"\n{shared} shared with others (own share not stated)"
     return text
 
 
