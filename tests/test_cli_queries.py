@@ -17,15 +17,17 @@ from tests.cli_helpers import run, run_json
 )
 def test_partner_spellings_give_the_same_rows(seeded_db: Path, spelling: str) -> None:
     rows = run_json(seeded_db, "agreements", "--partner", spelling)
-    assert [r["slug"] for r in rows] == ["kz-us-washington-29-agreements"]
+    slugs = [r["slug"] for r in rows]
+    assert "kz-us-washington-29-agreements" in slugs
+    assert slugs == [r["slug"] for r in run_json(seeded_db, "agreements", "--partner", "US")]
 
 
 def test_us_package_with_its_source(seeded_db: Path) -> None:
-    (agreement,) = run_json(seeded_db, "agreements", "-p", "US")
+    (agreement,) = [a for a in run_json(seeded_db, "agreements", "-p", "US") if a["count"]]
     assert agreement["count"] == 29 and agreement["kind"] == "package"
     assert {p["key"] for p in agreement["partners"]} == {"KZ", "US"}
     assert "minerals" in agreement["sectors"]
-    source = agreement["sources"][0]
+    source = next(s for s in agreement["sources"] if s["kind"] == "quote")
     assert source["url"].startswith("https://www.tengritimes.com/")
     assert "29 agreements worth nearly $17 billion" in source["quote"]
     deals = run_json(seeded_db, "deals", "-p", "US")
@@ -44,15 +46,17 @@ def test_a_country_includes_its_organisations(seeded_db: Path) -> None:
 
 
 def test_china_package_and_tianjin(seeded_db: Path) -> None:
-    (agreement,) = run_json(seeded_db, "agreements", "-p", "china")
-    assert agreement["count"] == 24
+    packages = [a for a in run_json(seeded_db, "agreements", "-p", "china") if a["count"]]
+    assert 24 in {a["count"] for a in packages}
     events = run_json(seeded_db, "events", "-p", "CN")
     assert "Tianjin" in {e["location"] for e in events}
 
 
 def test_russia_declaration_under_both_names(seeded_db: Path) -> None:
     declarations = run_json(seeded_db, "agreements", "-p", "Russia", "--kind", "declaration")
-    (declaration,) = declarations
+    (declaration,) = [
+        d for d in declarations if d["slug"] == "kz-ru-comprehensive-union-declaration"
+    ]
     assert declaration["title"] == "Declaration on a Comprehensive Union"
     assert "Declaration on a Comprehensive Alliance" in declaration["aliases"]
     # the article's month, refined to the day by a second source
@@ -108,12 +112,12 @@ def test_nuclear_plant(seeded_db: Path) -> None:
 
 
 def test_timeline_is_oldest_first_and_dates_compare_honestly(seeded_db: Path) -> None:
-    events = run_json(seeded_db, "events")
+    events = run_json(seeded_db, "events", "--limit", "0")
     starts = [e["date"]["start"] for e in events]
-    assert starts == sorted(starts) and len(events) == 12
-    assert "natural gas" in events[1]["title"] and events[1]["date"]["text"] == "In early 2023"
-    (halt,) = run_json(seeded_db, "events", "--year", "2023")
-    assert halt["slug"] == events[1]["slug"]
+    assert starts == sorted(starts) and len(events) >= 40
+    (halt,) = [e for e in events if "natural gas" in e["title"]]
+    assert halt["date"]["text"] == "In early 2023"
+    assert halt["slug"] in {e["slug"] for e in run_json(seeded_db, "events", "--year", "2023")}
     # "early 2023" may fall in March 2023 but not in June 2023
     assert run_json(seeded_db, "events", "--since", "2023-03", "--until", "2023-03")
     assert run_json(seeded_db, "events", "--since", "2023-06", "--until", "2023-12") == []
@@ -126,13 +130,18 @@ def test_timeline_is_oldest_first_and_dates_compare_honestly(seeded_db: Path) ->
 def test_partners_totals_do_not_double_count(seeded_db: Path) -> None:
     rows = {r["key"]: r for r in run_json(seeded_db, "partners")}
     us = rows["US"]
-    assert (us["agreements"], us["agreement_records"]) == (29, 1)
-    assert us["usd"] == {"low": 17_900_000_000, "high": 17_900_000_000, "approximate": True}
-    assert us["unpriced_deals"] == 1 and "us-exim" in us["organizations"]
-    assert rows["CN"]["agreements"] == 24
-    assert (
-        rows["RU"]["usd"]["low"] == 14_000_000_000 and rows["RU"]["usd"]["high"] == 15_000_000_000
-    )
+    # the package counts by its size once; its itemised documents are not counted again
+    packages = [a for a in run_json(seeded_db, "agreements", "-p", "US", "--limit", "0")
+                if not a["parent"]]  # fmt: skip
+    assert us["agreement_records"] == len(packages)
+    assert us["agreements"] == sum(a["count"] or 1 for a in packages)
+    # the US is credited with Cove's $1.1 billion, not again with EXIM's letter of
+    # interest for the same project, nor with the $17 billion whose payer is not named
+    assert us["usd_from_partner"] == {"low": 1_100_000_000, "high": 1_100_000_000,
+                                      "approximate": False}  # fmt: skip
+    assert us["deals_not_added"] == 1 and "us-exim" in us["organizations"]
+    assert rows["CN"]["agreements"] >= 24
+    assert rows["RU"]["usd_from_partner"] is None  # a participant in the plant, no payer
     assert rows["RU"]["relationship_level"] == "strategic partnership and alliance"
     assert "KZ" not in rows and {"JP", "csto", "sco"} <= set(rows)
 
@@ -177,10 +186,9 @@ def test_every_format(seeded_db: Path, command: str) -> None:
     assert [json.loads(line)["slug"] for line in ndjson] == [r["slug"] for r in records]
     rows = list(csv.DictReader(io.StringIO(run(seeded_db, command, "-f", "csv").stdout)))
     assert [r["slug"] for r in rows] == [r["slug"] for r in records]
-    # every record of the article cites it; only package parts rest on other sources alone
-    without_article = {r["slug"] for r in rows if "tengritimes" not in r["sources"]}
-    parts = {r["slug"] for r in records if r.get("parent")}
-    assert all(r["sources"] for r in rows) and without_article == parts
+    # every record has sources; the article's records cite it (the rest widen the year)
+    assert all(r["sources"] for r in rows)
+    assert any("tengritimes" in r["sources"] for r in rows)
     markdown = run(seeded_db, command, "-f", "markdown").stdout.splitlines()
     assert markdown[0].startswith("| ") and len(markdown) == len(records) + 2
     table = run(seeded_db, command)
@@ -200,13 +208,14 @@ def test_limit_and_sort(seeded_db: Path) -> None:
     assert newest[0]["date"]["start"] == max(
         e["date"]["start"] for e in run_json(seeded_db, "events")
     )
-    by_usd = run_json(seeded_db, "deals", "--sort", "-usd")
-    assert by_usd[0]["amount"]["low"] == 17_000_000_000
-    big = run_json(seeded_db, "deals", "--min-usd", "10bn")
-    assert {d["slug"] for d in big} == {
-        "kz-us-washington-agreements-value",
-        "kz-nuclear-plant-investment",
+    by_usd = run_json(seeded_db, "deals", "--sort", "-usd", "--limit", "0")
+    highs = [d["usd"]["high"] for d in by_usd if d["usd"]]
+    assert highs == sorted(highs, reverse=True) and by_usd[len(highs)]["usd"] is None
+    big = run_json(seeded_db, "deals", "--min-usd", "10bn", "--limit", "0")
+    assert {"kz-us-washington-agreements-value", "kz-nuclear-plant-investment"} <= {
+        d["slug"] for d in big
     }
+    assert all(d["usd"]["high"] >= 10**10 for d in big)
 
 
 def test_partners_cache_follows_ad_hoc_writes(seeded_db: Path) -> None:
@@ -218,10 +227,13 @@ def test_partners_cache_follows_ad_hoc_writes(seeded_db: Path) -> None:
     before = {r["key"]: r for r in run_json(seeded_db, "partners")}
     with sqlite3.connect(seeded_db) as conn:
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("DELETE FROM deals WHERE slug = 'us-exim-critical-minerals-funding'")
+        conn.execute("DELETE FROM deals WHERE slug = 'kz-us-cove-tungsten-capex'")
         assert conn.execute("SELECT stale FROM derived_state").fetchone()[0] == 1
     after = {r["key"]: r for r in run_json(seeded_db, "partners")}
-    assert after["US"]["usd"]["low"] == before["US"]["usd"]["low"] - 900_000_000
+    # without the capital expenditure, EXIM's letter of interest no longer overlaps money
+    # the US is credited with: it is added instead
+    assert before["US"]["usd_from_partner"]["low"] == 1_100_000_000
+    assert after["US"]["usd_from_partner"]["low"] == 900_000_000
     assert run(seeded_db, "db", "seed").exit_code == 0  # a load rebuilds the cache
     with sqlite3.connect(seeded_db) as conn:
         assert conn.execute("SELECT stale FROM derived_state").fetchone()[0] == 0

@@ -354,12 +354,20 @@ def upgrade() -> None:
     _add_columns()
     _deal_event(add=True)
     op.execute(
-        "UPDATE citations SET kind = 'quote' WHERE (note IS NULL OR note <> :note) "
-        "AND source_id IN (SELECT id FROM sources WHERE text IS NOT NULL)".replace(
-            ":note", f"'{SUMMARY_NOTE}'"
-        )
+        f"UPDATE citations SET kind = 'quote' WHERE (note IS NULL OR note NOT LIKE "
+        f"'{SUMMARY_NOTE}%') AND source_id IN (SELECT id FROM sources WHERE text IS NOT NULL)"
     )
     op.execute(f"UPDATE citations SET note = NULL WHERE note = '{SUMMARY_NOTE}'")
+    op.execute(  # what the downgrade joined to the marker, "our summary, not a quote; ..."
+        f"UPDATE citations SET note = substr(note, {len(SUMMARY_NOTE) + 3}) "
+        f"WHERE note LIKE '{SUMMARY_NOTE}; %'"
+    )
+    # refinements that a downgrade kept as a note marker (below) get their kind back
+    op.execute("UPDATE discrepancies SET kind = 'refinement', note = NULL WHERE note = 'refinement'")
+    op.execute(
+        "UPDATE discrepancies SET kind = 'refinement', note = substr(note, 13) "
+        "WHERE note LIKE 'refinement; %'"
+    )
     _views(new=True)
     _cache(new=True)
     _stale_triggers(create=True)
@@ -373,6 +381,10 @@ def downgrade() -> None:
     op.execute(
         f"UPDATE citations SET note = CASE WHEN note IS NULL THEN '{SUMMARY_NOTE}' "
         f"ELSE '{SUMMARY_NOTE}; ' || note END WHERE kind = 'summary'"
+    )
+    op.execute(
+        "UPDATE discrepancies SET note = CASE WHEN note IS NULL THEN 'refinement' "
+        "ELSE 'refinement; ' || note END WHERE kind = 'refinement'"
     )
     _deal_event(add=False)
     _drop_columns()

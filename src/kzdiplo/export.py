@@ -138,6 +138,7 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
         org["aliases"] = aliases_of(org["aliases"])
         org["anonymous"] = bool(org["anonymous"])
         org["citations"] = _citations(org)
+        org["discrepancies"] = _discrepancies(org)
         yield (
             "organizations",
             _drop_empty({k: v for k, v in org.items() if k not in _DERIVED}),
