@@ -156,3 +156,23 @@ def test_the_map_draws_placed_records_by_precision_and_lists_the_rest() -> None:
     svg = place_map([placed, region, {"slug": "c", "name": "Nowhere", "coordinates": None}])
     assert svg.count("<circle") == 2 and 'r="4"' in svg and 'r="18"' in svg
     assert "Nowhere" not in svg  # the caller lists it beside the map
+
+
+def test_money_keeps_ranges_nearly_unpriced_and_stages() -> None:
+    from kzdiplo.web.svg import money
+
+    def stage(name: str | None, usd: dict[str, Any] | None, unpriced: int = 0) -> dict[str, Any]:
+        return {"stage": name, "usd_from_partner": usd, "usd_to_partner": None,
+                "unpriced_deals": unpriced}  # fmt: skip
+
+    partner = {"key": "US", "name": "United States", "by_stage": [
+        stage("signed", {"low": 14 * 10**9, "high": 15 * 10**9, "approximate": False}),
+        stage("announced", {"low": 17 * 10**9, "high": 17 * 10**9, "approximate": True}, 1),
+        stage(None, None, 2),
+    ]}  # fmt: skip
+    svg = money([partner])
+    assert svg.count('class="money-row"') == 3
+    assert 'data-stage="signed"' in svg and 'data-stage="announced"' in svg
+    assert '<line class="range"' in svg and "$14–15 bn" in svg  # a range, with end caps
+    assert 'fill="none"' in svg and "≈ $17 bn + 1 unpriced" in svg  # "nearly": hollow and ≈
+    assert "2 unpriced deal(s)" in svg  # counted, not drawn

@@ -144,7 +144,7 @@ def money(partners: list[dict[str, Any]], width: int = 1000) -> str:
     high = 10 ** math.ceil(math.log10(max(values)))
     if high == low:
         high = low * 10
-    left, right, top, row = 260, 150, 30, 24
+    left, right, top, row = 330, 130, 30, 24
     plot = width - left - right
     height = top + row * len(rows) + 10
     parts = [
@@ -164,11 +164,14 @@ def money(partners: list[dict[str, Any]], width: int = 1000) -> str:
         y = top + i * row + 8
         colour = STAGE_COLOURS.get(stage["stage"], STAGE_COLOURS[None])
         name = f"{partner['name']} ({partner['key']})"
+        short = name if len(name) <= 26 else name[:25] + "…"
+        stage_word = display.stage(stage["stage"])
         parts.append(
             f'<g class="money-row" data-partner="{escape(partner["key"])}" '
             f'data-stage="{escape(stage["stage"] or "")}" data-direction="{word}">'
+            f"<title>{escape(name)}: {word} the partner, {escape(stage_word)}</title>"
             f'<text class="label" x="{left - 8}" y="{y + 4}" text-anchor="end">'
-            f"{escape(name)} · {word}</text>"
+            f"{escape(short)} · {word} · {escape(stage_word)}</text>"
         )
         if usd:
             x0 = _log_x(usd["low"], low, high, left, plot)
