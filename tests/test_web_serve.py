@@ -168,3 +168,5 @@ def test_serve_refuses_postgres_and_bad_ports(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert b"export --format sqlite" in result.stderr and result.stderr.count(b"\n") == 1
     assert run_process("serve", "--port", "70000", home=tmp_path).returncode == 2
+    bad_host = run_process("serve", "--host", "no-such-host.invalid", home=tmp_path)
+    assert bad_host.returncode == 2 and bad_host.stderr.count(b"\n") == 1, bad_host.stderr

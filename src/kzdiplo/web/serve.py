@@ -307,6 +307,8 @@ def _check_port(host: str, port: int) -> None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
+        except socket.gaierror:
+            raise UsageError(f"--host {host!r} is not an address of this machine") from None
         except OSError as exc:
             raise KzError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
@@ -328,8 +330,8 @@ def run(db: str | None, host: str, port: int) -> None:
         import uvicorn
     except ImportError:
         raise KzError("serve needs the web extra: pip install 'kzdiplo[web]'") from None
+    _check_port(host, port)  # before the database: a bad --host creates nothing
     open_reader(db).close()  # a missing, foreign or outdated database fails here, in one line
-    _check_port(host, port)
     with tempfile.TemporaryDirectory(prefix="kzdiplo-serve-") as folder:
         copy = build_copy(path, Path(folder))
         reader = SqliteReader(copy)
