@@ -176,3 +176,13 @@ def test_money_keeps_ranges_nearly_unpriced_and_stages() -> None:
     assert '<line class="range"' in svg and "$14–15 bn" in svg  # a range, with end caps
     assert 'fill="none"' in svg and "≈ $17 bn + 1 unpriced" in svg  # "nearly": hollow and ≈
     assert "2 unpriced deal(s)" in svg  # counted, not drawn
+
+
+def test_only_web_links_become_links() -> None:
+    from kzdiplo.web.pages import source_html
+
+    assert "<a " not in source_html({"title": "x", "url": "javascript:alert(1)"})
+    assert '<a href="https://example.org/?a=1&amp;b=2"' in source_html(
+        {"title": "<b>", "url": "https://example.org/?a=1&b=2"}
+    )
+    assert "&lt;b&gt;" in source_html({"title": "<b>", "url": None})

@@ -80,9 +80,10 @@ def said_html(citation: dict[str, Any]) -> str:
 
 def source_html(s: dict[str, Any]) -> str:
     title = escape(s.get("title") or s.get("source") or "")
-    link = (
-        f'<a href="{escape(s["url"])}" rel="noopener noreferrer">{title}</a>'
-        if s.get("url")
+    url = s.get("url") or ""
+    link = (  # only web links: a javascript: URL in loaded data must not become a link
+        f'<a href="{escape(url)}" rel="noopener noreferrer">{title}</a>'
+        if url.startswith(("https://", "http://"))
         else title
     )
     meta = " · ".join(escape(str(v)) for v in (s.get("publisher"), s.get("published")) if v)
