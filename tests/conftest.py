@@ -71,3 +71,12 @@ def snapshot(path: Path) -> dict[str, list[tuple]]:
         return {
             t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
         }
+
+
+def seeded_agreements() -> int:
+    """How many agreements the seed files define (tests that check a copy or a round
+    trip kept every row compare with this, not with a number that the data outgrows)."""
+    from kzdiplo.loader import read_files
+    from kzdiplo.seed import seed_files
+
+    return len(read_files(seed_files()).items["agreements"])

@@ -66,7 +66,7 @@ def test_someone_elses_sqlite_file(tmp_path: Path) -> None:
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE t (x)")
     result = run(other, "agreements")
-    assert result.exit_code == 1 and "not a kzdiplo database" in result.stderr
+    assert result.exit_code == 2 and "not a kzdiplo database" in result.stderr
     result = run(other, "db", "init")
     assert result.exit_code == 2 and "not touching it" in result.stderr
 

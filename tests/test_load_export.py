@@ -130,7 +130,7 @@ def test_csv_export_with_data_dictionary(seeded_db: Path, tmp_path: Path) -> Non
 
 def test_sqlite_export_is_a_standalone_copy(seeded_db: Path, tmp_path: Path) -> None:
     onto_itself = run(seeded_db, "export", "-f", "sqlite", "-o", str(seeded_db.parent))
-    assert onto_itself.exit_code == 2 and "is the database being exported" in onto_itself.stderr
+    assert onto_itself.exit_code == 2 and "is the database being read" in onto_itself.stderr
     assert run(seeded_db, "agreements").exit_code == 0  # still there
     out = tmp_path / "published"
     assert run(seeded_db, "export", "-f", "sqlite", "-o", str(out)).exit_code == 0

@@ -188,8 +188,11 @@ def test_the_role_is_the_wall(pg_url: str, readonly_url: str) -> None:
 
 def test_sql_reads_times_out_and_caps(pg_url: str, readonly_url: str) -> None:
     env = {"KZDIPLO_READONLY_URL": readonly_url}
-    rows = pg_run(pg_url, "sql", "SELECT slug, count FROM agreements WHERE count > 1 ORDER BY count",
-                  "-f", "json", extra_env=env)  # fmt: skip
+    query = (
+        "SELECT slug, count FROM agreements WHERE slug IN ('kz-us-washington-29-agreements', "
+        "'kz-cn-24-intergovernmental-agreements') ORDER BY count"
+    )
+    rows = pg_run(pg_url, "sql", query, "-f", "json", extra_env=env)
     assert [r["count"] for r in json.loads(rows.stdout)] == [24, 29]
     slow = pg_run(pg_url, "sql", "SELECT pg_sleep(5)", "--timeout", "0.3", extra_env=env)
     assert slow.exit_code == 3 and "time limit" in slow.stderr
@@ -306,7 +309,9 @@ def test_db_check_on_postgres(pg_url: str) -> None:
 
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE citations SET quote = 'Kazakhstan joined NATO' WHERE id = 1")
+        conn.exec_driver_sql(
+            "UPDATE citations SET text = 'Kazakhstan joined NATO' WHERE id = (SELECT min(id) FROM citations WHERE kind = 'quote')"
+        )
     engine.dispose()
     result = pg_run(pg_url, "db", "check")
     assert result.exit_code == 1 and "FAIL  every citation quote is in its source" in result.stdout
@@ -379,7 +384,7 @@ def test_search_index_follows_every_write(pg_url: str) -> None:
         write(f"UPDATE agreements SET summary = 'zanzibarite pact' WHERE slug = '{slug}'")
         assert _search_keys(pg_url, "zanzibarite") == {slug}
         write(
-            "UPDATE citations SET quote = quote || ' quokkaquote' WHERE id = (SELECT min(c.id) "
+            "UPDATE citations SET text = text || ' quokkaquote' WHERE id = (SELECT min(c.id) "
             f"FROM citations c JOIN agreements a ON a.id = c.agreement_id WHERE a.slug = '{slug}')"
         )
         assert _search_keys(pg_url, "quokkaquote") == {slug}
@@ -449,3 +454,119 @@ def test_postgres_reads_import_no_sqlalchemy(pg_url: str) -> None:
     assert result.returncode == 0, result.stderr
     assert b"kz-us-washington-29-agreements" in result.stdout
     assert b"HEAVY []" in result.stderr, result.stderr
+
+
+def _conninfo(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
+def test_sql_refuses_a_role_that_can_write(pg_url: str, readonly_url: str) -> None:
+    """A superuser (or any role with a write grant) as KZDIPLO_READONLY_URL is refused
+    before the query runs: pg_read_file and pg_terminate_backend never execute."""
+    from sqlalchemy.engine import make_url
+
+    query = "SELECT pg_read_file('/etc/hostname'), pg_terminate_backend(pg_backend_pid())"
+    as_admin = pg_run(pg_url, "sql", query, extra_env={"KZDIPLO_READONLY_URL": pg_url})
+    assert as_admin.exit_code == 2 and "superuser" in as_admin.stderr, as_admin.stderr
+    assert as_admin.stderr.count("\n") == 1 and as_admin.stdout == ""
+    import sqlalchemy as sa
+
+    role = make_url(readonly_url).username
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    env = {"KZDIPLO_READONLY_URL": readonly_url}
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"GRANT INSERT ON deals TO {role}")
+            writer = pg_run(pg_url, "sql", "SELECT 1", extra_env=env)
+            assert writer.exit_code == 2 and "write 1 table" in writer.stderr, writer.stderr
+            conn.exec_driver_sql(f"REVOKE INSERT ON deals FROM {role}")
+            conn.exec_driver_sql(f"GRANT CREATE ON SCHEMA public TO {role}")
+            creator = pg_run(pg_url, "sql", "SELECT 1", extra_env=env)
+            assert creator.exit_code == 2 and "create objects in public" in creator.stderr
+            conn.exec_driver_sql(f"REVOKE CREATE ON SCHEMA public FROM {role}")
+    finally:
+        engine.dispose()
+    assert pg_run(pg_url, "sql", "SELECT 1", extra_env=env).exit_code == 0
+
+
+def test_the_read_only_role_can_persist_nothing(pg_url: str, readonly_url: str) -> None:
+    """Connected with plain psycopg, the role granted by kzdiplo db grant-readonly cannot
+    create, write, or keep anything, even after turning its read-only default off. (It
+    can change its own session defaults, ALTER ROLE CURRENT_USER SET: PostgreSQL lets
+    every role do that, and it reaches only that role's sessions.)"""
+    import psycopg
+
+    attempts = [
+        "CREATE TABLE public.evil (x int)", "CREATE TEMP TABLE evil (x int)",
+        "CREATE SCHEMA evil", "CREATE FUNCTION public.evil() RETURNS int AS 'SELECT 1' "
+        "LANGUAGE sql", "INSERT INTO deals (slug) VALUES ('evil')", "DELETE FROM citations",
+        "TRUNCATE deals", "SELECT lo_create(0)", "SELECT lo_from_bytea(0, 'evil')",
+        "SELECT lo_import('/etc/hostname')", "COPY deals TO '/tmp/kzdiplo-evil.csv'",
+        "SELECT pg_advisory_lock(1)", "SELECT pg_advisory_xact_lock(1802135664)",
+        "CREATE VIEW public.evil AS SELECT 1",
+    ]  # fmt: skip
+    before = _dump(pg_url)
+    with psycopg.connect(_conninfo(readonly_url), autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = off")
+        for statement in attempts:
+            try:
+                conn.execute(statement)
+            except psycopg.Error:
+                continue
+            pytest.fail(f"the read-only role ran {statement!r}")
+        objects = conn.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchone()[0]
+    assert objects == 0
+    assert _dump(pg_url) == before
+
+
+def test_the_time_limit_bounds_the_whole_query(pg_url: str, readonly_url: str) -> None:
+    import time
+
+    env = {"KZDIPLO_READONLY_URL": readonly_url}
+    started = time.monotonic()
+    slow_rows = pg_run(pg_url, "sql", "SELECT pg_sleep(0.4) FROM generate_series(1, 25)",
+                       "--timeout", "0.5", "-f", "csv", extra_env=env)  # fmt: skip
+    assert slow_rows.exit_code == 3 and "time limit" in slow_rows.stderr
+    assert time.monotonic() - started < 3
+    started = time.monotonic()
+    many = pg_run(pg_url, "sql", "SELECT x FROM generate_series(1, 100000) x", "--max-rows",
+                  "0", "-f", "csv", "--timeout", "30", extra_env=env)  # fmt: skip
+    assert many.exit_code == 0 and len(many.stdout.splitlines()) == 100_001
+    assert time.monotonic() - started < 5
+
+
+def test_a_held_load_lock_makes_loads_wait_a_bounded_time(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from kzdiplo import loader
+
+    monkeypatch.setattr(loader, "LOCK_TIMEOUT_S", 1)
+    (tmp_path / "empty.yaml").write_text("{}\n")
+    with psycopg.connect(_conninfo(pg_url), autocommit=True) as holder:
+        holder.execute(f"SELECT pg_advisory_lock({loader.LOAD_LOCK})")
+        result = pg_run(pg_url, "load", str(tmp_path / "empty.yaml"))
+    assert result.exit_code == 1 and "waiting" in result.stderr, result.stderr
+    assert "load lock" in result.stderr and "Traceback" not in result.stderr
+    assert pg_run(pg_url, "load", str(tmp_path / "empty.yaml")).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["postgresql://{user}:p%zzsecret@{host}/db", "postgresql://{user}:my secret@{host}/db",
+     "postgresql://{user}:secret@[::1/db", "postgresql://{user}:secret@{host}:notaport/db",
+     "postgresql://{user}:se@cret@{host}/db", "postgresql://{user}@{host}/db?password=secret&x"],
+)  # fmt: skip
+def test_a_bad_readonly_url_never_shows_its_password(bad: str, pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url)
+    readonly = bad.format(user="reader", host=f"{url.host}:{url.port}")
+    if ":notaport" in bad:
+        readonly = bad.format(user="reader", host=url.host)
+    result = pg_run(pg_url, "sql", "SELECT 1", extra_env={"KZDIPLO_READONLY_URL": readonly})
+    assert result.exit_code in (1, 2) and result.stderr.count("\n") == 1, result.stderr
+    assert "secret" not in result.stdout + result.stderr and "cret" not in result.stderr

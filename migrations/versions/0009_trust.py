@@ -247,11 +247,18 @@ def _deal_event(add: bool) -> None:
                     postgresql_where=sa.text("event_id IS NOT NULL"))  # fmt: skip
 
 
+CITATIONS_COMMENT = {
+    "text": "What a source says that a record (or one field of it) rests on",
+    "quote": "The sentence of a source that a record (or one field of it) rests on",
+}
+
+
 def _rename_text(old: str, new: str) -> None:
     """Rename citations.quote <-> text in place (SQLite rewrites triggers and views; its
     CHECK keeps the name ck_citations_quote, which names no column)."""
     op.execute(f"ALTER TABLE citations RENAME COLUMN {old} TO {new}")
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"COMMENT ON TABLE citations IS '{CITATIONS_COMMENT[new]}'")
         op.execute(f"ALTER TABLE citations RENAME CONSTRAINT ck_citations_{old} TO ck_citations_{new}")
         comment = (
             "The verbatim excerpt (kind quote) or our summary (kind summary)"

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kzdiplo.config import Target, redacted, resolve
+from kzdiplo.config import Target, redacted, resolve, scrub
 from kzdiplo.errors import KzError, UsageError
 
 if TYPE_CHECKING:
@@ -26,28 +26,61 @@ from kzdiplo.reader import (
 
 
 def note(message: str) -> None:
-    """One line for the user on stderr (never mixed into the data on stdout)."""
-    print(f"kzdiplo: {message}", file=sys.stderr)
+    """One line for the user on stderr (never mixed into the data on stdout), with no
+    character that could drive the terminal."""
+    from kzdiplo.config import scrub
+    from kzdiplo.safetext import for_terminal
+
+    print(f"kzdiplo: {for_terminal(scrub(message))}", file=sys.stderr)
 
 
 def create_database(target: Target) -> str:
-    """Create (or bring up to date) and seed the database; returns the load summary."""
+    """Create (or bring up to date) and seed the database; returns the load summary.
+
+    A new SQLite file is built under a temporary name beside it and appears under its
+    own name only once migrated and seeded: a run killed half-way leaves no database
+    (perhaps a hidden ``.*.tmp`` file), never an empty one that looks complete."""
+    if target.path is not None and not target.path.exists():
+        return _create_sqlite_file(target.path)
+    return _migrate_and_seed(target.url)
+
+
+def _migrate_and_seed(url: str) -> str:
     from kzdiplo.db import make_engine
     from kzdiplo.migrate import upgrade
     from kzdiplo.seed import seed
 
-    if target.path is not None:
-        target.path.parent.mkdir(parents=True, exist_ok=True)
-    upgrade(target.url)
-    engine = make_engine(target.url)
+    upgrade(url)
+    engine = make_engine(url)
     try:
         return seed(engine).summary()
     finally:
         engine.dispose()
 
 
-def check_sqlite_file(path: Path) -> None:
-    """Refuse a directory or a file that is not an SQLite database, before opening it."""
+def _create_sqlite_file(path: Path) -> str:
+    import os
+
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.files import atomic_path
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {path.parent}: {exc.strerror}") from None
+    with atomic_path(path) as temporary:
+        summary = _migrate_and_seed(sqlite_url(temporary))
+        for suffix in ("-wal", "-shm"):  # the last connection closed folds the WAL in
+            if os.path.exists(f"{temporary}{suffix}"):
+                raise KzError(f"the new database left {temporary}{suffix} behind; not moved")
+        if path.exists():
+            raise UsageError(f"{path} appeared while the database was being built; kept it")
+    return summary
+
+
+def check_sqlite_file(path: Path, *, empty_ok: bool = False) -> None:
+    """Refuse a directory, an empty file (unless ``empty_ok``: db init fills it) or a file
+    that is not an SQLite database, before opening it."""
     if path.is_dir():
         raise UsageError(f"{path} is a directory, not a database file")
     try:
@@ -55,8 +88,44 @@ def check_sqlite_file(path: Path) -> None:
             header = f.read(16)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if not header and not empty_ok:
+        raise UsageError(
+            f"{path} is an empty file (0 bytes), not a database (to create one there: "
+            f"kzdiplo --db {path} db init)"
+        )
     if header and header != b"SQLite format 3\x00":
         raise UsageError(f"{path} is not an SQLite database")
+
+
+SUPPORTED_SCHEMES = ("sqlite", "postgresql")
+
+
+def check_backend(target: Target) -> None:
+    """Refuse a URL of a backend kzdiplo does not support, in one line."""
+    scheme = target.url.partition(":")[0].split("+", 1)[0].lower()
+    if scheme == "postgres":
+        scheme = "postgresql"
+    if scheme not in SUPPORTED_SCHEMES or "://" not in target.url:
+        shown = scheme if scheme.isalnum() and len(scheme) < 20 else "this"
+        raise UsageError(
+            f"KZDIPLO_DATABASE_URL: the {shown} backend is not supported (use sqlite:///FILE "
+            "or postgresql+psycopg://USER@HOST/DB)"
+        )
+
+
+def newer_schema(revision: str) -> UsageError:
+    return UsageError(
+        f"the database is at schema revision {revision}, newer than this kzdiplo knows "
+        f"(up to {HEAD}): it was made by a newer kzdiplo; upgrade kzdiplo to use it"
+    )
+
+
+def no_revision(target: Target) -> UsageError:
+    where = target.path or redacted(target.url)
+    return UsageError(
+        f"{where} has tables but no schema revision (alembic_version is empty): it may be "
+        "half-created; restore a backup, or move it away and run kzdiplo db init"
+    )
 
 
 def _hint(target: Target) -> str:
@@ -66,6 +135,7 @@ def _hint(target: Target) -> str:
 def open_reader(db: str | None) -> Reader:
     """A read connection to the database the user chose, ready to query."""
     target = resolve(db)
+    check_backend(target)
     if target.is_sqlite and target.path is not None:
         if not target.path.exists():
             if not target.is_default:
@@ -82,6 +152,7 @@ def open_reader(db: str | None) -> Reader:
             reader = server_reader(target.url)
         except Exception as exc:
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            detail = scrub(detail, target.url)
             raise UsageError(f"cannot open {redacted(target.url)!r}: {detail}") from None
     try:
         revision = schema_revision(reader)
@@ -91,13 +162,10 @@ def open_reader(db: str | None) -> Reader:
     if revision == HEAD:
         return reader
     reader.close()
-    if revision is None and not target.is_default:
-        raise KzError(f"the database has no kzdiplo schema yet: run {_hint(target)}db init")
-    if revision is not None and revision not in REVISIONS:
-        raise KzError(
-            f"the database is at schema revision {revision}, unknown to this kzdiplo "
-            f"(head {HEAD}): is it from a newer version?"
-        )
+    if revision is None:
+        raise no_revision(target)
+    if revision not in REVISIONS:
+        raise newer_schema(revision)
     if target.is_default:
         note(f"upgrading the database schema from {revision} to {HEAD}...")
         create_database(target)

@@ -5,7 +5,9 @@ read-only (``mode=ro``), ``PRAGMA query_only`` is on, attaching other files is
 disabled (``SQLITE_LIMIT_ATTACHED`` = 0, which also stops ``VACUUM INTO``), and an
 authorizer allows only reads: SELECT, reading columns, recursive CTEs, functions other
 than ``load_extension``, and a few PRAGMAs that only describe the schema. A progress
-handler stops the query at its deadline, leaving the connection usable.
+handler stops the query at its deadline, leaving the connection usable. SQLite's own
+limits bound memory: no string or blob over MAX_VALUE_BYTES (so no single function call
+runs long between two progress checks either), and a heap limit for the whole process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kzdiplo.errors import KzError, QueryTimeout, UsageError
+from kzdiplo.config import READONLY_ENV
+from kzdiplo.errors import KzError, QueryTimeout, QueryTooBig, UsageError
 from kzdiplo.reader import connect_sqlite, libpq_url
 
 READ_ONLY_PRAGMAS = frozenset(
@@ -48,11 +51,26 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
     return sqlite3.SQLITE_DENY
 
 
+MAX_VALUE_BYTES = 10_000_000  # one string or blob (the longest source text is ~60 kB)
+MAX_SQL_BYTES = 1_000_000  # the query text
+HEAP_LIMIT_BYTES = 256 * 2**20  # all of SQLite's memory in this process
+SQL_LIMITS = {
+    sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: MAX_SQL_BYTES,
+    sqlite3.SQLITE_LIMIT_ATTACHED: 0,  # no ATTACH, and so no VACUUM INTO
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 200,
+    sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 32,
+}
+
+
 def open_guarded(path: Path) -> sqlite3.Connection:
-    """A connection to ``path`` on which only reads can run."""
+    """A connection to ``path`` on which only reads can run, within SQLite's limits."""
     conn = connect_sqlite(path, readonly=True)
     conn.execute("PRAGMA query_only = ON")
-    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")  # soft limit follows it
+    for limit, value in SQL_LIMITS.items():
+        conn.setlimit(limit, value)
     conn.set_authorizer(_authorize)
     return conn
 
@@ -110,6 +128,13 @@ def explain_error(exc: sqlite3.Error) -> KzError:
         return UsageError("only one SQL statement at a time")
     if "too many attached" in message:
         return UsageError(READ_ONLY_MESSAGE)
+    if "too big" in message:
+        return QueryTooBig(
+            f"the query builds a value over {MAX_VALUE_BYTES // 1_000_000} MB, the limit for "
+            "kzdiplo sql"
+        )
+    if "out of memory" in message or "too long" in message or "too many" in message:
+        return QueryTooBig(f"the query exceeds a kzdiplo sql limit ({message})")
     return KzError(f"SQL error: {message}")
 
 
@@ -143,8 +168,6 @@ def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 
-READONLY_ENV = "KZDIPLO_READONLY_URL"
-
 
 READING_WORDS = ("select", "with", "values", "table", "(")
 
@@ -165,36 +188,111 @@ def _pg_error(exc: Exception, query: str) -> KzError:
     return KzError(f"SQL error: {message}")
 
 
+# What the role of KZDIPLO_READONLY_URL must not be able to do, checked before the query.
+ROLE_POWERS = """
+SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolbypassrls,
+  (SELECT string_agg(n.nspname, ', ') FROM pg_namespace n
+    WHERE has_schema_privilege(n.oid, 'CREATE')
+      AND n.nspname NOT LIKE 'pg!_%' ESCAPE '!' AND n.nspname <> 'information_schema')
+    AS create_in,
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg!_%' ESCAPE '!'
+      AND ((c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
+                 OR has_table_privilege(c.oid, 'DELETE')
+                 OR has_table_privilege(c.oid, 'TRUNCATE')))
+           OR (c.relkind = 'S' AND has_sequence_privilege(c.oid, 'UPDATE'))))
+    AS writable,
+  (SELECT string_agg(g.rolname, ', ') FROM pg_roles g
+    WHERE g.rolname IN ('pg_write_server_files', 'pg_read_server_files', 'pg_write_all_data',
+                        'pg_execute_server_program', 'pg_signal_backend')
+      AND pg_has_role(g.oid, 'MEMBER')) AS powers
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+def _role_can_write(conn: Any) -> str | None:
+    """Why the connected role could change something, or None when it cannot."""
+    row = conn.execute(ROLE_POWERS).fetchone()
+    if row is None:
+        return "its role is not in pg_roles"
+    name, superuser, createrole, createdb, bypassrls, create_in, writable, powers = row
+    reasons = [
+        *(["it is a superuser"] if superuser else []),
+        *(["it can create roles"] if createrole else []),
+        *(["it can create databases"] if createdb else []),
+        *(["it bypasses row security"] if bypassrls else []),
+        *([f"it can create objects in {create_in}"] if create_in else []),
+        *([f"it can write {writable} table(s)"] if writable else []),
+        *([f"it is a member of {powers}"] if powers else []),
+    ]
+    return f"role {name}: " + "; ".join(reasons) if reasons else None
+
+
+FETCH_BATCH = 500
+
+
 def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) -> Result:
     """Run ``query`` as the read-only role of ``url`` (see ``kzdiplo db grant-readonly``),
-    in a READ ONLY transaction with ``statement_timeout``, streaming through a server-side
-    cursor. The role's grants are the wall; the rest keeps mistakes cheap."""
+    once that role is shown to be unable to write, in a READ ONLY transaction, streaming
+    through a server-side cursor in batches. ``timeout`` bounds the whole query: each
+    FETCH runs with statement_timeout set to the time left, and no FETCH starts after
+    the deadline. The role's grants are the wall; the rest keeps mistakes cheap."""
     import psycopg
 
+    from kzdiplo.config import scrub
+
     query = _clean(query)
+    deadline = time.monotonic() + timeout
     try:
         conn = psycopg.connect(libpq_url(url), connect_timeout=10)
     except psycopg.Error as exc:
-        raise KzError(f"cannot connect as the read-only role: {str(exc).splitlines()[0]}") from None
+        detail = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, url)
+        raise KzError(f"cannot connect as the read-only role: {detail}") from None
+    except Exception as exc:  # a malformed URL: psycopg's parser quotes it
+        detail = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, url)
+        raise UsageError(f"{READONLY_ENV} cannot be used: {detail}") from None
+    try:
+        reason = _role_can_write(conn)
+        conn.rollback()
+    except psycopg.Error as exc:
+        conn.close()
+        reason = f"its powers cannot be checked ({str(exc).splitlines()[0]})"
+    if reason is not None:
+        conn.close()
+        raise UsageError(
+            f"{READONLY_ENV} must be a role that can only read, and {reason}; nothing was "
+            "run (kzdiplo db grant-readonly creates such a role)"
+        )
+
+    def time_left() -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise QueryTimeout("query stopped at the time limit")
+        conn.execute(f"SET statement_timeout = {max(1, int(left * 1000))}")
+
     try:
         conn.read_only = True
-        conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
+        time_left()
         cursor = conn.cursor(name="kzdiplo_sql")
-        cursor.itersize = 500
         cursor.execute(query)
-        first = cursor.fetchmany(1)
+        pending = list(reversed(cursor.fetchmany(1)))
     except psycopg.Error as exc:
         conn.close()
         raise _pg_error(exc, query) from None
-    pending = list(first)
+    except KzError:
+        conn.close()
+        raise
 
     def fetch() -> Sequence[Any] | None:
-        if pending:
-            return pending.pop()
-        try:
-            return cursor.fetchone()
-        except psycopg.Error as exc:
-            raise _pg_error(exc, query) from None
+        if not pending:
+            try:
+                time_left()
+                pending.extend(reversed(cursor.fetchmany(FETCH_BATCH)))
+            except psycopg.Error as exc:
+                raise _pg_error(exc, query) from None
+        return pending.pop() if pending else None
 
     columns = [d.name for d in cursor.description or ()]
     return _stream(Result(columns, iter(())), fetch, max_rows, conn.close)

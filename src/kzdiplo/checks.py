@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kzdiplo.loader import normalise_space
-from kzdiplo.reader import Reader
+from kzdiplo.reader import Reader, holds_records
 
 
 def integrity(reader: Reader) -> list[str]:
@@ -162,8 +162,18 @@ def uncited(reader: Reader) -> list[str]:
     return problems
 
 
+EMPTY = "the database holds no records: kzdiplo db seed loads the seed data"
+
+
+def has_records(reader: Reader) -> list[str]:
+    """A database with the schema but no records is not a working kzdiplo database (a
+    first run stopped before seeding, or everything deleted)."""
+    return [] if holds_records(reader) else [EMPTY]
+
+
 def run_checks(reader: Reader) -> list[tuple[str, list[str]]]:
     checks: list[tuple[str, Callable[[Reader], list[str]]]] = [
+        ("the database holds records", has_records),
         ("every citation quote is in its source", quotes),
         ("every record has a citation", uncited),
         ("no package is smaller than its parts", package_parts),

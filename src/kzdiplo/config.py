@@ -32,7 +32,11 @@ class Target(NamedTuple):
 
 
 def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+    """An SQLAlchemy URL for the file ``path``; percent-encoded, since SQLAlchemy decodes
+    the database part and would take ``?`` for the start of the query and ``#`` away."""
+    from urllib.parse import quote
+
+    return f"sqlite:///{quote(os.fspath(path), safe='/')}"
 
 
 def sqlite_path_of(url: str) -> Path | None:
@@ -43,7 +47,9 @@ def sqlite_path_of(url: str) -> Path | None:
     rest = rest.split("?", 1)[0]
     if not rest or rest == ":memory:":
         return None
-    return Path(rest)
+    from urllib.parse import unquote
+
+    return Path(unquote(rest))
 
 
 def resolve(db: str | os.PathLike[str] | None = None) -> Target:
@@ -58,10 +64,42 @@ def resolve(db: str | os.PathLike[str] | None = None) -> Target:
     return Target(sqlite_url(path), path, is_default=True)
 
 
+READONLY_ENV = "KZDIPLO_READONLY_URL"
+
+
+def _secrets(url: str) -> list[str]:
+    """Every spelling of the password(s) in ``url``: the userinfo after the user name
+    (raw and percent-decoded) and any ``password=`` query or key/value parameter."""
+    import re
+    from urllib.parse import unquote
+
+    found: list[str] = []
+    _, separator, rest = url.partition("://")
+    credentials, at, _ = (rest if separator else url).rpartition("@")
+    if at and ":" in credentials:
+        password = credentials.split(":", 1)[1]
+        found += [password, *password.split("@")]  # a parser may stop at the first @
+    found += re.findall(r"password\s*=\s*([^&\s]+)", url, flags=re.IGNORECASE)
+    found += [unquote(secret) for secret in found]
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+
+
+def scrub(text: str, *urls: str) -> str:
+    """``text`` with every password of ``urls`` (by default both kzdiplo URL variables)
+    and any ``scheme://user:password@`` userinfo replaced by ``***``, whatever the text
+    is: a parser's error may quote the malformed URL it could not read."""
+    import re
+
+    if not urls:
+        urls = tuple(os.environ.get(name, "") for name in (ENV_URL, READONLY_ENV))
+    for url in urls:
+        for secret in _secrets(url):
+            text = text.replace(secret, "***")
+    text = re.sub(r"(://[^:/@\s\"']*):[^\s\"']*@", r"\1:***@", text)
+    return re.sub(r"(password\s*=\s*)[^&\s\"']+", r"\1***", text, flags=re.IGNORECASE)
+
+
 def redacted(url: str) -> str:
-    """``url`` with its password, if any, as ``***`` (for messages)."""
-    scheme, separator, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not separator or not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    """``url`` with its password, if any, as ``***`` (for messages), even when the URL
+    is malformed."""
+    return scrub(url, url)

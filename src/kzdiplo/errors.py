@@ -24,6 +24,12 @@ class QueryTimeout(KzError):
     exit_code = 3
 
 
+class QueryTooBig(KzError):
+    """A query needed more memory, or built a larger value, than ``kzdiplo sql`` allows."""
+
+    exit_code = 3
+
+
 def did_you_mean(what: str, value: str, known: Iterable[str]) -> UsageError:
     """An 'unknown X' error that suggests the closest known values."""
     choices = sorted(set(known), key=str.lower)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kzdiplo import __version__
+from kzdiplo.errors import UsageError
+from kzdiplo.files import atomic_file, atomic_path, refuse_database, sqlite_read_uri
 from kzdiplo.queries import NOUNS, Filters, attach, list_records
 from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
@@ -212,20 +215,80 @@ def as_document(reader: Reader, progress: Callable[[], None] | None = None) -> d
     return {k: v for k, v in document.items() if v}
 
 
+MANIFEST = ".kzdiplo-export.json"
+
+
+def _database(reader: Reader) -> Path | None:
+    return getattr(reader, "path", None)
+
+
+def files_of(fmt: str) -> list[str]:
+    """The names an export in ``fmt`` writes into its folder."""
+    if fmt == "csv":
+        return [f"{t.name}.csv" for t in tables()] + ["columns.csv"]
+    return {"json": ["kzdiplo.json"], "ndjson": ["kzdiplo.ndjson"], "sqlite": ["kzdiplo.db"],
+            "datasette": ["kzdiplo.db", "metadata.json"]}[fmt]  # fmt: skip
+
+
+def _written_before(out: Path) -> set[str]:
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return {str(name) for name in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def claim(out: Path, names: Iterable[str], database: Path | None, *, force: bool) -> None:
+    """Refuse to replace a file in ``out`` that an earlier export did not write (its
+    manifest lists what it wrote), unless ``force``; never the database, a folder or a
+    special file."""
+    ours = _written_before(out)
+    for name in names:
+        path = out / name
+        refuse_database(path, database)
+        if not path.exists() and not path.is_symlink():
+            continue
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder: choose another --out")
+        if not path.is_file() and not path.is_symlink():
+            raise UsageError(f"{path} is not a regular file: choose another --out")
+        if name not in ours and not force:
+            raise UsageError(
+                f"{path} exists and was not written by kzdiplo export (--force replaces it)"
+            )
+
+
+def remember(out: Path, names: Iterable[str], database: Path | None) -> None:
+    """Add ``names`` to the folder's manifest of files export wrote."""
+    files = sorted(_written_before(out) | set(names))
+    with atomic_file(out / MANIFEST, database, encoding="utf-8") as f:
+        f.write(json.dumps({"written_by": f"kzdiplo {__version__}", "files": files}) + "\n")
+
+
 def write_json(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
     target = out / "kzdiplo.json"
-    target.write_text(to_json(as_document(reader, progress)) + "\n", encoding="utf-8")
+    with atomic_file(target, _database(reader), encoding="utf-8") as f:
+        f.write(to_json(as_document(reader, progress)) + "\n")
     return target
 
 
-def write_ndjson(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
+def json_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = None) -> None:
+    """The JSON export written to an open stream (``--out -``)."""
+    f.write(to_json(as_document(reader, progress)) + "\n")
+
+
+def ndjson_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = None) -> None:
     """One line per record: ``{"section": ..., "record": {...}}``."""
+    for section, record in sections(reader):
+        f.write(to_json({"section": section, "record": record}, indent=None) + "\n")
+        if progress:
+            progress()
+
+
+def write_ndjson(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
     target = out / "kzdiplo.ndjson"
-    with target.open("w", encoding="utf-8") as f:
-        for section, record in sections(reader):
-            f.write(to_json({"section": section, "record": record}, indent=None) + "\n")
-            if progress:
-                progress()
+    with atomic_file(target, _database(reader), encoding="utf-8") as f:
+        ndjson_to(reader, f, progress)
     return target
 
 
@@ -235,20 +298,32 @@ def tables() -> list[Any]:
     return sorted(Base.metadata.tables.values(), key=lambda t: t.name)
 
 
-def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
+def write_csv(
+    reader: Reader, out: Path, progress: Callable[[], None] | None = None, *, raw: bool = False
+) -> Path:
     """One CSV per table, plus ``columns.csv``: table, column, type, description; returns
-    the folder."""
-    for table in tables():
-        key = ", ".join(c.name for c in table.primary_key.columns)
-        columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY {key}")
-        with (out / f"{table.name}.csv").open("w", encoding="utf-8", newline="") as f:
+    the folder. Every file is replaced only when all of them are complete. Text cells that
+    a spreadsheet would run as a formula are neutralised unless ``raw``."""
+    from kzdiplo.safetext import csv_cell
+
+    cell = (lambda v: v) if raw else csv_cell
+    database = _database(reader)
+    with ExitStack() as files:
+        for table in tables():
+            key = ", ".join(c.name for c in table.primary_key.columns)
+            columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY {key}")
+            f = files.enter_context(
+                atomic_file(out / f"{table.name}.csv", database, encoding="utf-8", newline="")
+            )
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
-                writer.writerow(["" if v is None else v for v in row])
-        if progress:
-            progress()
-    with (out / "columns.csv").open("w", encoding="utf-8", newline="") as f:
+                writer.writerow(["" if v is None else cell(v) for v in row])
+            if progress:
+                progress()
+        f = files.enter_context(
+            atomic_file(out / "columns.csv", database, encoding="utf-8", newline="")
+        )
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["table", "column", "type", "description"])
         for table in tables():
@@ -259,28 +334,22 @@ def write_csv(reader: Reader, out: Path, progress: Callable[[], None] | None = N
 
 def write_sqlite(path: Path, out: Path) -> Path:
     """A standalone copy in ``out`` (see :func:`sqlite_backup`)."""
-    from kzdiplo.errors import UsageError
-
-    target = out / "kzdiplo.db"
-    if target.resolve() == path.resolve():
-        raise UsageError(f"{target} is the database being exported: choose another --out")
-    return sqlite_backup(path, target)
+    return sqlite_backup(path, out / "kzdiplo.db")
 
 
 def sqlite_backup(path: Path, target: Path) -> Path:
     """Copy ``path`` to ``target`` with SQLite's online backup API: a consistent snapshot
-    even while other processes write. The copy appears only once complete."""
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    copy = sqlite3.connect(partial)
-    try:
-        source.backup(copy)
-        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to mail
-    finally:
-        copy.close()
-        source.close()
-    partial.replace(target)  # an earlier export is replaced only by a complete copy
+    even while other processes write. The copy replaces ``target`` only once complete,
+    and never lands on the database or its companion files."""
+    with atomic_path(target, path) as temporary:
+        source = sqlite3.connect(sqlite_read_uri(path), uri=True)
+        copy = sqlite3.connect(temporary)
+        try:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to mail
+        finally:
+            copy.close()
+            source.close()
     return target
 
 
@@ -315,8 +384,8 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
 def write_datasette(reader: Reader, path: Path, out: Path) -> Path:
     """The SQLite copy and, beside it, ``metadata.json``; returns the folder."""
     write_sqlite(path, out)
-    target = out / "metadata.json"
-    target.write_text(json.dumps(datasette_metadata(reader), indent=2, ensure_ascii=False) + "\n")
+    with atomic_file(out / "metadata.json", path, encoding="utf-8") as f:
+        f.write(json.dumps(datasette_metadata(reader), indent=2, ensure_ascii=False) + "\n")
     return out
 
 

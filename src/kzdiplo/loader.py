@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, delete, insert, select, update
@@ -57,10 +57,19 @@ DEAL_OVERLAPS: Table = models.DealOverlap.__table__  # type: ignore[assignment]
 LOAD_LOCK = 0x6B7A_6470  # PostgreSQL advisory lock id for loads ("kzdp")
 
 
+MAX_PROBLEM = 300  # characters of one problem line: input is echoed, never unbounded
+
+
+def clip(text: str, limit: int = MAX_PROBLEM) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (messages quote input)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class LoadError(Exception):
     """Files that cannot be loaded; ``problems`` has one line per problem."""
 
     def __init__(self, problems: list[str]) -> None:
+        problems = [clip(p) for p in problems]
         self.problems = problems
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         super().__init__(problems[0] + more)
@@ -144,23 +153,104 @@ def _format_error(item_where: str, error: dict[str, Any]) -> str:
     return f"{item_where}: {loc}: {message}"
 
 
-def _read_yaml(path: Path) -> Any:
+MAX_FILE_BYTES = 20_000_000  # a load file
+MAX_TEXT_BYTES = 5_000_000  # a source's text_file
+MAX_STRING = 5_000_000  # characters of one YAML scalar
+MAX_DEPTH = 50  # nesting of YAML collections (the format needs about 6)
+MAX_NODES = 2_000_000  # YAML nodes once aliases are expanded (the seeds have ~20,000)
+
+
+def _loader_class() -> type:
+    """PyYAML's safe loader (the C one when built) that refuses duplicate keys and reads
+    dates as text, so that a bad date is reported by the field that holds it."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class BoundedLoader(base):  # type: ignore[misc, valid-type]
+        yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+            first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":timestamp")]
+            for first, resolvers in base.yaml_implicit_resolvers.items()
+        }
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # an unhashable key: the base class reports it
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {clip(repr(key), 60)}", key_node.start_mark
+                    )
+            return super().construct_mapping(node, deep=deep)
+
+    return BoundedLoader
+
+
+def _check_shape(text: str, loader: type) -> None:
+    """Refuse YAML that would be huge once read: deep nesting, long scalars, and aliases
+    that expand (a few hundred bytes of nested aliases make billions of nodes)."""
+    import yaml
+
+    sizes: dict[str, int] = {}  # anchor -> nodes in what it names, expanded
+    starts: list[tuple[str | None, int]] = []  # open collections: (anchor, count at start)
+    count = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            count += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            count += 1
+            if len(event.value) > MAX_STRING:
+                raise ValueError(f"a value longer than {MAX_STRING:,} characters")
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            count += 1
+            starts.append((event.anchor, count))
+            if len(starts) > MAX_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, start = starts.pop()
+            if anchor:
+                sizes[anchor] = count - start + 1
+        if count > MAX_NODES:
+            raise ValueError(f"more than {MAX_NODES:,} values once its aliases are expanded")
+
+
+def _read_yaml(path: Path) -> Any:
+    import stat
+
+    import yaml
+
     try:
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError([f"{path}: not a regular file"])
+        if info.st_size > MAX_FILE_BYTES:
+            raise LoadError([f"{path}: larger than {MAX_FILE_BYTES:,} bytes"])
+        raw = path.read_bytes()[: MAX_FILE_BYTES + 1]
     except OSError as exc:
         raise LoadError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    loader = _loader_class()
     try:
-        return yaml.load(raw.decode("utf-8"), Loader=loader)
+        text = raw.decode("utf-8")
+        _check_shape(text, loader)
+        return yaml.load(text, Loader=loader)
     except UnicodeDecodeError:
         raise LoadError([f"{path}: not UTF-8 text"]) from None
+    except ValueError as exc:
+        raise LoadError([f"{path}: refused: {exc}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LoadError([f"{path}: invalid YAML{where}: {problem}"]) from None
+        raise LoadError([f"{path}: invalid YAML{where}: {clip(str(problem), 120)}"]) from None
 
 
 def read_files(paths: Iterable[Path]) -> Bundle:
@@ -225,13 +315,42 @@ def _read_source_text(item: Item, bundle: Bundle, problems: list[str]) -> None:
         problems.append(item.where("text_file") + ": give text_file or text, not both")
         return
     if source.text_file:
-        text_path = item.file.parent / source.text_file
         try:
-            bundle.source_texts[source.slug] = text_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(item.where("text_file") + f": cannot read {text_path}: {exc}")
-    else:
-        bundle.source_texts[source.slug] = source.text
+            bundle.source_texts[source.slug] = read_text_file(item.file, source.text_file)
+        except ValueError as exc:
+            problems.append(item.where("text_file") + f": {exc}")
+    elif "text" in source.model_fields_set or "text_file" in source.model_fields_set:
+        bundle.source_texts[source.slug] = source.text  # an explicit null clears it
+
+
+def read_text_file(load_file: Path, name: str) -> str:
+    """The text a source's ``text_file`` names: a regular file inside the load file's
+    folder (no absolute path, no ``..``, no link out of it), at most MAX_TEXT_BYTES."""
+    import stat
+
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"{clip(name, 80)!r} must be a path inside {load_file.parent}")
+    folder = load_file.parent.resolve()
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder):
+        raise ValueError(f"{clip(name, 80)!r} leads out of {load_file.parent}")
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{clip(name, 80)!r} is not a regular file")
+        if info.st_size > MAX_TEXT_BYTES:
+            raise ValueError(f"{clip(name, 80)!r} is larger than {MAX_TEXT_BYTES:,} bytes")
+        with path.open("rb") as f:
+            data = f.read(MAX_TEXT_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {clip(name, 80)!r}: {exc.strerror or exc}") from None
+    if len(data) > MAX_TEXT_BYTES:
+        raise ValueError(f"{clip(name, 80)!r} is larger than {MAX_TEXT_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{clip(name, 80)!r} is not UTF-8 text") from None
 
 
 # --- references, quotes and writing ----------------------------------------------------
@@ -265,6 +384,8 @@ class _Keys:
 def _source_texts(conn: Connection, bundle: Bundle) -> dict[str, str | None]:
     sources = models.Source.__table__
     texts = {slug: text for slug, text in conn.execute(select(sources.c.slug, sources.c.text))}
+    for item in bundle.items["sources"]:
+        texts.setdefault(item.key, None)  # a new source without a text
     texts.update(bundle.source_texts)
     return {slug: normalise_space(text) if text else None for slug, text in texts.items()}
 
@@ -367,12 +488,14 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
             value = getattr(item.record, name)
             if value is not None and not keys.known(section, value):
                 problems.append(f"{item.where(name)}: unknown {section[:-1]} {value!r}")
+    problems.extend(_broken_quotes(conn, bundle, keys))
     if problems:
         raise LoadError(problems)
     report = Report()
     for item in bundle:
         values = _row(item, keys, bundle, published)
-        record_id, action, changed = _upsert(conn, item, values)
+        _check_integers(item, values)
+        record_id, action, changed = _upsert(conn, item, values, bundle)
         keys.ids[item.section][item.key] = record_id
         if item.section in LINK_COLUMN:
             changed += _sync_links(conn, item, record_id, keys)
@@ -406,12 +529,141 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
     return report
 
 
+def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
+    """A cited source's text is immutable: refuse a new text (or none) for a source whose
+    stored quotes, on records this run does not reload, it no longer contains."""
+    sources = models.Source.__table__
+    stored = dict(conn.execute(select(sources.c.slug, sources.c.text)).all())
+    owners = {(LINK_COLUMN[s], i): f"{LINK_COLUMN[s].removesuffix('_id')} {k}" for s in LINK_COLUMN
+              for k, i in keys.ids[s].items() if i is not None}  # fmt: skip
+    reloaded = {(LINK_COLUMN[i.section], keys.ids[i.section].get(i.key))
+                for i in bundle if i.section in LINK_COLUMN}  # fmt: skip
+    problems = []
+    for item in bundle.items["sources"]:
+        old = stored.get(item.key)
+        if item.key not in bundle.source_texts or old is None:
+            continue
+        new = bundle.source_texts[item.key]
+        text = normalise_space(new) if new else None
+        if text == normalise_space(old):
+            continue
+        broken = []
+        source_id = keys.id("sources", item.key)
+        rows = [
+            row
+            for table in (CITATIONS, STAGE_CHANGES)
+            for row in conn.execute(
+                select(table).where(table.c.source_id == source_id, table.c.kind == "quote")
+            ).mappings()
+        ]
+        for row in rows:
+            owner = next(
+                ((c, row[c]) for c in LINK_COLUMN.values() if row.get(c) is not None), None
+            )
+            if owner in reloaded:
+                continue  # its new citations are checked against the new text above
+            if text is None or normalise_space(row["text"]) not in text:
+                broken.append(owners.get(owner, "a record") if owner else "a record")
+        if broken:
+            names = ", ".join(dict.fromkeys(broken[:5])) + (", ..." if len(broken) > 5 else "")
+            problems.append(
+                f"{item.where('text')}: the new text would break {len(broken)} citation(s) "
+                f"of {names}; a cited source's text does not change (add a new source)"
+            )
+    return problems
+
+
+# Columns a record field fills, where they are not the field's own name (``*``: a prefix).
+_FIELD_COLUMNS = {
+    "date": ("date_*",),
+    "started": ("started_*",),
+    "completion": ("completion_*",),
+    "amount": ("amount_*", "currency", "approximate", "qualifier", "usd_*"),
+    "cost": ("cost_*",),
+    "capacity": ("capacity_*",),
+    "coordinates": ("latitude", "longitude", "location_precision"),
+    "relationship": ("relationship_level",),
+}
+
+
+def _given(item: Item, bundle: Bundle, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` without the columns of fields the file leaves out: a field that is not in
+    the file keeps its stored value (an explicit null clears it)."""
+    record = item.record
+    omitted = set(type(record).model_fields) - record.model_fields_set
+    patterns: list[str] = []
+    for name in omitted:
+        if name in _REFS.get(item.section, {}):
+            patterns.append(f"{name}_id")
+        elif name in ("text", "text_file"):
+            continue
+        else:
+            patterns.extend(_FIELD_COLUMNS.get(name, (name,)))
+    if item.section == "sources" and item.key not in bundle.source_texts:
+        patterns.append("text")
+
+    def dropped(column: str) -> bool:
+        return any(column == p or (p.endswith("*") and column.startswith(p[:-1]))
+                   for p in patterns)  # fmt: skip
+
+    return {column: value for column, value in row.items() if not dropped(column)}
+
+
+_INT_LIMITS = {"big": 2**63 - 1, "int": 2**31 - 1}
+
+
+def _check_integers(item: Item, values: dict[str, Any]) -> None:
+    """An integer too large for its column is the file's mistake, named by field (the
+    database would say only OverflowError or "integer out of range")."""
+    from sqlalchemy import BigInteger, Integer
+
+    table = TABLES[item.section]
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or name not in table.c:
+            continue
+        kind = table.c[name].type
+        if not isinstance(kind, Integer):
+            continue
+        limit = _INT_LIMITS["big" if isinstance(kind, BigInteger) else "int"]
+        if not -limit - 1 <= value <= limit:
+            shown = clip(str(value), 30)
+            raise LoadError([f"{item.where(name)}: {shown} is too large (at most {limit:,})"])
+
+
+LOCK_TIMEOUT_S = 60
+
+
+def _take_load_lock(conn: Connection, waiting: Callable[[str], None] | None) -> None:
+    """One loader at a time on PostgreSQL: concurrent runs queue on an advisory lock
+    instead of racing on the natural keys (SQLite gets the same from BEGIN IMMEDIATE).
+    Every wait, for that lock or a table's, ends after LOCK_TIMEOUT_S, and is announced."""
+    from sqlalchemy.exc import OperationalError
+
+    from kzdiplo.errors import KzError
+
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'")
+    if conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({LOAD_LOCK})").scalar():
+        return
+    if waiting is not None:
+        waiting(f"waiting (up to {LOCK_TIMEOUT_S} s) for another load to finish...")
+    try:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise KzError(
+            f"another session held kzdiplo's load lock for over {LOCK_TIMEOUT_S} s; "
+            "nothing was changed, try again"
+        ) from None
+
+
 def load_paths(
     engine: Engine,
     paths: Iterable[Path],
     *,
     dry_run: bool = False,
     progress: Callable[[int], Callable[[], None]] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> Report:
     """Validate ``paths`` and load them in one transaction (rolled back for a dry run).
 
@@ -424,9 +676,7 @@ def load_paths(
         transaction = conn.begin()
         try:
             if conn.dialect.name == "postgresql":
-                # One loader at a time: concurrent runs queue here instead of racing on
-                # the natural keys (SQLite gets the same from BEGIN IMMEDIATE).
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK})")
+                _take_load_lock(conn, waiting)
             sync_iso_countries(conn)
             report = load(conn, bundle, progress(total) if progress else None)
             rebuild_derived(conn)
@@ -547,8 +797,11 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
     return row
 
 
-def _upsert(conn: Connection, item: Item, values: dict[str, Any]) -> tuple[int, str, list[str]]:
-    """Insert or update one record by its natural key: (id, action, changed fields)."""
+def _upsert(
+    conn: Connection, item: Item, values: dict[str, Any], bundle: Bundle
+) -> tuple[int, str, list[str]]:
+    """Insert or update one record by its natural key: (id, action, changed fields). An
+    update writes only the fields the file gives (see :func:`_given`)."""
     table = TABLES[item.section]
     key_column = table.c.code if item.section == "countries" else table.c.slug
     existing = conn.execute(select(table).where(key_column == item.key)).mappings().first()
@@ -557,7 +810,8 @@ def _upsert(conn: Connection, item: Item, values: dict[str, Any]) -> tuple[int, 
             values = {"kind": "country", "aliases": [], **values}
         result = conn.execute(insert(table).values(**values))
         return int(result.inserted_primary_key[0]), "added", []
-    if item.section == "countries" and existing["kind"] == "country":
+    values = _given(item, bundle, values)
+    if item.section == "countries" and existing["kind"] == "country" and "aliases" in values:
         values = {**values, "aliases": _union(existing["aliases"], values["aliases"])}
     changed = [name for name, value in values.items() if existing[name] != value]
     if changed:
@@ -574,6 +828,7 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
     the names of those that changed."""
     r, column = item.record, LINK_COLUMN[item.section]
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
+    given = r.model_fields_set
     for c in r.citations:
         wanted["citations"].append(
             {"source_id": keys.id("sources", c.source), "kind": c.kind, "text": c.text,
@@ -608,7 +863,7 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
     return [
         name
         for name, rows in wanted.items()
-        if _replace_children(conn, tables[name], column, record_id, rows)
+        if name in given and _replace_children(conn, tables[name], column, record_id, rows)
     ]
 
 

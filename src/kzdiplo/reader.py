@@ -12,10 +12,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from kzdiplo.db import BUSY_TIMEOUT_MS, sqlite_pragmas
-from kzdiplo.errors import KzError
+from kzdiplo.errors import KzError, UsageError
+from kzdiplo.files import sqlite_read_uri, sqlite_uri
 
 # The schema revisions this kzdiplo knows, oldest first; the last is the head.
 # A test keeps this in step with migrations/versions.
@@ -43,8 +43,7 @@ class Reader:
 
 def connect_sqlite(path: Path, *, readonly: bool = True) -> sqlite3.Connection:
     """A stdlib connection to ``path`` with kzdiplo's PRAGMAs; read-only by default."""
-    mode = "ro" if readonly else "rw"
-    uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
+    uri = sqlite_read_uri(path.resolve()) if readonly else sqlite_uri(path.resolve(), "rw")
     conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     sqlite_pragmas(conn)
     return conn
@@ -146,11 +145,25 @@ def schema_revision(reader: Reader) -> str | None:
         rows = reader.rows("SELECT version_num FROM alembic_version")
     except sqlite3.DatabaseError as exc:
         if "no such table" in str(exc):
-            raise KzError("not a kzdiplo database (it has no alembic_version table)") from None
+            raise UsageError("not a kzdiplo database (it has no alembic_version table)") from None
+        if "malformed" in str(exc) or "not a database" in str(exc):
+            raise UsageError(
+                f"the database file is damaged ({exc}): kzdiplo db check says what is wrong; "
+                "restore a backup"
+            ) from None
         raise KzError(f"cannot read the database: {exc}") from None
     except Exception as exc:  # SQLAlchemy errors, imported lazily
         raise KzError(f"cannot read the database: {str(exc).splitlines()[0]}") from None
     return rows[0]["version_num"] if rows else None
+
+
+RECORD_TABLES = ("agreements", "deals", "mineral_deposits", "infrastructure_projects", "events")
+
+
+def holds_records(reader: Reader) -> bool:
+    """Whether the database holds any record (an empty one needs ``kzdiplo db seed``)."""
+    found = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in RECORD_TABLES)
+    return bool(reader.rows(f"SELECT ({found}) AS found")[0]["found"])
 
 
 def in_list(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:

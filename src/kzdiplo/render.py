@@ -3,6 +3,10 @@
 Listing commands hand over full records and a list of display columns: the table and
 Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
 their sources, CSV flattens the whole records into exact values.
+
+What a person reads (table, Markdown) passes through :func:`kzdiplo.safetext.for_terminal`
+here, before the table is drawn: data from load files and users' SQL cannot drive the
+terminal. CSV neutralises cells a spreadsheet would run as formulas (``csv-raw``: exact).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, TextIO
 
+from kzdiplo.safetext import csv_cell, for_terminal
+
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Keys people copy into `kzdiplo show`: never broken across lines in a table.
 NO_WRAP = frozenset({"Slug", "Key", "Partner"})
@@ -24,6 +30,7 @@ class Format(StrEnum):
     json = "json"
     ndjson = "ndjson"
     csv = "csv"
+    csv_raw = "csv-raw"  # CSV without the formula guard
     markdown = "markdown"
     geojson = "geojson"  # deposits and projects only
 
@@ -79,16 +86,19 @@ def _list_item(value: Any) -> str:
 
 
 def _markdown_cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+    return for_terminal(value, multiline=True).replace("|", "\\|").replace("\n", " ")
 
 
 def write_table(
     rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO, title: str | None = None
 ) -> None:
-    """A box-drawn table (kzdiplo.table); key columns are never broken across lines."""
+    """A box-drawn table (kzdiplo.table); key columns are never broken across lines, and no
+    cell, header or title can drive the terminal."""
     from kzdiplo.table import write_table as draw
 
-    draw(rows, headers, out, title, no_wrap=NO_WRAP)
+    safe_rows = [[for_terminal(_cell(v), multiline=True) for v in row] for row in rows]
+    safe_headers = [for_terminal(h) for h in headers]
+    draw(safe_rows, safe_headers, out, title and for_terminal(title), no_wrap=NO_WRAP)
 
 
 def emit(
@@ -110,8 +120,8 @@ def emit(
     elif fmt is Format.ndjson:
         for record in records:
             out.write(to_json(record, indent=None) + "\n")
-    elif fmt is Format.csv:
-        write_csv((flatten(r) for r in records), out)
+    elif fmt in (Format.csv, Format.csv_raw):
+        write_csv((flatten(r) for r in records), out, raw=fmt is Format.csv_raw)
     else:
         headers = [name for name, _ in columns]
         rows = [[get(r) for _, get in columns] for r in records]
@@ -121,13 +131,17 @@ def emit(
             write_table(rows, headers, out, title)
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
-    """CSV with a header row: the union of the rows' keys, in first-seen order."""
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, *, raw: bool = False) -> None:
+    """CSV with a header row: the union of the rows' keys, in first-seen order; text cells
+    that start like a formula get a leading ``'`` unless ``raw``."""
     materialised = list(rows)
     headers = list(dict.fromkeys(k for row in materialised for k in row))
     writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(materialised)
+    if raw:
+        writer.writerows(materialised)
+    else:
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in materialised)
 
 
 def write_markdown(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> None:
@@ -177,11 +191,12 @@ def stream_rows(
     elif fmt is Format.ndjson:
         for row in rows:
             out.write(to_json(dict(zip(columns, row, strict=False)), None) + "\n")
-    elif fmt is Format.csv:
+    elif fmt in (Format.csv, Format.csv_raw):
+        cell = _cell if fmt is Format.csv_raw else (lambda v: _cell(csv_cell(v)))
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow([cell(c) for c in columns])
         for row in rows:
-            writer.writerow([_cell(v) for v in row])
+            writer.writerow([cell(v) for v in row])
     elif fmt is Format.markdown:
         write_markdown(columns, rows, out)
     else:

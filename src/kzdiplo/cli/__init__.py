@@ -132,6 +132,14 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _reader_went_away() -> None:
+    """``kzdiplo ... | head -1``: the reader has what it wanted; exit 0 and say nothing
+    (Click would exit 1, Python would complain while flushing at exit)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
 def main() -> None:
     """Console entry point: one line on stderr for anything unexpected, never a traceback
     (set KZDIPLO_DEBUG=1 to see one)."""
@@ -139,9 +147,17 @@ def main() -> None:
     app = build_app(None if command is None else [command])
     try:
         app()
+    except SystemExit:
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            _reader_went_away()
+        raise
+    except BrokenPipeError:
+        _reader_went_away()
     except Exception as exc:  # Click has already handled usage errors, ^C and closed pipes
         if os.environ.get("KZDIPLO_DEBUG"):
             raise
+        from kzdiplo.cli.common import error_line
+
         detail = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"kzdiplo: error: {type(exc).__name__}: {detail}", file=sys.stderr)
+        print(error_line(f"{type(exc).__name__}: {detail}"), file=sys.stderr)
         sys.exit(1)

@@ -27,9 +27,24 @@ def state(ctx: typer.Context) -> State:
     return root.obj
 
 
+MAX_MESSAGE = 500  # characters of an error line: it may quote the user's input
+
+
+def error_line(message: str) -> str:
+    """``kzdiplo: error: ...`` as one short line that cannot drive the terminal and holds
+    no password of the kzdiplo URL variables."""
+    from kzdiplo.config import scrub
+    from kzdiplo.safetext import for_terminal
+
+    message = scrub(message)
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
+    return f"kzdiplo: error: {for_terminal(message)}"
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line on stderr; return the Exit to raise."""
-    print(f"kzdiplo: error: {message}", file=sys.stderr)
+    print(error_line(message), file=sys.stderr)
     return typer.Exit(code)
 
 
@@ -74,7 +89,8 @@ FormatOption = Annotated[
     typer.Option(
         "--format", "-f",
         help="Output: table (for people), json, ndjson, csv, markdown; geojson for deposits "
-        "and projects.",
+        "and projects. csv puts a ' before text cells that start with = + - @, tab or CR, "
+        "so that a spreadsheet does not run them as formulas; csv-raw writes cells exactly.",
         case_sensitive=False,
     ),
 ]  # fmt: skip

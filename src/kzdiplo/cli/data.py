@@ -24,7 +24,10 @@ def load(
     events) from files in the seed format. Everything is checked first (references,
     quotes against their source's text, amounts, dates); then all of it is written in one
     transaction, or nothing is. Loading the same file again changes nothing; a changed
-    value updates its record and is listed.
+    value updates its record and is listed. A field left out of a record keeps its
+    stored value; an explicit null (or []) clears it. A source's text cannot change in a
+    way that breaks a stored quote. text_file must be a file inside the load file's
+    folder (at most 5 MB).
 
     \b
     Examples:
@@ -43,10 +46,12 @@ def load(
             )
     try:
         with writing(state(ctx).db) as engine, progress_bar("loading") as start:
-            report = load_paths(engine, files, dry_run=dry_run, progress=start)
+            report = load_paths(engine, files, dry_run=dry_run, progress=start, waiting=note)
     except LoadError as exc:
+        from kzdiplo.safetext import for_terminal
+
         for problem in exc.problems if verbose else []:
-            print(f"kzdiplo: {problem}", file=sys.stderr)
+            print(f"kzdiplo: {for_terminal(problem)}", file=sys.stderr)
         more = len(exc.problems) - 1
         hint = f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
         raise UsageError(f"nothing loaded: {exc.problems[0]}{hint}") from None
@@ -99,43 +104,80 @@ def export(
         ),
     ] = ExportFormat.json,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder to write into (created if missing).")
-    ] = Path("."),
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FOLDER",
+            help="Folder to write into (created if missing); - writes json or ndjson to stdout.",
+        ),
+    ] = ".",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace files in the folder that kzdiplo export did not write."
+        ),
+    ] = False,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV cells exactly as stored: by default a text cell starting with = + - @, "
+            "tab or CR gets a leading ' so that a spreadsheet does not run it as a formula.",
+        ),
+    ] = False,
 ) -> None:
     """Export the whole database: json/ndjson in the load format (export, then load into
     an empty database, gives the same data), csv (one file per table plus columns.csv),
     sqlite (a standalone copy to mail or publish), or datasette (that copy plus a
     metadata.json with sources, license and a description of every table and column).
 
+    Each file is written to a temporary file and moved into place when complete; files
+    that an earlier export did not write are replaced only with --force.
+
     \b
     Examples:
       kzdiplo export --format json --out backup/
+      kzdiplo export --format ndjson --out - | head
       kzdiplo export --format datasette --out site/
       datasette site/kzdiplo.db -m site/metadata.json
     """
     from kzdiplo import export as exporting
     from kzdiplo.progress import progress_bar
 
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: not a folder")
+    if out == "-":
+        if fmt not in (ExportFormat.json, ExportFormat.ndjson):
+            raise UsageError(f"--out - (stdout) takes json or ndjson, not {fmt.value}")
+        with reading(ctx) as reader:
+            to_stream = exporting.json_to if fmt is ExportFormat.json else exporting.ndjson_to
+            to_stream(reader, sys.stdout)
+        return
+    if not out.strip() or "\x00" in out:
+        raise UsageError("--out needs a folder")
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {folder}: not a folder")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--out {out}: {exc.strerror}") from None
+        raise UsageError(f"--out {folder}: {exc.strerror}") from None
+    names = exporting.files_of(fmt.value)
     with reading(ctx) as reader, progress_bar(f"exporting {fmt.value}") as start:
         path = getattr(reader, "path", None)
+        exporting.claim(folder, names, path, force=force)
         if fmt in (ExportFormat.sqlite, ExportFormat.datasette) and path is None:
             raise KzError(f"--format {fmt.value} needs an SQLite database")
         per_table = fmt is ExportFormat.csv
         tick = start(len(exporting.tables()) if per_table else exporting.count_records(reader))
         if fmt is ExportFormat.json:
-            written = exporting.write_json(reader, out, tick)
+            written = exporting.write_json(reader, folder, tick)
         elif fmt is ExportFormat.ndjson:
-            written = exporting.write_ndjson(reader, out, tick)
+            written = exporting.write_ndjson(reader, folder, tick)
         elif fmt is ExportFormat.csv:
-            written = exporting.write_csv(reader, out, tick)
+            written = exporting.write_csv(reader, folder, tick, raw=raw_csv)
         elif fmt is ExportFormat.sqlite:
-            written = exporting.write_sqlite(path, out)
+            written = exporting.write_sqlite(path, folder)
         else:
-            written = exporting.write_datasette(reader, path, out)
+            written = exporting.write_datasette(reader, path, folder)
+        exporting.remember(folder, names, path)
     print(written)  # the file, or for csv and datasette the folder of files

@@ -15,10 +15,11 @@ app = typer.Typer(
 
 
 def _target(ctx: typer.Context, must_exist: bool = True):  # -> config.Target
-    from kzdiplo.access import check_sqlite_file
+    from kzdiplo.access import check_backend, check_sqlite_file
     from kzdiplo.config import resolve
 
     target = resolve(state(ctx).db)
+    check_backend(target)
     if target.path is not None and must_exist:
         if not target.path.exists():
             hint = "kzdiplo db init" if target.is_default else f"kzdiplo --db {target.path} db init"
@@ -58,24 +59,43 @@ def init(ctx: typer.Context) -> None:
 
     target = _target(ctx, must_exist=False)
     if target.path is not None and target.path.exists():
-        _refuse_foreign_file(target.path)
+        _refuse_foreign_file(target)
     summary = create_database(target)
     note(f"database ready at {target.path or target.url}: {summary}")
 
 
-def _refuse_foreign_file(path) -> None:  # type: ignore[no-untyped-def]
-    """Do not migrate somebody else's SQLite file into a kzdiplo database."""
+def _refuse_foreign_file(target) -> None:  # type: ignore[no-untyped-def]
+    """Do not migrate somebody else's SQLite file into a kzdiplo database, a half-created
+    one (tables, no revision) or one from a newer kzdiplo (Alembic would fail half-way)."""
     import sqlite3
 
-    from kzdiplo.access import check_sqlite_file
+    from kzdiplo.access import check_sqlite_file, newer_schema, no_revision
+    from kzdiplo.files import sqlite_read_uri
+    from kzdiplo.reader import REVISIONS
 
-    check_sqlite_file(path)
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+    path = target.path
+    check_sqlite_file(path, empty_ok=True)
+    conn = sqlite3.connect(sqlite_read_uri(path), uri=True)
+    try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        revisions = (
+            [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+            if "alembic_version" in names
+            else []
+        )
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{path} cannot be read ({exc}): kzdiplo db check says more") from None
+    finally:
+        conn.close()
     if names and "alembic_version" not in names:
         raise UsageError(
             f"{path} holds other tables and is not a kzdiplo database; not touching it"
         )
+    if names - {"alembic_version"} and not revisions:
+        raise no_revision(target)
+    for revision in revisions:
+        if revision not in REVISIONS:
+            raise newer_schema(revision)
 
 
 @app.command()
@@ -93,7 +113,7 @@ def upgrade(ctx: typer.Context) -> None:
 
     target = _target(ctx)
     if target.path is not None:
-        _refuse_foreign_file(target.path)
+        _refuse_foreign_file(target)
     run_upgrade(target.url)
     note(f"schema at revision {HEAD}")
 
@@ -156,13 +176,19 @@ def backup(
     """
     from kzdiplo.access import note
     from kzdiplo.export import sqlite_backup
+    from kzdiplo.files import refuse_database
 
     target = _target(ctx)
     if target.path is None:
         raise UsageError("db backup works on SQLite databases (use pg_dump for PostgreSQL)")
-    if dest.exists() and dest.resolve() == target.path.resolve():
-        raise UsageError(f"{dest} is the database itself")
-    if dest.is_dir() or (dest.exists() and not force):
+    if str(dest) == "-":
+        raise UsageError("db backup writes a file, not stdout: give a file name")
+    refuse_database(dest, target.path)
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a folder: give a file name")
+    if dest.exists() and not dest.is_file():
+        raise UsageError(f"{dest} is not a regular file")
+    if (dest.exists() or dest.is_symlink()) and not force:
         raise UsageError(f"{dest} exists (--force replaces a file)")
     if not dest.parent.is_dir():
         raise UsageError(f"{dest.parent}: no such folder")
@@ -182,8 +208,20 @@ def check(ctx: typer.Context) -> None:
     """
     from kzdiplo.access import open_reader
     from kzdiplo.checks import run_checks
+    from kzdiplo.reader import SqliteReader
 
-    reader = open_reader(state(ctx).db)
+    try:
+        reader = open_reader(state(ctx).db)
+    except KzError as exc:
+        target = _target(ctx)  # a missing, empty or foreign file stops here
+        if target.path is None:
+            raise
+        # A damaged kzdiplo file: run every check anyway and report what fails.
+        print(f"FAIL  opening the database: {exc}")
+        try:
+            reader = SqliteReader(target.path)
+        except Exception:
+            raise KzError("1 check(s) failed") from None
     try:
         results = run_checks(reader)
     finally:
@@ -214,7 +252,27 @@ def grant_readonly_sql(role: str, database: str, password: str | None) -> list[s
         f"GRANT USAGE ON SCHEMA public TO {role}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+        # What every role gets by default (PUBLIC): objects in the public schema and
+        # temporary tables. Migrations run as the database owner, who keeps both.
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"REVOKE TEMPORARY ON DATABASE {quoted_db} FROM PUBLIC",
     ]
+
+
+# Granted to PUBLIC by default and revocable only by a superuser: large objects (which any
+# role may create) and the advisory locks (a reader holding kzdiplo's load lock would make
+# loads wait, within their lock_timeout). The role running this keeps the load lock.
+SUPERUSER_REVOKES = [
+    "REVOKE EXECUTE ON FUNCTION lo_create(oid), lo_creat(integer), lo_import(text), "
+    "lo_import(text, oid), lo_from_bytea(oid, bytea), lo_put(oid, bigint, bytea), "
+    "lowrite(integer, bytea) FROM PUBLIC",
+    "REVOKE EXECUTE ON FUNCTION pg_advisory_lock(bigint), pg_advisory_lock_shared(bigint), "
+    "pg_try_advisory_lock(bigint), pg_try_advisory_lock_shared(bigint), "
+    "pg_advisory_xact_lock(bigint), pg_advisory_xact_lock_shared(bigint), "
+    "pg_try_advisory_xact_lock(bigint), pg_try_advisory_xact_lock_shared(bigint) FROM PUBLIC",
+    "GRANT EXECUTE ON FUNCTION pg_advisory_xact_lock(bigint), "
+    "pg_try_advisory_xact_lock(bigint) TO CURRENT_USER",
+]
 
 
 @app.command("grant-readonly")
@@ -256,14 +314,26 @@ def grant_readonly(
     statements = grant_readonly_sql(role, url.database or "", password)
     if print_only:
         print(";\n".join(statements) + ";")
+        print("-- as a superuser, also:\n" + ";\n".join(SUPERUSER_REVOKES) + ";")
         return
     engine = make_engine(target.url)
     try:
         with engine.begin() as conn:
             for statement in statements:
                 conn.exec_driver_sql(statement)
+            superuser = conn.exec_driver_sql(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).scalar()
+            if superuser:
+                for statement in SUPERUSER_REVOKES:
+                    conn.exec_driver_sql(statement)
     finally:
         engine.dispose()
+    if not superuser:
+        note(
+            "not a superuser: large-object and advisory-lock functions stay callable by "
+            "every role (see --print-sql); loads still wait for the lock only so long"
+        )
     readonly = url.set(username=role, password=password)
     note(
         f"role {role} can read {url.database}; set KZDIPLO_READONLY_URL="

@@ -108,6 +108,7 @@ def list_command(
     """Resolve the filters, run the query, render the page: the body of every listing."""
     from kzdiplo import queries
     from kzdiplo.access import note
+    from kzdiplo.reader import holds_records
     from kzdiplo.render import emit
     from kzdiplo.resolve import resolve_partner, resolve_sector
 
@@ -134,11 +135,14 @@ def list_command(
             f.min_usd = parse_usd(min_usd)
         queries.order_by(noun, sort)  # a bad --sort fails before any query runs
         page = queries.list_records(reader, noun, f)
+        empty = not page.records and not holds_records(reader)
     if fmt is Format.geojson:
         _write_geojson(noun, page.records)
     else:
         emit(page.records, COLUMNS[noun_name], fmt, title=_title(noun, page.records))
-    if not page.records and fmt in (Format.table, Format.markdown):
+    if empty:
+        note("the database holds no records: run kzdiplo db seed to load the seed data")
+    elif not page.records and fmt in (Format.table, Format.markdown):
         note(f"no {noun.plural} match these filters")
     if page.more:
         note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")

@@ -45,10 +45,10 @@ def show(
             raise did_you_mean("noun", noun, [*queries.NOUNS, "partner", "source"])
     if fmt in (Format.json, Format.ndjson):
         sys.stdout.write(to_json(record, None if fmt is Format.ndjson else 2) + "\n")
-    elif fmt is Format.csv:
+    elif fmt in (Format.csv, Format.csv_raw):
         from kzdiplo.render import flatten, write_csv
 
-        write_csv([flatten(record)], sys.stdout)
+        write_csv([flatten(record)], sys.stdout, raw=fmt is Format.csv_raw)
     else:
         _print_record(record, fmt)
 

@@ -86,7 +86,7 @@ def schema(
 
     with reading(ctx) as reader:
         objects = describe(reader, name)
-    if fmt in (Format.json, Format.ndjson, Format.csv):
+    if fmt in (Format.json, Format.ndjson, Format.csv, Format.csv_raw):
         emit(objects, [], fmt)
         return
     rows = [

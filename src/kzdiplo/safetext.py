@@ -1,0 +1,55 @@
+"""Text that leaves for a person: nothing in it can drive the terminal or hide itself.
+
+Data comes from load files and from users' own SQL, so a cell can hold ESC sequences
+(colours, OSC 8 links, OSC 52 clipboard writes), BEL, C1 controls or bidirectional
+overrides that make a line read differently from what it holds. :func:`for_terminal`
+turns each such character into a visible stand-in; everything else is left alone.
+:func:`csv_cell` keeps a spreadsheet from running a cell as a formula (OWASP's rule).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Bidirectional embeddings, overrides and isolates; zero-width characters. Shown as <U+XXXX>.
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+_ZERO_WIDTH = [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD]
+
+
+def _table(keep: str) -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0x20):  # C0: the Control Pictures block has a glyph for each
+        if chr(code) not in keep:
+            table[code] = chr(0x2400 + code)
+    table[0x7F] = "\u2421"  # DEL
+    for code in range(0x80, 0xA0):  # C1 (0x9B is a one-byte CSI, 0x9D an OSC)
+        table[code] = f"<U+{code:04X}>"
+    for code in _BIDI + _ZERO_WIDTH:
+        table[code] = f"<U+{code:04X}>"
+    return table
+
+
+_LINE = _table(keep="")  # one line: newlines and tabs shown too
+_BLOCK = _table(keep="\n\t")  # a block of text that may span lines
+
+
+def for_terminal(text: str, *, multiline: bool = False) -> str:
+    """``text`` with every control, escape, bidi and zero-width character made visible.
+    ``multiline`` keeps newlines and tabs (a cell the table will wrap, a quote)."""
+    return text.translate(_BLOCK if multiline else _LINE)
+
+
+def terminal_value(value: Any, *, multiline: bool = True) -> Any:
+    """:func:`for_terminal` for strings; other values as they are."""
+    return for_terminal(value, multiline=multiline) if isinstance(value, str) else value
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell that starts like a formula gets a leading ``'`` (numbers are left
+    alone: ``-5`` stays a number)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

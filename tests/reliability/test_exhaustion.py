@@ -1,0 +1,59 @@
+"""Queries that try to exhaust the machine: each ends within its time limit, with one
+clear line or a bounded result, and the child's peak memory stays far under 1 GB."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import ENV
+
+# Each child is capped at 2 GiB of address space, so a regression fails instead of
+# exhausting CI; the launcher reports the child's own peak RSS (os.wait4).
+LAUNCHER = (
+    "import os, resource, subprocess, sys\n"
+    "cap = lambda: resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))\n"
+    "child = subprocess.Popen(sys.argv[1:], preexec_fn=cap, stdout=subprocess.DEVNULL,\n"
+    "                         stderr=subprocess.PIPE)\n"
+    "err = child.stderr.read()\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "sys.stderr.buffer.write(err)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
+)
+UNIONS = " UNION ALL ".join(f"SELECT {i}" for i in range(25))
+HUGE = {
+    "printf padding": f"SELECT sum(length(printf('%.*c', 200000000, 'x'))) FROM ({UNIONS})",
+    "zeroblob": "SELECT zeroblob(1e9)",
+    "length of zeroblob": "SELECT length(zeroblob(1e9))",
+    "randomblob": "SELECT length(randomblob(900000000))",
+    "replace growth": "SELECT length(replace(hex(zeroblob(5000000)), '0', '0000000000'))",
+    "group_concat": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+    "WHERE x < 100000) SELECT length(group_concat(printf('%.*c', 5000, 'x'))) FROM c",
+    "sort of big rows": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+    "WHERE x < 2000000) SELECT x, printf('%.*c', 2000, 'x') FROM c ORDER BY random() LIMIT 1",
+}
+
+
+@pytest.mark.parametrize("query", list(HUGE.values()), ids=list(HUGE))
+def test_huge_values_end_quickly_in_bounded_memory(query: str, seeded_db: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "kzdiplo", "--db",
+         str(seeded_db), "sql", query, "--timeout", "1"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    code, peak_kb = map(int, result.stdout.split())
+    lines = result.stderr.strip().splitlines()
+    assert code in (0, 3), (code, result.stderr[-500:])
+    if code:
+        assert len(lines) == 1 and ("limit" in lines[0]), lines
+    assert "Traceback" not in result.stderr
+    assert seconds < 6, f"{seconds:.1f} s under --timeout 1"
+    assert peak_kb / 1024 < 150, f"peak RSS {peak_kb / 1024:.0f} MB"

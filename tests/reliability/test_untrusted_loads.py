@@ -1,0 +1,215 @@
+"""Load files from strangers: cited texts stay put, omitted fields are kept, text_file
+stays in its folder, YAML is bounded, and every bad value is named by file, record and
+field in one short line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import ENV, kzdiplo_command, run
+from tests.conftest import snapshot
+
+SOURCE = """\
+sources:
+  - slug: tengritimes-2026-01-03
+    title: "Kazakhstan's Global Diplomatic Strategy and Strategic Transformation in 2025"
+    kind: media
+    {text}
+"""
+ARTICLE = Path(__file__).parents[2] / "seeds" / "texts" / "tengritimes-2026-01-03.txt"
+
+
+def _write(folder: Path, body: str, name: str = "load.yaml") -> Path:
+    path = folder / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _one_clean_line(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(lines[0]) < 500, f"{len(lines[0])} characters"
+    return lines[0]
+
+
+def test_changing_a_cited_text_is_refused(seeded_db: Path, tmp_path: Path) -> None:
+    before = snapshot(seeded_db)
+    path = _write(tmp_path, SOURCE.format(text="text: Nothing of what it said before."))
+    line = _one_clean_line(run(seeded_db, "load", str(path)))
+    assert "would break" in line and "country KZ" in line, line
+    assert snapshot(seeded_db) == before
+    cleared = _write(tmp_path, SOURCE.format(text="text: null"), "clear.yaml")
+    assert "would break" in _one_clean_line(run(seeded_db, "load", str(cleared)))
+    assert snapshot(seeded_db) == before
+
+
+def test_a_text_that_keeps_every_quote_may_grow(seeded_db: Path, tmp_path: Path) -> None:
+    longer = ARTICLE.read_text(encoding="utf-8") + "\nA correction appended later.\n"
+    (tmp_path / "longer.txt").write_text(longer, encoding="utf-8")
+    path = _write(tmp_path, SOURCE.format(text="text_file: longer.txt"))
+    result = run(seeded_db, "load", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert run(seeded_db, "db", "check").exit_code == 0
+
+
+def test_omitted_fields_keep_their_values_and_null_clears(seeded_db: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    slug = "kz-ru-comprehensive-union-declaration"
+    quote = (
+        'In November 2025, Kazakhstan and Russia signed the "Declaration on a '
+        'Comprehensive Union," formally elevating their relationship to the level of '
+        "strategic partnership and alliance."
+    )
+    body = f"""\
+agreements:
+  - slug: {slug}
+    title: Declaration on a Comprehensive Union (retitled)
+    kind: declaration
+    citations:
+      - source: tengritimes-2026-01-03
+        quote: '{quote}'
+"""
+
+    def row() -> tuple:
+        with sqlite3.connect(seeded_db) as conn:
+            return conn.execute(
+                "SELECT a.title, a.summary, a.date_start, (SELECT count(*) FROM parties p "
+                "WHERE p.agreement_id = a.id), (SELECT count(*) FROM record_sectors s "
+                "WHERE s.agreement_id = a.id) FROM agreements a WHERE slug = ?",
+                (slug,),
+            ).fetchone()
+
+    _, summary, date, parties, sectors = row()
+    assert summary and date and parties and sectors
+    assert run(seeded_db, "load", str(_write(tmp_path, body))).exit_code == 0
+    assert row() == ("Declaration on a Comprehensive Union (retitled)", summary, date,
+                     parties, sectors)  # fmt: skip
+    cleared = body.replace("kind: declaration", "kind: declaration\n    summary: null")
+    assert run(seeded_db, "load", str(_write(tmp_path, cleared, "null.yaml"))).exit_code == 0
+    assert row()[1] is None and row()[2] == date
+
+
+def _text_file_result(seeded_db: Path, folder: Path, name: str):  # type: ignore[no-untyped-def]
+    path = _write(folder, SOURCE.replace("tengritimes-2026-01-03", "other-source").format(
+        text=f"text_file: '{name}'"))  # fmt: skip
+    started = time.monotonic()
+    result = run(seeded_db, "load", str(path))
+    assert time.monotonic() - started < 30
+    return result
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("/etc/passwd", "inside"), ("../outside.txt", "inside"), ("link-out.txt", "leads out"),
+     ("fifo", "not a regular file"), ("zero", "leads out"), ("big.txt", "larger than"),
+     ("folder", "not a regular file")],
+)  # fmt: skip
+def test_text_file_stays_in_its_folder(
+    name: str, expected: str, seeded_db: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "load"
+    folder.mkdir()
+    (tmp_path / "outside.txt").write_text("secret")
+    (folder / "link-out.txt").symlink_to(tmp_path / "outside.txt")
+    os.mkfifo(folder / "fifo")
+    (folder / "zero").symlink_to("/dev/zero")
+    (folder / "folder").mkdir()
+    with (folder / "big.txt").open("wb") as f:
+        f.truncate(5_000_001)
+    before = snapshot(seeded_db)
+    line = _one_clean_line(_text_file_result(seeded_db, folder, name))
+    assert expected in line and "text_file" in line and "secret" not in line, line
+    assert snapshot(seeded_db) == before
+
+
+def _bounded_load(db: Path, path: Path) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    """``kzdiplo load`` in a child capped at 1 GiB of address space; returns its result,
+    wall time and peak RSS in MB (measured by a launcher, as in test_hostile_input)."""
+    launcher = (
+        "import os, resource, subprocess, sys\n"
+        "cap = lambda: resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))\n"
+        "child = subprocess.Popen(sys.argv[1:], preexec_fn=cap, stderr=subprocess.PIPE)\n"
+        "err = child.stderr.read()\n"
+        "_, status, usage = os.wait4(child.pid, 0)\n"
+        "sys.stderr.buffer.write(err)\n"
+        "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", launcher, *kzdiplo_command(), "--db", str(db), "load", str(path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    code, peak_kb = map(int, result.stdout.split())
+    result.returncode = code
+    return result, time.monotonic() - started, peak_kb // 1024
+
+
+ALIAS_BOMB = "\n".join(
+    ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{','.join([f'*{chr(97 + i)}'] * 9)}]" for i in range(8)]
+    + ["agreements: [*i]"]
+)
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [(ALIAS_BOMB, "aliases"), ("agreements: " + "[" * 100_000, "nest"),
+     ("agreements: []\nagreements: []\n", "duplicate key"),
+     ("sources:\n  - slug: x\n    title: '" + "x" * 5_000_001 + "'\n", "longer than")],
+    ids=["alias bomb", "deep nesting", "duplicate key", "long string"],
+)  # fmt: skip
+def test_yaml_is_bounded(body: str, expected: str, seeded_db: Path, tmp_path: Path) -> None:
+    if body is ALIAS_BOMB:
+        assert len(body) < 700
+    path = _write(tmp_path, body)
+    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    assert result.returncode == 2, result.stderr[-500:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and len(lines[0]) < 500, lines[:3]
+    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+
+
+QUOTE = '"Kazakhstan"'
+
+
+@pytest.mark.parametrize(
+    "section, fields, field",
+    [("agreements", "kind: agreement\n    date: 2025-13-01", "date"),
+     ("agreements", "kind: agreement\n    date: 2025-13", "date"),
+     ("agreements", "kind: agreement\n    count: 100000000000000000000000", "count"),
+     ("agreements", "kind: agreement\n    count: 3000000000", "count"),
+     ("agreements", "kind: agreement\n    count: many", "count"),
+     ("agreements", "kind: [agreement]", "kind"),
+     ("deals", "kind: investment\n    amount: {low: 10000000000000000000000, "
+      "high: 10000000000000000000000, currency: USD}", "amount_low")],
+    ids=["13th month day", "13th month", "huge count", "int32 count", "wrong type",
+         "list for text", "huge amount"],
+)  # fmt: skip
+def test_every_bad_value_names_file_record_and_field(
+    section: str, fields: str, field: str, seeded_db: Path, tmp_path: Path
+) -> None:
+    body = (f"{section}:\n  - slug: probe-record\n    title: A probe\n    {fields}\n"
+            f"    citations:\n      - source: tengritimes-2026-01-03\n        quote: {QUOTE}\n")  # fmt: skip
+    path = _write(tmp_path, body)
+    before = snapshot(seeded_db)
+    line = _one_clean_line(run(seeded_db, "load", str(path)))
+    assert str(path) in line and "probe-record" in line and f": {field}" in line, line
+    assert "Error" not in line, line
+    assert snapshot(seeded_db) == before
+
+
+def test_a_long_bad_value_is_not_echoed_in_full(seeded_db: Path, tmp_path: Path) -> None:
+    body = ("agreements:\n  - slug: probe-record\n    title: A probe\n    kind: agreement\n"
+            "    parties:\n      - {partner: '" + "Z" * 100_000 + "', role: signatory}\n"
+            f"    citations:\n      - source: tengritimes-2026-01-03\n        quote: {QUOTE}\n")  # fmt: skip
+    line = _one_clean_line(run(seeded_db, "load", str(_write(tmp_path, body))))
+    assert "…" in line and "parties.0.partner" in line
