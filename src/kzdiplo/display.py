@@ -95,6 +95,11 @@ def stage(value: str | None) -> str:
     return value.replace("_", " ") if value else "stage not recorded"
 
 
+def flagged(record: dict[str, Any], text: str) -> str:
+    """``text`` with ⚠ before it when a source contradicts the record."""
+    return f"⚠ {text}" if record.get("disputes") else text
+
+
 def disputes(record: dict[str, Any]) -> str:
     """A marker for a record that a source disputes: "⚠ 2 (place, count)"."""
     if not record.get("disputes"):
