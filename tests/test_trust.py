@@ -298,3 +298,45 @@ def test_sources_and_show_source(seeded_db: Path) -> None:
     table = run(seeded_db, "show", "source", "cove-bw-release").stdout
     assert "Records citing it" in table and "[summary]" in table
     assert run(seeded_db, "show", "source", "no-such-source").exit_code == 2
+
+
+def test_a_package_shows_its_stated_count_and_how_much_is_itemised(seeded_db: Path) -> None:
+    """Issue 17: "n of 29 itemised" is visible; the parts never replace the stated count."""
+    package = next(
+        a for a in run_json(seeded_db, "agreements", "-p", "US")
+        if a["slug"] == "kz-us-washington-29-agreements"
+    )  # fmt: skip
+    parts = [a for a in run_json(seeded_db, "agreements", "--limit", "0")
+             if a["parent"] == package["slug"]]  # fmt: skip
+    assert package["count"] == 29 and package["itemised"] == len(parts) > 0
+    line = next(
+        line for line in run(seeded_db, "agreements", "-p", "US").stdout.splitlines()
+        if package["slug"] in line
+    )  # fmt: skip
+    assert f"29 ({len(parts)}" in line
+
+
+def test_a_load_that_leaves_out_links_keeps_them(seeded_db: Path, tmp_path: Path) -> None:
+    """A file that names a deal without its overlap or event, or a source without its
+    origin, changes neither (issue 13's merge rule); an explicit null clears them."""
+    path = tmp_path / "touch.yaml"
+    path.write_text(
+        "sources:\n  - {slug: minexforum-jv, title: t, kind: media}\n"
+        "deals:\n  - slug: us-exim-critical-minerals-funding\n"
+        "    title: US Export-Import Bank funding for critical mineral development projects\n"
+        "    kind: funding\n"
+        "    citations: [{source: cove-bw-release, summary: EXIM issued a $900 million letter.}]\n"
+    )
+    assert run(seeded_db, "load", str(path)).exit_code == 0
+    exim = run_json(seeded_db, "show", "deal", "us-exim-critical-minerals-funding")
+    assert exim["overlaps"] == "kz-us-cove-tungsten-capex"
+    assert (
+        run_json(seeded_db, "show", "source", "minexforum-jv")["derived_from"] == "cove-bw-release"
+    )
+    path.write_text(
+        path.read_text().replace("    kind: funding\n", "    kind: funding\n    overlaps: null\n")
+    )
+    assert run(seeded_db, "load", str(path)).exit_code == 0
+    assert (
+        run_json(seeded_db, "show", "deal", "us-exim-critical-minerals-funding")["overlaps"] is None
+    )

@@ -81,9 +81,23 @@ def partners(record: dict[str, Any], roles: tuple[str, ...] | None = None) -> st
     return ", ".join(dict.fromkeys(keys)) or UNKNOWN
 
 
+def package_count(record: dict[str, Any]) -> str:
+    """A package's stated size and how many of its documents a source names: "29 (5
+    itemised)"; the count is the source's, the itemised parts never replace it."""
+    text = UNKNOWN if record.get("count") is None else str(record["count"])
+    if record.get("itemised"):
+        text += f" ({record['itemised']} itemised)"
+    return text
+
+
 def stage(value: str | None) -> str:
     """A stage as people say it: "letter of interest"; unknown when none is recorded."""
     return value.replace("_", " ") if value else "stage not recorded"
+
+
+def flagged(record: dict[str, Any], text: str) -> str:
+    """``text`` with ⚠ before it when a source contradicts the record."""
+    return f"⚠ {text}" if record.get("disputes") else text
 
 
 def disputes(record: dict[str, Any]) -> str:

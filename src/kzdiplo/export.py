@@ -76,7 +76,8 @@ _DERIVED = ("id", "sources", "source_count", "independent_sources", "disputes",
 
 
 def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    return _drop_empty(dict(value)) if value else None
+    # EDTF is derived from the range for readers: the load format does not take it.
+    return _drop_empty({k: v for k, v in value.items() if k != "edtf"}) if value else None
 
 
 _RECORD_FIELDS = {  # section -> fields kept as they are (besides the shared ones below)
@@ -227,7 +228,8 @@ def files_of(fmt: str) -> list[str]:
     if fmt == "csv":
         return [f"{t.name}.csv" for t in tables()] + ["columns.csv"]
     return {"json": ["kzdiplo.json"], "ndjson": ["kzdiplo.ndjson"], "sqlite": ["kzdiplo.db"],
-            "datasette": ["kzdiplo.db", "metadata.json"]}[fmt]  # fmt: skip
+            "datasette": ["kzdiplo.db", "metadata.json"],
+            "xlsx": ["kzdiplo.xlsx"]}[fmt]  # fmt: skip
 
 
 def _written_before(out: Path) -> set[str]:
@@ -311,14 +313,17 @@ def write_csv(
     with ExitStack() as files:
         for table in tables():
             key = ", ".join(c.name for c in table.primary_key.columns)
-            columns, rows = reader.stream(f"SELECT * FROM {table.name} ORDER BY {key}")
+            # Columns in the models' order (not the file's, which follows migration
+            # history), the order columns.csv and the release's table schemas list them in.
+            names = ", ".join(c.name for c in table.columns)
+            columns, rows = reader.stream(f"SELECT {names} FROM {table.name} ORDER BY {key}")
             f = files.enter_context(
                 atomic_file(out / f"{table.name}.csv", database, encoding="utf-8", newline="")
             )
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
-                writer.writerow(["" if v is None else cell(v) for v in row])
+                writer.writerow([cell(_csv_value(v)) for v in row])
             if progress:
                 progress()
         f = files.enter_context(
@@ -330,6 +335,18 @@ def write_csv(
             for column in table.columns:
                 writer.writerow([table.name, column.name, str(column.type).lower(), column.comment])
     return out
+
+
+def _csv_value(value: Any) -> Any:
+    """One cell as SQLite's text would be, whatever the backend: PostgreSQL hands back
+    JSON columns as lists and booleans as bool."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def write_sqlite(path: Path, out: Path) -> Path:

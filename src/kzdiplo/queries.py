@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from kzdiplo.edtfdate import edtf
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of
@@ -36,7 +37,9 @@ def _date_sort(prefix: str) -> str:
 NOUNS: dict[str, Noun] = {
     "agreement": Noun(
         "agreement", "agreements", "agreements", "agreement_id",
-        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.stage, t.count, pa.slug AS parent,
+        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.stage, t.count,
+            (SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised,
+            pa.slug AS parent,
             t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
             t.date_note, t.summary, t.notes
         FROM agreements t LEFT JOIN agreements pa ON pa.id = t.parent_id""",
@@ -286,7 +289,9 @@ def _partial_date(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
         "text": row[f"{prefix}_text"],
         "inferred": bool(row[f"{prefix}_inferred"]),
         "note": row[f"{prefix}_note"],
-    }
+        "edtf": edtf(row[f"{prefix}_start"], row[f"{prefix}_end"], row[f"{prefix}_precision"],
+                     bool(row[f"{prefix}_inferred"])),
+    }  # fmt: skip
 
 
 def _take(row: dict[str, Any], *prefixes: str) -> None:

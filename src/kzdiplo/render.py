@@ -108,7 +108,7 @@ class Layout(StrEnum):
 DROP_ORDER = (
     "Includes", "Where", "Kind", "Capacity", "Started", "Rests on", "Published", "Cited",
     "Commodity", "Count", "Completion", "Relationship, in the source's words", "Partners",
-    "Publisher", "Status", "Payer \u2192 recipient", "Stage", "Date", "Disputed", "Cost",
+    "Publisher", "Status", "Payer \u2192 recipient", "Date", "Disputed", "Stage", "Cost",
     "Amount", "USD to partner", "Agreements",
 )  # fmt: skip
 FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
@@ -159,7 +159,10 @@ def write_table(
     def required(columns: list[int]) -> int:
         return sum(need[i] for i in columns) + 3 * len(columns) + 1
 
-    if drop and layout is not Layout.records:
+    if drop and layout is not Layout.records and required(shown) > console.width:
+        # a column that gives way and says nothing on this page (every cell empty) first
+        shown = [i for i in shown if headers[i] not in DROP_ORDER
+                 or any(r[i].strip() not in ("", "\u2014") for r in cells)]  # fmt: skip
         for name in DROP_ORDER:
             if required(shown) <= console.width:
                 break

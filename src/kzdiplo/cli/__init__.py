@@ -40,6 +40,12 @@ COMMANDS = {
     "export": "data:export",
     "audit": "audit:audit",
     "sources": "sources:sources",
+    "cite": "research:cite",
+    "diff": "research:diff",
+    "release": "research:release",
+    "timeline": "timeline:timeline",
+    "report": "web:report",
+    "serve": "web:serve",
     "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
 }
 # What `kzdiplo --help` says of each: whole phrases short enough for 80 columns (Click
@@ -60,6 +66,12 @@ SHORT_HELP = {
     "export": "Export everything: json, ndjson, csv, sqlite.",
     "audit": "How well each record is sourced.",
     "sources": "Every source, and what rests on what.",
+    "cite": "Cite the data and the sources behind records.",
+    "diff": "What changed between two databases or exports.",
+    "release": "Write a versioned, validated data release.",
+    "timeline": "The year at a glance: a bar per event.",
+    "report": "Write a static site: timeline, money, map.",
+    "serve": "Browse the data in Datasette, read-only.",
     "db": "Manage the database: init, upgrade, check, backup.",
 }
 ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})

@@ -92,6 +92,7 @@ class ExportFormat(StrEnum):
     csv = "csv"
     sqlite = "sqlite"
     datasette = "datasette"
+    xlsx = "xlsx"
 
 
 @guarded
@@ -100,7 +101,10 @@ def export(
     fmt: Annotated[
         ExportFormat,
         typer.Option(
-            "--format", "-f", case_sensitive=False, help="json, ndjson, csv, sqlite or datasette."
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="json, ndjson, csv, sqlite, datasette or xlsx.",
         ),
     ] = ExportFormat.json,
     out: Annotated[
@@ -130,7 +134,9 @@ def export(
     """Export the whole database: json/ndjson in the load format (export, then load into
     an empty database, gives the same data), csv (one file per table plus columns.csv),
     sqlite (a standalone copy to mail or publish), or datasette (that copy plus a
-    metadata.json with sources, license and a description of every table and column).
+    metadata.json with sources, license and a description of every table and column), or
+    xlsx (one spreadsheet: a sheet per kind of record, sources, citations, and column
+    descriptions).
 
     Each file is written to a temporary file and moved into place when complete; files
     that an earlier export did not write are replaced only with --force.
@@ -140,6 +146,7 @@ def export(
       kzdiplo export --format json --out backup/
       kzdiplo export --format ndjson --out - | head
       kzdiplo export --format datasette --out site/
+      kzdiplo export --format xlsx --out sheets/
       datasette site/kzdiplo.db -m site/metadata.json
     """
     from kzdiplo import export as exporting
@@ -167,6 +174,13 @@ def export(
         exporting.claim(folder, names, path, force=force)
         if fmt in (ExportFormat.sqlite, ExportFormat.datasette) and path is None:
             raise KzError(f"--format {fmt.value} needs an SQLite database")
+        if fmt is ExportFormat.xlsx:
+            from kzdiplo import xlsx
+
+            written = xlsx.write_xlsx(reader, folder, start(xlsx.SHEET_COUNT))
+            exporting.remember(folder, names, path)
+            print(written)
+            return
         per_table = fmt is ExportFormat.csv
         tick = start(len(exporting.tables()) if per_table else exporting.count_records(reader))
         if fmt is ExportFormat.json:

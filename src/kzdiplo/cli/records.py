@@ -28,13 +28,15 @@ from kzdiplo.render import Column, Format, Layout, PlaceFormat
 
 def _titled(record: dict[str, Any]) -> str:
     """A part indented under its package (see under_packages); a part whose package is
-    not listed names it."""
+    not listed names it. A disputed record's title carries ⚠ (show.flagged), so the mark
+    stays when a narrow terminal hides the Disputed column."""
+    title = show.flagged(record, record["title"])
     depth = record.get("_depth", 0)
     if depth:
-        return f"{'  ' * (depth - 1)}↳ {record['title']}"
+        return f"{'  ' * (depth - 1)}↳ {title}"
     if record.get("parent"):
-        return f"↳ {record['title']} (part of {record['parent']})"
-    return record["title"]
+        return f"↳ {title} (part of {record['parent']})"
+    return title
 
 
 COLUMNS: dict[str, list[Column]] = {
@@ -43,7 +45,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Title", _titled),
         ("Kind", lambda r: r["kind"]),
         ("Stage", lambda r: show.stage(r["stage"])),
-        ("Count", lambda r: show.text(r["count"])),
+        ("Count", lambda r: show.package_count(r)),
         ("Partners", show.partners),
         ("Disputed", show.disputes),
         ("Slug", lambda r: r["slug"]),
@@ -58,7 +60,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Slug", lambda r: r["slug"]),
     ],
     "deposit": [
-        ("Name", lambda r: r["name"]),
+        ("Name", lambda r: show.flagged(r, r["name"])),
         ("Commodity", lambda r: show.text(r["commodity"])),
         ("Count", lambda r: show.text(r["count"])),
         ("Status", lambda r: show.text(r["status"])),
@@ -66,7 +68,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Slug", lambda r: r["slug"]),
     ],
     "project": [
-        ("Name", lambda r: r["name"]),
+        ("Name", lambda r: show.flagged(r, r["name"])),
         ("Status", lambda r: show.text(r["status"])),
         ("Capacity", lambda r: show.capacity(r["capacity"])),
         ("Cost", lambda r: show.amount(r["cost"])),
@@ -78,7 +80,7 @@ COLUMNS: dict[str, list[Column]] = {
     ],
     "event": [
         ("Date", lambda r: show.partial_date(r["date"])),
-        ("Event", lambda r: r["title"]),
+        ("Event", lambda r: show.flagged(r, r["title"])),
         ("Where", lambda r: show.text(r["location"])),
         ("Partners", show.partners),
         ("Disputed", show.disputes),

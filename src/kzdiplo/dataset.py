@@ -1,0 +1,112 @@
+"""The dataset as a citable thing: its name, its data version, and a hash of its content.
+
+The data version is the version of the seed data, separate from the code version
+(``kzdiplo.__version__``): a code release that changes no fact keeps it, a corrected
+quote bumps it. It lives here, in one constant, because ``seeds/`` holds only data and
+the loader reads every file there; bump it (CalVer: year.month.serial) whenever the seed
+data changes, and ``kzdiplo release`` stamps it on the package, CITATION.cff and the
+CHANGELOG. The content hash pins the exact data whatever the version says: two databases
+with the same facts have the same hash, whatever their row ids or load history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from kzdiplo.errors import UsageError
+
+NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
+SHORT_NAME = "kzdiplo"
+DATA_VERSION = "2026.12.0"
+DATA_DATE = "2026-12-01"  # when the data of DATA_VERSION was fixed
+LICENSE_ID = "CC-BY-4.0"  # the compilation; facts and quotes keep their sources' terms
+
+# The stable key of each load-format section (everything else is keyed by slug).
+KEYS = {"countries": "code"}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def key_of(section: str, record: dict[str, Any]) -> str:
+    return str(record[KEYS.get(section, "slug")])
+
+
+def canonical(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The document with each section's records in key order: the same facts give the
+    same bytes whatever order they were loaded in."""
+    return {
+        section: sorted(records, key=lambda r, s=section: key_of(s, r))
+        for section, records in sorted(document.items())
+    }
+
+
+def content_hash(document: dict[str, Any]) -> str:
+    """``sha256:<hex>`` of the canonical JSON of every record, source text included."""
+    text = json.dumps(canonical(document), ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":"), default=str)  # fmt: skip
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def from_database(db: str) -> dict[str, Any]:
+    """The load-format document of a database: an SQLite file, or a server URL (opened
+    read-only and checked to be at this kzdiplo's schema, like ``--db``)."""
+    from kzdiplo.access import open_reader
+    from kzdiplo.config import redacted
+    from kzdiplo.export import as_document
+    from kzdiplo.reader import HEAD, schema_revision, server_reader
+
+    if "://" in db and not db.startswith("sqlite"):
+        try:
+            reader = server_reader(db)
+        except Exception as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(f"cannot open {redacted(db)!r}: {detail}") from None
+        if schema_revision(reader) != HEAD:
+            reader.close()
+            raise UsageError(f"{redacted(db)}: not a kzdiplo database at schema {HEAD}")
+    else:
+        reader = open_reader(db)
+    try:
+        return as_document(reader)
+    finally:
+        reader.close()
+
+
+def load_document(where: str) -> dict[str, Any]:
+    """The document behind ``where``: an SQLite file or database URL, a JSON export
+    (``kzdiplo export --format json``), or a folder holding one (a release)."""
+    from kzdiplo.records import SECTIONS
+
+    if "://" in where:
+        return from_database(where)
+    path = Path(where)
+    if path.is_dir():
+        for candidate in (path / "kzdiplo.json", path / "data" / "kzdiplo.json"):
+            if candidate.is_file():
+                path = candidate
+                break
+        else:
+            raise UsageError(f"{where}: a folder without kzdiplo.json (a release or JSON export)")
+    if not path.is_file():
+        raise UsageError(f"{where}: no such file")
+    with path.open("rb") as f:
+        head = f.read(len(SQLITE_MAGIC))
+    if head == SQLITE_MAGIC:
+        return from_database(str(path))
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise UsageError(f"{where}: larger than {MAX_JSON_BYTES // 2**20} MiB")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{where}: neither an SQLite database nor JSON ({exc})") from None
+    if not isinstance(document, dict) or not set(document) <= set(SECTIONS):
+        raise UsageError(f"{where}: not a kzdiplo JSON export (sections: {', '.join(SECTIONS)})")
+    for section, records in document.items():
+        if not isinstance(records, list) or not all(
+            isinstance(r, dict) and KEYS.get(section, "slug") in r for r in records
+        ):
+            raise UsageError(f"{where}: section {section!r} is not a list of keyed records")
+    return document

@@ -1,0 +1,186 @@
+"""``kzdiplo report``: the database as a folder of static pages that opens from file://.
+
+Everything the pages need is inside the folder: one stylesheet, a few lines of our own
+JavaScript for the search box, the search index as a script (``fetch`` of a file:// URL
+is blocked by browsers, a ``<script src>`` is not) and charts as inline SVG. No request
+leaves the machine. The folder records what it wrote in ``MARKER``, so a rerun replaces
+its own pages and a folder of someone else's files is never written over unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kzdiplo import __version__, display
+from kzdiplo.errors import UsageError
+from kzdiplo.queries import NOUNS, Filters, get_record, list_records, partner_totals
+from kzdiplo.reader import Reader
+from kzdiplo.web import svg
+from kzdiplo.web.pages import label_of, record_body
+
+MARKER = ".kzdiplo-report"
+_SAFE = re.compile(r"[^a-z0-9._-]+")
+
+
+def page_name(noun: str, slug: str) -> str:
+    """The record page's file name (slugs are already safe; this keeps it so)."""
+    return f"{noun}-{_SAFE.sub('_', slug.lower())}.html"
+
+
+def _page(title: str, body: str, root: str) -> str:
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>"
+        f'<link rel="stylesheet" href="{root}static/report.css"></head><body>'
+        f'<header><a href="{root}index.html">kzdiplo</a> · Kazakhstan\'s 2025 diplomacy, '
+        "every fact with its source</header>"
+        f"<main>{body}</main><footer>kzdiplo {escape(__version__)} · facts and quotes: their "
+        "sources' terms; compilation CC BY 4.0; code MIT</footer></body></html>\n"
+    )
+
+
+def collect(reader: Reader) -> dict[str, list[dict[str, Any]]]:
+    """Every record of every noun in full (get_record: with linked records)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, noun in NOUNS.items():
+        listed = list_records(reader, noun, Filters(limit=None)).records
+        out[name] = [get_record(reader, noun, r["slug"]) for r in listed]
+    return out
+
+
+def _search_entry(noun: str, r: dict[str, Any]) -> dict[str, str]:
+    words = [label_of(r), " ".join(r.get("aliases") or []), r.get("summary") or ""]
+    words += [p["name"] + " " + p["key"] for p in r.get("partners", [])]
+    words += [c.get("quote") or c.get("summary") or "" for c in r.get("sources", [])]
+    return {
+        "title": label_of(r),
+        "noun": noun,
+        "href": "records/" + page_name(noun, r["slug"]),
+        "text": " ".join(w for w in words if w),
+    }
+
+
+def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, Any]]) -> str:
+    nouns = {id(r): noun for noun, rs in records.items() for r in rs}
+
+    def href(r: dict[str, Any]) -> str:
+        return "records/" + page_name(nouns[id(r)], r["slug"])
+
+    events = records["event"]
+    undated = [e for e in events if not e.get("date")]
+    body = [
+        "<h1>Kazakhstan's 2025 diplomacy</h1>",
+        '<section id="search"><h2>Search</h2>'
+        '<input id="q" type="search" placeholder="tungsten, Washington, EU…" '
+        'aria-label="Search every record"><ol id="results"></ol>'
+        "<noscript>Search needs JavaScript; every record is listed below.</noscript></section>",
+        '<section id="timeline"><h2>Timeline</h2>'
+        "<p>Each bar runs from the first to the last day a date may fall on: a date known "
+        "only to the year spans the year; the precision is written beside it.</p>",
+        svg.timeline(events, href),
+    ]
+    if undated:
+        items = "".join(f'<li><a href="{href(e)}">{escape(label_of(e))}</a></li>' for e in undated)
+        body.append(f"<p>Undated events:</p><ul>{items}</ul>")
+    body.append("</section>")
+    unpriced = sum(p["unpriced_deals"] for p in partners)
+    rows = "".join(
+        f"<tr><td>{escape(p['name'])} ({escape(p['key'])})</td>"
+        f"<td>{escape(display.usd_total(p['usd_from_partner']))}</td>"
+        f"<td>{escape(display.usd_total(p['usd_to_partner']))}</td>"
+        f"<td>{p['unpriced_deals']}</td><td>{p['agreements']}</td>"
+        f"<td>{escape(', '.join(display.stage(s['stage']) for s in p['by_stage']))}</td></tr>"
+        for p in partners
+    )
+    body += [
+        '<section id="money"><h2>Money by partner</h2>'
+        "<p>US dollars credited to a partner only through roles that move money (payer, "
+        "lender, investor… ; recipient, borrower…), each deal added once. A range is drawn "
+        "low to high; a hollow mark and ≈ mean the source says <q>nearly</q> or "
+        f"<q>about</q>. {unpriced} deal(s) have no amount in any source and are counted, "
+        "not drawn. Colour is the stage.</p>",
+        svg.money(partners),
+        svg.stage_legend(),
+        '<div class="scroll"><table class="totals"><thead><tr><th>Partner</th><th>From partner</th>'
+        "<th>To partner</th><th>Unpriced deals</th><th>Agreements</th><th>Stages</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table></div></section>",
+    ]
+    places = records["deposit"] + records["project"]
+    unplaced = [r for r in places if not r.get("coordinates")]
+    items = "".join(
+        f'<li><a href="{href(r)}">{escape(label_of(r))}</a>: '
+        f"{escape(r.get('location') or 'no place in any source')}</li>"
+        for r in unplaced
+    )
+    body.append(
+        '<section id="map"><h2>Map</h2><div class="map-with-list">'
+        f"<div>{svg.place_map(places, href)}<p>Circle size is how precisely a cited source "
+        "places it (a site, a district, a region).</p></div>"
+        f"<div><h3>Not placed ({len(unplaced)})</h3><p>No cited source gives coordinates; "
+        f'the place as the sources name it:</p><ul class="unplaced">{items}</ul></div>'
+        "</div></section>"
+    )
+    body.append('<section id="records"><h2>Every record</h2>')
+    for noun, rs in records.items():
+        items = "".join(
+            f'<li><a href="{href(r)}">{escape(label_of(r))}</a>'
+            f"{' ⚠' if r.get('disputes') else ''}</li>"
+            for r in rs
+        )
+        body.append(f"<h3>{escape(NOUNS[noun].plural.capitalize())} ({len(rs)})</h3>")
+        body.append(f"<ul>{items}</ul>")
+    body.append("</section>")
+    body.append('<script src="search-index.js"></script><script src="static/search.js"></script>')
+    return _page("kzdiplo report", "\n".join(body), "")
+
+
+def _prepare(out: Path, force: bool) -> None:
+    """Refuse a non-empty folder kzdiplo did not write (unless forced); forget our own
+    earlier pages so a record that is gone leaves no page behind."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
+    marker = out / MARKER
+    if out.is_dir() and any(out.iterdir()) and not marker.is_file() and not force:
+        raise UsageError(
+            f"--out {out} is not empty and was not written by kzdiplo report; "
+            "choose an empty folder or pass --force"
+        )
+    if marker.is_file():
+        for name in json.loads(marker.read_text(encoding="utf-8")).get("files", []):
+            path = (out / name).resolve()
+            if path.is_file() and out.resolve() in path.parents:
+                path.unlink()
+    (out / "records").mkdir(parents=True, exist_ok=True)
+    (out / "static").mkdir(exist_ok=True)
+
+
+def write_report(reader: Reader, out: Path, force: bool = False) -> list[str]:
+    """Write the report into ``out``; returns the files written (relative paths)."""
+    _prepare(out, force)
+    records = collect(reader)
+    partners = partner_totals(reader)
+    files: dict[str, str] = {"index.html": _index(records, partners)}
+    for noun, rs in records.items():
+        for r in rs:
+            body = f"<h1>{escape(label_of(r))}</h1>" + record_body(
+                r, noun, lambda n, s: page_name(n, s) if n in records else None
+            )
+            files["records/" + page_name(noun, r["slug"])] = _page(label_of(r), body, "../")
+    index = [_search_entry(noun, r) for noun, rs in records.items() for r in rs]
+    files["search-index.js"] = (
+        "window.KZDIPLO_INDEX = " + json.dumps(index, ensure_ascii=False) + ";\n"
+    )
+    static = resources.files("kzdiplo.web") / "static"
+    for name in ("report.css", "search.js"):
+        files[f"static/{name}"] = (static / name).read_text(encoding="utf-8")
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    written = sorted(files)
+    (out / MARKER).write_text(json.dumps({"files": written}, indent=1) + "\n", encoding="utf-8")
+    return written

@@ -1,0 +1,345 @@
+"""``kzdiplo serve``: Datasette on a read-only copy of the database, set up for this data.
+
+Datasette on the raw tables shows the data badly (a year-only date faceted on 1
+January, "US, KZ" as one partner, no page with a record's citations). So serve copies
+the SQLite file (the online backup API: a consistent snapshot), adds to the copy only
+derived tables built from ``kzdiplo.queries`` (``records``: one row per record with its
+partners, roles, sectors and years as JSON arrays for array facets; ``records_fts``;
+``partner_money``), and serves the copy immutable, with generated metadata, canned
+queries and the plugin in ``kzdiplo.web.plugin``. The user's database is never written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sqlite3
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kzdiplo.errors import KzError, UsageError
+from kzdiplo.queries import NOUNS, Filters, list_records, partner_totals
+from kzdiplo.reader import Reader, SqliteReader
+from kzdiplo.web.pages import label_of
+
+DATABASE = "kzdiplo"  # the copy's file stem: Datasette's database name and URL path
+RECORD_PATH = "/-/kzdiplo/record/{noun}/{slug}"
+DATA_LICENCE = "CC BY 4.0 (the compilation); facts and quotes: each source's own terms"
+CODE_LICENCE = "MIT (the kzdiplo software)"
+
+RECORDS_COLUMNS: dict[str, str] = {
+    "noun": "agreement, deal, deposit, project or event",
+    "slug": "The record's key (kzdiplo show NOUN SLUG)",
+    "title": "Title or name; links to the record's page with every citation",
+    "kind": "The record's kind (signing, summit, mou...)",
+    "stage": "Agreements and deals: where it stands, as firmly as its sources say, or "
+    "'not recorded' (no source gives one); NULL for other records",
+    "date_text": "The source's wording of the main date (date, or a project's start)",
+    "date_start": "First day the main date may fall on",
+    "date_end": "Last day the main date may fall on",
+    "date_precision": "day, month, part_of_year, year or years",
+    "years": "JSON array: every year any of the record's dates may fall in (a project "
+    "completing 'between 2035 and 2036' is in both); facet with _facet_array",
+    "partners": "JSON array of partner keys (ISO code or organisation slug), one per party",
+    "partner_countries": "JSON array: the partners' countries, an organisation counted "
+    "under its home country",
+    "roles": "JSON array of the parties' roles (signatory, payer, host...)",
+    "partner_roles": "JSON array of 'PARTNER: role' pairs",
+    "sectors": "JSON array of sector slugs",
+    "usd_low": "Deals: the lower US dollar figure (NULL: unpriced)",
+    "usd_high": "Deals: the upper US dollar figure",
+    "approximate": "1 when the source says 'nearly', 'about'...",
+    "disputes": "How many disagreements a second source raises against it",
+    "disputed_fields": "JSON array of the disputed fields",
+    "source_count": "Sources cited",
+    "independent_sources": "Independent origins among them (a republication counts "
+    "with its origin)",
+    "summary": "Our summary of the record (our words, not a quotation)",
+    "quotes": "Every citation's text, for search (quotes verbatim, summaries ours)",
+    "page": "The record's page in this Datasette",
+}
+MONEY_COLUMNS: dict[str, str] = {
+    "partner": "Partner key (country, bloc, or organisation without a home country)",
+    "name": "Partner name",
+    "stage": "Stage of the records counted (NULL: not recorded)",
+    "usd_from_low": "US dollars from the partner (payer roles), low",
+    "usd_from_high": "US dollars from the partner, high",
+    "usd_to_low": "US dollars to the partner (recipient roles), low",
+    "usd_to_high": "US dollars to the partner, high",
+    "approximate": "1 when any figure added is approximate ('nearly')",
+    "unpriced_deals": "Deals with no amount in any source (counted, not added)",
+    "deals": "Deals the partner takes part in",
+    "agreements": "Agreements, packages expanded",
+}
+
+
+def _years(record: dict[str, Any]) -> list[str]:
+    years: set[int] = set()
+    for key in ("date", "started", "completion"):
+        d = record.get(key)
+        if d:
+            years.update(range(int(d["start"][:4]), int(d["end"][:4]) + 1))
+    return [str(y) for y in sorted(years)]
+
+
+def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str, Any]:
+    date = r.get("date") or r.get("started")
+    usd = r.get("usd") or {}
+    parties = r.get("partners", [])
+    keys = list(dict.fromkeys(p["key"] for p in parties))
+    countries = list(dict.fromkeys(
+        c for p in parties
+        if (c := p["key"] if p["type"] == "country" else home.get(p["key"])) is not None
+    ))  # fmt: skip
+    return {
+        "noun": noun,
+        "slug": r["slug"],
+        "title": label_of(r),
+        "kind": r.get("kind"),
+        "stage": r.get("stage") or ("not recorded" if noun in ("agreement", "deal") else None),
+        "date_text": date and (date.get("text") or None),
+        "date_start": date and date["start"],
+        "date_end": date and date["end"],
+        "date_precision": date and date["precision"],
+        "years": json.dumps(_years(r)),
+        "partners": json.dumps(keys),
+        "partner_countries": json.dumps(countries),
+        "roles": json.dumps(sorted({p["role"] for p in parties if p["role"]})),
+        "partner_roles": json.dumps([f"{p['key']}: {p['role']}" for p in parties]),
+        "sectors": json.dumps(r.get("sectors", [])),
+        "usd_low": usd.get("low"),
+        "usd_high": usd.get("high"),
+        "approximate": int(bool((r.get("amount") or {}).get("approximate"))),
+        "disputes": r["disputes"],
+        "disputed_fields": json.dumps(r["disputed_fields"]),
+        "source_count": r["source_count"],
+        "independent_sources": r["independent_sources"],
+        "summary": r.get("summary"),
+        "quotes": " ".join(c.get("quote") or c.get("summary") or "" for c in r["sources"]),
+        "page": RECORD_PATH.format(noun=noun, slug=r["slug"]),
+    }
+
+
+def _money_rows(reader: Reader) -> list[dict[str, Any]]:
+    rows = []
+    for p in partner_totals(reader):
+        for s in p["by_stage"]:
+            f, t = s["usd_from_partner"] or {}, s["usd_to_partner"] or {}
+            rows.append({
+                "partner": p["key"], "name": p["name"], "stage": s["stage"],
+                "usd_from_low": f.get("low"), "usd_from_high": f.get("high"),
+                "usd_to_low": t.get("low"), "usd_to_high": t.get("high"),
+                "approximate": int(bool(f.get("approximate") or t.get("approximate"))),
+                "unpriced_deals": s["unpriced_deals"], "deals": s["deals"],
+                "agreements": s["agreements"],
+            })  # fmt: skip
+    return rows
+
+
+def _create(conn: sqlite3.Connection, table: str, columns: dict[str, str], rows: list[Any]) -> None:
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+    marks = ", ".join(f":{c}" for c in columns)
+    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+
+def build_copy(source: Path, folder: Path) -> Path:
+    """A copy of ``source`` in ``folder`` with the derived tables; returns its path."""
+    from kzdiplo.export import sqlite_backup
+
+    target = sqlite_backup(source, folder / f"{DATABASE}.db")
+    reader = SqliteReader(target)
+    try:
+        home = {
+            r["slug"]: r["code"]
+            for r in reader.rows(
+                "SELECT o.slug, c.code FROM organizations o "
+                "LEFT JOIN countries c ON c.id = o.country_id"
+            )
+        }
+        records = [
+            _row(name, r, home)
+            for name, noun in NOUNS.items()
+            for r in list_records(reader, noun, Filters(limit=None)).records
+        ]
+        money = _money_rows(reader)
+    finally:
+        reader.close()
+    conn = sqlite3.connect(target)
+    try:
+        with conn:
+            _create(conn, "records", RECORDS_COLUMNS, records)
+            _create(conn, "partner_money", MONEY_COLUMNS, money)
+            conn.execute("DROP TABLE IF EXISTS records_fts")
+            conn.execute(
+                "CREATE VIRTUAL TABLE records_fts USING fts5(title, summary, quotes, "
+                "content='records', content_rowid='rowid')"
+            )
+            conn.execute("INSERT INTO records_fts(records_fts) VALUES ('rebuild')")
+    finally:
+        conn.close()
+    return target
+
+
+_SIGNED = ("signed", "approved", "in_force", "disbursing", "completed")
+_HAS_PARTNER = (
+    "(EXISTS (SELECT 1 FROM json_each(records.partners) WHERE lower(value) = lower(:partner))"
+    " OR EXISTS (SELECT 1 FROM json_each(records.partner_countries) "
+    "WHERE lower(value) = lower(:partner)))"
+)
+CANNED: dict[str, dict[str, str]] = {
+    "signed_with_partner": {
+        "title": "Agreements and deals with a partner",
+        "description": "Every agreement and deal with a partner (a country includes its "
+        "organisations: try US, CN, EU, rosatom), its stage, date and page. "
+        f"signed = 1 for stages at or past signing ({', '.join(_SIGNED)}); a stage not "
+        "recorded is shown as such, not guessed.",
+        "sql": "SELECT noun, title, stage, CASE WHEN stage IN "
+        f"({', '.join(repr(s) for s in _SIGNED)}) THEN 1 ELSE 0 END AS signed, date_text, "
+        f"date_start, date_end, partners, disputes, page FROM records WHERE noun IN "
+        f"('agreement', 'deal') AND {_HAS_PARTNER} ORDER BY date_start IS NULL, date_start",
+    },
+    "money_by_partner_and_stage": {
+        "title": "Money by partner and stage",
+        "description": "US dollars from and to each partner, credited only through roles "
+        "that move money, each deal added once (as kzdiplo partners); ranges as low/high, "
+        "approximate = 1 for 'nearly', unpriced deals counted.",
+        "sql": "SELECT * FROM partner_money ORDER BY max(coalesce(usd_from_high, 0), "
+        "coalesce(usd_to_high, 0)) DESC, agreements DESC, partner",
+    },
+    "timeline": {
+        "title": "The timeline",
+        "description": "Every event in date order, with the range its partial date may "
+        "fall in and its precision: a year-only date runs from 1 January to 31 December.",
+        "sql": "SELECT date_text, date_start, date_end, date_precision, title, partners, "
+        "disputes, page FROM records WHERE noun = 'event' "
+        "ORDER BY date_start IS NULL, date_start, date_end",
+    },
+    "disputed_facts": {
+        "title": "Disputed facts",
+        "description": "Every disagreement: what the record says and what the other source "
+        "says, with that source's title and link.",
+        "sql": "SELECT record_type, record_key, field, record_says, source_says, note, "
+        "source_title, publisher, url, '/-/kzdiplo/record/' || record_type || '/' || "
+        "record_key AS page FROM discrepancy_details WHERE kind = 'disagreement' "
+        "ORDER BY record_type, record_key, field",
+    },
+    "single_source_facts": {
+        "title": "Facts resting on one source",
+        "description": "Records whose citations all come from one independent origin (a "
+        "republication counts with what it republishes).",
+        "sql": "SELECT noun, title, source_count, independent_sources, page FROM records "
+        "WHERE independent_sources <= 1 ORDER BY noun, title",
+    },
+}
+
+
+def metadata(reader: Reader) -> dict[str, Any]:
+    """Datasette metadata: the export's descriptions of every table and view, the
+    derived tables' columns, licences (data and code apart), facets, canned queries."""
+    from kzdiplo.export import datasette_metadata
+
+    meta = datasette_metadata(reader)
+    tables = meta["databases"].pop("kzdiplo")["tables"]
+    tables["records"] = {
+        "description": "Derived for browsing: one row per record, lists as JSON arrays "
+        "(facets count US and KZ apart), years as every year a date may fall in",
+        "columns": RECORDS_COLUMNS,
+        "facets": [
+            "noun",
+            "stage",
+            {"array": "partners"},
+            {"array": "roles"},
+            {"array": "sectors"},
+            {"array": "years"},
+        ],
+        "fts_table": "records_fts",
+        "fts_pk": "rowid",
+        "sort": "title",
+        "label_column": "title",
+    }
+    tables["partner_money"] = {
+        "description": "Derived: kzdiplo partners' totals per partner and stage",
+        "columns": MONEY_COLUMNS,
+    }
+    tables["records_fts"] = {"hidden": True}
+    meta |= {
+        "license": DATA_LICENCE,
+        "license_url": "https://creativecommons.org/licenses/by/4.0/",
+        "about": f"{meta['about']}; code licence: {CODE_LICENCE}",
+        "description_html": (
+            "<p>A sourced database: every record cites the sentence it rests on.</p>"
+            f"<p>Data licence: {DATA_LICENCE}. Code licence: {CODE_LICENCE}.</p>"
+            '<p><a href="/-/kzdiplo/search">Search every record</a> · '
+            f'<a href="/{DATABASE}/records">Browse records with facets</a> · '
+            '<a href="/-/kzdiplo/map">Map</a></p>'
+        ),
+    }
+    meta.pop("description", None)
+    meta["databases"] = {DATABASE: {"tables": tables, "queries": CANNED}}
+    return meta
+
+
+def make_datasette(copy: Path, meta: dict[str, Any]) -> Any:
+    """A Datasette on the immutable ``copy`` with kzdiplo's plugin and templates."""
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from kzdiplo.web import plugin
+
+    if not pm.is_registered(plugin):
+        pm.register(plugin, name="kzdiplo")
+    templates = resources.files("kzdiplo.web") / "templates"
+    return Datasette(
+        immutables=[str(copy)],
+        metadata=meta,
+        template_dir=str(templates),
+        settings={"suggest_facets": False, "default_facet_size": 20},
+    )
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except socket.gaierror:
+            raise UsageError(f"--host {host!r} is not an address of this machine") from None
+        except OSError as exc:
+            raise KzError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def run(db: str | None, host: str, port: int) -> None:
+    """Build the copy in a temporary folder and serve it until interrupted."""
+    from kzdiplo.access import open_reader
+    from kzdiplo.config import resolve, sqlite_path_of
+
+    target = resolve(db)
+    path = target.path or sqlite_path_of(target.url)
+    if not target.is_sqlite or path is None:
+        raise UsageError(
+            "serve reads SQLite: for PostgreSQL run `kzdiplo export --format sqlite --out DIR`"
+            " then `kzdiplo --db DIR/kzdiplo.db serve`"
+        )
+    try:
+        import datasette  # noqa: F401  (only to fail early, in one line)
+        import uvicorn
+    except ImportError:
+        raise KzError("serve needs the web extra: pip install 'kzdiplo[web]'") from None
+    _check_port(host, port)  # before the database: a bad --host creates nothing
+    open_reader(db).close()  # a missing, foreign or outdated database fails here, in one line
+    with tempfile.TemporaryDirectory(prefix="kzdiplo-serve-") as folder:
+        copy = build_copy(path, Path(folder))
+        reader = SqliteReader(copy)
+        try:
+            meta = metadata(reader)
+        finally:
+            reader.close()
+        ds = make_datasette(copy, meta)
+        asyncio.run(ds.invoke_startup())
+        print(f"kzdiplo: serving a read-only copy at http://{host}:{port}/", file=sys.stderr)
+        uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -1,0 +1,157 @@
+"""The data as one spreadsheet (``kzdiplo export --format xlsx``), for people who work in
+Excel or LibreOffice rather than SQL.
+
+A first sheet says what the file is and describes every column; then one sheet per kind
+of record (the listing's rows, flattened as ``--format csv`` does, partial dates with
+their EDTF form), one of sources and one of citations, where a verbatim quote and our
+own summary sit in separate columns so they cannot be confused. Each header cell also
+carries its description as a comment.
+
+Text that a spreadsheet would run as a formula (starting with = + - @, tab or CR) is
+stored as a text cell with Excel's quote prefix, the equivalent of the leading
+apostrophe: it shows and stays as text, even after editing, and its value is unchanged.
+
+openpyxl is imported only here (the ``research`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kzdiplo import dataset
+from kzdiplo.files import atomic_file
+from kzdiplo.queries import NOUNS, Filters, list_records, list_sources
+from kzdiplo.reader import Reader
+from kzdiplo.render import flatten
+from kzdiplo.safetext import FORMULA_STARTS
+
+# Columns the listings derive (not stored as such): what they mean.
+DERIVED = {
+    "partners": "Parties as key (role); the parties table has one row each",
+    "sectors": "Sector slugs; the record_sectors table links them",
+    "discrepancies": "Sources that say otherwise (disagreement) or more precisely (refinement)",
+    "stages": "Stage history: each stage with its date and source",
+    "source_count": "How many sources cite the record",
+    "independent_sources": "How many independent origins those sources rest on",
+    "disputes": "How many sources disagree with the record",
+    "disputed_fields": "The fields they disagree on",
+    "parent": "Slug of the package it is part of",
+    "overlaps": "Slug of a deal whose money this one overlaps (counted once)",
+    "overlap_note": "How the two overlap",
+    "event": "Slug of the event it was announced at",
+    "agreement": "Slug of the agreement it belongs to",
+    "deal": "Slug of the deal it belongs to",
+    "deposit": "Slug of the deposit it concerns",
+    "project": "Slug of the project it concerns",
+    "coordinates_latitude": "WGS 84 latitude, when a source gives coordinates",
+    "coordinates_longitude": "WGS 84 longitude, when a source gives coordinates",
+    "coordinates_precision": "How precise the coordinates are",
+    "quote": "A verbatim excerpt of the source (its text is held and checked)",
+    "summary": "Our own summary of the source: not a quotation",
+    "origin": "The source it ultimately rests on (itself when original)",
+    "derived_from": "The source it republishes or reports on",
+    "relation": "republishes or reports_on",
+    "citation_count": "How many citations rest on it",
+    "discrepancy_count": "How many discrepancies it raises",
+    "text_held": "Whether its text is held (only then is it quoted verbatim)",
+}
+_SKIP = ("id", "sources")  # ids differ between databases; sources have their own sheet
+
+
+def _comments(table: str) -> dict[str, str]:
+    from kzdiplo.models import Base
+
+    columns = Base.metadata.tables[table].columns
+    return {c.name: c.comment for c in columns if c.comment}
+
+
+def _description(name: str, comments: dict[str, str]) -> str:
+    if name.endswith("_edtf"):
+        return "The same partial date in EDTF (ISO 8601-2), e.g. 2025-11, 2035/2036"
+    return comments.get(name) or DERIVED.get(name) or ""
+
+
+def _sheets(reader: Reader) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(sheet name, table whose comments describe it, rows)."""
+    sheets = []
+    for noun in NOUNS.values():
+        page = list_records(reader, noun, Filters(limit=None, sort=noun.default_sort))
+        rows = [flatten({k: v for k, v in r.items() if k not in _SKIP}) for r in page.records]
+        sheets.append((noun.plural, noun.table, rows))
+    sources = [{k: v for k, v in r.items() if k != "id"} for r in list_sources(reader)]
+    sheets.append(("sources", "sources", sources))
+    citations = reader.rows("SELECT * FROM citation_details ORDER BY citation_id")
+    sheets.append(("citations", "citations", [
+        {k: v for k, v in r.items() if k != "citation_id"} for r in citations
+    ]))  # fmt: skip
+    return sheets
+
+
+def _cell_value(value: Any) -> Any:
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return str(value)
+
+
+def write_xlsx(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
+    """``out/kzdiplo.xlsx``; replaced only by a complete file."""
+    try:
+        from openpyxl import Workbook
+        from openpyxl.comments import Comment
+        from openpyxl.styles import Font
+    except ImportError:
+        from kzdiplo.errors import KzError
+
+        raise KzError("--format xlsx needs openpyxl: pip install 'kzdiplo[research]'") from None
+
+    book = Workbook()
+    about = book.active
+    about.title = "about"
+    document_hash = dataset.content_hash(_document(reader))
+    about.append([dataset.NAME])
+    version = f"Data version {dataset.DATA_VERSION} ({dataset.DATA_DATE})"
+    about.append([f"{version}, content {document_hash}; {dataset.LICENSE_ID} for the compilation"])
+    about.append(["A quote is verbatim from its source; a summary is our own words."])
+    about.append([])
+    about.append(["sheet", "column", "description"])
+    for cell in about[5]:
+        cell.font = Font(bold=True)
+    for name, table, rows in _sheets(reader):
+        comments = _comments(table)
+        sheet = book.create_sheet(name)
+        headers = list(dict.fromkeys(k for row in rows for k in row))
+        # A nested value that is empty in some rows flattens to a bare column beside its
+        # parts (coordinates vs coordinates_latitude...): keep only the parts.
+        headers = [h for h in headers if not any(o.startswith(f"{h}_") for o in headers)]
+        sheet.append(headers)
+        for cell, header in zip(sheet[1], headers, strict=True):
+            cell.font = Font(bold=True)
+            text = _description(header, comments)
+            about.append([name, header, text])
+            if text:
+                cell.comment = Comment(text, "kzdiplo")
+        for row in rows:
+            sheet.append([_cell_value(row.get(h)) for h in headers])
+        for line in sheet.iter_rows(min_row=2):
+            for cell in line:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    cell.data_type = "s"  # never a formula
+                    cell.quotePrefix = True  # and stays text when edited
+        sheet.freeze_panes = "A2"
+        if progress:
+            progress()
+    target = out / "kzdiplo.xlsx"
+    with atomic_file(target, getattr(reader, "path", None), mode="wb") as f:
+        book.save(f)
+    return target
+
+
+def _document(reader: Reader) -> dict[str, Any]:
+    from kzdiplo.export import as_document
+
+    return as_document(reader)
+
+
+SHEET_COUNT = len(NOUNS) + 2  # for the progress bar

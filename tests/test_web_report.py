@@ -1,0 +1,188 @@
+"""kzdiplo report: the static folder, opened from file:// in a real Chromium with every
+request that would leave the machine blocked and counted."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import colours_in_png, guarded_page, launch, png_size
+from tests.cli_helpers import run
+
+LOCAL = ("file://",)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from launch()
+
+
+@pytest.fixture(scope="module")
+def site(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "site"
+    result = run(seeded_template, "report", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def _open(browser: Any, path: Path, width: int = 1280) -> Any:
+    page, guard = guarded_page(browser, LOCAL, width)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, guard
+
+
+def test_the_index_opens_with_no_request_leaving_the_machine(browser: Any, site: Path) -> None:
+    page, guard = _open(browser, site / "index.html")
+    assert page.locator("h1").inner_text() == "Kazakhstan's 2025 diplomacy"
+    for section in ("#timeline svg", "#money svg", "#map svg"):
+        assert page.locator(section).count() == 1, section
+    page.locator("#records a[href^='records/']").first.click()
+    page.wait_for_load_state("load")
+    assert guard.blocked == []
+
+
+def test_the_timeline_has_one_bar_per_dated_event(
+    browser: Any, site: Path, seeded_template: Path
+) -> None:
+    with sqlite3.connect(seeded_template) as conn:
+        dated = conn.execute("SELECT count(*) FROM events WHERE date_start IS NOT NULL").fetchone()
+    page, guard = _open(browser, site / "index.html")
+    bars = page.locator("#timeline svg rect.bar")
+    assert bars.count() == dated[0] > 5
+    per_day = float(page.locator("#timeline svg").get_attribute("data-px-per-day"))
+    early = page.locator("#timeline g[data-slug='kz-gas-supply-halt-to-china-2023'] rect.bar")
+    assert early.get_attribute("data-start") == "2023-01-01"
+    assert early.get_attribute("data-precision") == "part_of_year"
+    days = float(early.get_attribute("width")) / per_day
+    assert days > 90, days  # Jan-Apr, several months, not a point on 1 January
+    shown = early.bounding_box()
+    month = page.locator("#timeline svg").bounding_box()["width"] * 30 * per_day / 1000
+    assert shown["width"] > 3 * month
+    label = page.locator("#timeline g[data-slug='kz-gas-supply-halt-to-china-2023'] text")
+    assert "part of a year" in label.text_content()
+    assert guard.blocked == []
+
+
+def test_a_record_page_shows_the_quote_and_marks_summaries_as_ours(
+    browser: Any, site: Path
+) -> None:
+    page, guard = _open(browser, site / "records" / "deal-kz-us-washington-agreements-value.html")
+    quotes = page.locator("blockquote.quote")
+    assert any("nearly $17 billion" in q for q in quotes.all_inner_texts())
+    page2, _ = _open(browser, site / "records" / "deposit-north-katpal.html")
+    summaries = page2.locator("li.citation[data-kind='summary']")
+    assert summaries.count() > 0
+    for text in (summaries.nth(i).text_content() for i in range(summaries.count())):
+        assert "Our summary, not a quotation" in text
+        assert "\u201c" not in text.split("Our summary, not a quotation:")[1].split("—")[0]
+    assert page2.locator(".discrepancy h3", has_text="This record says").count() > 0
+    assert guard.blocked == []
+
+
+def test_search_finds_tungsten_and_links_to_the_record(browser: Any, site: Path) -> None:
+    page, guard = _open(browser, site / "index.html")
+    page.fill("#q", "tungsten")
+    link = page.locator("#results").get_by_role(
+        "link", name="North Katpal tungsten mine", exact=True
+    )
+    assert link.count() == 1
+    assert page.locator("#results mark").first.inner_text().lower() == "tungsten"
+    link.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("records/deposit-north-katpal.html")
+    assert page.locator("h1").inner_text() == "North Katpal tungsten mine"
+    assert guard.blocked == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_screenshots_are_pngs_and_not_blank(
+    browser: Any, site: Path, tmp_path: Path, width: int
+) -> None:
+    page, guard = _open(browser, site / "index.html", width)
+    target = tmp_path / f"report-{width}.png"
+    page.screenshot(path=str(target), full_page=True)
+    png = target.read_bytes()
+    assert png_size(png)[0] == width
+    assert colours_in_png(browser, png) > 20
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1  # no side-scroll
+    page.goto((site / "records" / "deposit-north-katpal.html").as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    assert guard.blocked == []
+
+
+def test_report_refuses_a_folder_it_did_not_write(seeded_template: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = run(seeded_template, "report", "--out", str(out))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "--force" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    forced = run(seeded_template, "report", "--out", str(out), "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert (out / "notes.txt").read_text() == "mine" and (out / "index.html").is_file()
+    stale = out / "records" / "event-gone.html"
+    marker = out / ".kzdiplo-report"
+    marker.write_text(
+        marker.read_text().replace('"index.html"', '"index.html", "records/event-gone.html"')
+    )
+    stale.write_text("old page")
+    again = run(seeded_template, "report", "--out", str(out))
+    assert again.exit_code == 0, again.stderr
+    assert not stale.exists()
+    file = tmp_path / "file"
+    file.write_text("x")
+    assert run(seeded_template, "report", "--out", str(file)).exit_code == 2
+
+
+def test_the_map_draws_placed_records_by_precision_and_lists_the_rest() -> None:
+    from kzdiplo.web.svg import place_map
+
+    placed = {
+        "slug": "a",
+        "name": "A site",
+        "coordinates": {"latitude": 48.0, "longitude": 70.0, "precision": "site"},
+    }
+    region = {
+        "slug": "b",
+        "name": "A region",
+        "coordinates": {"latitude": 47.0, "longitude": 75.0, "precision": "region"},
+    }
+    svg = place_map([placed, region, {"slug": "c", "name": "Nowhere", "coordinates": None}])
+    assert svg.count("<circle") == 2 and 'r="4"' in svg and 'r="18"' in svg
+    assert "Nowhere" not in svg  # the caller lists it beside the map
+
+
+def test_money_keeps_ranges_nearly_unpriced_and_stages() -> None:
+    from kzdiplo.web.svg import money
+
+    def stage(name: str | None, usd: dict[str, Any] | None, unpriced: int = 0) -> dict[str, Any]:
+        return {"stage": name, "usd_from_partner": usd, "usd_to_partner": None,
+                "unpriced_deals": unpriced}  # fmt: skip
+
+    partner = {"key": "US", "name": "United States", "by_stage": [
+        stage("signed", {"low": 14 * 10**9, "high": 15 * 10**9, "approximate": False}),
+        stage("announced", {"low": 17 * 10**9, "high": 17 * 10**9, "approximate": True}, 1),
+        stage(None, None, 2),
+    ]}  # fmt: skip
+    svg = money([partner])
+    assert svg.count('class="money-row"') == 3
+    assert 'data-stage="signed"' in svg and 'data-stage="announced"' in svg
+    assert '<line class="range"' in svg and "$14–15 bn" in svg  # a range, with end caps
+    assert 'fill="none"' in svg and "≈ $17 bn + 1 unpriced" in svg  # "nearly": hollow and ≈
+    assert "2 unpriced deal(s)" in svg  # counted, not drawn
+
+
+def test_only_web_links_become_links() -> None:
+    from kzdiplo.web.pages import source_html
+
+    assert "<a " not in source_html({"title": "x", "url": "javascript:alert(1)"})
+    assert '<a href="https://example.org/?a=1&amp;b=2"' in source_html(
+        {"title": "<b>", "url": "https://example.org/?a=1&b=2"}
+    )
+    assert "&lt;b&gt;" in source_html({"title": "<b>", "url": None})

@@ -1,0 +1,172 @@
+"""kzdiplo serve: a real Datasette on 127.0.0.1, looked at in a real Chromium."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import colours_in_png, guarded_page, launch, png_size
+from tests.cli_helpers import ENV, kzdiplo_command, run_process
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from launch()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(seeded_template: Path) -> Iterator[str]:
+    """``kzdiplo serve`` on a free port, until the module's tests are done."""
+    digest = hashlib.sha256(seeded_template.read_bytes()).hexdigest()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
+    proc = subprocess.Popen(
+        [*kzdiplo_command(), "--db", str(seeded_template), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/-/versions.json", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        proc.stderr.read().decode() if proc.stderr else ""
+                    ) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    # read-only: the database served is byte for byte what it was
+    assert hashlib.sha256(seeded_template.read_bytes()).hexdigest() == digest
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def _open(browser: Any, server: str, path: str, width: int = 1280) -> Any:
+    page, guard = guarded_page(browser, (server + "/",), width)
+    page.goto(server + path)
+    return page, guard
+
+
+def _facet_count(page: Any, facet: str, value: str) -> int:
+    """The count Datasette shows beside ``value`` in the facet box ``facet``."""
+    item = page.locator(f".facet-info[data-column='{facet}'] li").filter(
+        has=page.get_by_role("link", name=value, exact=True)
+    )
+    assert item.count() == 1, f"{facet}={value}"
+    return int(item.inner_text().split()[-1].replace(",", ""))
+
+
+def test_the_partner_facet_counts_us_and_kz_apart(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/kzdiplo/records")
+    us, kz = _facet_count(page, "partners", "US"), _facet_count(page, "partners", "KZ")
+    truth = _get_json(server + "/kzdiplo/records.json?_shape=array&_size=max")
+    assert us == sum("US" in json.loads(r["partners"]) for r in truth) > 0
+    assert kz == sum("KZ" in json.loads(r["partners"]) for r in truth) > us
+    assert page.get_by_role("link", name="US, KZ").count() == 0  # never one joined value
+    assert guard.blocked == []
+
+
+def test_the_year_facet_counts_2035_2036_in_both_years(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/kzdiplo/records")
+    assert _facet_count(page, "years", "2035") >= 1
+    assert _facet_count(page, "years", "2036") >= 1
+    for year in ("2035", "2036"):
+        page.get_by_role("link", name=year, exact=True).first.click()
+        page.wait_for_load_state("load")
+        assert page.get_by_text("Kazakhstan's first nuclear power plant").count() >= 1, year
+        page.go_back()
+    assert "01-01" not in " ".join(
+        page.locator(".facet-info[data-column='years'] li").all_inner_texts()
+    )
+    assert guard.blocked == []
+
+
+def test_search_finds_tungsten_and_links_to_the_record(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/-/kzdiplo/search?q=tungsten")
+    link = page.get_by_role("link", name="North Katpal tungsten mine", exact=True)
+    assert link.count() == 1
+    assert page.locator(".results mark").first.inner_text().lower().startswith("tungsten")
+    link.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/-/kzdiplo/record/deposit/north-katpal")
+    assert page.locator("h1").inner_text() == "North Katpal tungsten mine"
+    assert page.get_by_text("This record says").count() > 0  # both sides of a discrepancy
+    assert guard.blocked == []
+
+
+def test_a_record_page_shows_the_quote_and_marks_summaries(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/-/kzdiplo/record/deal/kz-us-washington-agreements-value")
+    assert any(
+        "nearly $17 billion" in q for q in page.locator("blockquote.quote").all_inner_texts()
+    )
+    summaries = page.locator("li.citation[data-kind='summary'] p.summary")
+    assert summaries.count() > 0
+    assert all(
+        "Our summary, not a quotation" in (summaries.nth(i).text_content() or "")
+        for i in range(summaries.count())
+    )
+    assert page.locator(".source a[href^='http']").count() > 0  # each source links out
+    missing = page.goto(server + "/-/kzdiplo/record/deal/no-such-deal")
+    assert missing is not None and missing.status == 404
+    assert guard.blocked == []
+
+
+def test_canned_queries_and_metadata(server: str) -> None:
+    meta = _get_json(server + "/-/metadata.json")
+    assert "Code licence: MIT" in meta["description_html"] and "CC BY 4.0" in meta["license"]
+    tables = meta["databases"]["kzdiplo"]["tables"]
+    assert tables["records"]["columns"]["years"] and tables["agreements"]["description"]
+    signed = _get_json(server + "/kzdiplo/signed_with_partner.json?partner=US&_shape=array")
+    assert any(r["title"] == "29 agreements of the Washington visit" for r in signed)
+    for name in ("money_by_partner_and_stage", "timeline", "disputed_facts",
+                 "single_source_facts"):  # fmt: skip
+        assert _get_json(server + f"/kzdiplo/{name}.json?_shape=array"), name
+    timeline = _get_json(server + "/kzdiplo/timeline.json?_shape=array")
+    early = next(r for r in timeline if r["date_text"] == "In early 2023")
+    assert (early["date_start"], early["date_end"]) == ("2023-01-01", "2023-04-30")
+
+
+def test_a_screenshot_is_not_blank(browser: Any, server: str, tmp_path: Path) -> None:
+    page, guard = _open(browser, server, "/kzdiplo/records", 1280)
+    png = page.screenshot(full_page=False)
+    assert png_size(png)[0] == 1280
+    assert colours_in_png(browser, png) > 20
+    assert guard.blocked == []
+
+
+def test_serve_refuses_postgres_and_bad_ports(tmp_path: Path) -> None:
+    result = run_process(
+        "serve", env={"KZDIPLO_DATABASE_URL": "postgresql+psycopg://u@127.0.0.1:1/x"}
+    )
+    assert result.returncode == 2
+    assert b"export --format sqlite" in result.stderr and result.stderr.count(b"\n") == 1
+    assert run_process("serve", "--port", "70000", home=tmp_path).returncode == 2
+    bad_host = run_process("serve", "--host", "no-such-host.invalid", home=tmp_path)
+    assert bad_host.returncode == 2 and bad_host.stderr.count(b"\n") == 1, bad_host.stderr

@@ -1,0 +1,99 @@
+"""kzdiplo export --format xlsx, opened back with openpyxl."""
+
+from __future__ import annotations
+
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+from tests.cli_helpers import run, run_json
+
+SHEETS = ["about", "agreements", "deals", "deposits", "projects", "events", "sources",
+          "citations"]  # fmt: skip
+
+
+def _export(db: Path, out: Path) -> openpyxl.Workbook:
+    result = run(db, "export", "--format", "xlsx", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out / "kzdiplo.xlsx")
+    return openpyxl.load_workbook(out / "kzdiplo.xlsx")
+
+
+def test_a_sheet_per_record_table_with_described_columns(seeded_db: Path, tmp_path: Path) -> None:
+    book = _export(seeded_db, tmp_path)
+    assert book.sheetnames == SHEETS
+    for noun in ("agreements", "deals", "deposits", "projects", "events"):
+        listed = run_json(seeded_db, noun, "--limit", "0")
+        sheet = book[noun]
+        assert sheet.max_row - 1 == len(listed)
+        headers = [c.value for c in sheet[1]]
+        assert "slug" in headers and "id" not in headers and "sources" not in headers
+        assert sheet["A1"].comment is not None and sheet["A1"].comment.text
+        slugs = [row[headers.index("slug")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+        assert sorted(slugs) == sorted(r["slug"] for r in listed)
+    events = book["events"]
+    assert "date_edtf" in [c.value for c in events[1]]
+    described = {(r[0], r[1]): r[2] for r in book["about"].iter_rows(min_row=6, values_only=True)}
+    assert described[("deals", "amount_low")]
+    assert "EDTF" in described[("events", "date_edtf")]
+    with sqlite3.connect(seeded_db) as conn:
+        citations = conn.execute("SELECT count(*) FROM citations").fetchone()[0]
+    assert book["citations"].max_row - 1 == citations
+
+
+def test_quotes_and_summaries_sit_in_separate_columns(seeded_db: Path, tmp_path: Path) -> None:
+    sheet = _export(seeded_db, tmp_path)["citations"]
+    headers = [c.value for c in sheet[1]]
+    kind, quote, summary = (headers.index(h) for h in ("kind", "quote", "summary"))
+    kinds = set()
+    for row in sheet.iter_rows(min_row=2, values_only=True):
+        kinds.add(row[kind])
+        if row[kind] == "quote":
+            assert row[quote] and row[summary] is None
+        else:
+            assert row[summary] and row[quote] is None
+    assert kinds == {"quote", "summary"}
+
+
+def test_formulas_are_stored_as_text(seeded_db: Path, tmp_path: Path) -> None:
+    hostile = {"title": "=HYPERLINK(\"http://example.invalid\",\"x\")", "notes": "+1+1",
+               "summary": "@SUM(A1)", "aliases": '["-2+3"]'}  # fmt: skip
+    with sqlite3.connect(seeded_db) as conn:
+        slug = conn.execute("SELECT slug FROM agreements ORDER BY id LIMIT 1").fetchone()[0]
+        conn.execute(
+            "UPDATE agreements SET title = :title, notes = :notes, summary = :summary, "
+            "aliases = :aliases WHERE slug = :slug",
+            hostile | {"slug": slug},
+        )
+    book = _export(seeded_db, tmp_path)
+    sheet = book["agreements"]
+    headers = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[headers.index("slug")].value == slug)
+    for column, value in (("title", hostile["title"]), ("notes", "+1+1"),
+                          ("summary", "@SUM(A1)"), ("aliases", "-2+3")):  # fmt: skip
+        cell = row[headers.index(column)]
+        assert cell.value == value and cell.data_type == "s" and cell.quotePrefix
+    with zipfile.ZipFile(tmp_path / "kzdiplo.xlsx") as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert "<f>" not in archive.read(name).decode("utf-8")
+
+
+def test_without_a_folder_is_exit_2(seeded_db: Path, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = run(seeded_db, "export", "--format", "xlsx", "--out", str(afile))
+    assert result.exit_code == 2 and result.stderr.startswith("kzdiplo: error:")
+
+
+def test_replaces_its_own_workbook_but_not_someone_elses(seeded_db: Path, tmp_path: Path) -> None:
+    _export(seeded_db, tmp_path / "ours")
+    _export(seeded_db, tmp_path / "ours")  # the manifest says this file is ours
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "kzdiplo.xlsx").write_bytes(b"their workbook")
+    refused = run(seeded_db, "export", "--format", "xlsx", "--out", str(theirs))
+    assert refused.exit_code == 2 and "--force" in refused.stderr
+    assert (theirs / "kzdiplo.xlsx").read_bytes() == b"their workbook"
