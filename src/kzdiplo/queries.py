@@ -271,7 +271,9 @@ def csv_template(reader: Reader, noun: Noun) -> dict[str, Any]:
     a CSV of any page of it has, found by shaping a row of placeholders the way real
     rows are shaped, so no list of columns is kept by hand."""
     columns, _ = reader.stream(f"{noun.select}\nWHERE 1 = 0")
-    record = shape(noun, dict.fromkeys(columns, "[]"))  # "[]": an empty aliases list too
+    # A date fits every column's parsing (dates, text, flags); aliases are a JSON list.
+    row = {c: "[]" if c == "aliases" else "2000-01-01" for c in columns}
+    record = shape(noun, row)
     record["id"] = 0  # no record has it: its lists stay empty
     return attach(reader, noun, [record])[0]
 
