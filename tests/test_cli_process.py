@@ -15,7 +15,7 @@ from tests.cli_helpers import kzdiplo_command, run_process
 def test_first_use_creates_the_default_database(tmp_path: Path) -> None:
     first = run_process("agreements", "--partner", "US", home=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert b"29 agreements of the Washington visit" in first.stdout
+    assert b"kz-us-washington-29-agreements" in first.stdout  # a slug is never broken
     assert b"creating the database at" in first.stderr and b"Traceback" not in first.stderr
     database = tmp_path / "data" / "kzdiplo" / "kzdiplo.db"
     assert database.is_file()

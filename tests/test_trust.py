@@ -314,3 +314,29 @@ def test_a_package_shows_its_stated_count_and_how_much_is_itemised(seeded_db: Pa
         if package["slug"] in line
     )  # fmt: skip
     assert f"29 ({len(parts)}" in line
+
+
+def test_a_load_that_leaves_out_links_keeps_them(seeded_db: Path, tmp_path: Path) -> None:
+    """A file that names a deal without its overlap or event, or a source without its
+    origin, changes neither (issue 13's merge rule); an explicit null clears them."""
+    path = tmp_path / "touch.yaml"
+    path.write_text(
+        "sources:\n  - {slug: minexforum-jv, title: t, kind: media}\n"
+        "deals:\n  - slug: us-exim-critical-minerals-funding\n"
+        "    title: US Export-Import Bank funding for critical mineral development projects\n"
+        "    kind: funding\n"
+        "    citations: [{source: cove-bw-release, summary: EXIM issued a $900 million letter.}]\n"
+    )
+    assert run(seeded_db, "load", str(path)).exit_code == 0
+    exim = run_json(seeded_db, "show", "deal", "us-exim-critical-minerals-funding")
+    assert exim["overlaps"] == "kz-us-cove-tungsten-capex"
+    assert (
+        run_json(seeded_db, "show", "source", "minexforum-jv")["derived_from"] == "cove-bw-release"
+    )
+    path.write_text(
+        path.read_text().replace("    kind: funding\n", "    kind: funding\n    overlaps: null\n")
+    )
+    assert run(seeded_db, "load", str(path)).exit_code == 0
+    assert (
+        run_json(seeded_db, "show", "deal", "us-exim-critical-minerals-funding")["overlaps"] is None
+    )

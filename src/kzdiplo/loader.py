@@ -529,21 +529,11 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         report.record(item.section, item.key, action, changed if action == "updated" else [])
         if progress is not None:
             progress()
-    deals = models.Deal.__table__
     for item in bundle.items["deals"]:  # after every event has its id
-        event_id = keys.id("events", item.record.event)
-        deal_id = keys.id("deals", item.key)
-        now = conn.execute(select(deals.c.event_id).where(deals.c.id == deal_id)).scalar()
-        if now != event_id:
-            conn.execute(update(deals).where(deals.c.id == deal_id).values(event_id=event_id))
-            report.promote("deals", item.key, "event")
-        r = item.record
-        overlap = [{"overlaps_id": keys.id("deals", r.overlaps), "note": r.overlap_note}]
-        if _replace_children(
-            conn, DEAL_OVERLAPS, "deal_id", deal_id, overlap if r.overlaps else []
-        ):  # type: ignore[arg-type]
-            report.promote("deals", item.key, "overlaps")
+        _link_later(conn, report, item, keys)
     for item in bundle.items["sources"]:  # after every source has its id
+        if "derived_from" not in item.record.model_fields_set:
+            continue  # left out of the file: the stored link stays
         origin = item.record.derived_from
         rows = [] if origin is None else [
             {"derived_from_id": keys.id("sources", origin), "relation": item.record.relation}
@@ -552,6 +542,24 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         if _replace_children(conn, SOURCE_LINKS, "source_id", source_id, rows):  # type: ignore[arg-type]
             report.promote("sources", item.key, "derived_from")
     return report
+
+
+def _link_later(conn: Connection, report: Report, item: Item, keys: _Keys) -> None:
+    """A deal's event and overlap, written once every record of the run has its id
+    (events load after deals); a field the file leaves out keeps its stored value."""
+    r, deals = item.record, models.Deal.__table__
+    deal_id = keys.id("deals", item.key)
+    if "event" in r.model_fields_set:
+        event_id = keys.id("events", r.event)
+        now = conn.execute(select(deals.c.event_id).where(deals.c.id == deal_id)).scalar()
+        if now != event_id:
+            conn.execute(update(deals).where(deals.c.id == deal_id).values(event_id=event_id))
+            report.promote("deals", item.key, "event")
+    if "overlaps" in r.model_fields_set:
+        overlap = [{"overlaps_id": keys.id("deals", r.overlaps), "note": r.overlap_note}]
+        rows = overlap if r.overlaps else []
+        if _replace_children(conn, DEAL_OVERLAPS, "deal_id", deal_id, rows):  # type: ignore[arg-type]
+            report.promote("deals", item.key, "overlaps")
 
 
 def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:

@@ -271,7 +271,13 @@ def csv_template(reader: Reader, noun: Noun) -> dict[str, Any]:
     a CSV of any page of it has, found by shaping a row of placeholders the way real
     rows are shaped, so no list of columns is kept by hand."""
     columns, _ = reader.stream(f"{noun.select}\nWHERE 1 = 0")
-    record = shape(noun, dict.fromkeys(columns, "[]"))  # "[]": an empty aliases list too
+
+    def placeholder(column: str) -> str:  # "[]": an empty aliases list too
+        if column.endswith(("_start", "_end")):
+            return "2000-01-01"  # a partial date is shaped (and given its EDTF form)
+        return "day" if column.endswith("_precision") else "[]"
+
+    record = shape(noun, {c: placeholder(c) for c in columns})
     record["id"] = 0  # no record has it: its lists stay empty
     return attach(reader, noun, [record])[0]
 

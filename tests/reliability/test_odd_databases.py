@@ -154,7 +154,7 @@ def test_reads_in_a_folder_nobody_can_write(seeded_db: Path, tmp_path: Path) -> 
 def test_head_one_is_not_an_error(args: list[str], seeded_db: Path) -> None:
     child = subprocess.Popen(
         [*kzdiplo_command(), "--db", str(seeded_db), *args], env=_env(seeded_db.parent),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=seeded_db.parent,
     )  # fmt: skip
     assert child.stdout is not None and child.stderr is not None
     child.stdout.readline()

@@ -69,6 +69,17 @@ def test_error_lines_are_neutralised(seeded_db: Path) -> None:
         assert err.count("\n") == 1 and not DANGEROUS.search(err.rstrip("\n")), err
 
 
+def test_click_usage_errors_quote_input_escaped(seeded_db: Path) -> None:
+    """Click prints its own usage errors; they quote the input with repr(), escaped."""
+    for args in (["agreements", "--format", HOSTILE], ["agreements", "--limit", HOSTILE],
+                 ["sql", "SELECT 1", "--timeout", HOSTILE], ["agreements", "--x" + HOSTILE],
+                 ["agr\x1b[31meements"]):  # fmt: skip
+        result = run_process("--db", str(seeded_db), *args)
+        assert result.returncode == 2, result.stderr
+        err = result.stderr.decode()
+        assert not DANGEROUS.search(err.replace("\n", "")), err
+
+
 def test_csv_neutralises_formulas_unless_raw(seeded_db: Path) -> None:
     query = ("SELECT '=HYPERLINK(\"http://evil\",\"x\")' AS a, '+1' AS b, '@SUM(1)' AS c, "
              "char(9) || '=1' AS d, -5 AS n, 'plain' AS e")  # fmt: skip

@@ -79,7 +79,7 @@ def timeline(
 
     from kzdiplo import display, queries
     from kzdiplo.cli.records import _date_bound
-    from kzdiplo.resolve import resolve_partner
+    from kzdiplo.resolve import any_partner, resolve_partner
 
     with reading(ctx) as reader:
         f = queries.Filters(limit=limit or None, year=year)
@@ -87,8 +87,8 @@ def timeline(
         f.until = _date_bound(until, "--until", end=True)
         if f.since and f.until and f.since > f.until:
             raise UsageError(f"--since {since} is after --until {until}")
-        if partner is not None:
-            f.partner = resolve_partner(reader, partner)
+        if partner:  # repeated: any of them, as in the listings
+            f.partner = any_partner([resolve_partner(reader, p) for p in partner])
         events = queries.list_records(reader, queries.NOUNS["event"], f).records
     console = Console(highlight=False)
     if not events:
