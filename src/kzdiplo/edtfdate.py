@@ -28,10 +28,14 @@ def _month(day: dt.date) -> str:
 
 
 def edtf(start: Any, end: Any, precision: str | None, inferred: bool = False) -> str | None:
-    """The EDTF string for a stored partial date (None when the date is unknown)."""
+    """The EDTF string for a stored partial date (None when the date is unknown, or is
+    not a date: the listing's column probe shapes a row of placeholders)."""
     if start is None or end is None:
         return None
-    first, last = _iso(start), _iso(end)
+    try:
+        first, last = _iso(start), _iso(end)
+    except ValueError:
+        return None
     mark = "?" if inferred else ""
     if precision == "day" and first == last:
         return f"{first.isoformat()}{mark}"
