@@ -797,7 +797,8 @@ def partner_totals(
             for stage in sorted({r["stage"] for r in staged}, key=_stage_order)
         ]
         out.append(head | _totals(rows) | {"by_stage": by_stage, "organizations": members})
-    out.sort(key=lambda r: (-_top(r), -r["agreements"], r["key"]))
+    out.sort(key=lambda r: (-_top(r, "usd_from_partner"), -r["agreements"],
+                            -_top(r, "usd_to_partner"), r["key"]))  # fmt: skip
     return out
 
 
@@ -805,8 +806,10 @@ def _stage_order(stage: str | None) -> int:
     return STAGES.index(stage) if stage in STAGES else len(STAGES)
 
 
-def _top(row: dict[str, Any]) -> int:
-    return max((row[k] or {"high": 0})["high"] for k in ("usd_from_partner", "usd_to_partner"))
+def _top(row: dict[str, Any], key: str) -> int:
+    """Money from a partner ranks it first: money to it is often a regional package
+    shared with others (its own share not stated), so it ranks after agreements."""
+    return int((row[key] or {"high": 0})["high"])
 
 
 # --- search -------------------------------------------------------------------------------

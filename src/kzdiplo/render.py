@@ -109,7 +109,7 @@ DROP_ORDER = (
     "Includes", "Where", "Kind", "Capacity", "Started", "Rests on", "Published", "Cited",
     "Commodity", "Count", "Completion", "Relationship, in the source's words", "Partners",
     "Publisher", "Status", "Payer \u2192 recipient", "Date", "Disputed", "Stage", "Cost",
-    "Amount", "USD to partner", "Agreements",
+    "Amount", "USD to partner", "USD from partner", "Agreements",
 )  # fmt: skip
 FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
 

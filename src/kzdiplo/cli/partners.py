@@ -8,6 +8,7 @@ from kzdiplo import display as show
 from kzdiplo.cli.common import (
     FormatOption,
     LayoutOption,
+    LimitOption,
     StageOption,
     guarded,
     reading,
@@ -63,6 +64,7 @@ def partners(
         bool, typer.Option("--with-kazakhstan", help="Also list Kazakhstan itself.")
     ] = False,
     stage: StageOption = None,
+    limit: LimitOption = 0,
     fmt: FormatOption = Format.table,
     layout: LayoutOption = Layout.auto,
 ) -> None:
@@ -74,12 +76,16 @@ def partners(
     finances, co-finances or acquires; "USD to partner" where it is a recipient or
     beneficiary. A partner that is only a party, contractor, host or participant is
     credited nothing (the deal still counts under "Deals involving"). Each deal is
-    added once: never the parts of an umbrella deal, nor a deal whose money is counted
-    in another. Totals include every stage, each shown apart; --stage keeps some.
+    added once: a part of an umbrella deal, or a deal whose money is counted in another
+    (a loan for the same project), is not added again for a partner the umbrella or the
+    other deal already credits. Money shared with others is marked (own share not
+    stated). Totals include every stage, each shown apart; --stage keeps some. Rows
+    come largest first; --limit keeps the first ones.
 
     \b
     Examples:
       kzdiplo partners
+      kzdiplo partners --limit 5
       kzdiplo partners --stage signed --stage approved
       kzdiplo partners --format json
     """
@@ -88,4 +94,5 @@ def partners(
 
     with reading(ctx) as reader:
         rows = partner_totals(reader, include_kazakhstan=with_kazakhstan, stages=stages_of(stage))
-    emit(rows, COLUMNS, fmt, title=f"{len(rows)} partners", layout=layout)
+    title = f"{len(rows)} partners" + (f", the first {limit}" if 0 < limit < len(rows) else "")
+    emit(rows[:limit] if limit else rows, COLUMNS, fmt, title=title, layout=layout)
