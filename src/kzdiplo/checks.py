@@ -75,14 +75,12 @@ def order_indexes(reader: Reader) -> list[str]:
 
 def partner_cache(reader: Reader) -> list[str]:
     """A cache marked fresh holds exactly what the live query computes."""
+    from kzdiplo.queries import CACHE_COLUMNS as columns
     from kzdiplo.queries import PARTNER_TOTALS_SQL
 
     state = reader.rows("SELECT stale FROM derived_state WHERE name = 'partner_totals'")
     if not state or state[0]["stale"]:
         return []  # stale: partners uses the live query, nothing can be wrong
-    from kzdiplo.queries import _CACHE_COLUMNS
-
-    columns = tuple(c.strip() for c in _CACHE_COLUMNS.split(","))
 
     def rows(sql: str) -> list[tuple]:
         return sorted((tuple(r[c] for c in columns) for r in reader.rows(sql)), key=repr)

@@ -682,14 +682,15 @@ LEFT JOIN deals d ON d.id = pg.deal_id
 LEFT JOIN receivers r ON r.deal_id = pg.deal_id
 GROUP BY pg.gc, pg.go, COALESCE(a.stage, d.stage)"""
 
-_CACHE_COLUMNS = (
-    "gc, go, stage, agreement_records, agreements, deals, not_added, from_low, from_high, "
-    "shared_deals, shared_to_deals, to_low, to_high, approximate, unpriced, undirected"
-)
+# The columns of partner_totals_cache that PARTNER_TOTALS_SQL fills (db check compares them)
+CACHE_COLUMNS = ("gc", "go", "stage", "agreement_records", "agreements", "deals", "not_added",
+                 "from_low", "from_high", "shared_deals", "shared_to_deals", "to_low", "to_high",
+                 "approximate", "unpriced", "undirected")  # fmt: skip
+_CACHE_LIST = ", ".join(CACHE_COLUMNS)
 REBUILD_PARTNER_TOTALS = [
     "DELETE FROM partner_totals_cache",
-    f"INSERT INTO partner_totals_cache ({_CACHE_COLUMNS}) "
-    f"SELECT {_CACHE_COLUMNS} FROM ({PARTNER_TOTALS_SQL}) AS totals",
+    f"INSERT INTO partner_totals_cache ({_CACHE_LIST}) "
+    f"SELECT {_CACHE_LIST} FROM ({PARTNER_TOTALS_SQL}) AS totals",
     "UPDATE derived_state SET stale = false WHERE name = 'partner_totals'",
 ]
 
