@@ -3,8 +3,10 @@
 (benchmarks/synth.py) copied into a fresh PostgreSQL database, then the scale commands
 timed with the real CLI and every statement they send explained.
 
-    scripts/with-postgres.sh /work/dev-venv/bin/python benchmarks/pg_scale.py \\
-        --sqlite /tmp/kzdiplo-bench/synth-1000000.db
+    scripts/with-postgres.sh python benchmarks/pg_scale.py --sqlite WORKDIR/synth-1000000.db
+
+(WORKDIR: benchmarks/run.py's work directory, by default ``kzdiplo-bench`` in the
+system's temporary directory.)
 
 The superuser URL comes from ``--url`` or ``KZDIPLO_TEST_POSTGRES_URL``. Steps:
 
@@ -55,9 +57,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from run import ms  # noqa: E402  (benchmarks/run.py: one way to print a time)
-
-KZ = str(Path(sys.executable).parent / "kzdiplo")
+from harness import DEFAULT_WORKDIR, KZ  # noqa: E402
+from render import ms  # noqa: E402  (one way to print a time)
 
 # The tables synth.py fills, parents first.
 LOADED = (
@@ -436,7 +437,7 @@ def plans(
 
 def machine() -> dict[str, Any]:
     """run.py's description of the machine, with Python's version and the load average."""
-    from run import machine as described
+    from harness import machine as described
 
     return described() | {"python": platform.python_version(), "load": os.getloadavg()}
 
@@ -686,7 +687,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=os.environ.get("KZDIPLO_TEST_POSTGRES_URL"),
                         help="superuser URL (default: $KZDIPLO_TEST_POSTGRES_URL)")  # fmt: skip
-    parser.add_argument("--sqlite", type=Path, default=Path("/tmp/kzdiplo-bench/synth-1000000.db"))
+    parser.add_argument("--sqlite", type=Path, default=DEFAULT_WORKDIR / "synth-1000000.db")
     parser.add_argument("--database", default="kzdiplo_scale")
     parser.add_argument("--strategy", choices=("drop", "keep"), default="drop")
     parser.add_argument("--reuse", action="store_true", help="keep --database, upgrade it")
@@ -694,7 +695,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rare", default="GM", help="the rare partner (docs/benchmarks.md's)")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--json", type=Path, default=Path("/tmp/kzdiplo-bench/pg-results.json"))
+    parser.add_argument("--json", type=Path, default=DEFAULT_WORKDIR / "pg-results.json")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-postgres.md")
     parser.add_argument("--before", type=Path, help="results JSON of an earlier run")
     parser.add_argument("--render-only", type=Path, help="results JSON: write the report only")

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""The cost of drawing tables with Rich, side by side with the peer: writes
+"""Issue 14's speed target: `kzdiplo agreements --partner US` drawn with Rich, side by side
+with sqlite-utils on the same seeded file; writes docs/benchmarks-rich.json and renders
 docs/benchmarks-rich.md.
 
-    /work/venv14/bin/python benchmarks/rich_startup.py --before /tmp/main-src/src
+    python benchmarks/rich_startup.py                      # 61 rounds
+    python benchmarks/rich_startup.py --before OTHER/src   # also another checkout's start-up
+    python benchmarks/rich_startup.py --quick              # 5 rounds, results in the temp dir
 
-``--before`` is the ``src`` folder of another kzdiplo checkout (the hand-drawn table of
-main before issue 14): it runs with the same interpreter and database through
-``PYTHONPATH``. Each kzdiplo command starts through ``env`` (both before and after,
-so both pay the same exec); sqlite-utils runs the SQL a user would write for the same
-answer. Round-robin timing, whole processes, medians: benchmarks/run.py's machinery.
+``--before`` is the ``src`` folder of another kzdiplo checkout: it runs with the same
+interpreter through ``PYTHONPATH``, on its own database. Each kzdiplo command starts
+through ``env`` (so all pay the same exec); sqlite-utils runs the SQL a user would write
+for the same answer (run.py's, checked there to return the same records). Round-robin
+timing, whole processes, medians (harness.py); the load average is recorded, and the
+import time of the Rich command is profiled so the page says where start-up goes.
 """
 
 from __future__ import annotations
@@ -20,91 +24,72 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run import ENV, KZ, SU, US_SQL, Cmd, machine, make_seeded, measure, ms, ratio, versions
-
-# An installed package has its bytecode compiled (sqlite-utils' is); a shell that sets
-# PYTHONDONTWRITEBYTECODE would make every kzdiplo run recompile its modules instead.
-ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+import harness as h
+from render import render
+from run import US_SQL
 
 GOAL = 0.75  # kzdiplo agreements --partner US against sqlite-utils query (issue 14)
+COLUMNS = 120
+LISTING = ["agreements", "--partner", "US"]
 
 
-def commands(db: Path, before: Path | None) -> list[Cmd]:
-    listing = ["agreements", "--partner", "US"]
+def commands(db: Path, before: Path | None) -> list[h.Cmd]:
+    env = ["env", f"COLUMNS={COLUMNS}"]
     cmds = [
-        Cmd("after", "kzdiplo agreements --partner US (Rich table)",
-            ["env", f"COLUMNS={COLUMNS}", KZ, "--db", str(db), *listing]),
-        Cmd("after_json", "kzdiplo agreements --partner US -f json (no Rich)",
-            ["env", f"COLUMNS={COLUMNS}", KZ, "--db", str(db), *listing, "-f", "json"]),
-        Cmd("peer", "sqlite-utils query (US agreements SQL)", [SU, "query", str(db), US_SQL]),
+        h.Cmd("after", "kzdiplo agreements --partner US (Rich table)",
+            [*env, h.KZ, "--db", str(db), *LISTING]),
+        h.Cmd("after_json", "kzdiplo agreements --partner US -f json (no Rich)",
+            [*env, h.KZ, "--db", str(db), *LISTING, "-f", "json"]),
+        h.Cmd("peer", "sqlite-utils query (US agreements SQL)", [h.SU, "query", str(db), US_SQL]),
     ]  # fmt: skip
     if before is not None:
         # The other checkout's own database: the same seed data at its own schema head.
         old = db.with_name("seeded-before.db")
-        subprocess.run(["env", f"PYTHONPATH={before}", KZ, "--db", str(old), "db", "init"],
-                       check=True, env=ENV, capture_output=True)  # fmt: skip
-        cmds.append(
-            Cmd("before", "kzdiplo agreements --partner US (hand-drawn table, main)",
-                ["env", f"COLUMNS={COLUMNS}", f"PYTHONPATH={before}", KZ, "--db", str(old),
-                 *listing])
-        )  # fmt: skip
+        subprocess.run(["env", f"PYTHONPATH={before}", h.KZ, "--db", str(old), "db", "init"],
+                       check=True, env=h.ENV, capture_output=True)  # fmt: skip
+        cmds.append(h.Cmd("before", "kzdiplo agreements --partner US (other checkout)",
+                        [*env, f"PYTHONPATH={before}", h.KZ, "--db", str(old), *LISTING]))  # fmt: skip
     return cmds
 
 
-COLUMNS = 120
-
-
-def report(cmds: list[Cmd], runs: int) -> str:
-    by = {c.key: c.stats() for c in cmds}
-    peer = by["peer"]["median"]
-    lines = [
-        "# Tables with Rich: start-up against the peer",
-        "",
-        f"Measured {dt.date.today().isoformat()} by `benchmarks/rich_startup.py` on "
-        f"{machine()['cpu']} ({machine()['nproc']} cores); {runs} round-robin rounds, "
-        f"whole process, stdout to /dev/null, COLUMNS={COLUMNS}, seeded database, "
-        "bytecode compiled (warm-up rounds write it).",
-        "",
-        "| Command | Median | Min | Max | vs sqlite-utils |",
-        "|---|---|---|---|---|",
-    ]
-    for c in cmds:
-        s = by[c.key]
-        lines.append(
-            f"| {c.label} | {ms(s['median'])} | {ms(s['min'])} | {ms(s['max'])} | "
-            f"{ratio(s['median'], peer)} |"
-        )
-    after = by["after"]["median"] / peer
-    lines += [
-        "",
-        "The Rich table against the same run's JSON is the cost of Rich on the same data "
-        "(its import, about 20-25 ms on a quiet machine, and laying the table out). The "
-        "hand-drawn row runs the other checkout on its own seed data and schema (main "
-        "before issue 14 had fewer US agreements: 1 row against 7 now), so it is the "
-        "start-up before, not the same page.",
-        "",
-        f"Goal: `kzdiplo agreements --partner US` at or below {GOAL}x `sqlite-utils query` "
-        f"on the same file: {after:.2f}x, {'met' if after <= GOAL else 'not met'}.",
-        "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items() if v) + ".",
-        "",
-    ]
-    return "\n".join(lines)
+def run(runs: int, warmup: int, before: Path | None, tmp: Path) -> dict:
+    """The timings and the import profile, as plain data."""
+    db = tmp / "seeded.db"
+    r: dict = {"benchmark": "rich", "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+               "goal": GOAL, "columns": COLUMNS, "runs": runs, "warmup": warmup,
+               "machine": h.machine(), "versions": h.versions(), "git": h.git_state(),
+               "loadavg_start": h.load_average()}  # fmt: skip
+    h.make_seeded(db)
+    cmds = commands(db, before)
+    h.measure(cmds, runs, warmup, what="Rich start-up")
+    r["loadavg_end"] = h.load_average()
+    r["commands"] = [c.result() for c in cmds]
+    h.log("import time of the Rich command")
+    env = dict(h.ENV, COLUMNS=str(COLUMNS))
+    r["imports"] = h.import_times(["--db", str(db), *LISTING], tmp, env=env) | {"runs": 7}
+    return r
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="src folder of the kzdiplo to compare")
-    parser.add_argument("--runs", type=int, default=31)
-    parser.add_argument("--output", type=Path, default=Path("docs/benchmarks-rich.md"))
+    parser.add_argument("--runs", type=int, default=61, help="round-robin rounds (61)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up rounds (3)")
+    parser.add_argument("--quick", action="store_true", help="5 rounds, 1 warm-up, temp output")
+    parser.add_argument("--json", type=Path, help="default docs/benchmarks-rich.json")
+    parser.add_argument("--output", type=Path, help="default: --json with .md")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.warmup = 5, 1
+        args.json = args.json or Path(tempfile.gettempdir()) / "kzdiplo-rich-quick.json"
+    args.json = args.json or h.ROOT / "docs" / "benchmarks-rich.json"
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "seeded.db"
-        make_seeded(db)
-        cmds = commands(db, args.before.resolve() if args.before else None)
-        measure(cmds, args.runs, warmup=3, what="Rich start-up")
-        text = report(cmds, args.runs)
-    args.output.write_text(text)
+        before = args.before.resolve() if args.before else None
+        r = h.portable(run(args.runs, args.warmup, before, Path(tmp)), tmp=tmp,
+                     **({"before": before} if before else {}))  # fmt: skip
+    h.write_json(args.json, r)
+    text = render(r)
+    (args.output or args.json.with_suffix(".md")).write_text(text)
     sys.stdout.write(text)
 
 

@@ -3,10 +3,11 @@
 indexes and query shapes on a scratch copy of the scale database, a schema variant for
 the load, and start-up variants through environment switches.
 
-    python benchmarks/experiments.py /tmp/kzdiplo-bench/synth-1000000.db \\
-        --seeded /tmp/kzdiplo-bench/seeded.db --rare GM --output /tmp/experiments.md
+    python benchmarks/explore/experiments.py WORKDIR/synth-1000000.db \\
+        --seeded WORKDIR/seeded.db --rare GM --output experiments.md
 
-benchmarks/run.py runs it and appends its Markdown to docs/benchmarks.md. The scratch
+(WORKDIR: benchmarks/run.py's work directory.) ``benchmarks/run.py --experiments`` runs it
+and adds its Markdown to docs/benchmarks.md as section 7. The scratch
 copy lives next to the database and is deleted at the end.
 """
 
@@ -26,15 +27,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # benchmarks/
 sys.path.insert(0, str(HERE))
 
+import harness  # noqa: E402
 import synth  # noqa: E402
-
-BIN = Path(sys.executable).parent
-PY = sys.executable
-KZ = str(BIN / "kzdiplo")
-SU = str(BIN / "sqlite-utils")
+from harness import KZ, PY, SU  # noqa: E402
 
 DATE_INDEX = (
     "CREATE INDEX ix_agreements_date_order "
@@ -62,13 +60,7 @@ def timed(conn: sqlite3.Connection, sql: str, repeat: int = 5) -> tuple[float, l
 
 
 def plan(conn: sqlite3.Connection, sql: str) -> str:
-    rows = conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
-    depth: dict[int, int] = {0: -1}
-    out = []
-    for node, parent, _, detail in rows:
-        depth[node] = depth.get(parent, -1) + 1
-        out.append("  " * depth[node] + detail)
-    return "\n".join(out)
+    return "\n".join(harness.plan(conn, sql))
 
 
 def ms(seconds: float) -> str:
