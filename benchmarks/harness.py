@@ -104,17 +104,19 @@ class Cmd:
     peer: str | None = None  # key of the command it is compared with
     times: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds of each timed run
 
     def stats(self) -> dict:
         t = sorted(self.times)
         return {"min": t[0], "median": statistics.median(t), "max": t[-1], "runs": len(t),
                 "mean": statistics.fmean(t),
                 "stdev": statistics.stdev(t) if len(t) > 1 else 0.0,
+                "cpu_median": statistics.median(self.cpu) if self.cpu else None,
                 "peak_rss_mb": max(self.rss_kb) / 1024 if self.rss_kb else None}  # fmt: skip
 
     def result(self) -> dict:
         return {"key": self.key, "label": self.label, "argv": self.argv, "peer": self.peer,
-                "times": self.times, "stats": self.stats()}  # fmt: skip
+                "times": self.times, "cpu": self.cpu, "stats": self.stats()}  # fmt: skip
 
 
 def gnu_time() -> str | None:
@@ -133,10 +135,20 @@ def gnu_time() -> str | None:
 GNU_TIME = gnu_time()
 
 
-def run_once(argv: list[str], rss: bool = False) -> tuple[float, int | None, int, str]:
-    """(seconds, peak RSS in KB or None, exit code, stderr) of one whole process.
+@dataclass
+class Run:
+    seconds: float  # wall clock, fork to exit
+    cpu: float  # user + system time of the process (and what it waited for)
+    peak_kb: int | None
+    code: int
+    stderr: str
 
-    With ``rss``, the command runs under GNU time (``-f %M``), which adds about a
+
+def run_once(argv: list[str], rss: bool = False) -> Run:
+    """One whole process: its wall and CPU time, peak RSS in KB (or None), exit, stderr.
+
+    CPU time is what a loaded machine inflates least: wall time includes waiting for a
+    core, CPU time mostly not. With ``rss``, the command runs under GNU time (``-f %M``), which adds about a
     millisecond; timed comparisons run without it.
     """
     with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as mem:
@@ -153,7 +165,8 @@ def run_once(argv: list[str], rss: bool = False) -> tuple[float, int | None, int
         if rss:
             text = mem.read().strip().splitlines()
             peak = int(text[-1]) if GNU_TIME and text and text[-1].isdigit() else usage.ru_maxrss
-        return elapsed, peak, code, err.read().decode(errors="replace")
+        cpu = usage.ru_utime + usage.ru_stime
+        return Run(elapsed, cpu, peak, code, err.read().decode(errors="replace"))
 
 
 def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = False) -> None:
@@ -164,11 +177,11 @@ def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = Fals
     timed run is under GNU time instead).
     """
 
-    def once(c: Cmd, with_rss: bool) -> tuple[float, int | None]:
-        t, peak, code, err = run_once(c.argv, with_rss)
-        if code != 0:
-            raise SystemExit(f"{c.label}: exit {code}\n{' '.join(c.argv)}\n{err}")
-        return t, peak
+    def once(c: Cmd, with_rss: bool) -> Run:
+        run = run_once(c.argv, with_rss)
+        if run.code != 0:
+            raise SystemExit(f"{c.label}: exit {run.code}\n{' '.join(c.argv)}\n{run.stderr}")
+        return run
 
     for _ in range(warmup):
         for c in cmds:
@@ -176,15 +189,16 @@ def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = Fals
     n = len(cmds)
     for i in range(runs):
         for c in cmds[i % n :] + cmds[: i % n]:
-            t, peak = once(c, rss)
-            c.times.append(t)
-            if peak is not None:
-                c.rss_kb.append(peak)
+            run = once(c, rss)
+            c.times.append(run.seconds)
+            c.cpu.append(run.cpu)
+            if run.peak_kb is not None:
+                c.rss_kb.append(run.peak_kb)
         if (i + 1) % 5 == 0 or i + 1 == runs:
             log(f"{what}: round {i + 1}/{runs}")
     if not rss:
         for c in cmds:
-            c.rss_kb.append(once(c, True)[1] or 0)
+            c.rss_kb.append(once(c, True).peak_kb or 0)
 
 
 # --- facts about the machine and the code ------------------------------------------------

@@ -390,8 +390,13 @@ def render_rich(r: dict) -> str:
     after = by["after"]["median"] / peer
     goal = r["goal"]
     m = r["machine"]
+    cpu_peer = by["peer"].get("cpu_median")
+
+    def cpu(st: dict) -> str:
+        return f"{ms(st['cpu_median'])} ({ratio(st['cpu_median'], cpu_peer)})" if cpu_peer else "-"
+
     rows = [(c["label"], ms(c["stats"]["median"]), ms(c["stats"]["min"]), ms(c["stats"]["max"]),
-             ratio(c["stats"]["median"], peer)) for c in r["commands"]]  # fmt: skip
+             ratio(c["stats"]["median"], peer), cpu(c["stats"])) for c in r["commands"]]  # fmt: skip
     out = [
         "# Tables with Rich: start-up against the peer\n",
         f"Measured {r['date']} by `benchmarks/rich_startup.py` (rendered from "
@@ -401,9 +406,11 @@ def render_rich(r: dict) -> str:
         f"/dev/null, COLUMNS={r['columns']}, seeded database, bytecode compiled (warm-up rounds "
         f"write it). Load average (1/5/15 min) {load(r['loadavg_start'])} at the start, "
         f"{load(r['loadavg_end'])} at the end, on {m['nproc']} cores.\n",
-        *table(("Command", "Median", "Min", "Max", "vs sqlite-utils"), rows),
-        "\nThe Rich table against the same run's JSON is the cost of Rich on the same data "
-        "(its import and laying the table out).",
+        *table(("Command", "Median", "Min", "Max", "vs sqlite-utils", "CPU median (ratio)"), rows),
+        "\nWall-clock medians are the target's measure. The CPU column (user + system time of "
+        "the same runs, from `wait4`) is what a loaded machine inflates least: a process "
+        "waiting for a core adds wall time, not CPU time. The Rich table against the same "
+        "run's JSON is the cost of Rich on the same data (its import and laying the table out).",
     ]
     if "before" in by:
         out.append("\nThe hand-drawn row runs the other checkout on its own seed data and "
