@@ -352,6 +352,39 @@ def import_rows(imp: dict, top: int, key: str = "cumulative_ms", depth0: bool = 
     )
 
 
+def _stdlib(module: str) -> bool:
+    top = module.split(".")[0]
+    return top in sys.stdlib_module_names or top in ("_frozen_importlib_external", "zipimport")
+
+
+def import_groups(imp: dict) -> Lines:
+    """Self time of every module charged to the package whose import first loaded it: a
+    standard-library module counts for the nearest non-stdlib module above it in the
+    import tree (``modules`` is in importtime's order, children before their parent)."""
+    mods = imp["modules"]
+    owner: list[str | None] = [None if _stdlib(m["module"]) else m["module"] for m in mods]
+    for i in range(len(mods) - 1, -1, -1):  # parents come later: walk back to inherit
+        if owner[i] is None:
+            depth = mods[i]["depth"]
+            parent = next((j for j in range(i + 1, len(mods)) if mods[j]["depth"] < depth), None)
+            owner[i] = owner[parent] if parent is not None else None
+    groups: dict[str, float] = {}
+    for m, o in zip(mods, owner, strict=True):
+        name = o.split(".")[0] if o else "interpreter start-up (site, encodings, ...)"
+        groups[name] = groups.get(name, 0.0) + m["self_ms"]
+    total = sum(groups.values())
+    rows = [
+        (name, f"{v:.1f} ms", f"{v / total:.0%}")
+        for name, v in sorted(groups.items(), key=lambda kv: -kv[1])
+        if v >= 0.5
+    ]
+    return [
+        f"By package (medians of each module's self time, {total:.0f} ms in all; the "
+        "standard library charged to the package that first imported it):\n",
+        *table(("package", "import time", "share"), rows),
+    ]
+
+
 def imports_section(s: Scale) -> Lines:
     imp, hlp = s.r["imports"], s.r["imports_help"]
     return [
@@ -359,6 +392,8 @@ def imports_section(s: Scale) -> Lines:
         f"`python -X importtime`, median of 7 runs: {imp['total_ms']:.0f} ms of imports in all. "
         f"Heavy modules loaded by the command: {', '.join(imp['heavy_loaded']) or 'none'} "
         f"(checked: {', '.join(imp['heavy_checked'])}).\n",
+        *import_groups(imp),
+        "",
         *import_rows(imp, 12), "",
         *import_rows(imp, 15, "self_ms", depth0=False),
         f"\n`kzdiplo --help`: {hlp['total_ms']:.0f} ms of imports; heavy modules loaded: "
@@ -425,7 +460,11 @@ def render_rich(r: dict) -> str:
         out += [
             f"Where the Rich command's start-up goes: `python -X importtime`, median of "
             f"{imp.get('runs', 7)} runs, {imp['total_ms']:.0f} ms of imports in all "
-            "(importtime's own overhead inflates every figure; the ranking is what counts).\n",
+            "(the median of the runs' totals: on a loaded machine a run's total includes "
+            "time spent waiting for a core, which the per-module medians below mostly "
+            "filter out; importtime's own overhead inflates every figure, so the shares "
+            "are what counts).\n",
+            *import_groups(imp), "",
             *import_rows(imp, 10), "",
             *import_rows(imp, 12, "self_ms", depth0=False), "",
         ]  # fmt: skip
