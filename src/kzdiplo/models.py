@@ -147,17 +147,64 @@ def _link_fk(table: str, comment: str) -> Any:
     return mapped_column(ForeignKey(f"{table}.id", ondelete="SET NULL"), comment=comment)
 
 
-class DatedMixin:
-    """A partial date ``date_*``: the range it falls in, its precision and wording."""
+def partial_date(
+    prefix: str,
+    *,
+    start: str,
+    end: str,
+    text: str,
+    note: str,
+    precision: str | None = None,
+    index: bool | None = None,
+) -> Any:
+    """A mixin with the six columns of the partial date ``<prefix>_*`` (the module
+    docstring says what they hold), each with its comment; ``precision`` defaults to the
+    vocabulary's, ``index`` indexes ``<prefix>_start``. The table adds
+    ``partial_date_checks(prefix)`` to its ``__table_args__``.
 
-    date_start: Mapped[dt.date | None] = mapped_column(
-        index=True, comment="Earliest date it may fall on"
-    )
-    date_end: Mapped[dt.date | None] = mapped_column(comment="Latest date it may fall on")
-    date_precision: Mapped[Precision]
-    date_text: Mapped[str | None] = mapped_column(comment="The source's wording of the date")
-    date_inferred: Mapped[Flag] = mapped_column(comment=DERIVED)
-    date_note: Mapped[str | None] = mapped_column(comment="How the date was derived")
+    Built at run time so that what a partial date is has one home; mypy sees ``Any``,
+    and nothing reads these columns through the ORM (the loader and queries use tables).
+    """
+    parts: dict[str, tuple[Any, str | None]] = {
+        "start": (Mapped[dt.date | None], start),
+        "end": (Mapped[dt.date | None], end),
+        "precision": (Mapped[Precision], precision),
+        "text": (Mapped[str | None], text),
+        "inferred": (Mapped[Flag], DERIVED),
+        "note": (Mapped[str | None], note),
+    }
+    namespace: dict[str, Any] = {"__annotations__": {}, "__doc__": f"A partial date {prefix}_*"}
+    for part, (annotation, comment) in parts.items():
+        name = f"{prefix}_{part}"
+        namespace["__annotations__"][name] = annotation
+        namespace[name] = mapped_column(index=index if part == "start" else None, comment=comment)
+    return type(f"{prefix.title()}Mixin", (), namespace)
+
+
+DatedMixin: Any = partial_date(
+    "date",
+    start="Earliest date it may fall on",
+    end="Latest date it may fall on",
+    text="The source's wording of the date",
+    note="How the date was derived",
+    index=True,
+)
+StartedMixin: Any = partial_date(
+    "started",
+    start="Earliest start date",
+    end="Latest start date",
+    precision="Start date precision",
+    text="The source's wording",
+    note="How the start was derived",
+)
+CompletionMixin: Any = partial_date(
+    "completion",
+    start="Earliest expected completion",
+    end="Latest expected completion",
+    precision="Completion date precision",
+    text="The source's wording",
+    note="How it was derived",
+)
 
 
 class DescribedMixin:
@@ -350,7 +397,7 @@ class MineralDeposit(LocatedMixin, DescribedMixin, Base):
     )
 
 
-class InfrastructureProject(LocatedMixin, DescribedMixin, Base):
+class InfrastructureProject(StartedMixin, CompletionMixin, LocatedMixin, DescribedMixin, Base):
     __tablename__ = "infrastructure_projects"
     __table_args__ = (
         CheckConstraint("capacity_value IS NULL OR capacity_value >= 0", name="capacity"),
@@ -377,18 +424,6 @@ class InfrastructureProject(LocatedMixin, DescribedMixin, Base):
         comment="The vague word: nearly, up to, about"
     )
     cost_text: Mapped[str | None] = mapped_column(comment="The source's wording of the cost")
-    started_start: Mapped[dt.date | None] = mapped_column(comment="Earliest start date")
-    started_end: Mapped[dt.date | None] = mapped_column(comment="Latest start date")
-    started_precision: Mapped[Precision] = mapped_column(comment="Start date precision")
-    started_text: Mapped[str | None] = mapped_column(comment="The source's wording")
-    started_inferred: Mapped[Flag] = mapped_column(comment=DERIVED)
-    started_note: Mapped[str | None] = mapped_column(comment="How the start was derived")
-    completion_start: Mapped[dt.date | None] = mapped_column(comment="Earliest expected completion")
-    completion_end: Mapped[dt.date | None] = mapped_column(comment="Latest expected completion")
-    completion_precision: Mapped[Precision] = mapped_column(comment="Completion date precision")
-    completion_text: Mapped[str | None] = mapped_column(comment="The source's wording")
-    completion_inferred: Mapped[Flag] = mapped_column(comment=DERIVED)
-    completion_note: Mapped[str | None] = mapped_column(comment="How it was derived")
 
 
 class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
