@@ -46,6 +46,7 @@ from kzdiplo.vocab import (
     SOURCE_KINDS,
     SOURCE_RELATIONS,
     STAGES,
+    in_words,
 )
 
 NAMING_CONVENTION = {
@@ -85,9 +86,7 @@ Flag = Annotated[bool, mapped_column(default=False, server_default=false())]
 # Money in whole units of a currency, as BIGINT.
 Money = Annotated[int | None, mapped_column(BigInteger)]
 Currency = Annotated[str | None, mapped_column(String(3), comment="ISO 4217 code")]
-Precision = Annotated[
-    str | None, mapped_column(String(12), comment="day, month, part_of_year, year or years")
-]
+Precision = Annotated[str | None, mapped_column(String(12), comment=in_words(PRECISIONS))]
 Summary = Annotated[str | None, mapped_column(comment="What the sources say of it")]
 Place = Annotated[str | None, mapped_column(comment="Place, when a source gives one")]
 # The source a claim rests on: a source that claims rest on cannot be deleted.
@@ -271,7 +270,7 @@ class Source(Base):
         comment="True when the publication date is inferred, not printed",
     )
     published_note: Mapped[str | None] = mapped_column(comment="How the date was established")
-    kind: Mapped[str] = mapped_column(String(20), comment="official, company, media or analysis")
+    kind: Mapped[str] = mapped_column(String(20), comment=in_words(SOURCE_KINDS))
     retrieved: Mapped[dt.date | None] = mapped_column(comment="When we retrieved it")
     text: Mapped[str | None] = mapped_column(
         comment="The full text we hold; citation quotes are checked against it"
@@ -314,7 +313,7 @@ class Country(Base):
     numeric: Mapped[str | None] = mapped_column(String(3), comment="ISO 3166-1 numeric code")
     name: Mapped[str] = mapped_column(comment="Short name (ISO 3166)")
     official_name: Mapped[str | None] = mapped_column(comment="Official name (ISO 3166)")
-    kind: Mapped[str] = mapped_column(String(10), comment="country or bloc")
+    kind: Mapped[str] = mapped_column(String(10), comment=in_words(PARTNER_KINDS))
     aliases: Mapped[Aliases]
     relationship_level: Mapped[str | None] = mapped_column(
         comment="Relationship with Kazakhstan in the source's own words"
@@ -336,9 +335,7 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(
         comment="Name as the source gives it (a label when the source names none)"
     )
-    kind: Mapped[str] = mapped_column(
-        String(20), comment="company, bank, institution, multilateral or government"
-    )
+    kind: Mapped[str] = mapped_column(String(20), comment=in_words(ORGANIZATION_KINDS))
     country_id: Mapped[int | None] = mapped_column(
         ForeignKey("countries.id", ondelete="SET NULL"),
         comment="Home country or bloc; a filter on it finds this organisation too",
@@ -367,8 +364,7 @@ class Agreement(StagedMixin, DatedMixin, DescribedMixin, Base):
     aliases: Mapped[Aliases]
     kind: Mapped[str] = mapped_column(
         String(30),
-        comment="declaration, memorandum, package, accession, partnership_agreement, "
-        "commitment or agreement",
+        comment=in_words(AGREEMENT_KINDS),
     )
     count: Mapped[int | None] = mapped_column(
         Integer, comment="Number of agreements in a package (one row, not one row each)"
@@ -439,9 +435,7 @@ class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
     id: Mapped[IntPk]
     slug: Mapped[Slug]
     title: Mapped[str] = mapped_column(comment="What the money is for")
-    kind: Mapped[str] = mapped_column(
-        String(20), comment="funding, investment, acquisition, package_value or fund"
-    )
+    kind: Mapped[str] = mapped_column(String(20), comment=in_words(DEAL_KINDS))
     amount_low: Mapped[Money] = mapped_column(
         comment="Lowest stated amount, whole units (NULL: not stated)"
     )
@@ -638,7 +632,9 @@ class StageChange(Base):
     date_precision: Mapped[Precision]
     date_text: Mapped[str | None] = mapped_column(comment="The source's wording of the date")
     source_id: Mapped[SourceRef]
-    kind: Mapped[str] = mapped_column(String(10), comment="quote or summary, as for citations")
+    kind: Mapped[str] = mapped_column(
+        String(10), comment=in_words(CITATION_KINDS) + ", as for citations"
+    )
     text: Mapped[str] = mapped_column(comment="The verbatim excerpt or our summary")
     note: Mapped[str | None] = mapped_column(comment="Remarks")
 
