@@ -31,7 +31,7 @@ from sqlalchemy import (
     Text,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from kzdiplo.vocab import (
     AGREEMENT_KINDS,
@@ -500,9 +500,50 @@ RECORD_COLUMNS = {
     "event_id": "events",
 }
 SUBJECT_COLUMNS = {"country_id": "countries", "organization_id": "organizations", **RECORD_COLUMNS}
+# What a link column's comment calls a row of the table it links to.
+_A_ROW_OF = {
+    "countries": "a country or bloc",
+    "organizations": "an organisation",
+    "agreements": "an agreement",
+    "deals": "a deal",
+    "mineral_deposits": "a deposit",
+    "infrastructure_projects": "a project",
+    "events": "an event",
+}
 
 
-class Party(Base):
+def _link(table: str, role: str) -> Any:
+    """A link to one row of ``table``, deleted with it, commented "<role>: <what>"."""
+    return _record_fk(table, f"{role}: {_A_ROW_OF[table]}")
+
+
+def _linked(table: str) -> Any:
+    """``_link`` as a mixin's column: the mapped class's ``link_role`` names the role."""
+    return declared_attr(lambda cls: _link(table, cls.link_role))
+
+
+class RecordLinksMixin:
+    """A row of one record: it sets one of the ``RECORD_COLUMNS``, which the table checks
+    with ``exactly_one(*RECORD_COLUMNS)`` (tests/test_models_schema.py keeps the two
+    lists equal). Its columns follow the table's own."""
+
+    link_role: ClassVar[str] = "Record"
+    agreement_id: Mapped[int | None] = _linked("agreements")
+    deal_id: Mapped[int | None] = _linked("deals")
+    deposit_id: Mapped[int | None] = _linked("mineral_deposits")
+    project_id: Mapped[int | None] = _linked("infrastructure_projects")
+    event_id: Mapped[int | None] = _linked("events")
+
+
+class SubjectLinksMixin(RecordLinksMixin):
+    """A row about a partner or a record: one of the ``SUBJECT_COLUMNS``."""
+
+    link_role = "Subject"
+    country_id: Mapped[int | None] = _linked("countries")
+    organization_id: Mapped[int | None] = _linked("organizations")
+
+
+class Party(RecordLinksMixin, Base):
     __tablename__ = "parties"
     __table_args__ = (
         CheckConstraint(_in("role", ROLES), name="role"),
@@ -517,14 +558,9 @@ class Party(Base):
     organization_id: Mapped[int | None] = _record_fk(
         "organizations", "The partner, when an organisation"
     )
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Record: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Record: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Record: an event")
 
 
-class RecordSector(Base):
+class RecordSector(RecordLinksMixin, Base):
     __tablename__ = "record_sectors"
     __table_args__ = (
         CheckConstraint(exactly_one(*RECORD_COLUMNS), name="one_record"),
@@ -535,14 +571,9 @@ class RecordSector(Base):
     sector_id: Mapped[int] = mapped_column(
         ForeignKey("sectors.id", ondelete="CASCADE"), index=True, comment="The sector"
     )
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Record: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Record: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Record: an event")
 
 
-class Citation(Base):
+class Citation(SubjectLinksMixin, Base):
     __tablename__ = "citations"
     __table_args__ = (
         CheckConstraint(exactly_one(*SUBJECT_COLUMNS), name="one_subject"),
@@ -566,18 +597,11 @@ class Citation(Base):
         String(40), comment="The field it supports (NULL: the record)"
     )
     note: Mapped[str | None] = mapped_column(comment="Remarks on the citation")
-    country_id: Mapped[int | None] = _record_fk("countries", "Subject: a country or bloc")
-    organization_id: Mapped[int | None] = _record_fk("organizations", "Subject: an organisation")
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Subject: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Subject: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Subject: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Subject: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
 
     source: Mapped[Source] = relationship(back_populates="citations")
 
 
-class Discrepancy(Base):
+class Discrepancy(SubjectLinksMixin, Base):
     __tablename__ = "discrepancies"
     __table_args__ = (
         CheckConstraint(exactly_one(*SUBJECT_COLUMNS), name="one_subject"),
@@ -602,13 +626,6 @@ class Discrepancy(Base):
         comment="What the record holds, and which source it follows"
     )
     note: Mapped[str | None] = mapped_column(comment="How to read the disagreement")
-    country_id: Mapped[int | None] = _record_fk("countries", "Subject: a country or bloc")
-    organization_id: Mapped[int | None] = _record_fk("organizations", "Subject: an organisation")
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Subject: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Subject: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Subject: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Subject: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
 
 
 class StageChange(Base):
@@ -625,8 +642,8 @@ class StageChange(Base):
 
     id: Mapped[IntPk]
     stage: Mapped[str] = mapped_column(String(20), comment="The stage: " + ", ".join(STAGES))
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
+    agreement_id: Mapped[int | None] = _link("agreements", "Record")
+    deal_id: Mapped[int | None] = _link("deals", "Record")
     date_start: Mapped[dt.date | None] = mapped_column(comment="Earliest date of the change")
     date_end: Mapped[dt.date | None] = mapped_column(comment="Latest date of the change")
     date_precision: Mapped[Precision]
