@@ -5,11 +5,17 @@ every table and column carries a ``comment`` that ``docs/schema.md`` is generate
 
 Conventions:
 - natural keys are ``slug`` (``code`` for countries) and are unique;
-- a *partial date* is four columns ``<p>_start``/``<p>_end`` (the range it may fall in),
-  ``<p>_precision`` and ``<p>_text`` (the source's wording), plus ``<p>_inferred``;
+- a *partial date* is ``<p>_start``/``<p>_end`` (the range it may fall in),
+  ``<p>_precision``, ``<p>_text`` (the source's wording), ``<p>_inferred`` and
+  ``<p>_note`` (how it was derived): ``partial_date()`` builds them, with their CHECKs
+  from ``partial_date_checks()`` (``stage_changes`` has the first four only);
 - an *amount* is ``<p>_low``/``<p>_high`` in whole units of ``currency``, never a midpoint;
 - ``parties``, ``record_sectors`` and ``citations`` link to exactly one record through
-  one of several nullable foreign keys, so every link has real referential integrity.
+  one of several nullable foreign keys, so every link has real referential integrity
+  (``RecordLinksMixin``, ``SubjectLinksMixin``);
+- a column's SQL type comes from its annotation: ``Base.type_annotation_map`` and the
+  ``Annotated`` types (``Slug``, ``Money``, ``Flag``...); a mixin's columns follow the
+  table's own, which is why blocks in the middle of a table stay where they are.
 """
 
 from __future__ import annotations
@@ -500,47 +506,33 @@ RECORD_COLUMNS = {
     "event_id": "events",
 }
 SUBJECT_COLUMNS = {"country_id": "countries", "organization_id": "organizations", **RECORD_COLUMNS}
-# What a link column's comment calls a row of the table it links to.
-_A_ROW_OF = {
-    "countries": "a country or bloc",
-    "organizations": "an organisation",
-    "agreements": "an agreement",
-    "deals": "a deal",
-    "mineral_deposits": "a deposit",
-    "infrastructure_projects": "a project",
-    "events": "an event",
-}
 
 
-def _link(table: str, role: str) -> Any:
-    """A link to one row of ``table``, deleted with it, commented "<role>: <what>"."""
-    return _record_fk(table, f"{role}: {_A_ROW_OF[table]}")
-
-
-def _linked(table: str) -> Any:
-    """``_link`` as a mixin's column: the mapped class's ``link_role`` names the role."""
-    return declared_attr(lambda cls: _link(table, cls.link_role))
+def _linked(table: str, what: str) -> Any:
+    """A mixin's link column, deleted with its record; the mapped class's ``link_role``
+    begins its comment ("Record: a deal")."""
+    return declared_attr(lambda cls: _record_fk(table, f"{cls.link_role}: {what}"))
 
 
 class RecordLinksMixin:
-    """A row of one record: it sets one of the ``RECORD_COLUMNS``, which the table checks
-    with ``exactly_one(*RECORD_COLUMNS)`` (tests/test_models_schema.py keeps the two
+    """A row that belongs to one record: it sets one of the ``RECORD_COLUMNS`` (the CHECK
+    ``exactly_one(*RECORD_COLUMNS)``; tests/test_models_schema.py keeps the two
     lists equal). Its columns follow the table's own."""
 
     link_role: ClassVar[str] = "Record"
-    agreement_id: Mapped[int | None] = _linked("agreements")
-    deal_id: Mapped[int | None] = _linked("deals")
-    deposit_id: Mapped[int | None] = _linked("mineral_deposits")
-    project_id: Mapped[int | None] = _linked("infrastructure_projects")
-    event_id: Mapped[int | None] = _linked("events")
+    agreement_id: Mapped[int | None] = _linked("agreements", "an agreement")
+    deal_id: Mapped[int | None] = _linked("deals", "a deal")
+    deposit_id: Mapped[int | None] = _linked("mineral_deposits", "a deposit")
+    project_id: Mapped[int | None] = _linked("infrastructure_projects", "a project")
+    event_id: Mapped[int | None] = _linked("events", "an event")
 
 
 class SubjectLinksMixin(RecordLinksMixin):
     """A row about a partner or a record: one of the ``SUBJECT_COLUMNS``."""
 
     link_role = "Subject"
-    country_id: Mapped[int | None] = _linked("countries")
-    organization_id: Mapped[int | None] = _linked("organizations")
+    country_id: Mapped[int | None] = _linked("countries", "a country or bloc")
+    organization_id: Mapped[int | None] = _linked("organizations", "an organisation")
 
 
 class Party(RecordLinksMixin, Base):
@@ -642,8 +634,8 @@ class StageChange(Base):
 
     id: Mapped[IntPk]
     stage: Mapped[str] = mapped_column(String(20), comment="The stage: " + ", ".join(STAGES))
-    agreement_id: Mapped[int | None] = _link("agreements", "Record")
-    deal_id: Mapped[int | None] = _link("deals", "Record")
+    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
+    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
     date_start: Mapped[dt.date | None] = mapped_column(comment="Earliest date of the change")
     date_end: Mapped[dt.date | None] = mapped_column(comment="Latest date of the change")
     date_precision: Mapped[Precision]
