@@ -100,7 +100,7 @@ SourceRef = Annotated[
     int,
     mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True, comment="The source"),
 ]
-DERIVED = "True when derived, not stated"
+_DERIVED = "True when derived, not stated"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -175,7 +175,7 @@ def partial_date(
         "end": (Mapped[dt.date | None], end),
         "precision": (Mapped[Precision], precision),
         "text": (Mapped[str | None], text),
-        "inferred": (Mapped[Flag], DERIVED),
+        "inferred": (Mapped[Flag], _DERIVED),
         "note": (Mapped[str | None], note),
     }
     namespace: dict[str, Any] = {"__annotations__": {}, "__doc__": f"A partial date {prefix}_*"}
