@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
+from kzdiplo.entities import ENTITIES, LINKS
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
@@ -29,22 +30,8 @@ TABLES: dict[str, Table] = {
     "sectors": models.Sector.__table__,
     "countries": models.Country.__table__,
     "organizations": models.Organization.__table__,
-    "deposits": models.MineralDeposit.__table__,
-    "projects": models.InfrastructureProject.__table__,
-    "agreements": models.Agreement.__table__,
-    "deals": models.Deal.__table__,
-    "events": models.Event.__table__,
+    **{e.plural: getattr(models, e.model).__table__ for e in ENTITIES.values()},
 }  # type: ignore[dict-item]
-# The column that parties, record_sectors and citations use for each section.
-LINK_COLUMN = {
-    "countries": "country_id",
-    "organizations": "organization_id",
-    "agreements": "agreement_id",
-    "deals": "deal_id",
-    "deposits": "deposit_id",
-    "projects": "project_id",
-    "events": "event_id",
-}
 PARTIES: Table = models.Party.__table__  # type: ignore[assignment]
 RECORD_SECTORS: Table = models.RecordSector.__table__  # type: ignore[assignment]
 CITATIONS: Table = models.Citation.__table__  # type: ignore[assignment]
@@ -522,7 +509,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         _check_integers(item, values)
         record_id, action, changed = _upsert(conn, item, values, bundle)
         keys.ids[item.section][item.key] = record_id
-        if item.section in LINK_COLUMN:
+        if item.section in LINKS:
             changed += _sync_links(conn, item, record_id, keys)
         if action == "unchanged" and changed:
             action = "updated"
@@ -567,10 +554,10 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
     stored quotes, on records this run does not reload, it no longer contains."""
     sources = models.Source.__table__
     stored = dict(conn.execute(select(sources.c.slug, sources.c.text)).all())
-    owners = {(LINK_COLUMN[s], i): f"{LINK_COLUMN[s].removesuffix('_id')} {k}" for s in LINK_COLUMN
+    owners = {(LINKS[s], i): f"{LINKS[s].removesuffix('_id')} {k}" for s in LINKS
               for k, i in keys.ids[s].items() if i is not None}  # fmt: skip
-    reloaded = {(LINK_COLUMN[i.section], keys.ids[i.section].get(i.key))
-                for i in bundle if i.section in LINK_COLUMN}  # fmt: skip
+    reloaded = {(LINKS[i.section], keys.ids[i.section].get(i.key))
+                for i in bundle if i.section in LINKS}  # fmt: skip
     problems = []
     for item in bundle.items["sources"]:
         old = stored.get(item.key)
@@ -590,9 +577,7 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
             ).mappings()
         ]
         for row in rows:
-            owner = next(
-                ((c, row[c]) for c in LINK_COLUMN.values() if row.get(c) is not None), None
-            )
+            owner = next(((c, row[c]) for c in LINKS.values() if row.get(c) is not None), None)
             if owner in reloaded:
                 continue  # its new citations are checked against the new text above
             if text is None or normalise_space(row["text"]) not in text:
@@ -859,7 +844,7 @@ def _union(first: list[str], second: list[str]) -> list[str]:
 def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> list[str]:
     """Make the record's parties, sectors and citations exactly those of the file; return
     the names of those that changed."""
-    r, column = item.record, LINK_COLUMN[item.section]
+    r, column = item.record, LINKS[item.section]
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
     given = r.model_fields_set
     for c in r.citations:

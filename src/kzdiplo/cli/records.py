@@ -122,11 +122,12 @@ def list_command(
     """Resolve the filters, run the query, render the page: the body of every listing."""
     from kzdiplo import queries
     from kzdiplo.access import note
+    from kzdiplo.entities import ENTITIES
     from kzdiplo.reader import holds_records
     from kzdiplo.render import emit
     from kzdiplo.resolve import any_partner, resolve_partner, resolve_sector
 
-    noun = queries.NOUNS[noun_name]
+    noun = ENTITIES[noun_name]
     if fmt != "geojson":
         fmt = Format(fmt)
     with reading(ctx) as reader:

@@ -40,6 +40,7 @@ def show(
       kzdiplo show source cove-bw-release
     """
     from kzdiplo import queries
+    from kzdiplo.entities import ENTITIES
     from kzdiplo.render import to_json
     from kzdiplo.resolve import resolve_partner
 
@@ -48,10 +49,10 @@ def show(
             record = queries.get_partner(reader, resolve_partner(reader, key))
         elif noun.strip().lower() in ("source", "sources"):
             record = queries.get_source(reader, key)
-        elif noun.strip().lower() in {*queries.NOUNS, *(n.plural for n in queries.NOUNS.values())}:
+        elif noun.strip().lower() in {*ENTITIES, *(n.plural for n in ENTITIES.values())}:
             record = queries.get_record(reader, queries.noun_named(noun), key)
         else:
-            raise did_you_mean("noun", noun, [*queries.NOUNS, "partner", "source"])
+            raise did_you_mean("noun", noun, [*ENTITIES, "partner", "source"])
     if fmt in (Format.json, Format.ndjson):
         sys.stdout.write(to_json(record, None if fmt is Format.ndjson else 2) + "\n")
     elif fmt in (Format.csv, Format.csv_raw):

@@ -79,6 +79,7 @@ def timeline(
 
     from kzdiplo import display, queries
     from kzdiplo.cli.records import _date_bound
+    from kzdiplo.entities import ENTITIES
     from kzdiplo.resolve import any_partner, resolve_partner
 
     with reading(ctx) as reader:
@@ -89,7 +90,7 @@ def timeline(
             raise UsageError(f"--since {since} is after --until {until}")
         if partner:  # repeated: any of them, as in the listings
             f.partner = any_partner([resolve_partner(reader, p) for p in partner])
-        events = queries.list_records(reader, queries.NOUNS["event"], f).records
+        events = queries.list_records(reader, ENTITIES["event"], f).records
     console = Console(highlight=False)
     if not events:
         console.print("No events match these filters.")
