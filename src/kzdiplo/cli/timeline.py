@@ -78,14 +78,14 @@ def timeline(
     from rich.table import Table
 
     from kzdiplo import display, queries
-    from kzdiplo.cli.records import _date_bound
+    from kzdiplo.cli.listing import date_bound
     from kzdiplo.entities import ENTITIES
     from kzdiplo.resolve import any_partner, resolve_partner
 
     with reading(ctx) as reader:
         f = queries.Filters(limit=limit or None, year=year)
-        f.since = _date_bound(since, "--since", end=False)
-        f.until = _date_bound(until, "--until", end=True)
+        f.since = date_bound(since, "--since", end=False)
+        f.until = date_bound(until, "--until", end=True)
         if f.since and f.until and f.since > f.until:
             raise UsageError(f"--since {since} is after --until {until}")
         if partner:  # repeated: any of them, as in the listings
