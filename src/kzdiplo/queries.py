@@ -30,8 +30,8 @@ def noun_named(text: str) -> Entity:
 class Filters:
     """The filters a listing command was given (already resolved to ids and dates).
 
-    A plain class rather than a dataclass: building dataclasses costs about a millisecond
-    each at import, on every run of the CLI (docs/benchmarks.md)."""
+    A plain class rather than a dataclass: a dataclass is built when its module is
+    imported, on every run of the CLI, and this one is on every listing's path."""
 
     partner: Partner | None = None
     sector_ids: list[int] | None = None

@@ -92,7 +92,8 @@ class SqlAlchemyReader(Reader):
 
 class PsycopgReader(Reader):
     """PostgreSQL through psycopg 3 directly: reads need no SQLAlchemy, whose import and
-    dialect set-up cost about 250 ms on every command (docs/benchmarks-postgres.md)."""
+    dialect set-up would otherwise be paid on every command (docs/benchmarks-postgres.md
+    has the figure)."""
 
     dialect = "postgresql"
 

@@ -1,8 +1,10 @@
-"""Every output format in one place: a Rich table, JSON, NDJSON, CSV and Markdown.
+"""Every output format in one place: a Rich table, JSON, NDJSON, CSV, Markdown, GeoJSON.
 
-Listing commands hand over full records and a list of display columns: the table and
-Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
-their sources, CSV flattens the whole records into exact values.
+A command describes what it prints as an :class:`Output` (the data for JSON, flat rows
+for CSV, titled tables of display columns for people) and :func:`write` hands it to the
+one renderer of the format asked for. Listings pass full records with display
+columns: the table and Markdown show the columns (honest short text), JSON/NDJSON carry
+the whole records with their sources, CSV flattens them into exact values.
 
 What a person reads (table, Markdown) passes through :func:`kzdiplo.safetext.for_terminal`
 here, before the table is drawn: data from load files and users' SQL cannot drive the

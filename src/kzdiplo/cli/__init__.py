@@ -12,8 +12,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
-# Plain Click help and errors: Rich-formatted help costs about 80 ms of imports on every
-# `--help` (docs/benchmarks.md). TYPER_USE_RICH=1 brings it back.
+# Plain Click help and errors: Rich-formatted help would import Rich's whole markup
+# stack on every `--help` (docs/benchmarks.md has the cost). TYPER_USE_RICH=1 brings
+# it back.
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer

@@ -43,7 +43,7 @@ def date_bound(value: str | None, option: str, end: bool) -> str | None:
     """``--since``/``--until`` as the ISO day that bounds the range (first or last)."""
     if value is None:
         return None
-    from kzdiplo.partialdate import parse_bound  # only when asked: it costs ~2 ms to import
+    from kzdiplo.partialdate import parse_bound  # only when asked: most runs give no date
 
     try:
         return parse_bound(value, end=end).isoformat()
