@@ -20,10 +20,11 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
-from kzdiplo.entities import ENTITIES, LINKS
+from kzdiplo.entities import BY_TABLE, ENTITIES, LINKS
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
+from kzdiplo.table_columns import REFERENCES
 
 TABLES: dict[str, Table] = {
     "sources": models.Source.__table__,
@@ -402,23 +403,23 @@ def _source_texts(conn: Connection, bundle: Bundle) -> dict[str, str | None]:
     return {slug: normalise_space(text) if text else None for slug, text in texts.items()}
 
 
-_REFS = {  # field -> the section it names, per section
-    "sectors": {"parent": "sectors"},
-    "organizations": {"country": "countries"},
-    "agreements": {"parent": "agreements"},
-    "deals": {
-        "parent": "deals",
-        "agreement": "agreements",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-    "events": {
-        "agreement": "agreements",
-        "deal": "deals",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-}
+def _references() -> dict[str, dict[str, str]]:
+    """Field -> the section it names, per section: a sector's parent, an organisation's
+    country, and each record's references (entities) to sections loaded before or with
+    it. A deal's event is not among them: events load after deals, so _link_later
+    writes it."""
+    order = list(SECTIONS)
+    found = {"sectors": {"parent": "sectors"}, "organizations": {"country": "countries"}}
+    for e in ENTITIES.values():
+        found[e.plural] = {
+            column.removesuffix("_id"): BY_TABLE[table].plural
+            for column, table in REFERENCES[e.table].items()
+            if order.index(BY_TABLE[table].plural) <= order.index(e.plural)
+        }
+    return found
+
+
+_REFS = _references()
 
 
 def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str]) -> list[str]:
