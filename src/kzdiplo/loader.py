@@ -20,31 +20,19 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
+from kzdiplo.entities import BY_TABLE, ENTITIES, LINKS
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
+from kzdiplo.table_columns import REFERENCES
 
 TABLES: dict[str, Table] = {
     "sources": models.Source.__table__,
     "sectors": models.Sector.__table__,
     "countries": models.Country.__table__,
     "organizations": models.Organization.__table__,
-    "deposits": models.MineralDeposit.__table__,
-    "projects": models.InfrastructureProject.__table__,
-    "agreements": models.Agreement.__table__,
-    "deals": models.Deal.__table__,
-    "events": models.Event.__table__,
+    **{e.plural: getattr(models, e.model).__table__ for e in ENTITIES.values()},
 }  # type: ignore[dict-item]
-# The column that parties, record_sectors and citations use for each section.
-LINK_COLUMN = {
-    "countries": "country_id",
-    "organizations": "organization_id",
-    "agreements": "agreement_id",
-    "deals": "deal_id",
-    "deposits": "deposit_id",
-    "projects": "project_id",
-    "events": "event_id",
-}
 PARTIES: Table = models.Party.__table__  # type: ignore[assignment]
 RECORD_SECTORS: Table = models.RecordSector.__table__  # type: ignore[assignment]
 CITATIONS: Table = models.Citation.__table__  # type: ignore[assignment]
@@ -415,23 +403,23 @@ def _source_texts(conn: Connection, bundle: Bundle) -> dict[str, str | None]:
     return {slug: normalise_space(text) if text else None for slug, text in texts.items()}
 
 
-_REFS = {  # field -> the section it names, per section
-    "sectors": {"parent": "sectors"},
-    "organizations": {"country": "countries"},
-    "agreements": {"parent": "agreements"},
-    "deals": {
-        "parent": "deals",
-        "agreement": "agreements",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-    "events": {
-        "agreement": "agreements",
-        "deal": "deals",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-}
+def _references() -> dict[str, dict[str, str]]:
+    """Field -> the section it names, per section: a sector's parent, an organisation's
+    country, and each record's references (entities) to sections loaded before or with
+    it. A deal's event is not among them: events load after deals, so _link_later
+    writes it."""
+    order = list(SECTIONS)
+    found = {"sectors": {"parent": "sectors"}, "organizations": {"country": "countries"}}
+    for e in ENTITIES.values():
+        found[e.plural] = {
+            column.removesuffix("_id"): BY_TABLE[table].plural
+            for column, table in REFERENCES[e.table].items()
+            if order.index(BY_TABLE[table].plural) <= order.index(e.plural)
+        }
+    return found
+
+
+_REFS = _references()
 
 
 def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str]) -> list[str]:
@@ -522,7 +510,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         _check_integers(item, values)
         record_id, action, changed = _upsert(conn, item, values, bundle)
         keys.ids[item.section][item.key] = record_id
-        if item.section in LINK_COLUMN:
+        if item.section in LINKS:
             changed += _sync_links(conn, item, record_id, keys)
         if action == "unchanged" and changed:
             action = "updated"
@@ -567,10 +555,10 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
     stored quotes, on records this run does not reload, it no longer contains."""
     sources = models.Source.__table__
     stored = dict(conn.execute(select(sources.c.slug, sources.c.text)).all())
-    owners = {(LINK_COLUMN[s], i): f"{LINK_COLUMN[s].removesuffix('_id')} {k}" for s in LINK_COLUMN
+    owners = {(LINKS[s], i): f"{LINKS[s].removesuffix('_id')} {k}" for s in LINKS
               for k, i in keys.ids[s].items() if i is not None}  # fmt: skip
-    reloaded = {(LINK_COLUMN[i.section], keys.ids[i.section].get(i.key))
-                for i in bundle if i.section in LINK_COLUMN}  # fmt: skip
+    reloaded = {(LINKS[i.section], keys.ids[i.section].get(i.key))
+                for i in bundle if i.section in LINKS}  # fmt: skip
     problems = []
     for item in bundle.items["sources"]:
         old = stored.get(item.key)
@@ -590,9 +578,7 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
             ).mappings()
         ]
         for row in rows:
-            owner = next(
-                ((c, row[c]) for c in LINK_COLUMN.values() if row.get(c) is not None), None
-            )
+            owner = next(((c, row[c]) for c in LINKS.values() if row.get(c) is not None), None)
             if owner in reloaded:
                 continue  # its new citations are checked against the new text above
             if text is None or normalise_space(row["text"]) not in text:
@@ -859,7 +845,7 @@ def _union(first: list[str], second: list[str]) -> list[str]:
 def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> list[str]:
     """Make the record's parties, sectors and citations exactly those of the file; return
     the names of those that changed."""
-    r, column = item.record, LINK_COLUMN[item.section]
+    r, column = item.record, LINKS[item.section]
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
     given = r.model_fields_set
     for c in r.citations:
