@@ -58,8 +58,8 @@ def records(reader: Reader, slugs: list[str], everything: bool) -> list[dict[str
             known = [r["slug"] for n in NOUNS.values()
                      for r in reader.rows(f"SELECT slug FROM {n.table}")]  # fmt: skip
             raise did_you_mean("record", slug, known)
-        for noun, key in hits:
-            chosen.append(get_record(reader, NOUNS[noun], key) | {"noun": noun})
+        for name, key in hits:
+            chosen.append(get_record(reader, NOUNS[name], key) | {"noun": name})
     return chosen
 
 

@@ -319,7 +319,7 @@ def deposits(
     ] = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
-    fmt: PlaceFormatOption = PlaceFormat.table,
+    fmt: PlaceFormatOption = PlaceFormat["table"],
     layout: LayoutOption = Layout.auto,
 ) -> None:
     """Mineral deposits and groups of deposits ("50 rare earth deposits" is one row).
@@ -351,7 +351,7 @@ def projects(
     ] = None,
     sort: SortOption = None,
     limit: LimitOption = 100,
-    fmt: PlaceFormatOption = PlaceFormat.table,
+    fmt: PlaceFormatOption = PlaceFormat["table"],
     layout: LayoutOption = Layout.auto,
 ) -> None:
     """Infrastructure and technology projects: capacity, cost, start and completion.
