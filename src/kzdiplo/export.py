@@ -308,7 +308,7 @@ def write_csv(
     a spreadsheet would run as a formula are neutralised unless ``raw``."""
     from kzdiplo.safetext import csv_cell
 
-    cell = (lambda v: v) if raw else csv_cell
+    cell: Callable[[Any], Any] = (lambda v: v) if raw else csv_cell
     database = _database(reader)
     with ExitStack() as files:
         for table in tables():

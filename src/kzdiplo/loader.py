@@ -168,7 +168,7 @@ def _loader_class() -> type:
 
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when built
 
-    class BoundedLoader(base):
+    class BoundedLoader(base):  # type: ignore[misc]  # a base picked at run time is Any
         yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
             first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":timestamp")]
             for first, resolvers in base.yaml_implicit_resolvers.items()
