@@ -21,30 +21,18 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
+from kzdiplo.entities import BY_TABLE, ENTITIES, LINKS
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
+from kzdiplo.table_columns import REFERENCES
 
 TABLES: dict[str, Table] = {
     "sources": cast(Table, models.Source.__table__),
     "sectors": cast(Table, models.Sector.__table__),
     "countries": cast(Table, models.Country.__table__),
     "organizations": cast(Table, models.Organization.__table__),
-    "deposits": cast(Table, models.MineralDeposit.__table__),
-    "projects": cast(Table, models.InfrastructureProject.__table__),
-    "agreements": cast(Table, models.Agreement.__table__),
-    "deals": cast(Table, models.Deal.__table__),
-    "events": cast(Table, models.Event.__table__),
-}
-# The column that parties, record_sectors and citations use for each section.
-LINK_COLUMN = {
-    "countries": "country_id",
-    "organizations": "organization_id",
-    "agreements": "agreement_id",
-    "deals": "deal_id",
-    "deposits": "deposit_id",
-    "projects": "project_id",
-    "events": "event_id",
+    **{e.plural: getattr(models, e.model).__table__ for e in ENTITIES.values()},
 }
 PARTIES: Table = cast(Table, models.Party.__table__)
 RECORD_SECTORS: Table = cast(Table, models.RecordSector.__table__)
@@ -416,23 +404,23 @@ def _source_texts(conn: Connection, bundle: Bundle) -> dict[str, str | None]:
     return {slug: normalise_space(text) if text else None for slug, text in texts.items()}
 
 
-_REFS = {  # field -> the section it names, per section
-    "sectors": {"parent": "sectors"},
-    "organizations": {"country": "countries"},
-    "agreements": {"parent": "agreements"},
-    "deals": {
-        "parent": "deals",
-        "agreement": "agreements",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-    "events": {
-        "agreement": "agreements",
-        "deal": "deals",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-}
+def _references() -> dict[str, dict[str, str]]:
+    """Field -> the section it names, per section: a sector's parent, an organisation's
+    country, and each record's references (entities) to sections loaded before or with
+    it. A deal's event is not among them: events load after deals, so _link_later
+    writes it."""
+    order = list(SECTIONS)
+    found = {"sectors": {"parent": "sectors"}, "organizations": {"country": "countries"}}
+    for e in ENTITIES.values():
+        found[e.plural] = {
+            column.removesuffix("_id"): BY_TABLE[table].plural
+            for column, table in REFERENCES[e.table].items()
+            if order.index(BY_TABLE[table].plural) <= order.index(e.plural)
+        }
+    return found
+
+
+_REFS = _references()
 
 
 def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str]) -> list[str]:
@@ -523,7 +511,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         _check_integers(item, values)
         record_id, action, changed = _upsert(conn, item, values, bundle)
         keys.ids[item.section][item.key] = record_id
-        if item.section in LINK_COLUMN:
+        if item.section in LINKS:
             changed += _sync_links(conn, item, record_id, keys)
         if action == "unchanged" and changed:
             action = "updated"
@@ -570,10 +558,10 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
     stored quotes, on records this run does not reload, it no longer contains."""
     sources = models.Source.__table__
     stored = dict(conn.execute(select(sources.c.slug, sources.c.text)).all())
-    owners = {(LINK_COLUMN[s], i): f"{LINK_COLUMN[s].removesuffix('_id')} {k}" for s in LINK_COLUMN
+    owners = {(LINKS[s], i): f"{LINKS[s].removesuffix('_id')} {k}" for s in LINKS
               for k, i in keys.ids[s].items() if i is not None}  # fmt: skip
-    reloaded = {(LINK_COLUMN[i.section], keys.ids[i.section].get(i.key))
-                for i in bundle if i.section in LINK_COLUMN}  # fmt: skip
+    reloaded = {(LINKS[i.section], keys.ids[i.section].get(i.key))
+                for i in bundle if i.section in LINKS}  # fmt: skip
     problems = []
     for item in bundle.items["sources"]:
         old = stored.get(item.key)
@@ -593,9 +581,7 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
             ).mappings()
         ]
         for row in rows:
-            owner = next(
-                ((c, row[c]) for c in LINK_COLUMN.values() if row.get(c) is not None), None
-            )
+            owner = next(((c, row[c]) for c in LINKS.values() if row.get(c) is not None), None)
             if owner in reloaded:
                 continue  # its new citations are checked against the new text above
             if text is None or normalise_space(row["text"]) not in text:
@@ -863,7 +849,7 @@ def _union(first: list[str], second: list[str]) -> list[str]:
 def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> list[str]:
     """Make the record's parties, sectors and citations exactly those of the file; return
     the names of those that changed."""
-    r, column = item.record, LINK_COLUMN[item.section]
+    r, column = item.record, LINKS[item.section]
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
     given = r.model_fields_set
     for c in r.citations:

@@ -120,10 +120,11 @@ DATES_SCHEMA: dict[str, Any] = {
 
 def date_rows(reader: Reader) -> list[dict[str, Any]]:
     """Every partial date of every record and stage change, with its EDTF form."""
-    from kzdiplo.queries import NOUNS, Filters, list_records
+    from kzdiplo.entities import ENTITIES
+    from kzdiplo.queries import Filters, list_records
 
     rows = []
-    for noun in NOUNS.values():
+    for noun in ENTITIES.values():
         page = list_records(reader, noun, Filters(limit=None, sort=noun.default_sort))
         for record in page.records:
             dated = [(k, None, record.get(k)) for k in ("date", "started", "completion")]
