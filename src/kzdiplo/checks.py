@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from kzdiplo.entities import ENTITIES, PARTNER_LINKS
 from kzdiplo.loader import normalise_space
@@ -83,7 +84,7 @@ def partner_cache(reader: Reader) -> list[str]:
     if not state or state[0]["stale"]:
         return []  # stale: partners uses the live query, nothing can be wrong
 
-    def rows(sql: str) -> list[tuple]:
+    def rows(sql: str) -> list[tuple[Any, ...]]:
         return sorted((tuple(r[c] for c in columns) for r in reader.rows(sql)), key=repr)
 
     cached = rows("SELECT * FROM partner_totals_cache")

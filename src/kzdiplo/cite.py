@@ -59,8 +59,8 @@ def records(reader: Reader, slugs: list[str], everything: bool) -> list[dict[str
             known = [r["slug"] for n in ENTITIES.values()
                      for r in reader.rows(f"SELECT slug FROM {n.table}")]  # fmt: skip
             raise did_you_mean("record", slug, known)
-        for noun, key in hits:
-            chosen.append(get_record(reader, ENTITIES[noun], key) | {"noun": noun})
+        for name, key in hits:
+            chosen.append(get_record(reader, ENTITIES[name], key) | {"noun": name})
     return chosen
 
 

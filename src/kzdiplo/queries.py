@@ -818,7 +818,7 @@ def audit(reader: Reader) -> dict[str, Any]:
     ):
         fields = cited.setdefault((r["record_type"], r["record_key"]), {})
         fields.setdefault(r["field"], set()).add(r["source"])
-    records = []
+    records: list[dict[str, Any]] = []
     for (record_type, key), fields in cited.items():
         sources = set().union(*fields.values())
         independent = {origins.get(s, s) for s in sources}

@@ -97,7 +97,7 @@ def table_schema(table: Any) -> dict[str, Any]:
 
 # data/dates.csv: every partial date with its EDTF form. Derived (not a table), so its
 # schema is written here; its columns mirror the models' <prefix>_* date columns.
-DATES_SCHEMA = {
+DATES_SCHEMA: dict[str, Any] = {
     "fields": [
         {"name": "record_type", "type": "string", "constraints": {"required": True}},
         {"name": "record_key", "type": "string", "constraints": {"required": True},

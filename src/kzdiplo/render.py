@@ -40,7 +40,11 @@ class Format(StrEnum):
 
 # Records with places (deposits, projects) can also be a GeoJSON map: their --format
 # offers it, and no other command's does.
-PlaceFormat = StrEnum("PlaceFormat", [*((f.name, f.value) for f in Format), ("geojson", "geojson")])
+# mypy reads the functional Enum API only with literal members, so it sees none here:
+# code names them PlaceFormat["table"], which it can check.
+PlaceFormat = StrEnum(  # type: ignore[misc]  # members built from Format's, not literal
+    "PlaceFormat", [*((f.name, f.value) for f in Format), ("geojson", "geojson")]
+)
 
 
 def _json_default(value: Any) -> Any:
@@ -141,7 +145,7 @@ def write_table(
     from rich.console import Console
 
     console = Console(file=out, highlight=False, markup=False, emoji=False)
-    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # patching a Rich method
     # Nothing from the data can drive the terminal (safetext), nor be read as markup.
     headers = [for_terminal(h) for h in headers]
     cells = [[for_terminal(_cell(c), multiline=True) for c in row] for row in rows]

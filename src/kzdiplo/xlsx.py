@@ -109,6 +109,7 @@ def write_xlsx(reader: Reader, out: Path, progress: Callable[[], None] | None = 
 
     book = Workbook()
     about = book.active
+    assert about is not None  # a new workbook has its one sheet
     about.title = "about"
     document_hash = dataset.content_hash(_document(reader))
     about.append([dataset.NAME])

@@ -112,7 +112,9 @@ class KzGroup(TyperGroup):
         standalone = kw.pop("standalone_mode", True)
         args = root_options_first(sys.argv[1:] if args is None else args)
         try:
-            result = super().main(args, *a, standalone_mode=False, **kw)  # type: ignore[arg-type]
+            # Click's own arguments passed through (standalone_mode popped above): mypy
+            # cannot tell that *a stops before standalone_mode, nor the types of kw.
+            result = super().main(args, *a, standalone_mode=False, **kw)  # type: ignore[misc, arg-type]
         except NoArgsIsHelpError as exc:  # `kzdiplo` or `kzdiplo db` alone: the help
             if not standalone:
                 raise

@@ -155,7 +155,7 @@ OPTIONS = (
     Option("sort", None, None, _every, _set("sort")),  # its help names the entity's keys
     Option("limit", LimitOption, 100, _every, _set("limit", lambda v: v or None)),
     Option("fmt", FormatOption, Format.table, lambda e: not e.has("latitude"), None),
-    Option("fmt", PlaceFormatOption, PlaceFormat.table, lambda e: e.has("latitude"), None),
+    Option("fmt", PlaceFormatOption, PlaceFormat["table"], lambda e: e.has("latitude"), None),
     Option("layout", LayoutOption, Layout.auto, _every, None),
 )  # fmt: skip
 
@@ -204,7 +204,7 @@ def listing(entity_name: str) -> Callable[[Callable[[], None]], Callable[..., No
                 for o in options
             ),
         ]  # fmt: skip
-        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # inspect.signature reads it
         command.__annotations__ = {p.name: p.annotation for p in parameters}
         return command
 

@@ -37,7 +37,8 @@ def sql(
     import os
 
     from kzdiplo.access import note
-    from kzdiplo.adhoc import READONLY_ENV, run_postgres, run_sqlite
+    from kzdiplo.adhoc import run_postgres, run_sqlite
+    from kzdiplo.config import READONLY_ENV
     from kzdiplo.render import Output, Table, positional, write
 
     if query == "-":
