@@ -7,7 +7,7 @@ Conventions:
 - natural keys are ``slug`` (``code`` for countries) and are unique;
 - a *partial date* is ``<p>_start``/``<p>_end`` (the range it may fall in),
   ``<p>_precision``, ``<p>_text`` (the source's wording), ``<p>_inferred`` and
-  ``<p>_note`` (how it was derived): ``partial_date()`` builds them, with their CHECKs
+  ``<p>_note`` (how it was derived): a ``PartialDate`` mixin adds them, with CHECKs
   from ``partial_date_checks()`` (``stage_changes`` has the first four only);
 - an *amount* is ``<p>_low``/``<p>_high`` in whole units of ``currency``, never a midpoint;
 - ``parties``, ``record_sectors`` and ``citations`` link to exactly one record through
@@ -152,64 +152,64 @@ def _link_fk(table: str, comment: str) -> Any:
     return mapped_column(ForeignKey(f"{table}.id", ondelete="SET NULL"), comment=comment)
 
 
-def partial_date(
-    prefix: str,
-    *,
-    start: str,
-    end: str,
-    text: str,
-    note: str,
-    precision: str | None = None,
-    index: bool | None = None,
-) -> Any:
-    """A mixin with the six columns of the partial date ``<prefix>_*`` (the module
-    docstring says what they hold), each with its comment; ``precision`` defaults to the
-    vocabulary's, ``index`` indexes ``<prefix>_start``. The table adds
-    ``partial_date_checks(prefix)`` to its ``__table_args__``.
+class PartialDate:
+    """Base of a mixin with the six columns of the partial date ``<prefix>_*`` (the
+    module docstring says what they hold), given in the class statement:
+    ``class StartedMixin(PartialDate, prefix="started", start=..., ...)``. Each keyword
+    is its column's comment; ``precision`` defaults to the vocabulary's, ``index``
+    indexes ``<prefix>_start``. The table adds ``partial_date_checks(prefix)`` to its
+    ``__table_args__``. mypy sees no such attributes: nothing reads them through the
+    ORM (the loader and the queries use the tables)."""
 
-    Built at run time so that what a partial date is has one home; mypy sees ``Any``,
-    and nothing reads these columns through the ORM (the loader and queries use tables).
-    """
-    parts: dict[str, tuple[Any, str | None]] = {
-        "start": (Mapped[dt.date | None], start),
-        "end": (Mapped[dt.date | None], end),
-        "precision": (Mapped[Precision], precision),
-        "text": (Mapped[str | None], text),
-        "inferred": (Mapped[Flag], _DERIVED),
-        "note": (Mapped[str | None], note),
-    }
-    namespace: dict[str, Any] = {"__annotations__": {}, "__doc__": f"A partial date {prefix}_*"}
-    for part, (annotation, comment) in parts.items():
-        name = f"{prefix}_{part}"
-        namespace["__annotations__"][name] = annotation
-        namespace[name] = mapped_column(index=index if part == "start" else None, comment=comment)
-    return type(f"{prefix.title()}Mixin", (), namespace)
+    def __init_subclass__(
+        cls,
+        *,
+        prefix: str | None = None,
+        start: str = "",
+        end: str = "",
+        text: str = "",
+        note: str = "",
+        precision: str | None = None,
+        index: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if prefix is not None:  # a mixin's own statement, not a table that uses it
+            columns: dict[str, tuple[Any, str | None]] = {
+                "start": (Mapped[dt.date | None], start),
+                "end": (Mapped[dt.date | None], end),
+                "precision": (Mapped[Precision], precision),
+                "text": (Mapped[str | None], text),
+                "inferred": (Mapped[Flag], _DERIVED),
+                "note": (Mapped[str | None], note),
+            }
+            cls.__annotations__ = {f"{prefix}_{part}": kind for part, (kind, _) in columns.items()}
+            for part, (_, comment) in columns.items():
+                column = mapped_column(index=index if part == "start" else None, comment=comment)
+                setattr(cls, f"{prefix}_{part}", column)
+        super().__init_subclass__(**kwargs)  # then a table's mapping (DeclarativeBase)
 
 
-DatedMixin: Any = partial_date(
-    "date",
-    start="Earliest date it may fall on",
-    end="Latest date it may fall on",
-    text="The source's wording of the date",
+class DatedMixin(
+    PartialDate, prefix="date", index=True, start="Earliest date it may fall on",
+    end="Latest date it may fall on", text="The source's wording of the date",
     note="How the date was derived",
-    index=True,
-)
-StartedMixin: Any = partial_date(
-    "started",
-    start="Earliest start date",
-    end="Latest start date",
-    precision="Start date precision",
-    text="The source's wording",
-    note="How the start was derived",
-)
-CompletionMixin: Any = partial_date(
-    "completion",
-    start="Earliest expected completion",
-    end="Latest expected completion",
-    precision="Completion date precision",
-    text="The source's wording",
-    note="How it was derived",
-)
+):  # fmt: skip
+    """A record's date, ``date_*``."""
+
+
+class StartedMixin(
+    PartialDate, prefix="started", start="Earliest start date", end="Latest start date",
+    precision="Start date precision", text="The source's wording", note="How the start was derived",
+):  # fmt: skip
+    """A project's start, ``started_*``."""
+
+
+class CompletionMixin(
+    PartialDate, prefix="completion", start="Earliest expected completion",
+    end="Latest expected completion", precision="Completion date precision",
+    text="The source's wording", note="How it was derived",
+):  # fmt: skip
+    """A project's expected completion, ``completion_*``."""
 
 
 class DescribedMixin:
