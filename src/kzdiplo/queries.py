@@ -881,7 +881,8 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
     terms = search_terms(text)
     if reader.dialect == "postgresql":
         # The search table of migration 0006: its GIN index finds the matches (the view
-        # computed every document's tsvector on every search); snippets for the page only.
+        # computed every document's tsvector on every search); snippets for the page only,
+        # title and body apart as fields are within each (migration 0011).
         return reader.rows(
             """WITH best AS (
                 SELECT s.doc_id, round(ts_rank(s.document, q)::numeric, 3) AS score
@@ -889,7 +890,8 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
                 WHERE s.document @@ q
                 ORDER BY score DESC, s.key LIMIT :limit)
             SELECT s.noun, s.key, s.label AS title,
-                ts_headline('english', s.title || ' ' || s.body, to_tsquery('english', :q),
+                ts_headline('english', s.title || CASE WHEN s.body = '' THEN ''
+                    ELSE ' | ' || s.body END, to_tsquery('english', :q),
                     'StartSel=[, StopSel=], MaxWords=14, MinWords=5') AS snippet,
                 best.score
             FROM best JOIN search_index s ON s.doc_id = best.doc_id
