@@ -1,12 +1,15 @@
 """Views for people who write SQL: fields apart in search documents, the timeline in date
 order, the same join keys in every view.
 
-- ``search_documents`` (and so the search index on both backends) joins a record's
-  fields, and the citations' texts, with `` | `` instead of a space, and leaves empty
-  fields out, so a search snippet shows where a summary ends and a quote begins. The
-  separator is ASCII punctuation on purpose: FTS5's unicode61 and PostgreSQL's parser
-  both skip it (PostgreSQL in the C locale makes a lexeme of a non-ASCII ``·``), so the
-  indexed words and their positions, hence matches and ranks, are what they were.
+- ``search_documents`` (and so the search index on both backends) puts each of a
+  record's fields, and each citation's text, on a line of its own (they were joined with
+  a space) and leaves empty fields out; ``kzdiplo search`` shows each line break in a
+  snippet as `` | ``, so a snippet shows where a summary ends and a quote begins. A
+  line break, not a visible mark, on purpose: FTS5's unicode61 and PostgreSQL's parser
+  skip it as they skipped the space (PostgreSQL in the C locale makes a word of a
+  non-ASCII ``·``), so the indexed words and their positions, hence matches and ranks,
+  are what they were; and FTS5's snippet() skips it as white space when it looks for a
+  sentence start before a word (a ``.`` or ``:``), so snippets start where they did.
   SQLite's triggers (0002) build the documents themselves: they are rebuilt. On
   PostgreSQL the triggers (0006) re-read the view: only the stored documents are
   rebuilt. ``search_documents`` also gets ``record_type`` (country or organization
@@ -36,7 +39,7 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SEPARATOR = " | "
+SEPARATOR = "\n"  # in SQL a string literal may hold a line break (both backends)
 
 
 # --- search documents ------------------------------------------------------------------

@@ -35,9 +35,10 @@ VIEWS: dict[str, str] = {
         "the other source says, and that source's title and URL"
     ),
     "search_documents": (
-        "The text kzdiplo search looks in, one document per record, its fields joined with "
-        "` | ` (search skips it; snippets show it): join on record_type and record_key, as "
-        "every view (noun is the CLI's, partner for a country or an organisation)"
+        "The text kzdiplo search looks in, one document per record, each field on a line of "
+        "its own (search skips the line breaks; its snippets show them as ` | `): join on "
+        "record_type and record_key, as every view (noun is the CLI's, partner for a "
+        "country or an organisation)"
     ),
     "projects": "infrastructure_projects under the CLI's noun: the same rows and columns",
     "deposits": "mineral_deposits under the CLI's noun: the same rows and columns",
@@ -99,11 +100,9 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "country or an organisation",
         "key": "The record's slug or code: kzdiplo show <noun> <key>",
         "label": "The record's title or name, as search lists it",
-        "title": "The searched title text: title or name, then aliases, a vertical bar "
-        "between fields",
+        "title": "The searched title text: title or name, then aliases, a line each",
         "body": "The searched body text: kind, summary, notes and the like, then the "
-        "texts of the citations of the record, a vertical bar between fields (empty ones "
-        "left out)",
+        "texts of the citations of the record, a line each (empty fields left out)",
         "record_type": "The kind of record: agreement, deal, deposit, project, event, country "
         "or organization (noun, except that a partner is a country or an organization)",
         "record_key": "The record's slug (a country's code), as key",
