@@ -178,13 +178,15 @@ def _in_date_order(rows: list[dict[str, Any]]) -> bool:
     return keys == sorted(keys)
 
 
-def test_timeline_is_in_date_order(url: str) -> None:
-    """On the seeded data, and with events written out of order (newest first, undated
-    in the middle, equal starts with different ends)."""
-    query = "SELECT id, date_start, date_end FROM timeline"
-    seeded = _rows(url, query)
+def test_timeline_is_in_date_order_on_the_seeded_data(url: str) -> None:
+    seeded = _rows(url, "SELECT id, date_start, date_end FROM timeline")
     assert len(seeded) == len(_rows(url, "SELECT id FROM events")) > 5
     assert _in_date_order(seeded)
+
+
+def test_timeline_orders_events_written_out_of_order(url: str) -> None:
+    """Newest first, undated in the middle, equal starts with different ends, equal
+    dates: a plain SELECT lists them by start (undated last), end, then id."""
     day, year = "'day'", "'year'"
     events = [  # slug, start, end, precision
         ("zz-late", "'2031-06-02'", "'2031-06-02'", day),
