@@ -49,30 +49,29 @@ def _agg(dialect: str) -> str:
     return "string_agg" if dialect == "postgresql" else "group_concat"
 
 
-def _field(column: str, dialect: str) -> str:
+def _field(column: str, dialect: str, new: bool) -> str:
     if column == "aliases":  # a JSON list: index the names, not the brackets
         text = "t.aliases::text" if dialect == "postgresql" else "t.aliases"
-        return f"REPLACE(REPLACE(REPLACE({text}, '[\"', ''), '\"]', ''), '\", \"', '; ')"
+        names = f"REPLACE(REPLACE(REPLACE({text}, '[\"', ''), '\"]', ''), '\", \"', '; ')"
+        return f"NULLIF({names}, '[]')" if new else names  # an empty list holds no word
     return f"t.{column}"
 
 
 def _quotes(column: str, dialect: str, new: bool) -> str:
-    """The texts of the citations of record ``t`` (0010: space-joined, '' for none)."""
-    joined = f"(SELECT {_agg(dialect)}(ci.text, '{SEPARATOR if new else ' '}') FROM citations ci WHERE ci.{column} = t.id)"
-    return joined if new else f"COALESCE({joined}, '')"
+    """The texts of the citations of record ``t``, one a line (0010: space-joined)."""
+    between = SEPARATOR if new else " "
+    return (
+        f"(SELECT {_agg(dialect)}(ci.text, '{between}') FROM citations ci "
+        f"WHERE ci.{column} = t.id)"
+    )
 
 
 def _join(parts: list[str], new: bool) -> str:
-    """0010: every part, NULL as '', space-joined. New: the non-empty parts joined with
-    SEPARATOR (each non-empty part gets it in front; substr cuts the first one)."""
+    """0010: every part (NULL as ''), space-joined. New: the non-empty parts, SEPARATOR
+    between them (each gets it in front, and substr cuts the first)."""
     if not new:
-        return " || ' ' || ".join(p if p.startswith("COALESCE((") else f"COALESCE({p}, '')" for p in parts)
-    empty = "'[]'"  # an empty aliases list holds no word
-    pieces = " || ".join(
-        f"COALESCE('{SEPARATOR}' || NULLIF(NULLIF({p}, ''), {empty}), '')" if p.startswith("REPLACE(")
-        else f"COALESCE('{SEPARATOR}' || NULLIF({p}, ''), '')"
-        for p in parts
-    )
+        return " || ' ' || ".join(f"COALESCE({p}, '')" for p in parts)
+    pieces = " || ".join(f"COALESCE('{SEPARATOR}' || NULLIF({p}, ''), '')" for p in parts)
     return f"substr({pieces}, {len(SEPARATOR) + 1})"
 
 
@@ -80,10 +79,11 @@ def _nouns(dialect: str, new: bool) -> list[tuple[int, str, str, str, str, str, 
     """(noun number, noun, table, key column, record_type, title SQL, body SQL)."""
 
     def title(*columns: str) -> str:
-        return _join([_field(c, dialect) for c in columns], new)
+        return _join([_field(c, dialect, new) for c in columns], new)
 
     def body(citation_column: str, *columns: str) -> str:
-        return _join([_field(c, dialect) for c in columns] + [_quotes(citation_column, dialect, new)], new)
+        fields = [_field(c, dialect, new) for c in columns]
+        return _join([*fields, _quotes(citation_column, dialect, new)], new)
 
     return [
         (0, "agreement", "agreements", "slug", "agreement", title("title", "aliases"),
@@ -149,7 +149,8 @@ def _triggers(new: bool) -> list[tuple[str, str]]:
             for row in rows
             for noun, column in zip(nouns, CITATION_COLUMNS, strict=True)
         )
-        out.append((f"search_citations_{event.lower()}", f"AFTER {event} ON citations BEGIN\n{body}END"))
+        name = f"search_citations_{event.lower()}"
+        out.append((name, f"AFTER {event} ON citations BEGIN\n{body}END"))
     return [(name, f"CREATE TRIGGER {name} {sql}") for name, sql in out]
 
 
@@ -239,10 +240,11 @@ def _deal_overview(new: bool) -> str:
     """0009's view; from 0011 with record_type and record_key."""
     keys = ",\n    'deal' AS record_type, d.slug AS record_key" if new else ""
     return f"""
-SELECT d.id, d.slug, d.title, d.kind, d.stage, (SELECT od.slug FROM deal_overlaps x JOIN deals od ON od.id = x.overlaps_id WHERE x.deal_id = d.id) AS counted_in,
-    d.amount_low, d.amount_high, d.currency,
-    d.approximate, d.qualifier, d.amount_text, d.usd_low, d.usd_high, d.usd_rate,
-    d.usd_rate_date, d.usd_rate_source, d.stake,
+SELECT d.id, d.slug, d.title, d.kind, d.stage,
+    (SELECT od.slug FROM deal_overlaps x JOIN deals od ON od.id = x.overlaps_id
+        WHERE x.deal_id = d.id) AS counted_in,
+    d.amount_low, d.amount_high, d.currency, d.approximate, d.qualifier, d.amount_text,
+    d.usd_low, d.usd_high, d.usd_rate, d.usd_rate_date, d.usd_rate_source, d.stake,
     {_partners_of("deal_id", "d.id", "'investor', 'financier', 'co-financier', 'acquirer'")}
         AS payers,
     {_partners_of("deal_id", "d.id", "'recipient', 'beneficiary'")} AS recipients,
