@@ -105,13 +105,14 @@ async def search_view(datasette: Any, request: Any) -> Any:
 async def map_view(datasette: Any, request: Any) -> Any:
     """Placed deposits and projects on a grid; the unplaced listed, not dropped."""
     from kzdiplo import queries
+    from kzdiplo.entities import ENTITIES
 
     reader = _reader(datasette)
     try:
         places = []
         for name in ("deposit", "project"):
             for r in queries.list_records(
-                reader, queries.NOUNS[name], queries.Filters(limit=None)
+                reader, ENTITIES[name], queries.Filters(limit=None)
             ).records:
                 places.append((name, r))
     finally:
