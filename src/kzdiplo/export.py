@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kzdiplo import __version__
-from kzdiplo.entities import BY_PLURAL
+from kzdiplo.entities import BY_PLURAL, ENTITIES
 from kzdiplo.errors import UsageError
 from kzdiplo.files import atomic_file, atomic_path, refuse_database, sqlite_read_uri
 from kzdiplo.queries import Filters, attach, list_records
@@ -144,17 +144,12 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
             "organizations",
             _drop_empty({k: v for k, v in org.items() if k not in _DERIVED}),
         )
-    for section in ("deposits", "projects", "agreements", "deals", "events"):
-        noun = BY_PLURAL[section]
-        records = list_records(
-            reader, noun, Filters(limit=None, sort=_parents_first(section))
-        ).records
+    for section in (s for s in SECTIONS if s in BY_PLURAL):  # load order
+        entity = BY_PLURAL[section]
+        # By label, then parents before their parts: a stable order that loads back.
+        records = list_records(reader, entity, Filters(limit=None, sort=entity.label)).records
         for record in _parents_before_parts(records):
             yield section, _record(section, record)
-
-
-def _parents_first(section: str) -> str:
-    return "title" if section in ("agreements", "deals", "events") else "name"
 
 
 def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -406,7 +401,6 @@ def write_datasette(reader: Reader, path: Path, out: Path) -> Path:
 def count_records(reader: Reader) -> int:
     """How many records an export walks (for the progress bar)."""
     total = 0
-    for table in ("sources", "sectors", "organizations", "agreements", "deals",
-                  "mineral_deposits", "infrastructure_projects", "events"):  # fmt: skip
+    for table in ("sources", "sectors", "organizations", *(e.table for e in ENTITIES.values())):
         total += int(reader.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"])
     return total

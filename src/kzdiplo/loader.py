@@ -21,7 +21,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
-from kzdiplo.entities import BY_TABLE, ENTITIES, LINKS
+from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
@@ -787,9 +787,10 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
                  "overlap_note", "event", *_REFS.get(section, {})}
     )  # fmt: skip
     row = plain | refs
-    if section in ("agreements", "deals", "events"):
+    entity = BY_PLURAL.get(section)  # None for organisations
+    if entity and entity.has("date_start"):
         row |= _date(r.date, "date")
-    if section in ("deposits", "projects"):
+    if entity and entity.has("latitude"):
         at = r.coordinates
         row |= {
             "latitude": at and at.latitude,

@@ -110,11 +110,9 @@ async def map_view(datasette: Any, request: Any) -> Any:
     reader = _reader(datasette)
     try:
         places = []
-        for name in ("deposit", "project"):
-            for r in queries.list_records(
-                reader, ENTITIES[name], queries.Filters(limit=None)
-            ).records:
-                places.append((name, r))
+        for entity in (e for e in ENTITIES.values() if e.has("latitude")):  # placed kinds
+            for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records:
+                places.append((entity.name, r))
     finally:
         reader.close()
     nouns = {id(r): n for n, r in places}
