@@ -763,6 +763,8 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
     whole words, ``word*``, "phrases", AND/OR/NOT), best first; ``score`` is higher for
     better matches."""
     terms = search_terms(text)
+    # A document holds each field on a line of its own (migration 0011): snippets show
+    # the line breaks as " | ", so one field does not run into the next.
     if reader.dialect == "postgresql":
         # The search table of migration 0006: its GIN index finds the matches (the view
         # computed every document's tsvector on every search); snippets for the page only.
@@ -773,8 +775,10 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
                 WHERE s.document @@ q
                 ORDER BY score DESC, s.key LIMIT :limit)
             SELECT s.noun, s.key, s.label AS title,
-                ts_headline('english', s.title || ' ' || s.body, to_tsquery('english', :q),
-                    'StartSel=[, StopSel=], MaxWords=14, MinWords=5') AS snippet,
+                replace(ts_headline('english', s.title || CASE WHEN s.body = '' THEN ''
+                    ELSE chr(10) || s.body END, to_tsquery('english', :q),
+                    'StartSel=[, StopSel=], MaxWords=14, MinWords=5'), chr(10), ' | ')
+                    AS snippet,
                 best.score
             FROM best JOIN search_index s ON s.doc_id = best.doc_id
             ORDER BY best.score DESC, s.key""",
@@ -787,7 +791,7 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
             SELECT rowid AS id, bm25(search_index, 0, 0, 0, 5.0, 1.0) AS rank
             FROM search_index WHERE search_index MATCH :q ORDER BY rank LIMIT :limit)
         SELECT noun, key, label AS title,
-            snippet(search_index, -1, '[', ']', '…', 12) AS snippet,
+            replace(snippet(search_index, -1, '[', ']', '…', 12), char(10), ' | ') AS snippet,
             round(-best.rank, 3) AS score
         FROM best JOIN search_index ON search_index.rowid = best.id
         WHERE search_index MATCH :q ORDER BY best.rank""",

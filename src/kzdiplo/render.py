@@ -329,10 +329,10 @@ def _as_csv_raw(output: Output, out: TextIO, layout: Layout) -> None:
 
 def _as_markdown(output: Output, out: TextIO, layout: Layout) -> None:
     if output.heading:
-        out.write(f"# {output.heading}\n")
+        out.write(f"# {_markdown_cell(output.heading)}\n")
     for table in output.tables:
         if len(output.tables) > 1 and table.title:
-            out.write(f"\n## {table.title}\n\n")
+            out.write(f"\n## {_markdown_cell(table.title)}\n\n")
         rows = ([get(r) for _, get in table.columns] for r in table.rows)
         write_markdown([name for name, _ in table.columns], rows, out)
 
