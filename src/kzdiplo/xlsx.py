@@ -27,6 +27,7 @@ from kzdiplo.queries import Filters, list_records, list_sources
 from kzdiplo.reader import Reader
 from kzdiplo.render import flatten
 from kzdiplo.safetext import FORMULA_STARTS
+from kzdiplo.vocab import SOURCE_RELATIONS, in_words
 
 # Columns the listings derive (not stored as such): what they mean.
 DERIVED = {
@@ -53,7 +54,7 @@ DERIVED = {
     "summary": "Our own summary of the source: not a quotation",
     "origin": "The source it ultimately rests on (itself when original)",
     "derived_from": "The source it republishes or reports on",
-    "relation": "republishes or reports_on",
+    "relation": in_words(SOURCE_RELATIONS),
     "citation_count": "How many citations rest on it",
     "discrepancy_count": "How many discrepancies it raises",
     "text_held": "Whether its text is held (only then is it quoted verbatim)",

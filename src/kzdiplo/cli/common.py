@@ -11,6 +11,7 @@ import typer
 from kzdiplo.cli import complete
 from kzdiplo.errors import KzError
 from kzdiplo.render import Format, Layout, PlaceFormat
+from kzdiplo.vocab import STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,8 +161,7 @@ StageOption = Annotated[
     list[str] | None,
     typer.Option(
         "--stage", metavar="STAGE",
-        help="Only records at this stage; repeat for several: announced, letter_of_interest, "
-        "memorandum, signed, approved, in_force, disbursing, completed, suspended, cancelled.",
+        help=f"Only records at this stage; repeat for several: {', '.join(STAGES)}.",
     ),
 ]  # fmt: skip
 
@@ -169,7 +169,6 @@ StageOption = Annotated[
 def stages_of(values: list[str] | None) -> list[str] | None:
     """--stage values in the vocabulary's spelling ("letter of interest" is accepted)."""
     from kzdiplo.errors import UsageError
-    from kzdiplo.vocab import STAGES
 
     if not values:
         return None

@@ -25,6 +25,7 @@ from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import KzError, UsageError
 from kzdiplo.queries import Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
+from kzdiplo.vocab import PRECISIONS, in_words
 from kzdiplo.web.pages import label_of
 
 DATABASE = "kzdiplo"  # the copy's file stem: Datasette's database name and URL path
@@ -42,7 +43,7 @@ RECORDS_COLUMNS: dict[str, str] = {
     "date_text": "The source's wording of the main date (date, or a project's start)",
     "date_start": "First day the main date may fall on",
     "date_end": "Last day the main date may fall on",
-    "date_precision": "day, month, part_of_year, year or years",
+    "date_precision": in_words(PRECISIONS),
     "years": "JSON array: every year any of the record's dates may fall in (a project "
     "completing 'between 2035 and 2036' is in both); facet with _facet_array",
     "partners": "JSON array of partner keys (ISO code or organisation slug), one per party",
