@@ -35,16 +35,19 @@ def _cite(db: Path, *args: str) -> str:
 
 
 def _citations(db: Path, slug: str | None = None) -> list[tuple[str, str, str]]:
-    """(source slug, kind, text) of the citations behind a record (or all records)."""
+    """(source slug, kind, text) of the citations behind a record (or all records); the
+    tests loop over them, so both kinds must be there for the loops to check anything."""
     where = "" if slug is None else "WHERE record_key = ?"
     with sqlite3.connect(db) as conn:
-        return conn.execute(
+        found = conn.execute(
             "SELECT d.source, c.kind, c.text FROM citation_details d "
             "JOIN citations c ON c.id = d.citation_id "
             f"{where} {'AND' if where else 'WHERE'} d.record_type IN "
             "('agreement', 'deal', 'deposit', 'project', 'event')",
             () if slug is None else (slug,),
         ).fetchall()
+    assert {kind for _, kind, _ in found} == {"quote", "summary"}, (slug, found)
+    return found
 
 
 def test_bibtex_parses_back_with_every_source_and_claim(seeded_db: Path) -> None:

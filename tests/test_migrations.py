@@ -53,6 +53,7 @@ def test_every_step_down_and_up_keeps_the_data(seeded_db: Path) -> None:
     url = sqlite_url(seeded_db)
     script = ScriptDirectory.from_config(alembic_config(url))
     revisions = [r.revision for r in script.walk_revisions()]  # newest first
+    assert len(revisions) > 1
     before = snapshot(seeded_db)
     engine = make_engine(url)
     for older in revisions[1:]:

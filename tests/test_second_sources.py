@@ -142,6 +142,7 @@ def test_refined_dates_keep_the_article_wording_and_name_their_source(
             f"SELECT t.slug, t.date_text, t.date_note, t.id FROM {table} t "
             f"WHERE t.date_note LIKE '%the article gives the %'"
         ).fetchall()
+        assert rows, f"no {table} date refined by a second source (did the note's wording change?)"
         for slug, text, note, record_id in rows:
             cited = {
                 r[0]

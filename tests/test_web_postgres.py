@@ -52,6 +52,7 @@ def test_the_report_is_the_same_on_both_backends(
     assert pages == sorted(
         p.relative_to(tmp_path / "sqlite") for p in (tmp_path / "sqlite").rglob("*.*")
     )
+    assert any(page.suffix == ".html" for page in pages)
     for page in pages:
         assert (tmp_path / "pg" / page).read_text() == (tmp_path / "sqlite" / page).read_text(), (
             page
