@@ -17,6 +17,7 @@ def rows_of(text: str) -> tuple[list[str], list[dict[str, str]]]:
     return list(reader.fieldnames or []), list(reader)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("noun", ["agreements", "deals", "deposits", "projects", "events"])
 def test_csv_has_the_same_header_whatever_matches(seeded_db: Path, noun: str) -> None:
     header, rows = rows_of(run(seeded_db, noun, "--limit", "0", "-f", "csv").stdout)
@@ -67,6 +68,7 @@ def test_audit_markdown_has_a_heading_per_section(seeded_db: Path) -> None:
     assert sum(1 for line in lines if line.startswith("## ")) == 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [["deals"], ["agreements"], ["events"], ["show", "deal", "us-exim-critical-minerals-funding"],

@@ -6,6 +6,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
@@ -14,6 +15,8 @@ from kzdiplo.db import make_engine
 from kzdiplo.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 from kzdiplo.seed import seed
 from tests.conftest import snapshot
+
+pytestmark = pytest.mark.slow  # walks every migration down and up again on the seeded data
 
 
 def test_models_match_migrations(tmp_path: Path) -> None:

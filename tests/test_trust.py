@@ -107,6 +107,7 @@ def test_a_summary_for_an_amount_states_the_amount(seeded_db: Path) -> None:
     assert checked >= 7
 
 
+@pytest.mark.slow
 def test_a_summary_for_a_date_states_the_date(seeded_db: Path) -> None:
     months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]  # fmt: skip
     checked = 0
@@ -235,6 +236,7 @@ def test_every_agreement_and_deal_has_a_stage_with_its_history(seeded_db: Path) 
     assert any(d["field"] == "stage" for d in exim["discrepancies"])  # and the dispute
 
 
+@pytest.mark.slow
 def test_stage_filter_on_listings_and_partners(seeded_db: Path) -> None:
     deals = run_json(seeded_db, "deals", "--limit", "0")
     for stage in {d["stage"] for d in deals}:

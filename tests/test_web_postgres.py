@@ -14,9 +14,12 @@ from kzdiplo.cli import app
 from tests import test_postgres as pg
 from tests.cli_helpers import run
 
-pytestmark = pytest.mark.skipif(
-    not pg.ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
-)
+pytestmark = [
+    pytest.mark.slow,  # a PostgreSQL server and a full report build
+    pytest.mark.skipif(
+        not pg.ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

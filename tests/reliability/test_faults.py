@@ -14,6 +14,8 @@ from tests.cli_helpers import kzdiplo_command, run_process
 from tests.reliability.bulk import write_events
 from tests.reliability.watch import Watched
 
+pytestmark = pytest.mark.slow  # loads of 2000 records in subprocesses, killed and frozen
+
 EVENTS = 2000  # records enough for the bar to show several steps of the writing
 KILL_AT = (0, 30, 70, 100)  # percent of the records written, as the bar shows
 

@@ -19,6 +19,8 @@ from tests.cli_helpers import ENV, kzdiplo_command, run, run_process
 from tests.conftest import seeded_agreements
 from tests.reliability.watch import Watched
 
+pytestmark = pytest.mark.slow  # the real entry point in subprocesses, first-use builds
+
 
 def _one_line(result: subprocess.CompletedProcess[bytes], code: int = 2) -> str:
     err = result.stderr.decode()
