@@ -249,13 +249,14 @@ def test_rare_and_common_partners_give_the_same_rows_either_way(
 ) -> None:
     """The probe picks a query shape by how common the partner is; both shapes agree."""
     from kzdiplo import queries
+    from kzdiplo.entities import ENTITIES
     from kzdiplo.reader import SqliteReader
     from kzdiplo.resolve import resolve_partner
 
     reader = SqliteReader(seeded_db)
     try:
         found = resolve_partner(reader, partner)
-        noun = queries.NOUNS["agreement"]
+        noun = ENTITIES["agreement"]
         filters = queries.Filters(partner=found, limit=None)
         chosen = [r["slug"] for r in queries.list_records(reader, noun, filters).records]
         original = queries.PROBE_LIMIT

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from kzdiplo.entities import ENTITIES
 from kzdiplo.loader import LoadError, read_files
 from kzdiplo.records import SECTIONS
 from kzdiplo.templates import HEADER, SKELETONS
@@ -81,7 +82,7 @@ LEFT_OUT: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
-TABLES = {"deposits": "mineral_deposits", "projects": "infrastructure_projects"}
+TABLES = {e.plural: e.table for e in ENTITIES.values()}  # sources and organizations: as named
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -2,9 +2,9 @@
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -70,7 +70,7 @@ def guarded(command: F) -> F:
                 raise fail(BUSY, 1) from None
             raise
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)  # functools.wraps: the same signature
 
 
 @contextmanager
@@ -182,10 +182,12 @@ def stages_of(values: list[str] | None) -> list[str] | None:
     return wanted
 
 
-SortOption = Annotated[
-    str | None,
-    typer.Option(
-        "--sort", help="Sort key (see above); prefix - for descending.",
-        autocompletion=complete.sort_keys,
-    ),
-]  # fmt: skip
+def sort_option(keys: Sequence[str]) -> Any:
+    """--sort for a listing whose sort keys are ``keys``."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--sort", help=f"Sort by {', '.join(keys)}; prefix - for descending (-{keys[0]}).",
+            autocompletion=complete.sort_keys,
+        ),
+    ]  # fmt: skip

@@ -21,8 +21,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import KzError, UsageError
-from kzdiplo.queries import NOUNS, Filters, list_records, partner_totals
+from kzdiplo.queries import Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
 from kzdiplo.web.pages import label_of
 
@@ -100,7 +101,7 @@ def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str,
         "slug": r["slug"],
         "title": label_of(r),
         "kind": r.get("kind"),
-        "stage": r.get("stage") or ("not recorded" if noun in ("agreement", "deal") else None),
+        "stage": r.get("stage") or ("not recorded" if ENTITIES[noun].has("stage") else None),
         "date_text": date and (date.get("text") or None),
         "date_start": date and date["start"],
         "date_end": date and date["end"],
@@ -163,7 +164,7 @@ def build_copy(source: Path, folder: Path) -> Path:
         }
         records = [
             _row(name, r, home)
-            for name, noun in NOUNS.items()
+            for name, noun in ENTITIES.items()
             for r in list_records(reader, noun, Filters(limit=None)).records
         ]
         money = _money_rows(reader)
