@@ -11,6 +11,8 @@ import pytest
 
 from tests.cli_helpers import kzdiplo_command, run_process
 
+pytestmark = pytest.mark.slow  # the installed entry point in subprocesses, first-use builds
+
 
 def test_first_use_creates_the_default_database(tmp_path: Path) -> None:
     first = run_process("agreements", "--partner", "US", home=tmp_path)

@@ -48,6 +48,7 @@ def test_no_command_writes_a_format_itself() -> None:
         assert not called & writers, f"{path.name} calls {called & writers}: use render.write"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
 def test_each_command_writes_every_format(seeded_db: Path, command: list[str]) -> None:
     outputs = {f.value: run(seeded_db, *command, "--format", f.value) for f in Format}

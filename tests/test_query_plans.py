@@ -14,6 +14,8 @@ from kzdiplo.entities import ENTITIES
 from kzdiplo.reader import SqliteReader
 from kzdiplo.resolve import resolve_partner
 
+pytestmark = pytest.mark.slow  # builds a large synthetic database
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 

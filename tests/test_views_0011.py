@@ -29,7 +29,7 @@ SEARCHES = ("Astana", "agreement", "oil OR gas", "uranium", "Kazakhstan", "summi
             "Boeing", "billion", "Kazakhstan Washington", "nuclear energy")  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def url(request: pytest.FixtureRequest, seeded_db: Path) -> Iterator[str]:
     """A private seeded database at head on each backend."""
     if request.param == "sqlite":
@@ -140,6 +140,7 @@ def _search(url: str, words: str) -> list[dict[str, Any]]:
         reader.close()
 
 
+@pytest.mark.slow
 def test_search_finds_the_same_before_and_after(url: str) -> None:
     """From 0010 with the seeded data in place: the upgrade changes the documents' text
     but not one indexed word or position, so every search finds the same records with
@@ -274,6 +275,7 @@ def _view_rows(url: str, view: str, columns: list[str]) -> list[str]:
     return sorted(repr([str(r[c]) for c in columns]) for r in _rows(url, f"SELECT * FROM {view}"))
 
 
+@pytest.mark.slow
 def test_round_trip_keeps_the_data_and_0010_views(url: str) -> None:
     """Down to 0010 and up again with data in place: the same rows; every column 0010's
     views had still holds what it held, under its name and in its place; down again,
