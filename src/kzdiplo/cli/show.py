@@ -90,6 +90,9 @@ def _quoted(citation: dict[str, Any]) -> str:
     return said(citation) + (f" ({note})" if note else "")
 
 
+LONG_TEXTS = ("summary", "notes", "relationship_level")
+
+
 def _output(record: dict[str, Any], fmt: Format) -> Any:
     """The record whole for JSON and CSV; for people, its keys (slug, URL: on lines of
     their own in a table, never broken) and a table per section."""
@@ -98,7 +101,10 @@ def _output(record: dict[str, Any], fmt: Format) -> Any:
     keys = [k for k in ("key", "slug", "url") if record.get(k)] if fmt is Format.table else []
     skip = {*keys, "partners", "sectors", "sources", "linked", "records", "organizations", "id",
             "discrepancies", "stages", "cited_by", "disputes", "derived_by"}  # fmt: skip
-    fields = [[k, _value(k, v)] for k, v in record.items() if k not in skip]
+    # The long texts last, whatever the table's column order: the facts first.
+    names = [k for k in record if k not in skip]
+    names = [k for k in names if k not in LONG_TEXTS] + [k for k in LONG_TEXTS if k in names]
+    fields = [[k, _value(k, record[k])] for k in names]
     sections: list[tuple[str, list[str], list[list[str]]]] = [
         ("Fields", ["Field", "Value"], fields)
     ]
