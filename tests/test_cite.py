@@ -35,16 +35,19 @@ def _cite(db: Path, *args: str) -> str:
 
 
 def _citations(db: Path, slug: str | None = None) -> list[tuple[str, str, str]]:
-    """(source slug, kind, text) of the citations behind a record (or all records)."""
+    """(source slug, kind, text) of the citations behind a record (or all records); the
+    tests loop over them, so both kinds must be there for the loops to check anything."""
     where = "" if slug is None else "WHERE record_key = ?"
     with sqlite3.connect(db) as conn:
-        return conn.execute(
+        found = conn.execute(
             "SELECT d.source, c.kind, c.text FROM citation_details d "
             "JOIN citations c ON c.id = d.citation_id "
             f"{where} {'AND' if where else 'WHERE'} d.record_type IN "
             "('agreement', 'deal', 'deposit', 'project', 'event')",
             () if slug is None else (slug,),
         ).fetchall()
+    assert {kind for _, kind, _ in found} == {"quote", "summary"}, (slug, found)
+    return found
 
 
 def test_bibtex_parses_back_with_every_source_and_claim(seeded_db: Path) -> None:
@@ -68,6 +71,7 @@ def test_bibtex_parses_back_with_every_source_and_claim(seeded_db: Path) -> None
             assert f"``{words}" not in note
 
 
+@pytest.mark.slow
 def test_csl_json_is_valid_and_renders_without_repeating_titles(seeded_db: Path) -> None:
     items = json.loads(_cite(seeded_db, "--all", "--format", "csl-json"))
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
@@ -90,6 +94,7 @@ def test_csl_json_is_valid_and_renders_without_repeating_titles(seeded_db: Path)
     assert claims == len(_citations(seeded_db))
 
 
+@pytest.mark.slow
 def test_summaries_are_never_quoted_in_csl_or_ris(seeded_db: Path) -> None:
     items = {i["id"]: i for i in json.loads(_cite(seeded_db, "--all", "-f", "csl-json"))}
     records = rispy.loads(_cite(seeded_db, "--all", "-f", "ris"))
@@ -117,6 +122,7 @@ def test_text_marks_summaries_and_quotes(seeded_db: Path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_same_data_same_hash_and_a_change_changes_it(seeded_db: Path, tmp_path: Path) -> None:
     first = json.loads(_cite(seeded_db, DEAL, "-f", "csl-json"))[0]["note"]
     copy = tmp_path / "copy.db"
@@ -134,6 +140,7 @@ def test_bad_input_is_one_line_and_exit_2(seeded_db: Path, args: list[str]) -> N
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("kzdiplo: error:")
 
 
+@pytest.mark.slow
 def test_hostile_source_text_cannot_break_out_of_its_bibtex_field(seeded_db: Path) -> None:
     hostile = "Title} , author = {Mallory}} @misc{injected, title={x} 100% \\end ~^ #_$&"
     with sqlite3.connect(seeded_db) as conn:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import run
 from tests.conftest import snapshot
 
 
+@pytest.mark.slow
 def test_init_creates_and_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "new" / "kz.db"
     first = run(path, "db", "init")
@@ -21,6 +24,7 @@ def test_init_creates_and_is_idempotent(tmp_path: Path) -> None:
     assert run(path, "db", "path").stdout.strip() == str(path)
 
 
+@pytest.mark.slow
 def test_seed_reports_no_change(seeded_db: Path) -> None:
     before = snapshot(seeded_db)
     result = run(seeded_db, "db", "seed")

@@ -25,6 +25,7 @@ BAD = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_is_one_line_and_exit_2(seeded_db: Path, args: list[str], message: str) -> None:
     before = snapshot(seeded_db)
@@ -71,6 +72,7 @@ def test_someone_elses_sqlite_file(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not touching it" in result.stderr
 
 
+@pytest.mark.slow
 def test_outdated_schema_says_what_to_run(seeded_db: Path) -> None:
     from kzdiplo.config import sqlite_url
     from kzdiplo.migrate import downgrade

@@ -52,6 +52,7 @@ def test_china_package_and_tianjin(seeded_db: Path) -> None:
     assert "Tianjin" in {e["location"] for e in events}
 
 
+@pytest.mark.slow
 def test_russia_declaration_under_both_names(seeded_db: Path) -> None:
     declarations = run_json(seeded_db, "agreements", "-p", "Russia", "--kind", "declaration")
     (declaration,) = [
@@ -146,6 +147,7 @@ def test_partners_totals_do_not_double_count(seeded_db: Path) -> None:
     assert "KZ" not in rows and {"JP", "csto", "sco"} <= set(rows)
 
 
+@pytest.mark.slow
 def test_show_every_noun(seeded_db: Path) -> None:
     for noun, key in [
         ("agreement", "kz-us-washington-29-agreements"),
@@ -178,6 +180,7 @@ def test_search_ranks_and_snippets(seeded_db: Path) -> None:
     assert run_json(seeded_db, "search", "zzzqqq") == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["agreements", "deals", "deposits", "projects", "events"])
 def test_every_format(seeded_db: Path, command: str) -> None:
     records = run_json(seeded_db, command)
@@ -218,6 +221,7 @@ def test_limit_and_sort(seeded_db: Path) -> None:
     assert all(d["usd"]["high"] >= 10**10 for d in big)
 
 
+@pytest.mark.slow
 def test_partners_cache_follows_ad_hoc_writes(seeded_db: Path) -> None:
     """A write outside kzdiplo marks the cached totals stale; partners then computes them."""
     import sqlite3
@@ -245,13 +249,14 @@ def test_rare_and_common_partners_give_the_same_rows_either_way(
 ) -> None:
     """The probe picks a query shape by how common the partner is; both shapes agree."""
     from kzdiplo import queries
+    from kzdiplo.entities import ENTITIES
     from kzdiplo.reader import SqliteReader
     from kzdiplo.resolve import resolve_partner
 
     reader = SqliteReader(seeded_db)
     try:
         found = resolve_partner(reader, partner)
-        noun = queries.NOUNS["agreement"]
+        noun = ENTITIES["agreement"]
         filters = queries.Filters(partner=found, limit=None)
         chosen = [r["slug"] for r in queries.list_records(reader, noun, filters).records]
         original = queries.PROBE_LIMIT

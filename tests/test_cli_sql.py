@@ -93,6 +93,7 @@ def test_row_cap_is_announced(seeded_db: Path) -> None:
     assert len(json.loads(whole.stdout)) == 250 and whole.stderr == ""
 
 
+@pytest.mark.slow
 def test_runaway_query_stops_at_the_time_limit(seeded_db: Path) -> None:
     endless = (
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"

@@ -46,6 +46,7 @@ def test_the_entry_point_prints_click_errors_the_same_way(seeded_db: Path) -> No
     assert_one_error(result.stderr.decode(), "Invalid value for '--limit'")
 
 
+@pytest.mark.slow
 def test_db_is_accepted_after_the_command(seeded_db: Path) -> None:
     from kzdiplo.cli import root_options_first
 

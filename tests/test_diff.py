@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.cli_helpers import run
@@ -19,6 +20,7 @@ def _diff(db: Path, *args: str) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_the_worked_example_adds_exactly_its_records(seeded_db: Path, tmp_path: Path) -> None:
     new = tmp_path / "new.db"
     new.write_bytes(seeded_db.read_bytes())

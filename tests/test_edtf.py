@@ -43,6 +43,7 @@ def test_unknown_date_has_no_edtf() -> None:
     assert edtf("[]", "[]", "[]") is None  # the CSV column probe's placeholder row
 
 
+@pytest.mark.slow
 def test_every_listed_date_parses_and_matches_its_range(seeded_db: Path) -> None:
     seen = set()
     for noun, keys in (("agreements", ["date"]), ("deals", ["date"]), ("events", ["date"]),
@@ -60,6 +61,7 @@ def test_every_listed_date_parses_and_matches_its_range(seeded_db: Path) -> None
     assert {"part_of_year", "years", "month", "day"} <= seen
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9998, 12, 31)),

@@ -44,6 +44,7 @@ def content(path: Path) -> dict[str, list[tuple]]:
     return out
 
 
+@pytest.mark.slow
 def test_export_json_then_load_reproduces_the_data(seeded_db: Path, tmp_path: Path) -> None:
     result = run(seeded_db, "export", "--format", "json", "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.stderr
@@ -58,6 +59,7 @@ def test_export_json_then_load_reproduces_the_data(seeded_db: Path, tmp_path: Pa
     assert (tmp_path / "again" / "kzdiplo.json").read_text() == exported.read_text()
 
 
+@pytest.mark.slow
 def test_reloading_an_export_changes_nothing(seeded_db: Path, tmp_path: Path) -> None:
     run(seeded_db, "export", "-f", "json", "-o", str(tmp_path))
     before = snapshot(seeded_db)
@@ -67,6 +69,7 @@ def test_reloading_an_export_changes_nothing(seeded_db: Path, tmp_path: Path) ->
     assert snapshot(seeded_db) == before
 
 
+@pytest.mark.slow
 def test_worked_example_loads_and_dry_run_writes_nothing(seeded_db: Path) -> None:
     before = snapshot(seeded_db)
     dry = run(seeded_db, "load", "--dry-run", str(EXAMPLE))
@@ -115,6 +118,7 @@ def test_new_prints_skeletons(seeded_db: Path) -> None:
     assert run(seeded_db, "new", "dels").exit_code == 2
 
 
+@pytest.mark.slow
 def test_csv_export_with_data_dictionary(seeded_db: Path, tmp_path: Path) -> None:
     assert run(seeded_db, "export", "-f", "csv", "-o", str(tmp_path)).exit_code == 0
     with (tmp_path / "columns.csv").open() as f:
@@ -168,6 +172,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_datasette_publishes_the_export(seeded_db: Path, tmp_path: Path) -> None:
     """The real Datasette serves the exported copy with its metadata (needs the test extra)."""
     import shutil
@@ -216,6 +221,7 @@ def test_datasette_publishes_the_export(seeded_db: Path, tmp_path: Path) -> None
         server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_export_ndjson_then_load_into_an_empty_database(seeded_db: Path, tmp_path: Path) -> None:
     """The README's round trip: db init --empty, then load the NDJSON export."""
     result = run(seeded_db, "export", "--format", "ndjson", "--out", str(tmp_path / "out"))

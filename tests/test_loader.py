@@ -14,6 +14,7 @@ from kzdiplo.seed import seed, seed_files
 from tests.conftest import snapshot
 
 
+@pytest.mark.slow
 def test_seeding_twice_changes_nothing(engine: Engine, seeded_db: Path) -> None:
     before = snapshot(seeded_db)
     report = seed(engine)
@@ -118,6 +119,7 @@ CASES = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_seed_file_is_refused_and_changes_nothing(
     case: str, tmp_path: Path, engine: Engine, seeded_db: Path
@@ -132,6 +134,7 @@ def test_bad_seed_file_is_refused_and_changes_nothing(
     assert snapshot(seeded_db) == before
 
 
+@pytest.mark.slow
 def test_a_changed_value_updates_the_record(
     tmp_path: Path, engine: Engine, seeded_db: Path
 ) -> None:

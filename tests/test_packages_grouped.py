@@ -11,6 +11,7 @@ from kzdiplo.cli.records import under_packages
 from tests.cli_helpers import run, run_json
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sort", [None, "title", "-title", "-usd", "date", "-date"])
 @pytest.mark.parametrize("fmt", ["markdown", "table"])
 def test_parts_sit_right_under_their_package(seeded_db: Path, sort: str | None, fmt: str) -> None:

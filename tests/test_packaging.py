@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import kzdiplo
 from kzdiplo.paths import migrations_dir, seeds_dir
 
@@ -38,6 +40,7 @@ def test_installed_wheel_ships_its_data() -> None:
     assert seeds_dir() == package / "_seeds"
 
 
+@pytest.mark.slow
 def test_migrate_and_seed_from_another_directory(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

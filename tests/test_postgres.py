@@ -23,9 +23,12 @@ from tests.reliability.bulk import write_events
 from tests.test_cli_sql import WRITES
 
 ADMIN_URL = os.environ.get("KZDIPLO_TEST_POSTGRES_URL", "")
-pytestmark = pytest.mark.skipif(
-    not ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
-)
+pytestmark = [
+    pytest.mark.slow,  # a PostgreSQL server per test database, CLI subprocesses
+    pytest.mark.skipif(
+        not ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
+    ),
+]
 
 
 def _url(database: str, user: str | None = None, password: str | None = None) -> str:

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from kzdiplo import queries
+from kzdiplo.entities import ENTITIES
 from kzdiplo.reader import SqliteReader
 from kzdiplo.resolve import resolve_partner
+
+pytestmark = pytest.mark.slow  # builds a large synthetic database
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -45,7 +48,7 @@ def _listing_plan(reader: SqliteReader, sent: list[str], partner: str) -> list[s
     f = queries.Filters(limit=50)
     f.partner = resolve_partner(reader, partner)
     sent.clear()
-    queries.list_records(reader, queries.NOUNS["agreement"], f)
+    queries.list_records(reader, ENTITIES["agreement"], f)
     main = [s for s in sent if "FROM agreements t" in s and "ORDER BY" in s]
     assert len(main) == 1, sent
     return _plan(reader.conn, main[0])

@@ -61,6 +61,7 @@ def test_the_package_validates_and_its_foreign_keys_are_checked(
     assert {e["type"] for e in errors} == {"foreign-key"}
 
 
+@pytest.mark.slow
 def test_schemas_come_from_the_models(seeded_db: Path, tmp_path: Path) -> None:
     _release(seeded_db, tmp_path / "r")
     package = json.loads((tmp_path / "r" / "datapackage.json").read_text(encoding="utf-8"))
@@ -85,6 +86,7 @@ def test_schemas_come_from_the_models(seeded_db: Path, tmp_path: Path) -> None:
     assert "First release" in (tmp_path / "r" / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_changelog_lists_what_changed_since_the_previous_release(
     seeded_db: Path, tmp_path: Path
 ) -> None:
@@ -106,6 +108,7 @@ def test_changelog_lists_what_changed_since_the_previous_release(
     assert json.loads(diff.stdout)["counts"] == {"added": 0, "removed": 0, "changed": 0}
 
 
+@pytest.mark.slow
 def test_never_clobbers_files_it_did_not_write(seeded_db: Path, tmp_path: Path) -> None:
     out = tmp_path / "theirs"
     out.mkdir()
@@ -129,6 +132,7 @@ def test_never_clobbers_files_it_did_not_write(seeded_db: Path, tmp_path: Path) 
     assert run(seeded_db, "release", "--out", str(afile)).exit_code == 2
 
 
+@pytest.mark.slow
 def test_every_partial_date_is_released_with_its_edtf(seeded_db: Path, tmp_path: Path) -> None:
     _release(seeded_db, tmp_path / "r")
     rows = list(csv.DictReader((tmp_path / "r" / "data" / "dates.csv").open(encoding="utf-8")))

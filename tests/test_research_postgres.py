@@ -14,9 +14,12 @@ import pytest
 from tests.cli_helpers import run
 from tests.test_postgres import ADMIN_URL, pg_run, pg_template, pg_url  # noqa: F401
 
-pytestmark = pytest.mark.skipif(
-    not ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
-)
+pytestmark = [
+    pytest.mark.slow,  # a PostgreSQL server
+    pytest.mark.skipif(
+        not ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
+    ),
+]
 
 
 def test_postgres_and_sqlite_hold_the_same_facts(pg_url: str, seeded_db: Path) -> None:  # noqa: F811

@@ -11,6 +11,7 @@ from kzdiplo import schema_doc
 DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
 
+@pytest.mark.slow
 def test_schema_reference_is_current() -> None:
     if not DOC.exists():
         pytest.fail("docs/schema.md is missing: run python -m kzdiplo.schema_doc docs/schema.md")

@@ -20,6 +20,7 @@ def test_whole_words_by_default_and_star_for_prefixes(seeded_db: Path) -> None:
     assert keys(seeded_db, "tungst*") == keys(seeded_db, "tungsten")
 
 
+@pytest.mark.slow
 def test_or_not_and_phrases(seeded_db: Path) -> None:
     tungsten, nuclear = keys(seeded_db, "tungsten"), keys(seeded_db, "nuclear")
     assert tungsten and nuclear

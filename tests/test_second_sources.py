@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import yaml
 
 from kzdiplo.paths import seeds_dir
@@ -36,6 +37,7 @@ def _seed_records() -> list[tuple[str, str, dict]]:
 # --- sources and citations -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_citation_and_discrepancy_in_the_seed_files_names_a_known_source() -> None:
     records = _seed_records()
     sources = {r["slug"] for _, section, r in records if section == "sources"}
@@ -122,6 +124,7 @@ def test_only_the_article_is_quoted_verbatim(db: sqlite3.Connection) -> None:
     assert {kind for slug, kind, _ in rows if slug != ARTICLE} == {"summary"}
 
 
+@pytest.mark.slow
 def test_the_seed_files_mark_every_summary() -> None:
     """The same rule in the files themselves, where a reviewer reads them: a source we
     do not hold is cited with summary:, never quote:, and no old marker note is left."""
@@ -142,6 +145,7 @@ def test_refined_dates_keep_the_article_wording_and_name_their_source(
             f"SELECT t.slug, t.date_text, t.date_note, t.id FROM {table} t "
             f"WHERE t.date_note LIKE '%the article gives the %'"
         ).fetchall()
+        assert rows, f"no {table} date refined by a second source (did the note's wording change?)"
         for slug, text, note, record_id in rows:
             cited = {
                 r[0]
@@ -269,6 +273,7 @@ def test_audit_counts_sources_per_record(seeded_db: Path) -> None:
     assert ("deal", "eu-central-asia-special-funds") in single
 
 
+@pytest.mark.slow
 def test_audit_lists_every_discrepancy_of_the_seed_files(seeded_db: Path) -> None:
     in_files = [d for _, _, r in _seed_records() for d in r.get("discrepancies", [])]
     audit = _audit(seeded_db)

@@ -64,8 +64,10 @@ def test_show_marks_summaries_in_people_formats(seeded_db: Path, fmt: str) -> No
     out = out.replace("│ ", "").replace(" │", "").replace("| ", "").replace(" |", "")
     quote = next(s["quote"] for s in deal["sources"] if "quote" in s)
     assert f"\u201c{quote[:30]}" in out
-    for summary in _summaries(deal):
-        assert "[summary]" in out
+    summaries = _summaries(deal)
+    assert summaries, "the deal chosen for this test must cite a summary"
+    assert out.count("[summary]") >= len(summaries)
+    for summary in summaries:
         assert f"\u201c{summary[:30]}" not in out
 
 
@@ -105,6 +107,7 @@ def test_a_summary_for_an_amount_states_the_amount(seeded_db: Path) -> None:
     assert checked >= 7
 
 
+@pytest.mark.slow
 def test_a_summary_for_a_date_states_the_date(seeded_db: Path) -> None:
     months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]  # fmt: skip
     checked = 0
@@ -142,6 +145,7 @@ def test_partners_credit_money_only_through_money_roles_and_once(seeded_db: Path
     deals = {d["slug"]: d for d in run_json(seeded_db, "deals", "--limit", "0")}
     assert any(d["overlaps"] for d in deals.values()) and any(d["parent"] for d in deals.values())
     rows = {r["key"]: r for r in run_json(seeded_db, "partners")}
+    credited = 0
     for key, members in _groups(seeded_db).items():
         for roles, column in (
             (PAYER_ROLES, "usd_from_partner"),
@@ -156,6 +160,8 @@ def test_partners_credit_money_only_through_money_roles_and_once(seeded_db: Path
             expected = sum(d["usd"]["low"] for d in added) if added else None
             total = rows[key][column]
             assert (total["low"] if total else None) == expected, (key, column)
+            credited += expected is not None
+    assert credited >= 2  # money both from and to partners was recomputed, not only None
 
 
 def test_russia_is_not_credited_with_the_nuclear_plant(seeded_db: Path) -> None:
@@ -188,10 +194,15 @@ def test_overlapping_money_is_linked_and_counted_once(seeded_db: Path) -> None:
 
 
 def test_package_parts_only_where_a_source_says_so(seeded_db: Path) -> None:
-    for noun in ("deals", "agreements"):
-        for record in run_json(seeded_db, noun, "--limit", "0"):
-            if record["parent"]:
-                assert any(s.get("field") == "parent" for s in record["sources"]), record["slug"]
+    parts = [
+        (noun, record)
+        for noun in ("deals", "agreements")
+        for record in run_json(seeded_db, noun, "--limit", "0")
+        if record["parent"]
+    ]
+    assert {noun for noun, _ in parts} == {"deals", "agreements"}  # both kinds have parts
+    for _, record in parts:
+        assert any(s.get("field") == "parent" for s in record["sources"]), record["slug"]
     wabtec = run_json(seeded_db, "show", "deal", "kz-us-wabtec-locomotives")
     assert wabtec["parent"] is None  # signed in New York in September, before the visit
 
@@ -213,7 +224,9 @@ def test_db_check_flags_a_package_smaller_than_its_parts(seeded_db: Path) -> Non
 
 def test_every_agreement_and_deal_has_a_stage_with_its_history(seeded_db: Path) -> None:
     for noun in ("agreements", "deals"):
-        for record in run_json(seeded_db, noun, "--limit", "0"):
+        records = run_json(seeded_db, noun, "--limit", "0")
+        assert records and any(r["stages"] for r in records), noun
+        for record in records:
             assert record["stage"] in STAGES, (noun, record["slug"])
             for change in record["stages"]:
                 assert change["stage"] in STAGES and ("quote" in change) != ("summary" in change)
@@ -223,6 +236,7 @@ def test_every_agreement_and_deal_has_a_stage_with_its_history(seeded_db: Path) 
     assert any(d["field"] == "stage" for d in exim["discrepancies"])  # and the dispute
 
 
+@pytest.mark.slow
 def test_stage_filter_on_listings_and_partners(seeded_db: Path) -> None:
     deals = run_json(seeded_db, "deals", "--limit", "0")
     for stage in {d["stage"] for d in deals}:
@@ -278,9 +292,10 @@ def test_independent_sources_are_counted_by_origin(seeded_db: Path) -> None:
 
 def test_audit_names_single_sources_and_keeps_refinements_apart(seeded_db: Path) -> None:
     result = run_json(seeded_db, "audit")
-    assert all(r["origin"] for r in result["single_sourced"])
+    assert result["single_sourced"] and all(r["origin"] for r in result["single_sourced"])
     assert result["refinements"] and all(d["kind"] == "refinement" for d in result["refinements"])
-    assert all(d["kind"] == "disagreement" for d in result["discrepancies"])
+    discrepancies = result["discrepancies"]
+    assert discrepancies and all(d["kind"] == "disagreement" for d in discrepancies)
     assert result["fields"] and all(f["field"] for f in result["fields"])
     markdown = run(seeded_db, "audit", "--format", "markdown").stdout
     assert markdown.startswith("# kzdiplo audit") and markdown.count("\n## ") == 4

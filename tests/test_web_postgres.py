@@ -14,9 +14,12 @@ from kzdiplo.cli import app
 from tests import test_postgres as pg
 from tests.cli_helpers import run
 
-pytestmark = pytest.mark.skipif(
-    not pg.ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
-)
+pytestmark = [
+    pytest.mark.slow,  # a PostgreSQL server and a full report build
+    pytest.mark.skipif(
+        not pg.ADMIN_URL, reason="set KZDIPLO_TEST_POSTGRES_URL (scripts/with-postgres.sh) to run"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +55,7 @@ def test_the_report_is_the_same_on_both_backends(
     assert pages == sorted(
         p.relative_to(tmp_path / "sqlite") for p in (tmp_path / "sqlite").rglob("*.*")
     )
+    assert any(page.suffix == ".html" for page in pages)
     for page in pages:
         assert (tmp_path / "pg" / page).read_text() == (tmp_path / "sqlite" / page).read_text(), (
             page

@@ -13,6 +13,8 @@ import pytest
 from tests.browser import colours_in_png, guarded_page, launch, png_size
 from tests.cli_helpers import run
 
+pytestmark = pytest.mark.slow  # a Chromium browser (Playwright) over a built report
+
 LOCAL = ("file://",)
 
 

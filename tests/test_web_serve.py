@@ -18,6 +18,8 @@ import pytest
 from tests.browser import colours_in_png, guarded_page, launch, png_size
 from tests.cli_helpers import ENV, kzdiplo_command, run_process
 
+pytestmark = pytest.mark.slow  # a Chromium browser (Playwright) against a served site
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

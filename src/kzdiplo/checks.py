@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from kzdiplo.entities import ENTITIES, PARTNER_LINKS
 from kzdiplo.loader import normalise_space
 from kzdiplo.reader import Reader, holds_records
 
@@ -82,7 +84,7 @@ def partner_cache(reader: Reader) -> list[str]:
     if not state or state[0]["stale"]:
         return []  # stale: partners uses the live query, nothing can be wrong
 
-    def rows(sql: str) -> list[tuple]:
+    def rows(sql: str) -> list[tuple[Any, ...]]:
         return sorted((tuple(r[c] for c in columns) for r in reader.rows(sql)), key=repr)
 
     cached = rows("SELECT * FROM partner_totals_cache")
@@ -147,11 +149,8 @@ def package_parts(reader: Reader) -> list[str]:
 def uncited(reader: Reader) -> list[str]:
     """Every fact record has at least one citation."""
     problems = []
-    for table, column in (
-        ("agreements", "agreement_id"), ("deals", "deal_id"), ("mineral_deposits", "deposit_id"),
-        ("infrastructure_projects", "project_id"), ("events", "event_id"),
-        ("organizations", "organization_id"),
-    ):  # fmt: skip
+    cited = [(e.table, e.link) for e in ENTITIES.values()]
+    for table, column in [*cited, ("organizations", PARTNER_LINKS["organizations"])]:
         for r in reader.rows(
             f"SELECT slug FROM {table} t WHERE NOT EXISTS "
             f"(SELECT 1 FROM citations c WHERE c.{column} = t.id)"

@@ -19,8 +19,9 @@ import re
 from typing import Any
 
 from kzdiplo import __version__, dataset
+from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import UsageError
-from kzdiplo.queries import NOUNS, Filters, get_record, list_records
+from kzdiplo.queries import Filters, get_record, list_records
 from kzdiplo.reader import Reader
 
 SUMMARY_LABEL = "Our summary (not a quotation)"
@@ -34,7 +35,7 @@ _RIS_TYPE = {"media": "NEWS", "official": "ELEC", "company": "ELEC", "analysis":
 def _find(reader: Reader, slug: str) -> list[tuple[str, str]]:
     """(noun, slug) of every kind of record with this slug (any case)."""
     found = []
-    for noun in NOUNS.values():
+    for noun in ENTITIES.values():
         rows = reader.rows(
             f"SELECT slug FROM {noun.table} WHERE lower(slug) = lower(:s)", {"s": slug.strip()}
         )
@@ -46,7 +47,7 @@ def records(reader: Reader, slugs: list[str], everything: bool) -> list[dict[str
     """The chosen records with their citations, each tagged with its noun."""
     chosen: list[dict[str, Any]] = []
     if everything:
-        for noun in NOUNS.values():
+        for noun in ENTITIES.values():
             page = list_records(reader, noun, Filters(limit=None, sort=noun.default_sort))
             chosen += [r | {"noun": noun.name} for r in page.records]
         return chosen
@@ -55,11 +56,11 @@ def records(reader: Reader, slugs: list[str], everything: bool) -> list[dict[str
         if not hits:
             from kzdiplo.errors import did_you_mean
 
-            known = [r["slug"] for n in NOUNS.values()
+            known = [r["slug"] for n in ENTITIES.values()
                      for r in reader.rows(f"SELECT slug FROM {n.table}")]  # fmt: skip
             raise did_you_mean("record", slug, known)
-        for noun, key in hits:
-            chosen.append(get_record(reader, NOUNS[noun], key) | {"noun": noun})
+        for name, key in hits:
+            chosen.append(get_record(reader, ENTITIES[name], key) | {"noun": name})
     return chosen
 
 

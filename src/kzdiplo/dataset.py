@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def canonical(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The document with each section's records in key order: the same facts give the
     same bytes whatever order they were loaded in."""
     return {
-        section: sorted(records, key=lambda r, s=section: key_of(s, r))
+        section: sorted(records, key=partial(key_of, section))
         for section, records in sorted(document.items())
     }
 

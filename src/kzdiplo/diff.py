@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from kzdiplo.dataset import key_of
+from kzdiplo.entities import ENTITIES
 
 # List fields whose items are matched by identity, so an edited quote is one changed
 # citation rather than a removed one and an added one.
@@ -23,9 +24,13 @@ _ITEM_KEYS: dict[str, tuple[str, ...]] = {
     "parties": ("partner", "role"),
 }
 # How each section names its records in a change list (singular, as ``kzdiplo show``).
-NOUN = {"sources": "source", "sectors": "sector", "countries": "country",
-        "organizations": "organization", "agreements": "agreement", "deals": "deal",
-        "deposits": "deposit", "projects": "project", "events": "event"}  # fmt: skip
+NOUN = {
+    "sources": "source",
+    "sectors": "sector",
+    "countries": "country",
+    "organizations": "organization",
+    **{e.plural: e.name for e in ENTITIES.values()},
+}
 
 
 def _label(record: dict[str, Any]) -> str | None:

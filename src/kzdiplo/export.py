@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from kzdiplo import __version__
+from kzdiplo.entities import BY_PLURAL, ENTITIES
 from kzdiplo.errors import UsageError
 from kzdiplo.files import atomic_file, atomic_path, refuse_database, sqlite_read_uri
-from kzdiplo.queries import NOUNS, Filters, attach, list_records
+from kzdiplo.queries import Filters, attach, list_records
 from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
 from kzdiplo.render import to_json
@@ -80,24 +81,20 @@ def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return _drop_empty({k: v for k, v in value.items() if k != "edtf"}) if value else None
 
 
-_RECORD_FIELDS = {  # section -> fields kept as they are (besides the shared ones below)
-    "agreements": ("title", "aliases", "kind", "stage", "count", "parent", "summary", "notes"),
-    "deals": ("title", "kind", "stage", "stake", "stake_percent", "parent", "overlaps",
-              "overlap_note", "event", "agreement", "deposit", "project", "summary", "notes"),
-    "deposits": ("name", "aliases", "commodity", "status", "count", "location", "coordinates",
-                 "summary", "notes"),
-    "projects": ("name", "aliases", "kind", "status", "capacity", "location", "coordinates",
-                 "summary", "notes"),
-    "events": ("title", "kind", "location", "agreement", "deal", "deposit", "project", "summary",
-               "notes"),
-}  # fmt: skip
-_NOUN_OF = {"agreements": "agreement", "deals": "deal", "deposits": "deposit",
-            "projects": "project", "events": "event"}  # fmt: skip
+# The load record's fields that _record writes in a shape of its own; every other field
+# of a record's load class is written as the listing holds it.
+_SHAPED = frozenset({"slug", "date", "started", "completion", "amount", "cost", "parties",
+                     "sectors", "citations", "discrepancies", "stages"})  # fmt: skip
+
+
+def plain_fields(section: str) -> list[str]:
+    """The fields of ``section``'s load record that the export copies as they are."""
+    return [f for f in SECTIONS[section].model_fields if f not in _SHAPED]
 
 
 def _record(section: str, r: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"slug": r["slug"]}
-    out |= {f: r[f] for f in _RECORD_FIELDS[section]}
+    out |= {f: r[f] for f in plain_fields(section)}
     for key in ("date", "started", "completion"):
         if key in r:
             out[key] = _date(r[key])
@@ -147,17 +144,12 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
             "organizations",
             _drop_empty({k: v for k, v in org.items() if k not in _DERIVED}),
         )
-    for section in ("deposits", "projects", "agreements", "deals", "events"):
-        noun = NOUNS[_NOUN_OF[section]]
-        records = list_records(
-            reader, noun, Filters(limit=None, sort=_parents_first(section))
-        ).records
+    for section in (s for s in SECTIONS if s in BY_PLURAL):  # load order
+        entity = BY_PLURAL[section]
+        # By label, then parents before their parts: a stable order that loads back.
+        records = list_records(reader, entity, Filters(limit=None, sort=entity.label)).records
         for record in _parents_before_parts(records):
             yield section, _record(section, record)
-
-
-def _parents_first(section: str) -> str:
-    return "title" if section in ("agreements", "deals", "events") else "name"
 
 
 def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -308,7 +300,7 @@ def write_csv(
     a spreadsheet would run as a formula are neutralised unless ``raw``."""
     from kzdiplo.safetext import csv_cell
 
-    cell = (lambda v: v) if raw else csv_cell
+    cell: Callable[[Any], Any] = (lambda v: v) if raw else csv_cell
     database = _database(reader)
     with ExitStack() as files:
         for table in tables():
@@ -409,7 +401,6 @@ def write_datasette(reader: Reader, path: Path, out: Path) -> Path:
 def count_records(reader: Reader) -> int:
     """How many records an export walks (for the progress bar)."""
     total = 0
-    for table in ("sources", "sectors", "organizations", "agreements", "deals",
-                  "mineral_deposits", "infrastructure_projects", "events"):  # fmt: skip
+    for table in ("sources", "sectors", "organizations", *(e.table for e in ENTITIES.values())):
         total += int(reader.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"])
     return total

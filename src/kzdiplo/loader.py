@@ -13,45 +13,34 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
+from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
+from kzdiplo.table_columns import REFERENCES
 
 TABLES: dict[str, Table] = {
-    "sources": models.Source.__table__,
-    "sectors": models.Sector.__table__,
-    "countries": models.Country.__table__,
-    "organizations": models.Organization.__table__,
-    "deposits": models.MineralDeposit.__table__,
-    "projects": models.InfrastructureProject.__table__,
-    "agreements": models.Agreement.__table__,
-    "deals": models.Deal.__table__,
-    "events": models.Event.__table__,
-}  # type: ignore[dict-item]
-# The column that parties, record_sectors and citations use for each section.
-LINK_COLUMN = {
-    "countries": "country_id",
-    "organizations": "organization_id",
-    "agreements": "agreement_id",
-    "deals": "deal_id",
-    "deposits": "deposit_id",
-    "projects": "project_id",
-    "events": "event_id",
+    "sources": cast(Table, models.Source.__table__),
+    "sectors": cast(Table, models.Sector.__table__),
+    "countries": cast(Table, models.Country.__table__),
+    "organizations": cast(Table, models.Organization.__table__),
+    **{e.plural: getattr(models, e.model).__table__ for e in ENTITIES.values()},
 }
-PARTIES: Table = models.Party.__table__  # type: ignore[assignment]
-RECORD_SECTORS: Table = models.RecordSector.__table__  # type: ignore[assignment]
-CITATIONS: Table = models.Citation.__table__  # type: ignore[assignment]
-DISCREPANCIES: Table = models.Discrepancy.__table__  # type: ignore[assignment]
-STAGE_CHANGES: Table = models.StageChange.__table__  # type: ignore[assignment]
-SOURCE_LINKS: Table = models.SourceLink.__table__  # type: ignore[assignment]
-DEAL_OVERLAPS: Table = models.DealOverlap.__table__  # type: ignore[assignment]
+PARTIES: Table = cast(Table, models.Party.__table__)
+RECORD_SECTORS: Table = cast(Table, models.RecordSector.__table__)
+CITATIONS: Table = cast(Table, models.Citation.__table__)
+DISCREPANCIES: Table = cast(Table, models.Discrepancy.__table__)
+STAGE_CHANGES: Table = cast(Table, models.StageChange.__table__)
+SOURCE_LINKS: Table = cast(Table, models.SourceLink.__table__)
+DEAL_OVERLAPS: Table = cast(Table, models.DealOverlap.__table__)
 
 
 LOAD_LOCK = 0x6B7A_6470  # PostgreSQL advisory lock id for loads ("kzdp")
@@ -147,7 +136,7 @@ def normalise_space(text: str) -> str:
 # --- reading and per-record validation ------------------------------------------------
 
 
-def _format_error(item_where: str, error: dict[str, Any]) -> str:
+def _format_error(item_where: str, error: ErrorDetails) -> str:
     loc = ".".join(str(part) for part in error["loc"]) or "(record)"
     message = error["msg"].removeprefix("Value error, ")
     return f"{item_where}: {loc}: {message}"
@@ -165,9 +154,9 @@ def _loader_class() -> type:
     dates as text, so that a bad date is reported by the field that holds it."""
     import yaml
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when built
 
-    class BoundedLoader(base):  # type: ignore[misc, valid-type]
+    class BoundedLoader(base):  # type: ignore[misc]  # a base picked at run time is Any
         yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
             first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":timestamp")]
             for first, resolvers in base.yaml_implicit_resolvers.items()
@@ -198,7 +187,7 @@ def _check_shape(text: str, loader: type) -> None:
     that expand (a few hundred bytes of nested aliases make billions of nodes)."""
     import yaml
 
-    sizes: dict[str, int] = {}  # anchor -> nodes in what it names, expanded
+    sizes: dict[str | None, int] = {}  # anchor -> nodes in what it names, expanded
     starts: list[tuple[str | None, int]] = []  # open collections: (anchor, count at start)
     count = 0
     for event in yaml.parse(text, Loader=loader):
@@ -415,23 +404,23 @@ def _source_texts(conn: Connection, bundle: Bundle) -> dict[str, str | None]:
     return {slug: normalise_space(text) if text else None for slug, text in texts.items()}
 
 
-_REFS = {  # field -> the section it names, per section
-    "sectors": {"parent": "sectors"},
-    "organizations": {"country": "countries"},
-    "agreements": {"parent": "agreements"},
-    "deals": {
-        "parent": "deals",
-        "agreement": "agreements",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-    "events": {
-        "agreement": "agreements",
-        "deal": "deals",
-        "deposit": "deposits",
-        "project": "projects",
-    },
-}
+def _references() -> dict[str, dict[str, str]]:
+    """Field -> the section it names, per section: a sector's parent, an organisation's
+    country, and each record's references (entities) to sections loaded before or with
+    it. A deal's event is not among them: events load after deals, so _link_later
+    writes it."""
+    order = list(SECTIONS)
+    found = {"sectors": {"parent": "sectors"}, "organizations": {"country": "countries"}}
+    for e in ENTITIES.values():
+        found[e.plural] = {
+            column.removesuffix("_id"): BY_TABLE[table].plural
+            for column, table in REFERENCES[e.table].items()
+            if order.index(BY_TABLE[table].plural) <= order.index(e.plural)
+        }
+    return found
+
+
+_REFS = _references()
 
 
 def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str]) -> list[str]:
@@ -522,7 +511,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         _check_integers(item, values)
         record_id, action, changed = _upsert(conn, item, values, bundle)
         keys.ids[item.section][item.key] = record_id
-        if item.section in LINK_COLUMN:
+        if item.section in LINKS:
             changed += _sync_links(conn, item, record_id, keys)
         if action == "unchanged" and changed:
             action = "updated"
@@ -539,7 +528,8 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
             {"derived_from_id": keys.id("sources", origin), "relation": item.record.relation}
         ]  # fmt: skip
         source_id = keys.id("sources", item.key)
-        if _replace_children(conn, SOURCE_LINKS, "source_id", source_id, rows):  # type: ignore[arg-type]
+        assert source_id is not None  # every record of the run is written by now
+        if _replace_children(conn, SOURCE_LINKS, "source_id", source_id, rows):
             report.promote("sources", item.key, "derived_from")
     return report
 
@@ -547,8 +537,9 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
 def _link_later(conn: Connection, report: Report, item: Item, keys: _Keys) -> None:
     """A deal's event and overlap, written once every record of the run has its id
     (events load after deals); a field the file leaves out keeps its stored value."""
-    r, deals = item.record, models.Deal.__table__
+    r, deals = item.record, TABLES["deals"]
     deal_id = keys.id("deals", item.key)
+    assert deal_id is not None  # called once every record of the run is written
     if "event" in r.model_fields_set:
         event_id = keys.id("events", r.event)
         now = conn.execute(select(deals.c.event_id).where(deals.c.id == deal_id)).scalar()
@@ -558,7 +549,7 @@ def _link_later(conn: Connection, report: Report, item: Item, keys: _Keys) -> No
     if "overlaps" in r.model_fields_set:
         overlap = [{"overlaps_id": keys.id("deals", r.overlaps), "note": r.overlap_note}]
         rows = overlap if r.overlaps else []
-        if _replace_children(conn, DEAL_OVERLAPS, "deal_id", deal_id, rows):  # type: ignore[arg-type]
+        if _replace_children(conn, DEAL_OVERLAPS, "deal_id", deal_id, rows):
             report.promote("deals", item.key, "overlaps")
 
 
@@ -567,10 +558,10 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
     stored quotes, on records this run does not reload, it no longer contains."""
     sources = models.Source.__table__
     stored = dict(conn.execute(select(sources.c.slug, sources.c.text)).all())
-    owners = {(LINK_COLUMN[s], i): f"{LINK_COLUMN[s].removesuffix('_id')} {k}" for s in LINK_COLUMN
+    owners = {(LINKS[s], i): f"{LINKS[s].removesuffix('_id')} {k}" for s in LINKS
               for k, i in keys.ids[s].items() if i is not None}  # fmt: skip
-    reloaded = {(LINK_COLUMN[i.section], keys.ids[i.section].get(i.key))
-                for i in bundle if i.section in LINK_COLUMN}  # fmt: skip
+    reloaded = {(LINKS[i.section], keys.ids[i.section].get(i.key))
+                for i in bundle if i.section in LINKS}  # fmt: skip
     problems = []
     for item in bundle.items["sources"]:
         old = stored.get(item.key)
@@ -590,9 +581,7 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
             ).mappings()
         ]
         for row in rows:
-            owner = next(
-                ((c, row[c]) for c in LINK_COLUMN.values() if row.get(c) is not None), None
-            )
+            owner = next(((c, row[c]) for c in LINKS.values() if row.get(c) is not None), None)
             if owner in reloaded:
                 continue  # its new citations are checked against the new text above
             if text is None or normalise_space(row["text"]) not in text:
@@ -695,7 +684,7 @@ def load_paths(
     paths: Iterable[Path],
     *,
     dry_run: bool = False,
-    progress: Callable[[int], Callable[[], None]] | None = None,
+    progress: Callable[[int], Callable[[], None] | None] | None = None,
     waiting: Callable[[str], None] | None = None,
 ) -> Report:
     """Validate ``paths`` and load them in one transaction (rolled back for a dry run).
@@ -783,7 +772,7 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
     if section == "sectors":
         return r.model_dump(exclude={"parent"}) | refs
     if section == "countries":
-        row: dict[str, Any] = {
+        row = {
             "code": r.code,
             "relationship_level": r.relationship,
             "summary": r.summary,
@@ -798,9 +787,10 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
                  "overlap_note", "event", *_REFS.get(section, {})}
     )  # fmt: skip
     row = plain | refs
-    if section in ("agreements", "deals", "events"):
+    entity = BY_PLURAL.get(section)  # None for organisations
+    if entity and entity.has("date_start"):
         row |= _date(r.date, "date")
-    if section in ("deposits", "projects"):
+    if entity and entity.has("latitude"):
         at = r.coordinates
         row |= {
             "latitude": at and at.latitude,
@@ -842,6 +832,7 @@ def _upsert(
         if item.section == "countries":
             values = {"kind": "country", "aliases": [], **values}
         result = conn.execute(insert(table).values(**values))
+        assert result.inserted_primary_key is not None  # a single-row insert
         return int(result.inserted_primary_key[0]), "added", []
     values = _given(item, bundle, values)
     if item.section == "countries" and existing["kind"] == "country" and "aliases" in values:
@@ -859,7 +850,7 @@ def _union(first: list[str], second: list[str]) -> list[str]:
 def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> list[str]:
     """Make the record's parties, sectors and citations exactly those of the file; return
     the names of those that changed."""
-    r, column = item.record, LINK_COLUMN[item.section]
+    r, column = item.record, LINKS[item.section]
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
     given = r.model_fields_set
     for c in r.citations:
@@ -882,7 +873,7 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
     if hasattr(r, "parties"):
         wanted["parties"] = []
         for p in r.parties:
-            partner_column, partner_id = keys.partner(p.partner)  # type: ignore[misc]
+            partner_column, partner_id = keys.partner(p.partner)  # type: ignore[misc]  # _check refused unknown partners
             wanted["parties"].append({"role": p.role, partner_column: partner_id})
     if hasattr(r, "sectors"):
         wanted["sectors"] = [{"sector_id": keys.id("sectors", s)} for s in r.sectors]
@@ -941,7 +932,7 @@ def sync_iso_countries(conn: Connection) -> int:
     """
     import pycountry
 
-    countries = models.Country.__table__
+    countries = TABLES["countries"]
     have = {row.code: row for row in conn.execute(select(countries))}
     changed = 0
     for country in pycountry.countries:

@@ -46,7 +46,7 @@ def upgrade(url: str, revision: str = "head") -> None:
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             raw = engine.raw_connection()  # outside any transaction, as this PRAGMA needs
             try:
-                raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+                raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]  # None once closed only
             finally:
                 raw.close()
     finally:

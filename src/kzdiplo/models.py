@@ -5,24 +5,29 @@ every table and column carries a ``comment`` that ``docs/schema.md`` is generate
 
 Conventions:
 - natural keys are ``slug`` (``code`` for countries) and are unique;
-- a *partial date* is four columns ``<p>_start``/``<p>_end`` (the range it may fall in),
-  ``<p>_precision`` and ``<p>_text`` (the source's wording), plus ``<p>_inferred``;
+- a *partial date* is ``<p>_start``/``<p>_end`` (the range it may fall in),
+  ``<p>_precision``, ``<p>_text`` (the source's wording), ``<p>_inferred`` and
+  ``<p>_note`` (how it was derived): a ``PartialDate`` mixin adds them, with CHECKs
+  from ``partial_date_checks()`` (``stage_changes`` has the first four only);
 - an *amount* is ``<p>_low``/``<p>_high`` in whole units of ``currency``, never a midpoint;
 - ``parties``, ``record_sectors`` and ``citations`` link to exactly one record through
-  one of several nullable foreign keys, so every link has real referential integrity.
+  one of several nullable foreign keys, so every link has real referential integrity
+  (``RecordLinksMixin``, ``SubjectLinksMixin``);
+- a column's SQL type comes from its annotation: ``Base.type_annotation_map`` and the
+  ``Annotated`` types (``Slug``, ``Money``, ``Flag``...); a mixin's columns follow the
+  table's own, which is why blocks in the middle of a table stay where they are.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
-    Date,
     Float,
     ForeignKey,
     Index,
@@ -32,7 +37,7 @@ from sqlalchemy import (
     Text,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from kzdiplo.vocab import (
     AGREEMENT_KINDS,
@@ -47,6 +52,7 @@ from kzdiplo.vocab import (
     SOURCE_KINDS,
     SOURCE_RELATIONS,
     STAGES,
+    in_words,
 )
 
 NAMING_CONVENTION = {
@@ -60,6 +66,41 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # A str column is TEXT unless it gives a length (String(n)); a float is FLOAT (the
+    # default since SQLAlchemy 2.1 is DOUBLE); int, bool and date keep the defaults
+    # (INTEGER, BOOLEAN, DATE).
+    type_annotation_map: ClassVar[dict[Any, Any]] = {str: Text, float: Float}
+
+
+# Column types that recur: what each kind of column is, said once. A mapped_column on
+# the attribute adds to (or, for the comment, replaces) what the type says.
+IntPk = Annotated[
+    int, mapped_column(primary_key=True, comment="Row id (the slug is the stable key)")
+]
+Slug = Annotated[
+    str,
+    mapped_column(String(120), unique=True, comment="Stable natural key, used in seeds and URLs"),
+]
+Aliases = Annotated[
+    list[str],
+    mapped_column(
+        JSON, default=list, comment="JSON list of other names, spellings and translations"
+    ),
+]
+# A flag that is false unless set, in the ORM (default) and in SQL (server_default).
+Flag = Annotated[bool, mapped_column(default=False, server_default=false())]
+# Money in whole units of a currency, as BIGINT.
+Money = Annotated[int | None, mapped_column(BigInteger)]
+Currency = Annotated[str | None, mapped_column(String(3), comment="ISO 4217 code")]
+Precision = Annotated[str | None, mapped_column(String(12), comment=in_words(PRECISIONS))]
+Summary = Annotated[str | None, mapped_column(comment="What the sources say of it")]
+Place = Annotated[str | None, mapped_column(comment="Place, when a source gives one")]
+# The source a claim rests on: a source that claims rest on cannot be deleted.
+SourceRef = Annotated[
+    int,
+    mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True, comment="The source"),
+]
+_DERIVED = "True when derived, not stated"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -111,45 +152,72 @@ def _link_fk(table: str, comment: str) -> Any:
     return mapped_column(ForeignKey(f"{table}.id", ondelete="SET NULL"), comment=comment)
 
 
-def _pk() -> Any:
-    return mapped_column(primary_key=True, comment="Row id (the slug is the stable key)")
+class PartialDate:
+    """Base of a mixin with the six columns of the partial date ``<prefix>_*`` (the
+    module docstring says what they hold), given in the class statement:
+    ``class StartedMixin(PartialDate, prefix="started", start=..., ...)``. Each keyword
+    is its column's comment; ``precision`` defaults to the vocabulary's, ``index``
+    indexes ``<prefix>_start``. The table adds ``partial_date_checks(prefix)`` to its
+    ``__table_args__``. mypy sees no such attributes: nothing reads them through the
+    ORM (the loader and the queries use the tables)."""
+
+    def __init_subclass__(
+        cls,
+        *,
+        prefix: str | None = None,
+        start: str = "",
+        end: str = "",
+        text: str = "",
+        note: str = "",
+        precision: str | None = None,
+        index: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if prefix is not None:  # a mixin's own statement, not a table that uses it
+            columns: dict[str, tuple[Any, str | None]] = {
+                "start": (Mapped[dt.date | None], start),
+                "end": (Mapped[dt.date | None], end),
+                "precision": (Mapped[Precision], precision),
+                "text": (Mapped[str | None], text),
+                "inferred": (Mapped[Flag], _DERIVED),
+                "note": (Mapped[str | None], note),
+            }
+            cls.__annotations__ = {f"{prefix}_{part}": kind for part, (kind, _) in columns.items()}
+            for part, (_, comment) in columns.items():
+                column = mapped_column(index=index if part == "start" else None, comment=comment)
+                setattr(cls, f"{prefix}_{part}", column)
+        super().__init_subclass__(**kwargs)  # then a table's mapping (DeclarativeBase)
 
 
-def _slug() -> Any:
-    return mapped_column(
-        String(120), unique=True, comment="Stable natural key, used in seeds and URLs"
-    )
+class DatedMixin(
+    PartialDate, prefix="date", index=True, start="Earliest date it may fall on",
+    end="Latest date it may fall on", text="The source's wording of the date",
+    note="How the date was derived",
+):  # fmt: skip
+    """A record's date, ``date_*``."""
 
 
-def _aliases() -> Any:
-    return mapped_column(
-        JSON, default=list, comment="JSON list of other names, spellings and translations"
-    )
+class StartedMixin(
+    PartialDate, prefix="started", start="Earliest start date", end="Latest start date",
+    precision="Start date precision", text="The source's wording", note="How the start was derived",
+):  # fmt: skip
+    """A project's start, ``started_*``."""
 
 
-class DatedMixin:
-    """A partial date ``date_*``: the range it falls in, its precision and wording."""
-
-    date_start: Mapped[dt.date | None] = mapped_column(
-        Date, index=True, comment="Earliest date it may fall on"
-    )
-    date_end: Mapped[dt.date | None] = mapped_column(Date, comment="Latest date it may fall on")
-    date_precision: Mapped[str | None] = mapped_column(
-        String(12), comment="day, month, part_of_year, year or years"
-    )
-    date_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording of the date")
-    date_inferred: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false(), comment="True when derived, not stated"
-    )
-    date_note: Mapped[str | None] = mapped_column(Text, comment="How the date was derived")
+class CompletionMixin(
+    PartialDate, prefix="completion", start="Earliest expected completion",
+    end="Latest expected completion", precision="Completion date precision",
+    text="The source's wording", note="How it was derived",
+):  # fmt: skip
+    """A project's expected completion, ``completion_*``."""
 
 
 class DescribedMixin:
     """Free text: what the sources say, and caveats."""
 
-    summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
+    summary: Mapped[Summary]
     notes: Mapped[str | None] = mapped_column(
-        Text, comment="Caveats: naming, translation, interpretations"
+        comment="Caveats: naming, translation, interpretations"
     )
 
 
@@ -172,14 +240,12 @@ class LocatedMixin:
     longitude come together is checked by the loader.
     """
 
-    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
+    location: Mapped[Place]
     latitude: Mapped[float | None] = mapped_column(
-        Float,
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude"),
         comment="WGS 84 latitude, when a source gives coordinates",
     )
     longitude: Mapped[float | None] = mapped_column(
-        Float,
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude"),
         comment="WGS 84 longitude, when a source gives coordinates",
     )
@@ -200,23 +266,20 @@ class Source(Base):
         {"comment": "Documents that claims rest on (articles, statements, releases)"},
     )
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
-    title: Mapped[str] = mapped_column(Text, comment="Title as published")
-    publisher: Mapped[str | None] = mapped_column(Text, comment="Publisher or author")
-    url: Mapped[str | None] = mapped_column(Text, comment="Where the document is published")
-    published: Mapped[dt.date | None] = mapped_column(Date, comment="Publication date")
-    published_inferred: Mapped[bool] = mapped_column(
-        Boolean,
-        default=False,
-        server_default=false(),
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
+    title: Mapped[str] = mapped_column(comment="Title as published")
+    publisher: Mapped[str | None] = mapped_column(comment="Publisher or author")
+    url: Mapped[str | None] = mapped_column(comment="Where the document is published")
+    published: Mapped[dt.date | None] = mapped_column(comment="Publication date")
+    published_inferred: Mapped[Flag] = mapped_column(
         comment="True when the publication date is inferred, not printed",
     )
-    published_note: Mapped[str | None] = mapped_column(Text, comment="How the date was established")
-    kind: Mapped[str] = mapped_column(String(20), comment="official, company, media or analysis")
-    retrieved: Mapped[dt.date | None] = mapped_column(Date, comment="When we retrieved it")
+    published_note: Mapped[str | None] = mapped_column(comment="How the date was established")
+    kind: Mapped[str] = mapped_column(String(20), comment=in_words(SOURCE_KINDS))
+    retrieved: Mapped[dt.date | None] = mapped_column(comment="When we retrieved it")
     text: Mapped[str | None] = mapped_column(
-        Text, comment="The full text we hold; citation quotes are checked against it"
+        comment="The full text we hold; citation quotes are checked against it"
     )
 
     citations: Mapped[list[Citation]] = relationship(back_populates="source")
@@ -226,16 +289,16 @@ class Sector(Base):
     __tablename__ = "sectors"
     __table_args__ = ({"comment": "Sector taxonomy: a filter on a parent includes its children"},)
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
-    name: Mapped[str] = mapped_column(Text, comment="Display name")
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
+    name: Mapped[str] = mapped_column(comment="Display name")
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("sectors.id", ondelete="SET NULL"), comment="Parent sector"
     )
-    aliases: Mapped[list[str]] = _aliases()
-    description: Mapped[str | None] = mapped_column(Text, comment="What the sector covers")
+    aliases: Mapped[Aliases]
+    description: Mapped[str | None] = mapped_column(comment="What the sector covers")
 
-    parent: Mapped[Sector | None] = relationship(back_populates="children", remote_side=[id])
+    parent: Mapped[Sector | None] = relationship(back_populates="children", remote_side="Sector.id")
     children: Mapped[list[Sector]] = relationship(back_populates="parent")
 
 
@@ -246,7 +309,7 @@ class Country(Base):
         {"comment": "ISO 3166 countries (from pycountry) and blocs such as the EU"},
     )
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     code: Mapped[str] = mapped_column(
         String(2), unique=True, comment="ISO 3166-1 alpha-2 code, or a bloc code (EU)"
     )
@@ -254,14 +317,14 @@ class Country(Base):
         String(3), unique=True, comment="ISO 3166-1 alpha-3 code"
     )
     numeric: Mapped[str | None] = mapped_column(String(3), comment="ISO 3166-1 numeric code")
-    name: Mapped[str] = mapped_column(Text, comment="Short name (ISO 3166)")
-    official_name: Mapped[str | None] = mapped_column(Text, comment="Official name (ISO 3166)")
-    kind: Mapped[str] = mapped_column(String(10), comment="country or bloc")
-    aliases: Mapped[list[str]] = _aliases()
+    name: Mapped[str] = mapped_column(comment="Short name (ISO 3166)")
+    official_name: Mapped[str | None] = mapped_column(comment="Official name (ISO 3166)")
+    kind: Mapped[str] = mapped_column(String(10), comment=in_words(PARTNER_KINDS))
+    aliases: Mapped[Aliases]
     relationship_level: Mapped[str | None] = mapped_column(
-        Text, comment="Relationship with Kazakhstan in the source's own words"
+        comment="Relationship with Kazakhstan in the source's own words"
     )
-    summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
+    summary: Mapped[Summary]
 
     organizations: Mapped[list[Organization]] = relationship(back_populates="country")
 
@@ -273,26 +336,21 @@ class Organization(Base):
         {"comment": "Companies, banks, institutions and multilateral bodies"},
     )
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
     name: Mapped[str] = mapped_column(
-        Text, comment="Name as the source gives it (a label when the source names none)"
+        comment="Name as the source gives it (a label when the source names none)"
     )
-    kind: Mapped[str] = mapped_column(
-        String(20), comment="company, bank, institution, multilateral or government"
-    )
+    kind: Mapped[str] = mapped_column(String(20), comment=in_words(ORGANIZATION_KINDS))
     country_id: Mapped[int | None] = mapped_column(
         ForeignKey("countries.id", ondelete="SET NULL"),
         comment="Home country or bloc; a filter on it finds this organisation too",
     )
-    anonymous: Mapped[bool] = mapped_column(
-        Boolean,
-        default=False,
-        server_default=false(),
+    anonymous: Mapped[Flag] = mapped_column(
         comment="True when the source does not name it",
     )
-    aliases: Mapped[list[str]] = _aliases()
-    summary: Mapped[str | None] = mapped_column(Text, comment="What the sources say of it")
+    aliases: Mapped[Aliases]
+    summary: Mapped[Summary]
 
     country: Mapped[Country | None] = relationship(back_populates="organizations")
 
@@ -306,14 +364,13 @@ class Agreement(StagedMixin, DatedMixin, DescribedMixin, Base):
         {"comment": "Agreements, declarations, memoranda and packages of agreements"},
     )
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
-    title: Mapped[str] = mapped_column(Text, comment="Title as the source gives it")
-    aliases: Mapped[list[str]] = _aliases()
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
+    title: Mapped[str] = mapped_column(comment="Title as the source gives it")
+    aliases: Mapped[Aliases]
     kind: Mapped[str] = mapped_column(
         String(30),
-        comment="declaration, memorandum, package, accession, partnership_agreement, "
-        "commitment or agreement",
+        comment=in_words(AGREEMENT_KINDS),
     )
     count: Mapped[int | None] = mapped_column(
         Integer, comment="Number of agreements in a package (one row, not one row each)"
@@ -331,22 +388,18 @@ class MineralDeposit(LocatedMixin, DescribedMixin, Base):
         {"comment": "Mineral deposits and groups of deposits"},
     )
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
-    name: Mapped[str] = mapped_column(Text, comment="Name as the source gives it")
-    aliases: Mapped[list[str]] = _aliases()
-    commodity: Mapped[str | None] = mapped_column(
-        Text, comment="Main commodity (tungsten, rare earths)"
-    )
-    status: Mapped[str | None] = mapped_column(
-        Text, comment="Development status in the source's terms"
-    )
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
+    name: Mapped[str] = mapped_column(comment="Name as the source gives it")
+    aliases: Mapped[Aliases]
+    commodity: Mapped[str | None] = mapped_column(comment="Main commodity (tungsten, rare earths)")
+    status: Mapped[str | None] = mapped_column(comment="Development status in the source's terms")
     count: Mapped[int | None] = mapped_column(
         Integer, comment="Number of deposits when the row is a group (50)"
     )
 
 
-class InfrastructureProject(LocatedMixin, DescribedMixin, Base):
+class InfrastructureProject(StartedMixin, CompletionMixin, LocatedMixin, DescribedMixin, Base):
     __tablename__ = "infrastructure_projects"
     __table_args__ = (
         CheckConstraint("capacity_value IS NULL OR capacity_value >= 0", name="capacity"),
@@ -356,51 +409,23 @@ class InfrastructureProject(LocatedMixin, DescribedMixin, Base):
         {"comment": "Infrastructure and technology projects (plants, routes, centres)"},
     )
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
-    name: Mapped[str] = mapped_column(Text, comment="Name as the source gives it")
-    aliases: Mapped[list[str]] = _aliases()
-    kind: Mapped[str | None] = mapped_column(
-        Text, comment="What it is (nuclear power plant, route)"
-    )
-    status: Mapped[str | None] = mapped_column(Text, comment="Status in the source's terms")
-    capacity_value: Mapped[float | None] = mapped_column(Float, comment="Capacity figure (2.4)")
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
+    name: Mapped[str] = mapped_column(comment="Name as the source gives it")
+    aliases: Mapped[Aliases]
+    kind: Mapped[str | None] = mapped_column(comment="What it is (nuclear power plant, route)")
+    status: Mapped[str | None] = mapped_column(comment="Status in the source's terms")
+    capacity_value: Mapped[float | None] = mapped_column(comment="Capacity figure (2.4)")
     capacity_unit: Mapped[str | None] = mapped_column(String(20), comment="Capacity unit (GW)")
-    capacity_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording")
-    cost_low: Mapped[int | None] = mapped_column(BigInteger, comment="Lowest stated cost")
-    cost_high: Mapped[int | None] = mapped_column(BigInteger, comment="Highest stated cost")
-    cost_currency: Mapped[str | None] = mapped_column(String(3), comment="ISO 4217 code")
-    cost_approximate: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false(), comment="True for nearly/about figures"
-    )
+    capacity_text: Mapped[str | None] = mapped_column(comment="The source's wording")
+    cost_low: Mapped[Money] = mapped_column(comment="Lowest stated cost")
+    cost_high: Mapped[Money] = mapped_column(comment="Highest stated cost")
+    cost_currency: Mapped[Currency]
+    cost_approximate: Mapped[Flag] = mapped_column(comment="True for nearly/about figures")
     cost_qualifier: Mapped[str | None] = mapped_column(
-        Text, comment="The vague word: nearly, up to, about"
+        comment="The vague word: nearly, up to, about"
     )
-    cost_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording of the cost")
-    started_start: Mapped[dt.date | None] = mapped_column(Date, comment="Earliest start date")
-    started_end: Mapped[dt.date | None] = mapped_column(Date, comment="Latest start date")
-    started_precision: Mapped[str | None] = mapped_column(
-        String(12), comment="Start date precision"
-    )
-    started_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording")
-    started_inferred: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false(), comment="True when derived, not stated"
-    )
-    started_note: Mapped[str | None] = mapped_column(Text, comment="How the start was derived")
-    completion_start: Mapped[dt.date | None] = mapped_column(
-        Date, comment="Earliest expected completion"
-    )
-    completion_end: Mapped[dt.date | None] = mapped_column(
-        Date, comment="Latest expected completion"
-    )
-    completion_precision: Mapped[str | None] = mapped_column(
-        String(12), comment="Completion date precision"
-    )
-    completion_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording")
-    completion_inferred: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false(), comment="True when derived, not stated"
-    )
-    completion_note: Mapped[str | None] = mapped_column(Text, comment="How it was derived")
+    cost_text: Mapped[str | None] = mapped_column(comment="The source's wording of the cost")
 
 
 class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
@@ -413,36 +438,27 @@ class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
         {"comment": "Money raised, committed or invested, with honest amounts and parties"},
     )
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
-    title: Mapped[str] = mapped_column(Text, comment="What the money is for")
-    kind: Mapped[str] = mapped_column(
-        String(20), comment="funding, investment, acquisition, package_value or fund"
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
+    title: Mapped[str] = mapped_column(comment="What the money is for")
+    kind: Mapped[str] = mapped_column(String(20), comment=in_words(DEAL_KINDS))
+    amount_low: Mapped[Money] = mapped_column(
+        comment="Lowest stated amount, whole units (NULL: not stated)"
     )
-    amount_low: Mapped[int | None] = mapped_column(
-        BigInteger, comment="Lowest stated amount, whole units (NULL: not stated)"
+    amount_high: Mapped[Money] = mapped_column(
+        comment="Highest stated amount (= low for a single figure)"
     )
-    amount_high: Mapped[int | None] = mapped_column(
-        BigInteger, comment="Highest stated amount (= low for a single figure)"
-    )
-    currency: Mapped[str | None] = mapped_column(String(3), comment="ISO 4217 code")
-    approximate: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false(), comment="True for nearly/about figures"
-    )
-    qualifier: Mapped[str | None] = mapped_column(
-        Text, comment="The vague word: nearly, up to, about"
-    )
-    amount_text: Mapped[str | None] = mapped_column(
-        Text, comment="The source's wording of the amount"
-    )
-    usd_low: Mapped[int | None] = mapped_column(BigInteger, comment="amount_low in US dollars")
-    usd_high: Mapped[int | None] = mapped_column(BigInteger, comment="amount_high in US dollars")
-    usd_rate: Mapped[float | None] = mapped_column(Float, comment="USD per unit of currency used")
-    usd_rate_date: Mapped[dt.date | None] = mapped_column(Date, comment="Date of that rate")
-    usd_rate_source: Mapped[str | None] = mapped_column(Text, comment="Where the rate comes from")
-    stake: Mapped[str | None] = mapped_column(Text, comment="Stake acquired, in the source's words")
+    currency: Mapped[Currency]
+    approximate: Mapped[Flag] = mapped_column(comment="True for nearly/about figures")
+    qualifier: Mapped[str | None] = mapped_column(comment="The vague word: nearly, up to, about")
+    amount_text: Mapped[str | None] = mapped_column(comment="The source's wording of the amount")
+    usd_low: Mapped[Money] = mapped_column(comment="amount_low in US dollars")
+    usd_high: Mapped[Money] = mapped_column(comment="amount_high in US dollars")
+    usd_rate: Mapped[float | None] = mapped_column(comment="USD per unit of currency used")
+    usd_rate_date: Mapped[dt.date | None] = mapped_column(comment="Date of that rate")
+    usd_rate_source: Mapped[str | None] = mapped_column(comment="Where the rate comes from")
+    stake: Mapped[str | None] = mapped_column(comment="Stake acquired, in the source's words")
     stake_percent: Mapped[float | None] = mapped_column(
-        Float,
         CheckConstraint("stake_percent BETWEEN 0 AND 100", name="stake_percent"),
         comment="The stake as a percentage, when a source gives one (cite it: field stake_percent)",
     )
@@ -468,13 +484,13 @@ class Event(DatedMixin, DescribedMixin, Base):
         {"comment": "The timeline: visits, summits, signings, decisions"},
     )
 
-    id: Mapped[int] = _pk()
-    slug: Mapped[str] = _slug()
-    title: Mapped[str] = mapped_column(Text, comment="What happened")
+    id: Mapped[IntPk]
+    slug: Mapped[Slug]
+    title: Mapped[str] = mapped_column(comment="What happened")
     kind: Mapped[str | None] = mapped_column(
         String(20), comment="visit, summit, signing, announcement, decision..."
     )
-    location: Mapped[str | None] = mapped_column(Text, comment="Place, when a source gives one")
+    location: Mapped[Place]
     agreement_id: Mapped[int | None] = _link_fk("agreements", "The agreement it concerns")
     deal_id: Mapped[int | None] = _link_fk("deals", "The deal it concerns")
     deposit_id: Mapped[int | None] = _link_fk("mineral_deposits", "The deposit it concerns")
@@ -492,7 +508,34 @@ RECORD_COLUMNS = {
 SUBJECT_COLUMNS = {"country_id": "countries", "organization_id": "organizations", **RECORD_COLUMNS}
 
 
-class Party(Base):
+def _linked(table: str, what: str) -> Any:
+    """A mixin's link column, deleted with its record; the mapped class's ``link_role``
+    begins its comment ("Record: a deal")."""
+    return declared_attr(lambda cls: _record_fk(table, f"{cls.link_role}: {what}"))
+
+
+class RecordLinksMixin:
+    """A row that belongs to one record: it sets one of the ``RECORD_COLUMNS`` (the CHECK
+    ``exactly_one(*RECORD_COLUMNS)``; tests/test_models_schema.py keeps the two
+    lists equal). Its columns follow the table's own."""
+
+    link_role: ClassVar[str] = "Record"
+    agreement_id: Mapped[int | None] = _linked("agreements", "an agreement")
+    deal_id: Mapped[int | None] = _linked("deals", "a deal")
+    deposit_id: Mapped[int | None] = _linked("mineral_deposits", "a deposit")
+    project_id: Mapped[int | None] = _linked("infrastructure_projects", "a project")
+    event_id: Mapped[int | None] = _linked("events", "an event")
+
+
+class SubjectLinksMixin(RecordLinksMixin):
+    """A row about a partner or a record: one of the ``SUBJECT_COLUMNS``."""
+
+    link_role = "Subject"
+    country_id: Mapped[int | None] = _linked("countries", "a country or bloc")
+    organization_id: Mapped[int | None] = _linked("organizations", "an organisation")
+
+
+class Party(RecordLinksMixin, Base):
     __tablename__ = "parties"
     __table_args__ = (
         CheckConstraint(_in("role", ROLES), name="role"),
@@ -501,38 +544,28 @@ class Party(Base):
         {"comment": "Who took part in a record, and in what role (a country or an organisation)"},
     )
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     role: Mapped[str] = mapped_column(String(20), comment="signatory, investor, financier...")
     country_id: Mapped[int | None] = _record_fk("countries", "The partner, when a country or bloc")
     organization_id: Mapped[int | None] = _record_fk(
         "organizations", "The partner, when an organisation"
     )
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Record: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Record: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Record: an event")
 
 
-class RecordSector(Base):
+class RecordSector(RecordLinksMixin, Base):
     __tablename__ = "record_sectors"
     __table_args__ = (
         CheckConstraint(exactly_one(*RECORD_COLUMNS), name="one_record"),
         {"comment": "The sectors a record covers"},
     )
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     sector_id: Mapped[int] = mapped_column(
         ForeignKey("sectors.id", ondelete="CASCADE"), index=True, comment="The sector"
     )
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Record: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Record: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Record: an event")
 
 
-class Citation(Base):
+class Citation(SubjectLinksMixin, Base):
     __tablename__ = "citations"
     __table_args__ = (
         CheckConstraint(exactly_one(*SUBJECT_COLUMNS), name="one_subject"),
@@ -540,10 +573,8 @@ class Citation(Base):
         {"comment": "What a source says that a record (or one field of it) rests on"},
     )
 
-    id: Mapped[int] = _pk()
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("sources.id", ondelete="RESTRICT"), index=True, comment="The source"
-    )
+    id: Mapped[IntPk]
+    source_id: Mapped[SourceRef]
     kind: Mapped[str] = mapped_column(
         String(10),
         CheckConstraint(_in("kind", CITATION_KINDS), name="kind"),
@@ -552,24 +583,17 @@ class Citation(Base):
         "summary: text is our own summary of the source",
     )
     text: Mapped[str] = mapped_column(
-        Text, comment="The verbatim excerpt (kind quote) or our summary (kind summary)"
+        comment="The verbatim excerpt (kind quote) or our summary (kind summary)"
     )
     field: Mapped[str | None] = mapped_column(
         String(40), comment="The field it supports (NULL: the record)"
     )
-    note: Mapped[str | None] = mapped_column(Text, comment="Remarks on the citation")
-    country_id: Mapped[int | None] = _record_fk("countries", "Subject: a country or bloc")
-    organization_id: Mapped[int | None] = _record_fk("organizations", "Subject: an organisation")
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Subject: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Subject: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Subject: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Subject: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
+    note: Mapped[str | None] = mapped_column(comment="Remarks on the citation")
 
     source: Mapped[Source] = relationship(back_populates="citations")
 
 
-class Discrepancy(Base):
+class Discrepancy(SubjectLinksMixin, Base):
     __tablename__ = "discrepancies"
     __table_args__ = (
         CheckConstraint(exactly_one(*SUBJECT_COLUMNS), name="one_subject"),
@@ -577,7 +601,7 @@ class Discrepancy(Base):
         {"comment": "Where a source says otherwise than the record (which keeps its claim)"},
     )
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     kind: Mapped[str] = mapped_column(
         String(12),
         CheckConstraint(_in("kind", DISCREPANCY_KINDS), name="kind"),
@@ -589,18 +613,11 @@ class Discrepancy(Base):
         ForeignKey("sources.id", ondelete="RESTRICT"), index=True,
         comment="The source that says otherwise",
     )  # fmt: skip
-    source_says: Mapped[str] = mapped_column(Text, comment="What that source says, in our words")
+    source_says: Mapped[str] = mapped_column(comment="What that source says, in our words")
     record_says: Mapped[str | None] = mapped_column(
-        Text, comment="What the record holds, and which source it follows"
+        comment="What the record holds, and which source it follows"
     )
-    note: Mapped[str | None] = mapped_column(Text, comment="How to read the disagreement")
-    country_id: Mapped[int | None] = _record_fk("countries", "Subject: a country or bloc")
-    organization_id: Mapped[int | None] = _record_fk("organizations", "Subject: an organisation")
-    agreement_id: Mapped[int | None] = _record_fk("agreements", "Subject: an agreement")
-    deal_id: Mapped[int | None] = _record_fk("deals", "Subject: a deal")
-    deposit_id: Mapped[int | None] = _record_fk("mineral_deposits", "Subject: a deposit")
-    project_id: Mapped[int | None] = _record_fk("infrastructure_projects", "Subject: a project")
-    event_id: Mapped[int | None] = _record_fk("events", "Subject: an event")
+    note: Mapped[str | None] = mapped_column(comment="How to read the disagreement")
 
 
 class StageChange(Base):
@@ -615,22 +632,20 @@ class StageChange(Base):
                     "(sources may disagree: each claim is a row)"},
     )  # fmt: skip
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     stage: Mapped[str] = mapped_column(String(20), comment="The stage: " + ", ".join(STAGES))
     agreement_id: Mapped[int | None] = _record_fk("agreements", "Record: an agreement")
     deal_id: Mapped[int | None] = _record_fk("deals", "Record: a deal")
-    date_start: Mapped[dt.date | None] = mapped_column(Date, comment="Earliest date of the change")
-    date_end: Mapped[dt.date | None] = mapped_column(Date, comment="Latest date of the change")
-    date_precision: Mapped[str | None] = mapped_column(
-        String(12), comment="day, month, part_of_year, year or years"
+    date_start: Mapped[dt.date | None] = mapped_column(comment="Earliest date of the change")
+    date_end: Mapped[dt.date | None] = mapped_column(comment="Latest date of the change")
+    date_precision: Mapped[Precision]
+    date_text: Mapped[str | None] = mapped_column(comment="The source's wording of the date")
+    source_id: Mapped[SourceRef]
+    kind: Mapped[str] = mapped_column(
+        String(10), comment=in_words(CITATION_KINDS) + ", as for citations"
     )
-    date_text: Mapped[str | None] = mapped_column(Text, comment="The source's wording of the date")
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("sources.id", ondelete="RESTRICT"), index=True, comment="The source"
-    )
-    kind: Mapped[str] = mapped_column(String(10), comment="quote or summary, as for citations")
-    text: Mapped[str] = mapped_column(Text, comment="The verbatim excerpt or our summary")
-    note: Mapped[str | None] = mapped_column(Text, comment="Remarks")
+    text: Mapped[str] = mapped_column(comment="The verbatim excerpt or our summary")
+    note: Mapped[str | None] = mapped_column(comment="Remarks")
 
 
 class SourceLink(Base):
@@ -641,7 +656,7 @@ class SourceLink(Base):
         {"comment": "A source that rests on another (independence is counted by origin)"},
     )
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     source_id: Mapped[int] = mapped_column(
         ForeignKey("sources.id", ondelete="CASCADE"), index=True, comment="The derived source"
     )
@@ -661,7 +676,7 @@ class DealOverlap(Base):
                     "through the other deal"},
     )  # fmt: skip
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     deal_id: Mapped[int] = mapped_column(
         ForeignKey("deals.id", ondelete="CASCADE"), index=True,
         comment="The deal whose money is (or may be) counted in the other",
@@ -669,7 +684,7 @@ class DealOverlap(Base):
     overlaps_id: Mapped[int] = mapped_column(
         ForeignKey("deals.id", ondelete="CASCADE"), index=True, comment="The deal totals count"
     )
-    note: Mapped[str | None] = mapped_column(Text, comment="How they overlap, and who says so")
+    note: Mapped[str | None] = mapped_column(comment="How they overlap, and who says so")
 
 
 class PartnerTotalsCache(Base):
@@ -679,7 +694,7 @@ class PartnerTotalsCache(Base):
                     "every load and seed; read only while derived_state says it is fresh"},
     )  # fmt: skip
 
-    id: Mapped[int] = _pk()
+    id: Mapped[IntPk]
     gc: Mapped[int | None] = mapped_column(comment="The country or bloc (with its organisations)")
     go: Mapped[int | None] = mapped_column(comment="An organisation without a home country")
     stage: Mapped[str | None] = mapped_column(String(20), comment="The records' stage")
@@ -689,20 +704,16 @@ class PartnerTotalsCache(Base):
     not_added: Mapped[int] = mapped_column(
         comment="Of those, parts and overlapping deals: counted through another deal"
     )
-    from_low: Mapped[int | None] = mapped_column(
-        BigInteger, comment="USD from the partner (payer roles), low"
-    )
-    from_high: Mapped[int | None] = mapped_column(BigInteger, comment="The same, high")
+    from_low: Mapped[Money] = mapped_column(comment="USD from the partner (payer roles), low")
+    from_high: Mapped[Money] = mapped_column(comment="The same, high")
     shared_deals: Mapped[int] = mapped_column(
         comment="Deals in from_* that the partner co-finances with others (its share unknown)"
     )
     shared_to_deals: Mapped[int] = mapped_column(
         comment="Deals in to_* received with other partners (the partner's share unknown)"
     )
-    to_low: Mapped[int | None] = mapped_column(
-        BigInteger, comment="USD to the partner (recipient roles), low"
-    )
-    to_high: Mapped[int | None] = mapped_column(BigInteger, comment="The same, high")
+    to_low: Mapped[Money] = mapped_column(comment="USD to the partner (recipient roles), low")
+    to_high: Mapped[Money] = mapped_column(comment="The same, high")
     approximate: Mapped[int] = mapped_column(comment="1 when any amount added is approximate")
     unpriced: Mapped[int] = mapped_column(comment="Deals moving money with no stated amount")
     undirected: Mapped[int] = mapped_column(

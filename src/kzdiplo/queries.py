@@ -10,127 +10,28 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from kzdiplo.edtfdate import edtf
+from kzdiplo.entities import ENTITIES, Entity, referrers
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of
+from kzdiplo.table_columns import REFERENCES
 from kzdiplo.vocab import PAYER_ROLES, RECIPIENT_ROLES, STAGES
 
 
-class Noun(NamedTuple):
-    """How one kind of record is stored and listed."""
-
-    name: str  # singular, as in ``kzdiplo show agreement``
-    plural: str  # the listing command
-    table: str
-    link: str  # its column in parties, record_sectors and citations
-    select: str  # SELECT ... FROM <table> t [JOIN ...]
-    date: str | None  # prefix of the partial date that --year/--since/--until use
-    sorts: dict[str, str]
-    default_sort: str
-    label: str = "title"
-
-
-def _date_sort(prefix: str) -> str:
-    return f"(t.{prefix}_start IS NULL), t.{prefix}_start, t.{prefix}_end, t.id"
-
-
-NOUNS: dict[str, Noun] = {
-    "agreement": Noun(
-        "agreement", "agreements", "agreements", "agreement_id",
-        """SELECT t.id, t.slug, t.title, t.aliases, t.kind, t.stage, t.count,
-            (SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised,
-            pa.slug AS parent,
-            t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
-            t.date_note, t.summary, t.notes
-        FROM agreements t LEFT JOIN agreements pa ON pa.id = t.parent_id""",
-        "date",
-        {"date": _date_sort("date"), "title": "lower(t.title), t.id",
-         "count": "(t.count IS NULL), t.count, t.id"},
-        "date",
-    ),
-    "deal": Noun(
-        "deal", "deals", "deals", "deal_id",
-        """SELECT t.id, t.slug, t.title, t.kind, t.stage, t.amount_low, t.amount_high, t.currency,
-            t.approximate, t.qualifier, t.amount_text, t.usd_low, t.usd_high, t.usd_rate,
-            t.usd_rate_date, t.usd_rate_source, t.stake, t.stake_percent, pd.slug AS parent,
-            ox.overlaps, ox.overlap_note, ev.slug AS event,
-            a.slug AS agreement, m.slug AS deposit, ip.slug AS project,
-            t.date_start, t.date_end, t.date_precision, t.date_text, t.date_inferred,
-            t.date_note, t.summary, t.notes
-        FROM deals t
-        LEFT JOIN deals pd ON pd.id = t.parent_id
-        LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note
-            FROM deal_overlaps x JOIN deals od ON od.id = x.overlaps_id) ox
-            ON ox.deal_id = t.id
-        LEFT JOIN events ev ON ev.id = t.event_id
-        LEFT JOIN agreements a ON a.id = t.agreement_id
-        LEFT JOIN mineral_deposits m ON m.id = t.deposit_id
-        LEFT JOIN infrastructure_projects ip ON ip.id = t.project_id""",
-        "date",
-        {"date": _date_sort("date"), "title": "lower(t.title), t.id",
-         "usd": "(t.usd_high IS NULL), t.usd_high, t.usd_low, t.id"},
-        "date",
-    ),
-    "deposit": Noun(
-        "deposit", "deposits", "mineral_deposits", "deposit_id",
-        """SELECT t.id, t.slug, t.name, t.aliases, t.commodity, t.status, t.count,
-            t.location, t.latitude, t.longitude, t.location_precision, t.summary, t.notes
-        FROM mineral_deposits t""",
-        None,
-        {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
-        "name",
-        "name",
-    ),
-    "project": Noun(
-        "project", "projects", "infrastructure_projects", "project_id",
-        """SELECT t.id, t.slug, t.name, t.aliases, t.kind, t.status, t.capacity_value,
-            t.capacity_unit, t.capacity_text, t.cost_low, t.cost_high, t.cost_currency,
-            t.cost_approximate, t.cost_qualifier, t.cost_text,
-            t.started_start, t.started_end, t.started_precision, t.started_text,
-            t.started_inferred, t.started_note,
-            t.completion_start, t.completion_end, t.completion_precision, t.completion_text,
-            t.completion_inferred, t.completion_note, t.location, t.latitude, t.longitude,
-            t.location_precision, t.summary, t.notes
-        FROM infrastructure_projects t""",
-        "started",
-        {"name": "lower(t.name), t.id", "started": _date_sort("started"),
-         "completion": _date_sort("completion"),
-         "cost": "(t.cost_high IS NULL), t.cost_high, t.id"},
-        "name",
-        "name",
-    ),
-    "event": Noun(
-        "event", "events", "events", "event_id",
-        """SELECT t.id, t.slug, t.title, t.kind, t.location, t.date_start, t.date_end,
-            t.date_precision, t.date_text, t.date_inferred, t.date_note,
-            a.slug AS agreement, d.slug AS deal, m.slug AS deposit, ip.slug AS project,
-            t.summary, t.notes
-        FROM events t
-        LEFT JOIN agreements a ON a.id = t.agreement_id
-        LEFT JOIN deals d ON d.id = t.deal_id
-        LEFT JOIN mineral_deposits m ON m.id = t.deposit_id
-        LEFT JOIN infrastructure_projects ip ON ip.id = t.project_id""",
-        "date",
-        {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
-        "date",
-    ),
-}  # fmt: skip
-
-
-def noun_named(text: str) -> Noun:
+def noun_named(text: str) -> Entity:
     """The noun for ``agreement``, ``agreements``, ``Deal``...; did-you-mean otherwise."""
     wanted = text.strip().lower()
-    for noun in NOUNS.values():
+    for noun in ENTITIES.values():
         if wanted in (noun.name, noun.plural):
             return noun
-    raise did_you_mean("noun", text, [*NOUNS, "partner", "source", "sector"])
+    raise did_you_mean("noun", text, [*ENTITIES, "partner", "source", "sector"])
 
 
 class Filters:
     """The filters a listing command was given (already resolved to ids and dates).
 
-    A plain class rather than a dataclass: building dataclasses costs about a millisecond
-    each at import, on every run of the CLI (docs/benchmarks.md)."""
+    A plain class rather than a dataclass: a dataclass is built when its module is
+    imported, on every run of the CLI, and this one is on every listing's path."""
 
     partner: Partner | None = None
     sector_ids: list[int] | None = None
@@ -157,7 +58,7 @@ class Page(NamedTuple):
     more: bool  # rows beyond the limit exist
 
 
-def matching_values(reader: Reader, noun: Noun, column: str, text: str) -> list[str]:
+def matching_values(reader: Reader, noun: Entity, column: str, text: str) -> list[str]:
     """The stored values of ``column`` that contain ``text`` (any case); did-you-mean else."""
     values = [
         r["v"]
@@ -190,7 +91,7 @@ def _link_filter(reader: Reader, column: str, link_sql: str, params: dict[str, A
     return f"EXISTS ({link_sql} AND {column} = t.id)"
 
 
-def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> list[str]:
+def _where(reader: Reader, noun: Entity, f: Filters, params: dict[str, Any]) -> list[str]:
     where = []
     if f.partner is not None:
         link = noun.link
@@ -226,7 +127,7 @@ def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> li
     for column, values in (("kind", f.kinds), ("commodity", f.commodities), ("status", f.statuses)):
         if values is not None:
             where.append(f"t.{column} IN {in_list(column, values, params)}")
-    if f.stages is not None and noun.name in ("agreement", "deal"):
+    if f.stages is not None and noun.has("stage"):
         where.append(f"t.stage IN {in_list('stage', f.stages, params)}")
     if f.min_usd is not None:
         params["min_usd"] = f.min_usd
@@ -234,7 +135,7 @@ def _where(reader: Reader, noun: Noun, f: Filters, params: dict[str, Any]) -> li
     return where
 
 
-def order_by(noun: Noun, sort: str | None) -> str:
+def order_by(noun: Entity, sort: str | None) -> str:
     key = (sort or noun.default_sort).strip().lower()  # any case, like every other value
     descending = key.startswith("-")
     key = key.lstrip("-")
@@ -249,7 +150,7 @@ def order_by(noun: Noun, sort: str | None) -> str:
     return ", ".join(p if p.endswith("IS NULL)") else f"{p} DESC" for p in parts)
 
 
-def list_records(reader: Reader, noun: Noun, f: Filters) -> Page:
+def list_records(reader: Reader, noun: Entity, f: Filters) -> Page:
     """The records of ``noun`` matching ``f``, in order, with their links attached."""
     params: dict[str, Any] = {}
     where = _where(reader, noun, f, params)
@@ -266,7 +167,7 @@ def list_records(reader: Reader, noun: Noun, f: Filters) -> Page:
     return Page(attach(reader, noun, [shape(noun, r) for r in rows]), more)
 
 
-def csv_template(reader: Reader, noun: Noun) -> dict[str, Any]:
+def csv_template(reader: Reader, noun: Entity) -> dict[str, Any]:
     """A record of ``noun`` with every nested value present (never shown): the columns
     a CSV of any page of it has, found by shaping a row of placeholders the way real
     rows are shaped, so no list of columns is kept by hand."""
@@ -306,7 +207,7 @@ def _take(row: dict[str, Any], *prefixes: str) -> None:
             del row[key]
 
 
-def shape(noun: Noun, row: dict[str, Any]) -> dict[str, Any]:
+def shape(noun: Entity, row: dict[str, Any]) -> dict[str, Any]:
     """A flat SQL row as a record: partial dates, amounts and aliases as nested values."""
     record = dict(row)
     if "aliases" in record:
@@ -393,7 +294,7 @@ WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 # Events are few, so this is computed, not stored.
 RELATED_SECTORS = " UNION ".join(
     f"SELECT e.id AS rid, rs.sector_id FROM events e JOIN record_sectors rs ON rs.{link} = e.{link}"
-    for link in ("agreement_id", "deal_id", "deposit_id", "project_id")
+    for link in REFERENCES["events"]
 )
 EVENT_SECTORS = (
     "SELECT rs.event_id AS rid, rs.sector_id FROM record_sectors rs "
@@ -467,7 +368,7 @@ def _trust(record: dict[str, Any], origins: dict[str, str]) -> None:
 
 
 def attach(
-    reader: Reader, noun: Noun | None, records: list[dict[str, Any]], link: str | None = None
+    reader: Reader, noun: Entity | None, records: list[dict[str, Any]], link: str | None = None
 ) -> list[dict[str, Any]]:
     """Add ``partners``, ``sectors``, ``sources`` and ``discrepancies`` to each record (a
     few batched queries)."""
@@ -529,35 +430,18 @@ def _find_id(reader: Reader, table: str, key_column: str, key: str, what: str) -
     return int(rows[0]["id"])
 
 
-_LINKED = {  # noun -> (label, SQL) of the records that point at it
-    "agreement": [
-        ("parts", "SELECT 'agreement' AS noun, slug, title FROM agreements WHERE parent_id = :id"),
-        ("deals", "SELECT 'deal' AS noun, slug, title FROM deals WHERE agreement_id = :id"),
-        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE agreement_id = :id"),
-    ],
-    "deal": [
-        ("parts", "SELECT 'deal' AS noun, slug, title FROM deals WHERE parent_id = :id"),
-        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE deal_id = :id"),
-    ],
-    "deposit": [
-        ("deals", "SELECT 'deal' AS noun, slug, title FROM deals WHERE deposit_id = :id"),
-        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE deposit_id = :id"),
-    ],
-    "project": [
-        ("deals", "SELECT 'deal' AS noun, slug, title FROM deals WHERE project_id = :id"),
-        ("events", "SELECT 'event' AS noun, slug, title FROM events WHERE project_id = :id"),
-    ],
-    "event": [],
-}
-
-
-def get_record(reader: Reader, noun: Noun, key: str) -> dict[str, Any]:
+def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
     """One record by slug (any case) or id, with partners, sectors, sources and links."""
     record_id = _find_id(reader, noun.table, "slug", key, noun.name)
     rows = reader.rows(f"{noun.select}\nWHERE t.id = :id", {"id": record_id})
     record = attach(reader, noun, [shape(noun, rows[0])])[0]
     record["linked"] = {
-        label: reader.rows(sql, {"id": record_id}) for label, sql in _LINKED[noun.name]
+        label: reader.rows(
+            f"SELECT '{other.name}' AS noun, slug, {other.label} AS title FROM {other.table} "
+            f"WHERE {column} = :id",
+            {"id": record_id},
+        )
+        for label, other, column in referrers(noun)
     }
     return record
 
@@ -591,7 +475,7 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
         f"p.organization_id IN {in_list('po', partner.organization_ids, params)})"
     )
     records = []
-    for noun in NOUNS.values():
+    for noun in ENTITIES.values():
         label = "t.title" if noun.label == "title" else "t.name"
         records += reader.rows(
             f"SELECT DISTINCT '{noun.name}' AS noun, t.slug, {label} AS title, p.role, "
@@ -879,6 +763,8 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
     whole words, ``word*``, "phrases", AND/OR/NOT), best first; ``score`` is higher for
     better matches."""
     terms = search_terms(text)
+    # A document holds each field on a line of its own (migration 0011): snippets show
+    # the line breaks as " | ", so one field does not run into the next.
     if reader.dialect == "postgresql":
         # The search table of migration 0006: its GIN index finds the matches (the view
         # computed every document's tsvector on every search); snippets for the page only.
@@ -889,8 +775,10 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
                 WHERE s.document @@ q
                 ORDER BY score DESC, s.key LIMIT :limit)
             SELECT s.noun, s.key, s.label AS title,
-                ts_headline('english', s.title || ' ' || s.body, to_tsquery('english', :q),
-                    'StartSel=[, StopSel=], MaxWords=14, MinWords=5') AS snippet,
+                replace(ts_headline('english', s.title || CASE WHEN s.body = '' THEN ''
+                    ELSE chr(10) || s.body END, to_tsquery('english', :q),
+                    'StartSel=[, StopSel=], MaxWords=14, MinWords=5'), chr(10), ' | ')
+                    AS snippet,
                 best.score
             FROM best JOIN search_index s ON s.doc_id = best.doc_id
             ORDER BY best.score DESC, s.key""",
@@ -903,7 +791,7 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
             SELECT rowid AS id, bm25(search_index, 0, 0, 0, 5.0, 1.0) AS rank
             FROM search_index WHERE search_index MATCH :q ORDER BY rank LIMIT :limit)
         SELECT noun, key, label AS title,
-            snippet(search_index, -1, '[', ']', '…', 12) AS snippet,
+            replace(snippet(search_index, -1, '[', ']', '…', 12), char(10), ' | ') AS snippet,
             round(-best.rank, 3) AS score
         FROM best JOIN search_index ON search_index.rowid = best.id
         WHERE search_index MATCH :q ORDER BY best.rank""",
@@ -934,7 +822,7 @@ def audit(reader: Reader) -> dict[str, Any]:
     ):
         fields = cited.setdefault((r["record_type"], r["record_key"]), {})
         fields.setdefault(r["field"], set()).add(r["source"])
-    records = []
+    records: list[dict[str, Any]] = []
     for (record_type, key), fields in cited.items():
         sources = set().union(*fields.values())
         independent = {origins.get(s, s) for s in sources}

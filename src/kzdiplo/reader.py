@@ -19,7 +19,7 @@ from kzdiplo.files import sqlite_read_uri, sqlite_uri
 
 # The schema revisions this kzdiplo knows, oldest first; the last is the head.
 # A test keeps this in step with migrations/versions.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 HEAD = REVISIONS[-1]
 
 
@@ -92,7 +92,8 @@ class SqlAlchemyReader(Reader):
 
 class PsycopgReader(Reader):
     """PostgreSQL through psycopg 3 directly: reads need no SQLAlchemy, whose import and
-    dialect set-up cost about 250 ms on every command (docs/benchmarks-postgres.md)."""
+    dialect set-up would otherwise be paid on every command (docs/benchmarks-postgres.md
+    has the figure)."""
 
     dialect = "postgresql"
 
@@ -157,12 +158,11 @@ def schema_revision(reader: Reader) -> str | None:
     return rows[0]["version_num"] if rows else None
 
 
-RECORD_TABLES = ("agreements", "deals", "mineral_deposits", "infrastructure_projects", "events")
-
-
 def holds_records(reader: Reader) -> bool:
     """Whether the database holds any record (an empty one needs ``kzdiplo db seed``)."""
-    found = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in RECORD_TABLES)
+    from kzdiplo.entities import BY_TABLE
+
+    found = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in BY_TABLE)
     return bool(reader.rows(f"SELECT ({found}) AS found")[0]["found"])
 
 

@@ -18,7 +18,9 @@ from kzdiplo.partialdate import PartialDate, range_of
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120)]
 Code = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Text = Annotated[str, Field(min_length=1)]
-Role = Literal[vocab.ROLES]  # type: ignore[valid-type]
+# Literal over a vocab tuple: pydantic checks the values at run time; mypy cannot read a
+# Literal of a variable, hence the valid-type ignores here and below.
+Role = Literal[vocab.ROLES]  # type: ignore[valid-type]  # vocab tuple
 ShortDate = str | int | dt.date
 
 
@@ -49,7 +51,7 @@ class Cited(Strict):
 
     @property
     def text(self) -> str:
-        return self.quote if self.quote is not None else self.summary  # type: ignore[return-value]
+        return self.quote if self.quote is not None else self.summary  # type: ignore[return-value]  # _one_kind: one is set
 
 
 class CitationIn(Cited):
@@ -61,7 +63,7 @@ class DiscrepancyIn(Strict):
     """A source that says otherwise than the record (a disagreement), or more precisely
     (a refinement); the record keeps its own claim."""
 
-    kind: Literal[vocab.DISCREPANCY_KINDS] = "disagreement"  # type: ignore[valid-type]
+    kind: Literal[vocab.DISCREPANCY_KINDS] = "disagreement"  # type: ignore[valid-type]  # vocab tuple (see Role)
     field: Annotated[str, Field(min_length=1, max_length=40)]
     source: Slug
     says: Text  # what that source says, in our own words
@@ -80,7 +82,7 @@ class DateIn(Strict):
     value: ShortDate | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-    precision: Literal[vocab.PRECISIONS] | None = None  # type: ignore[valid-type]
+    precision: Literal[vocab.PRECISIONS] | None = None  # type: ignore[valid-type]  # vocab tuple (see Role)
     text: str | None = None
     inferred: bool = False
     note: str | None = None
@@ -96,7 +98,7 @@ class DateIn(Strict):
             raise ValueError(
                 "give value (2025, 2025-11, 2035/2036) or all of start, end, precision"
             )
-        elif self.start > self.end:  # type: ignore[operator]
+        elif self.start > self.end:  # type: ignore[operator]  # both set: the elif above
             raise ValueError("start is after end")
         return self
 
@@ -104,7 +106,7 @@ class DateIn(Strict):
         if self.value is not None:
             start, end, precision = range_of(self.value)
         else:
-            start, end, precision = self.start, self.end, self.precision  # type: ignore[assignment]
+            start, end, precision = self.start, self.end, self.precision  # type: ignore[assignment]  # _one_form: all set
         return PartialDate(start, end, precision, self.text, self.inferred, self.note)
 
 
@@ -115,7 +117,7 @@ def _date_field(value: object) -> object:
     return {"value": value}
 
 
-Stage = Literal[vocab.STAGES]  # type: ignore[valid-type]
+Stage = Literal[vocab.STAGES]  # type: ignore[valid-type]  # vocab tuple (see Role)
 
 
 class StageIn(Cited):
@@ -162,7 +164,7 @@ class CoordinatesIn(Strict):
 
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
-    precision: Literal[vocab.LOCATION_PRECISIONS]  # type: ignore[valid-type]
+    precision: Literal[vocab.LOCATION_PRECISIONS]  # type: ignore[valid-type]  # vocab tuple (see Role)
 
 
 class CapacityIn(Strict):
@@ -195,12 +197,12 @@ class SourceIn(Strict):
     published: dt.date | None = None
     published_inferred: bool = False
     published_note: str | None = None
-    kind: Literal[vocab.SOURCE_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.SOURCE_KINDS]  # type: ignore[valid-type]  # vocab tuple (see Role)
     retrieved: dt.date | None = None
     text_file: str | None = None  # relative to the YAML file
     text: str | None = None  # or the text inline
     derived_from: Slug | None = None  # the source it republishes or reports on
-    relation: Literal[vocab.SOURCE_RELATIONS] | None = None  # type: ignore[valid-type]
+    relation: Literal[vocab.SOURCE_RELATIONS] | None = None  # type: ignore[valid-type]  # vocab tuple (see Role)
 
     @model_validator(mode="after")
     def _derived(self) -> SourceIn:
@@ -221,7 +223,7 @@ class SectorIn(Strict):
 
 class CountryIn(Strict):
     code: Code
-    kind: Literal[vocab.PARTNER_KINDS] | None = None  # type: ignore[valid-type]
+    kind: Literal[vocab.PARTNER_KINDS] | None = None  # type: ignore[valid-type]  # vocab tuple (see Role)
     name: str | None = None  # required for blocs; ISO countries take pycountry's
     alpha3: str | None = None
     aliases: list[str] = []
@@ -233,7 +235,7 @@ class CountryIn(Strict):
 
 class OrganizationIn(Record):
     name: Text
-    kind: Literal[vocab.ORGANIZATION_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.ORGANIZATION_KINDS]  # type: ignore[valid-type]  # vocab tuple (see Role)
     country: Code | None = None
     anonymous: bool = False
     aliases: list[str] = []
@@ -243,7 +245,7 @@ class OrganizationIn(Record):
 class AgreementIn(Record, Dated, Staged):
     title: Text
     aliases: list[str] = []
-    kind: Literal[vocab.AGREEMENT_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.AGREEMENT_KINDS]  # type: ignore[valid-type]  # vocab tuple (see Role)
     count: Annotated[int, Field(gt=0)] | None = None
     parent: Slug | None = None
     parties: list[PartyIn] = []
@@ -254,7 +256,7 @@ class AgreementIn(Record, Dated, Staged):
 
 class DealIn(Record, Dated, Staged):
     title: Text
-    kind: Literal[vocab.DEAL_KINDS]  # type: ignore[valid-type]
+    kind: Literal[vocab.DEAL_KINDS]  # type: ignore[valid-type]  # vocab tuple (see Role)
     amount: AmountIn | None = None
     stake: str | None = None
     stake_percent: Annotated[float, Field(ge=0, le=100)] | None = None

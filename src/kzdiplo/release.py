@@ -97,7 +97,7 @@ def table_schema(table: Any) -> dict[str, Any]:
 
 # data/dates.csv: every partial date with its EDTF form. Derived (not a table), so its
 # schema is written here; its columns mirror the models' <prefix>_* date columns.
-DATES_SCHEMA = {
+DATES_SCHEMA: dict[str, Any] = {
     "fields": [
         {"name": "record_type", "type": "string", "constraints": {"required": True}},
         {"name": "record_key", "type": "string", "constraints": {"required": True},
@@ -120,10 +120,11 @@ DATES_SCHEMA = {
 
 def date_rows(reader: Reader) -> list[dict[str, Any]]:
     """Every partial date of every record and stage change, with its EDTF form."""
-    from kzdiplo.queries import NOUNS, Filters, list_records
+    from kzdiplo.entities import ENTITIES
+    from kzdiplo.queries import Filters, list_records
 
     rows = []
-    for noun in NOUNS.values():
+    for noun in ENTITIES.values():
         page = list_records(reader, noun, Filters(limit=None, sort=noun.default_sort))
         for record in page.records:
             dated = [(k, None, record.get(k)) for k in ("date", "started", "completion")]

@@ -1,8 +1,10 @@
-"""Every output format in one place: a Rich table, JSON, NDJSON, CSV and Markdown.
+"""Every output format in one place: a Rich table, JSON, NDJSON, CSV, Markdown, GeoJSON.
 
-Listing commands hand over full records and a list of display columns: the table and
-Markdown show the columns (honest short text), JSON/NDJSON carry the whole records with
-their sources, CSV flattens the whole records into exact values.
+A command describes what it prints as an :class:`Output` (the data for JSON, flat rows
+for CSV, titled tables of display columns for people) and :func:`write` hands it to the
+one renderer of the format asked for. Listings pass full records with display
+columns: the table and Markdown show the columns (honest short text), JSON/NDJSON carry
+the whole records with their sources, CSV flattens them into exact values.
 
 What a person reads (table, Markdown) passes through :func:`kzdiplo.safetext.for_terminal`
 here, before the table is drawn: data from load files and users' SQL cannot drive the
@@ -12,10 +14,11 @@ terminal. CSV neutralises cells a spreadsheet would run as formulas (``csv-raw``
 from __future__ import annotations
 
 import json
+import operator
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from kzdiplo.safetext import csv_cell, for_terminal
 
@@ -37,7 +40,11 @@ class Format(StrEnum):
 
 # Records with places (deposits, projects) can also be a GeoJSON map: their --format
 # offers it, and no other command's does.
-PlaceFormat = StrEnum("PlaceFormat", [*((f.name, f.value) for f in Format), ("geojson", "geojson")])
+# mypy reads the functional Enum API only with literal members, so it sees none here:
+# code names them PlaceFormat["table"], which it can check.
+PlaceFormat = StrEnum(  # type: ignore[misc]  # members built from Format's, not literal
+    "PlaceFormat", [*((f.name, f.value) for f in Format), ("geojson", "geojson")]
+)
 
 
 def _json_default(value: Any) -> Any:
@@ -138,7 +145,7 @@ def write_table(
     from rich.console import Console
 
     console = Console(file=out, highlight=False, markup=False, emoji=False)
-    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # patching a Rich method
     # Nothing from the data can drive the terminal (safetext), nor be read as markup.
     headers = [for_terminal(h) for h in headers]
     cells = [[for_terminal(_cell(c), multiline=True) for c in row] for row in rows]
@@ -257,10 +264,112 @@ def _grid(label_width: int) -> Any:
     return grid
 
 
+class Table(NamedTuple):
+    """One table of a command's output as people read it (table and Markdown formats):
+    its records, the columns shown of them, and a title."""
+
+    rows: Iterable[Any]  # records (dicts), or SQL rows (tuples) for index getters
+    columns: Sequence[Column]
+    title: str | None = None
+
+
+def positional(headers: Sequence[str]) -> list[Column]:
+    """Columns for rows that are sequences (SQL rows, prepared cells): the i-th value
+    under the i-th header."""
+    return [(h, operator.itemgetter(i)) for i, h in enumerate(headers)]
+
+
+class Output(NamedTuple):
+    """What a command writes, in the shape each format needs; :func:`write` picks the
+    renderer. ``data`` is what JSON and NDJSON write: a list of records (a line each in
+    NDJSON), one object, or an iterator of rows written as they come. ``csv`` is the
+    flat rows CSV writes (the records of ``data`` flattened when None); ``like`` rows
+    show the columns an empty page has, or ``header`` fixes them (a stream). ``keys``
+    (slug, URL) print above the tables; ``heading`` titles a Markdown document."""
+
+    data: Any
+    tables: Sequence[Table] = ()
+    csv: Iterable[Any] | None = None
+    like: Sequence[dict[str, Any]] = ()
+    header: Sequence[str] | None = None
+    keys: Sequence[tuple[str, str]] = ()
+    heading: str | None = None
+    drop: bool = True  # table: narrow columns may give way at a small width
+
+
+def _as_json(output: Output, out: TextIO, layout: Layout) -> None:
+    if isinstance(output.data, (list, dict)):
+        out.write(to_json(output.data) + "\n")
+        return
+    out.write("[")
+    for i, item in enumerate(output.data):
+        out.write(("," if i else "") + "\n  " + to_json(item, None))
+    out.write("\n]\n")
+
+
+def _as_ndjson(output: Output, out: TextIO, layout: Layout) -> None:
+    for item in [output.data] if isinstance(output.data, dict) else output.data:
+        out.write(to_json(item, indent=None) + "\n")
+
+
+def _csv_rows(output: Output) -> Iterable[dict[str, Any]]:
+    if output.csv is not None:
+        return output.csv
+    return (flatten(r) for r in ([output.data] if isinstance(output.data, dict) else output.data))
+
+
+def _as_csv(output: Output, out: TextIO, layout: Layout, raw: bool = False) -> None:
+    like = [flatten(r) for r in output.like]
+    write_csv(_csv_rows(output), out, like, raw=raw, header=output.header)
+
+
+def _as_csv_raw(output: Output, out: TextIO, layout: Layout) -> None:
+    _as_csv(output, out, layout, raw=True)
+
+
+def _as_markdown(output: Output, out: TextIO, layout: Layout) -> None:
+    if output.heading:
+        out.write(f"# {_markdown_cell(output.heading)}\n")
+    for table in output.tables:
+        if len(output.tables) > 1 and table.title:
+            out.write(f"\n## {_markdown_cell(table.title)}\n\n")
+        rows = ([get(r) for _, get in table.columns] for r in table.rows)
+        write_markdown([name for name, _ in table.columns], rows, out)
+
+
+def _as_table(output: Output, out: TextIO, layout: Layout) -> None:
+    if output.keys:
+        write_keys(output.keys, out)
+    for table in output.tables:
+        rows = [[get(r) for _, get in table.columns] for r in table.rows]
+        headers = [name for name, _ in table.columns]
+        write_table(rows, headers, out, table.title, layout=layout, drop=output.drop)
+
+
+def _as_geojson(output: Output, out: TextIO, layout: Layout) -> None:
+    out.write(to_json(geojson(output.data)) + "\n")
+
+
+# One renderer per format: a new format is a renderer here and its name in Format (or
+# in the enum of the commands that can write it).
+RENDERERS: dict[str, Callable[[Output, TextIO, Layout], None]] = {
+    "table": _as_table, "json": _as_json, "ndjson": _as_ndjson, "csv": _as_csv,
+    "csv-raw": _as_csv_raw, "markdown": _as_markdown, "geojson": _as_geojson,
+}  # fmt: skip
+
+
+def write(
+    output: Output, fmt: str, out: TextIO | None = None, layout: Layout = Layout.auto
+) -> None:
+    """Write ``output`` to ``out`` (stdout) in ``fmt``: the one place a format is chosen.
+    Which formats a command offers is its --format option's enum."""
+    RENDERERS[str(fmt)](output, out or sys.stdout, layout)
+
+
 def emit(
     records: list[dict[str, Any]],
     columns: Sequence[Column],
-    fmt: Format,
+    fmt: str,
     *,
     title: str | None = None,
     out: TextIO | None = None,
@@ -268,52 +377,39 @@ def emit(
     drop: bool = True,
     like: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Write ``records`` to stdout in ``fmt`` (``layout`` and ``drop``: write_table;
-    ``like``: write_csv)."""
-    out = out or sys.stdout
-    if fmt == "geojson":
-        out.write(to_json(geojson(records)) + "\n")
-    elif fmt is Format.json:
-        out.write(to_json(records) + "\n")
-    elif fmt is Format.ndjson:
-        for record in records:
-            out.write(to_json(record, indent=None) + "\n")
-    elif fmt in (Format.csv, Format.csv_raw):
-        like_rows = [flatten(r) for r in like]
-        write_csv((flatten(r) for r in records), out, like_rows, raw=fmt is Format.csv_raw)
-    else:
-        headers = [name for name, _ in columns]
-        rows = [[get(r) for _, get in columns] for r in records]
-        if fmt is Format.markdown:
-            write_markdown(headers, rows, out)
-        else:
-            write_table(rows, headers, out, title, layout=layout, drop=drop)
+    """Write one list of records (the common case of :func:`write`)."""
+    output = Output(records, [Table(records, columns, title)], like=like, drop=drop)
+    write(output, fmt, out, layout)
 
 
 def write_csv(
-    rows: Iterable[dict[str, Any]],
+    rows: Iterable[Any],
     out: TextIO,
     like: Sequence[dict[str, Any]] = (),
     *,
     raw: bool = False,
+    header: Sequence[str] | None = None,
 ) -> None:
-    """CSV with a header row, even for no rows: the union of the keys of the rows and of
-    ``like`` (rows that show the columns, never written), in first-seen order. A nested
-    value that is null in some rows (``amount``) leaves no empty ``amount`` column beside
-    the ``amount_low``... that the other rows fill. Text cells that start like a formula
-    get a leading ``'`` unless ``raw``."""
+    """CSV with a header row, even for no rows: ``header`` (then ``rows`` are sequences
+    of values in its order, written as they come), else the union of the keys of the
+    rows and of ``like`` (rows that show the columns, never written), in first-seen
+    order. A nested value that is null in
+    some rows (``amount``) leaves no empty ``amount`` column beside the ``amount_low``...
+    that the other rows fill. Text cells that start like a formula get a leading ``'``
+    unless ``raw``."""
     import csv  # here: only CSV needs it, and every table run imports this module
 
-    materialised = list(rows)
-    every = [*like, *materialised]
-    headers = list(dict.fromkeys(k for row in every for k in row))
-    headers = [h for h in headers if not _leftover(h, headers, every)]
-    writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    if raw:
-        writer.writerows(materialised)
-    else:
-        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in materialised)
+    if header is None:
+        rows = list(rows)
+        every = [*like, *rows]
+        headers = list(dict.fromkeys(k for row in every for k in row))
+        header = [h for h in headers if not _leftover(h, headers, every)]
+        rows = ([row.get(h) for h in header] for row in rows)
+    writer = csv.writer(out, lineterminator="\n")
+    cell = _cell if raw else (lambda v: _cell(csv_cell(v)))
+    writer.writerow([cell(h) for h in header])
+    for values in rows:
+        writer.writerow([cell(v) for v in values])
 
 
 def _leftover(name: str, headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> bool:
@@ -356,34 +452,3 @@ def geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
         properties["location_precision"] = at["precision"] if at else None
         features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return {"type": "FeatureCollection", "features": features}
-
-
-def stream_rows(
-    columns: Sequence[str],
-    rows: Iterator[Sequence[Any]],
-    fmt: Format,
-    out: TextIO,
-    layout: Layout = Layout.auto,
-) -> None:
-    """Write SQL result rows as they come (nothing is held in memory but the table view)."""
-    if fmt is Format.json:
-        out.write("[")
-        for i, row in enumerate(rows):
-            item = to_json(dict(zip(columns, row, strict=False)), None)
-            out.write(("," if i else "") + "\n  " + item)
-        out.write("\n]\n")
-    elif fmt is Format.ndjson:
-        for row in rows:
-            out.write(to_json(dict(zip(columns, row, strict=False)), None) + "\n")
-    elif fmt in (Format.csv, Format.csv_raw):
-        import csv
-
-        cell = _cell if fmt is Format.csv_raw else (lambda v: _cell(csv_cell(v)))
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([cell(c) for c in columns])
-        for row in rows:
-            writer.writerow([cell(v) for v in row])
-    elif fmt is Format.markdown:
-        write_markdown(columns, rows, out)
-    else:
-        write_table(list(rows), columns, out, layout=layout, drop=False)

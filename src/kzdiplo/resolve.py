@@ -71,10 +71,10 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
     if not matches:
         labels: dict[str, str] = {}
         for r in rows:
-            named = f"{r['key']} ({r['name']})"
+            shown = f"{r['key']} ({r['name']})"
             for label in (r["key"], r["name"], r["official_name"], *aliases_of(r["aliases"])):
                 if label:
-                    labels.setdefault(str(label), named)
+                    labels.setdefault(str(label), shown)
         raise did_you_mean("partner", text, labels)
     if len(matches) > 1:
         options = ", ".join(f"{m['key']} ({m['name']})" for m in matches)
@@ -115,12 +115,12 @@ class SectorTree:
             labels = {row["slug"], row["name"], *aliases_of(row["aliases"])}
             if wanted in {label.casefold() for label in labels}:
                 return self.descendants(row["id"])
-        labels = {
+        spellings = {
             label: row["slug"]
             for row in self.rows
             for label in (row["slug"], row["name"], *aliases_of(row["aliases"]))
         }
-        raise did_you_mean("sector", text, labels)
+        raise did_you_mean("sector", text, spellings)
 
     def descendants(self, sector_id: int) -> list[int]:
         found, frontier = [sector_id], [sector_id]

@@ -13,7 +13,7 @@ def describe(reader: Reader, only: str | None = None) -> list[dict[str, Any]]:
     """Tables (from the models' comments) and views (from ``views.VIEWS``), by name."""
     from kzdiplo.models import Base
 
-    objects = []
+    objects: list[dict[str, Any]] = []
     for table in sorted(Base.metadata.tables.values(), key=lambda t: t.name):
         columns = [
             {"name": c.name, "type": str(c.type).lower(), "description": c.comment or ""}

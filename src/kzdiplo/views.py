@@ -5,31 +5,40 @@ from __future__ import annotations
 
 VIEWS: dict[str, str] = {
     "party_details": (
-        "Every party of every record, with the partner's code or slug, name, and the country "
-        "it belongs to (an organisation's home country): filter on partner_country to find "
-        "what a country and its organisations did"
+        "Every party of every record (record_type, record_key), with the partner's code or "
+        "slug, name, and the country it belongs to (an organisation's home country): filter "
+        "on partner_country to find what a country and its organisations did"
     ),
-    "agreement_overview": "Each agreement with its partners and sectors as comma-separated lists",
+    "agreement_overview": (
+        "Each agreement with its partners and sectors as comma-separated lists, and its join "
+        "keys (record_type agreement, record_key its slug)"
+    ),
     "deal_overview": (
         "Each deal with its amounts, USD figures, payers, recipients and the agreement, "
         "deposit or project it belongs to; payers and recipients by the roles that move "
         "money; stage; counted_in names the deal its money is counted in; is_part = 1 for "
-        "parts of an umbrella deal"
+        "parts of an umbrella deal; join keys record_type deal and record_key its slug"
     ),
     "citation_details": (
         "Every citation with the record it supports (record_type, record_key), its kind, "
         "the verbatim quote (kind quote) or our summary (kind summary), never both, and "
         "the source's title and URL"
     ),
-    "timeline": "Every event with its partial date, partners and linked records",
+    "timeline": (
+        "Every event with its partial date, partners and linked records, in date order: by "
+        "the earliest day the date may be (undated events last), then the latest, then id; "
+        "join keys record_type event and record_key its slug"
+    ),
     "discrepancy_details": (
         "Every disagreement (kind disagreement) or refinement (kind refinement) between a "
         "record and a second source: the record, the field, what the record holds, what "
         "the other source says, and that source's title and URL"
     ),
     "search_documents": (
-        "The text kzdiplo search looks in, one document per record and source: join on "
-        "noun and key (the record_type and record_key of the other views)"
+        "The text kzdiplo search looks in, one document per record, each field on a line of "
+        "its own (search skips the line breaks; its snippets show them as ` | `): join on "
+        "record_type and record_key, as every view (noun is the CLI's, partner for a "
+        "country or an organisation)"
     ),
     "projects": "infrastructure_projects under the CLI's noun: the same rows and columns",
     "deposits": "mineral_deposits under the CLI's noun: the same rows and columns",
@@ -64,6 +73,8 @@ _SHARED = {
 VIEW_COLUMNS: dict[str, dict[str, str]] = {
     "party_details": {
         "party_id": "The party row (parties.id)",
+        "record_key": "The slug of the record the party takes part in (with record_type, "
+        "the join key of every view)",
         "record_id": "The id of the record in its own table",
         "partner_type": "country or organization",
         "partner_key": "The partner's code (a country) or slug (an organisation)",
@@ -85,13 +96,16 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
     "discrepancy_details": {"discrepancy_id": "The disagreement row (discrepancies.id)"},
     "search_documents": {
         "doc_id": "The document's number in the search index",
-        "noun": "The kind of record: agreement, deal, deposit, project, event, country or "
-        "organization",
+        "noun": "The CLI's noun: agreement, deal, deposit, project, event, or partner for a "
+        "country or an organisation",
         "key": "The record's slug or code: kzdiplo show <noun> <key>",
         "label": "The record's title or name, as search lists it",
-        "title": "The searched title text: title or name and aliases",
+        "title": "The searched title text: title or name, then aliases, a line each",
         "body": "The searched body text: kind, summary, notes and the like, then the "
-        "quotes that cite the record",
+        "texts of the citations of the record, a line each (empty fields left out)",
+        "record_type": "The kind of record: agreement, deal, deposit, project, event, country "
+        "or organization (noun, except that a partner is a country or an organization)",
+        "record_key": "The record's slug (a country's code), as key",
     },
 }
 

@@ -4,6 +4,12 @@ The models build their CHECK constraints from these; the loader, the queries and
 CLI read them from here, without importing SQLAlchemy (start-up time).
 """
 
+
+def in_words(values: tuple[str, ...]) -> str:
+    """A vocabulary as a sentence lists it: ``("a", "b", "c")`` -> ``"a, b or c"``."""
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+
+
 PRECISIONS = ("day", "month", "part_of_year", "year", "years")
 ROLES = (
     "signatory", "party", "acquirer", "investor", "financier", "co-financier",

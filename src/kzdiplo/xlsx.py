@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from kzdiplo import dataset
+from kzdiplo.entities import ENTITIES
 from kzdiplo.files import atomic_file
-from kzdiplo.queries import NOUNS, Filters, list_records, list_sources
+from kzdiplo.queries import Filters, list_records, list_sources
 from kzdiplo.reader import Reader
 from kzdiplo.render import flatten
 from kzdiplo.safetext import FORMULA_STARTS
+from kzdiplo.vocab import SOURCE_RELATIONS, in_words
 
 # Columns the listings derive (not stored as such): what they mean.
 DERIVED = {
@@ -52,7 +54,7 @@ DERIVED = {
     "summary": "Our own summary of the source: not a quotation",
     "origin": "The source it ultimately rests on (itself when original)",
     "derived_from": "The source it republishes or reports on",
-    "relation": "republishes or reports_on",
+    "relation": in_words(SOURCE_RELATIONS),
     "citation_count": "How many citations rest on it",
     "discrepancy_count": "How many discrepancies it raises",
     "text_held": "Whether its text is held (only then is it quoted verbatim)",
@@ -76,7 +78,7 @@ def _description(name: str, comments: dict[str, str]) -> str:
 def _sheets(reader: Reader) -> list[tuple[str, str, list[dict[str, Any]]]]:
     """(sheet name, table whose comments describe it, rows)."""
     sheets = []
-    for noun in NOUNS.values():
+    for noun in ENTITIES.values():
         page = list_records(reader, noun, Filters(limit=None, sort=noun.default_sort))
         rows = [flatten({k: v for k, v in r.items() if k not in _SKIP}) for r in page.records]
         sheets.append((noun.plural, noun.table, rows))
@@ -108,6 +110,7 @@ def write_xlsx(reader: Reader, out: Path, progress: Callable[[], None] | None = 
 
     book = Workbook()
     about = book.active
+    assert about is not None  # a new workbook has its one sheet
     about.title = "about"
     document_hash = dataset.content_hash(_document(reader))
     about.append([dataset.NAME])
@@ -154,4 +157,4 @@ def _document(reader: Reader) -> dict[str, Any]:
     return as_document(reader)
 
 
-SHEET_COUNT = len(NOUNS) + 2  # for the progress bar
+SHEET_COUNT = len(ENTITIES) + 2  # for the progress bar

@@ -13,6 +13,8 @@ import pytest
 
 from tests.cli_helpers import ENV
 
+pytestmark = pytest.mark.slow  # subprocesses under memory and time limits
+
 # Each child is capped at 2 GiB of address space, so a regression fails instead of
 # exhausting CI; the launcher reports the child's own peak RSS (os.wait4).
 LAUNCHER = (

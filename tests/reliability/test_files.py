@@ -34,6 +34,7 @@ def _leftovers(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.endswith((".tmp", ".partial"))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ODD_NAMES, ids=range(len(ODD_NAMES)))
 def test_odd_folder_names_open_the_right_file(
     name: str, seeded_template: Path, tmp_path: Path
@@ -59,6 +60,7 @@ def test_odd_folder_names_open_the_right_file(
     assert _sha(foreign) == before
 
 
+@pytest.mark.slow
 def test_a_new_database_in_an_odd_folder(tmp_path: Path) -> None:
     folder = tmp_path / "x?y#z"
     folder.mkdir()
@@ -80,6 +82,7 @@ def _limited_run(file_size: int, *args: str) -> subprocess.CompletedProcess[byte
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "datasette"])
 def test_a_failed_export_keeps_the_previous_one(fmt: str, seeded_db: Path, tmp_path: Path) -> None:
     with sqlite3.connect(seeded_db) as conn:  # no -shm: the reader writes nothing itself
@@ -94,6 +97,7 @@ def test_a_failed_export_keeps_the_previous_one(fmt: str, seeded_db: Path, tmp_p
     assert _leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_a_failed_backup_keeps_the_previous_one(seeded_db: Path, tmp_path: Path) -> None:
     dest = tmp_path / "copy.db"
     dest.write_bytes(b"the previous backup")
@@ -116,6 +120,7 @@ def test_written_files_get_ordinary_permissions(seeded_db: Path, tmp_path: Path)
     assert (tmp_path / "copy.db").stat().st_mode & 0o777 == 0o644
 
 
+@pytest.mark.slow
 def test_a_file_named_like_a_temporary_file_is_left_alone(seeded_db: Path, tmp_path: Path) -> None:
     dest = tmp_path / "copy.db"
     for name in ("copy.db.partial", "copy.db.tmp", ".copy.db.tmp"):
@@ -157,6 +162,7 @@ def test_a_hard_link_to_the_database_is_refused(seeded_db: Path, tmp_path: Path)
     assert _sha(seeded_db) == before
 
 
+@pytest.mark.slow
 def test_export_replaces_only_what_it_wrote(seeded_db: Path, tmp_path: Path) -> None:
     mine = tmp_path / "kzdiplo.json"
     mine.write_text("my own notes")
@@ -172,6 +178,7 @@ def test_export_replaces_only_what_it_wrote(seeded_db: Path, tmp_path: Path) -> 
     assert backup.read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_out_dash_is_stdout_or_an_error(
     seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

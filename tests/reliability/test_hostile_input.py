@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from tests.cli_helpers import run, run_process
 
+pytestmark = pytest.mark.slow  # hypothesis examples and subprocesses
+
 NASTY_TEXT = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", " ", "%", "_", "'", '"', "--", "/*", "\\", "US'; DROP TABLE deals; --",

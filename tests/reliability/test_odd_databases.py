@@ -4,12 +4,11 @@ nobody can write, and ``| head -1`` is not an error."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,9 @@ from kzdiplo.config import sqlite_url
 from kzdiplo.migrate import upgrade
 from tests.cli_helpers import ENV, kzdiplo_command, run, run_process
 from tests.conftest import seeded_agreements
+from tests.reliability.watch import Watched
+
+pytestmark = pytest.mark.slow  # the real entry point in subprocesses, first-use builds
 
 
 def _one_line(result: subprocess.CompletedProcess[bytes], code: int = 2) -> str:
@@ -32,24 +34,52 @@ def _env(home: Path) -> dict[str, str]:
     return env | {"HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
 
 
-@pytest.mark.parametrize("delay", [0.4, 1.2, 1.8, 2.2, 2.6])
+BUILDING = ("nothing", "created", "migrating", "seeding", "in place")
+
+
+def _building(folder: Path) -> str:
+    """How far a first run has built the default database, read from the folder alone
+    (listing it does not disturb the child): the temporary file beside it, then its
+    rollback journal (migrations), then its WAL (the seed load), then the file in place."""
+    names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    temporary = [n for n in names if n.startswith(".kzdiplo.db.") and n.endswith(".tmp")]
+    if "kzdiplo.db" in names:
+        return "in place"
+    if any(n.endswith(".tmp-wal") for n in names):
+        return "seeding"
+    if any(n.endswith(".tmp-journal") for n in names) or any(
+        (folder / n).stat().st_size for n in temporary
+    ):
+        return "migrating"
+    return "created" if temporary else "nothing"
+
+
+@pytest.mark.parametrize("stage", BUILDING[1:])
 def test_a_first_run_killed_half_way_leaves_nothing_or_everything(
-    delay: float, tmp_path: Path
+    stage: str, tmp_path: Path
 ) -> None:
-    child = subprocess.Popen([*kzdiplo_command(), "agreements"], env=_env(tmp_path),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(delay)
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
-    db = tmp_path / "data" / "kzdiplo" / "kzdiplo.db"
-    if db.exists():
+    """Killed at the first moment the folder shows ``stage`` (or a later one, if that
+    stage passed between two looks): frozen there, then killed, it leaves no database or
+    the whole one, never a partial one under the real name."""
+    folder = tmp_path / "data" / "kzdiplo"
+    child = Watched("agreements", env=_env(tmp_path))
+    reached = child.freeze_when(lambda: BUILDING.index(_building(folder)) >= BUILDING.index(stage))
+    assert reached, child.output.decode(errors="replace")[-400:]
+    seen = _building(folder)  # exact: the child is stopped
+    child.kill()
+    db = folder / "kzdiplo.db"
+    if stage != "in place":
+        assert seen != "in place", "the kill point went past the build"
+    if seen == "in place":
         with sqlite3.connect(db) as conn:
-            assert (
-                conn.execute("SELECT count(*) FROM agreements").fetchone()[0] == seeded_agreements()
+            assert conn.execute("SELECT count(*) FROM agreements").fetchone()[0] == (
+                seeded_agreements()
             )
-    again = run_process("agreements", home=tmp_path)  # the next run builds or uses it
-    assert again.returncode == 0, again.stderr
-    assert b"Kazakhstan" in again.stdout or b"agreements" in again.stdout
+    else:
+        assert not db.exists(), seen
+    again = run_process("agreements", "--format", "json", "--limit", "0", home=tmp_path)
+    assert again.returncode == 0, again.stderr  # the next run builds or uses it
+    assert len(json.loads(again.stdout)) == seeded_agreements()
 
 
 def test_an_empty_database_fails_the_check_and_listings_say_how_to_seed(

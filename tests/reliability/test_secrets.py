@@ -9,6 +9,9 @@ import pytest
 from kzdiplo.config import redacted, scrub
 from tests.cli_helpers import run_process
 
+# The real entry point in subprocesses, some waiting for a refused connection.
+pytestmark = pytest.mark.slow
+
 BAD_URLS = [
     "postgresql+psycopg://u:p%zzsecret@127.0.0.1:1/db",
     "postgresql+psycopg://u:my secret@127.0.0.1:1/db",

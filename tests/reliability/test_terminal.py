@@ -38,6 +38,7 @@ def test_for_terminal_makes_everything_visible() -> None:
     assert for_terminal("two\nlines", multiline=True) == "two\nlines"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_listings_show_and_audit_are_neutralised(fmt: str, seeded_db: Path) -> None:
     _poison(seeded_db)
@@ -50,6 +51,7 @@ def test_listings_show_and_audit_are_neutralised(fmt: str, seeded_db: Path) -> N
     assert "<U+202E>" in run(seeded_db, "agreements", "--format", fmt).stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_sql_results_are_neutralised(fmt: str, seeded_db: Path) -> None:
     query = ("SELECT char(27) || ']52;c;aGVsbG8=' || char(7) AS \"x\u202ey\", "
@@ -60,6 +62,7 @@ def test_sql_results_are_neutralised(fmt: str, seeded_db: Path) -> None:
     assert not DANGEROUS.search(out) and "<U+200B>" in out
 
 
+@pytest.mark.slow
 def test_error_lines_are_neutralised(seeded_db: Path) -> None:
     for args in (["agreements", "--partner", HOSTILE], ["show", "deal", HOSTILE],
                  ["sql", "SELECT * FROM \x1b]52;c;aGVsbG8=\x07"]):  # fmt: skip
@@ -69,6 +72,7 @@ def test_error_lines_are_neutralised(seeded_db: Path) -> None:
         assert err.count("\n") == 1 and not DANGEROUS.search(err.rstrip("\n")), err
 
 
+@pytest.mark.slow
 def test_click_usage_errors_quote_input_escaped(seeded_db: Path) -> None:
     """Click prints its own usage errors; they quote the input with repr(), escaped."""
     for args in (["agreements", "--format", HOSTILE], ["agreements", "--limit", HOSTILE],

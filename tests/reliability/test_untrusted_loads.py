@@ -15,6 +15,8 @@ import pytest
 from tests.cli_helpers import ENV, kzdiplo_command, run
 from tests.conftest import snapshot
 
+pytestmark = pytest.mark.slow  # loads of oversized files in subprocesses under limits
+
 SOURCE = """\
 sources:
   - slug: tengritimes-2026-01-03

@@ -3,18 +3,18 @@
 Commands stay thin (parse, query, render) and import their heavy modules inside the
 function body. Start-up is kept short in a second way too: ``main`` registers only the
 command the user asked for, so one run imports one command module and Typer builds one
-command, not all 22 (the full app is built for ``--help``, completion, and any name it
+command, not all 22 (load_command; the full app is built for ``--help``, completion, and any name it
 does not know, so those still see every command).
 """
 
-import importlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-# Plain Click help and errors: Rich-formatted help costs about 80 ms of imports on every
-# `--help` (docs/benchmarks.md). TYPER_USE_RICH=1 brings it back.
+# Plain Click help and errors: Rich-formatted help would import Rich's whole markup
+# stack on every `--help` (docs/benchmarks.md has the cost). TYPER_USE_RICH=1 brings
+# it back.
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
@@ -23,34 +23,10 @@ from typer.core import TyperGroup
 from kzdiplo import __version__
 from kzdiplo.cli.common import state
 
-# Command name -> "module:attribute" under kzdiplo.cli, in the order --help lists them.
+# Each command, in the order --help lists them, and what `kzdiplo --help` says of it:
+# whole phrases short enough for 80 columns (Click would cut a docstring's first
+# sentence mid-word with "...").
 COMMANDS = {
-    "agreements": "records:agreements",
-    "deals": "records:deals",
-    "deposits": "records:deposits",
-    "projects": "records:projects",
-    "events": "records:events",
-    "partners": "partners:partners",
-    "show": "show:show",
-    "search": "search:search",
-    "sql": "sql:sql",
-    "schema": "sql:schema",
-    "load": "data:load",
-    "new": "data:new",
-    "export": "data:export",
-    "audit": "audit:audit",
-    "sources": "sources:sources",
-    "cite": "research:cite",
-    "diff": "research:diff",
-    "release": "research:release",
-    "timeline": "timeline:timeline",
-    "report": "web:report",
-    "serve": "web:serve",
-    "db": "db:app",  # a group of its own: kzdiplo db init|upgrade|...
-}
-# What `kzdiplo --help` says of each: whole phrases short enough for 80 columns (Click
-# would cut a docstring's first sentence mid-word with "...").
-SHORT_HELP = {
     "agreements": "Agreements, memoranda and packages, oldest first.",
     "deals": "Money: honest amounts, who pays whom, stages.",
     "deposits": "Mineral deposits and groups of deposits.",
@@ -136,7 +112,9 @@ class KzGroup(TyperGroup):
         standalone = kw.pop("standalone_mode", True)
         args = root_options_first(sys.argv[1:] if args is None else args)
         try:
-            result = super().main(args, *a, standalone_mode=False, **kw)  # type: ignore[arg-type]
+            # Click's own arguments passed through (standalone_mode popped above): mypy
+            # cannot tell that *a stops before standalone_mode, nor the types of kw.
+            result = super().main(args, *a, standalone_mode=False, **kw)  # type: ignore[misc, arg-type]
         except NoArgsIsHelpError as exc:  # `kzdiplo` or `kzdiplo db` alone: the help
             if not standalone:
                 raise
@@ -161,6 +139,59 @@ class KzGroup(TyperGroup):
         return result
 
 
+def load_command(name: str) -> Any:
+    """The function (or Typer group) behind ``kzdiplo <name>``: only its module is
+    imported, so a run pays for the one command it runs."""
+    match name:
+        case "agreements":
+            from kzdiplo.cli.records import agreements as command
+        case "deals":
+            from kzdiplo.cli.records import deals as command
+        case "deposits":
+            from kzdiplo.cli.records import deposits as command
+        case "projects":
+            from kzdiplo.cli.records import projects as command
+        case "events":
+            from kzdiplo.cli.records import events as command
+        case "partners":
+            from kzdiplo.cli.partners import partners as command
+        case "show":
+            from kzdiplo.cli.show import show as command
+        case "search":
+            from kzdiplo.cli.search import search as command
+        case "sql":
+            from kzdiplo.cli.sql import sql as command
+        case "schema":
+            from kzdiplo.cli.sql import schema as command
+        case "load":
+            from kzdiplo.cli.data import load as command
+        case "new":
+            from kzdiplo.cli.data import new as command
+        case "export":
+            from kzdiplo.cli.data import export as command
+        case "audit":
+            from kzdiplo.cli.audit import audit as command
+        case "sources":
+            from kzdiplo.cli.sources import sources as command
+        case "cite":
+            from kzdiplo.cli.research import cite as command
+        case "diff":
+            from kzdiplo.cli.research import diff as command
+        case "release":
+            from kzdiplo.cli.research import release as command
+        case "timeline":
+            from kzdiplo.cli.timeline import timeline as command
+        case "report":
+            from kzdiplo.cli.web import report as command
+        case "serve":
+            from kzdiplo.cli.web import serve as command
+        case "db":
+            from kzdiplo.cli.db import app as command
+        case _:
+            raise KeyError(name)
+    return command
+
+
 def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     """The Typer app with the commands ``names`` (every command when None)."""
     app = typer.Typer(
@@ -181,15 +212,14 @@ def build_app(names: Iterable[str] | None = None) -> typer.Typer:
     )
     app.callback()(_root)
     wanted = set(COMMANDS if names is None else names)
-    for name, target in COMMANDS.items():
+    for name in COMMANDS:
         if name not in wanted:
             continue
-        module_name, attribute = target.split(":")
-        command = getattr(importlib.import_module(f"kzdiplo.cli.{module_name}"), attribute)
+        command = load_command(name)
         if isinstance(command, typer.Typer):
-            app.add_typer(command, name=name, short_help=SHORT_HELP[name])
+            app.add_typer(command, name=name, short_help=COMMANDS[name])
         else:
-            app.command(name, short_help=SHORT_HELP[name])(command)
+            app.command(name, short_help=COMMANDS[name])(command)
     return app
 
 

@@ -2,15 +2,16 @@
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 
 from kzdiplo.cli import complete
 from kzdiplo.errors import KzError
 from kzdiplo.render import Format, Layout, PlaceFormat
+from kzdiplo.vocab import STAGES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,7 +71,7 @@ def guarded(command: F) -> F:
                 raise fail(BUSY, 1) from None
             raise
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)  # functools.wraps: the same signature
 
 
 @contextmanager
@@ -160,8 +161,7 @@ StageOption = Annotated[
     list[str] | None,
     typer.Option(
         "--stage", metavar="STAGE",
-        help="Only records at this stage; repeat for several: announced, letter_of_interest, "
-        "memorandum, signed, approved, in_force, disbursing, completed, suspended, cancelled.",
+        help=f"Only records at this stage; repeat for several: {', '.join(STAGES)}.",
     ),
 ]  # fmt: skip
 
@@ -169,7 +169,6 @@ StageOption = Annotated[
 def stages_of(values: list[str] | None) -> list[str] | None:
     """--stage values in the vocabulary's spelling ("letter of interest" is accepted)."""
     from kzdiplo.errors import UsageError
-    from kzdiplo.vocab import STAGES
 
     if not values:
         return None
@@ -182,10 +181,12 @@ def stages_of(values: list[str] | None) -> list[str] | None:
     return wanted
 
 
-SortOption = Annotated[
-    str | None,
-    typer.Option(
-        "--sort", help="Sort key (see above); prefix - for descending.",
-        autocompletion=complete.sort_keys,
-    ),
-]  # fmt: skip
+def sort_option(keys: Sequence[str]) -> Any:
+    """--sort for a listing whose sort keys are ``keys``."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--sort", help=f"Sort by {', '.join(keys)}; prefix - for descending (-{keys[0]}).",
+            autocompletion=complete.sort_keys,
+        ),
+    ]  # fmt: skip

@@ -9,20 +9,12 @@ nothing.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 import typer
 
-NOUN_TABLES = {
-    "agreement": "agreements",
-    "deal": "deals",
-    "deposit": "mineral_deposits",
-    "project": "infrastructure_projects",
-    "event": "events",
-    "source": "sources",
-}
-COMMAND_NOUNS = {"agreements": "agreement", "deals": "deal", "deposits": "deposit",
-                 "projects": "project", "events": "event"}  # fmt: skip
+from kzdiplo.entities import BY_PLURAL, ENTITIES
+
+NOUN_TABLES = {**{e.name: e.table for e in ENTITIES.values()}, "source": "sources"}
 
 
 def _column(ctx: typer.Context, sql: str) -> list[str]:
@@ -74,8 +66,6 @@ def keys(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def sort_keys(ctx: typer.Context, incomplete: str) -> list[str]:
     """The listing's sort keys, ascending and descending."""
-    from kzdiplo.queries import NOUNS
-
-    noun: Any = NOUNS.get(COMMAND_NOUNS.get(ctx.info_name or "", ""))
+    noun = BY_PLURAL.get(ctx.info_name or "")
     found = [*noun.sorts, *(f"-{k}" for k in noun.sorts)] if noun else []
     return _starting(found, incomplete)

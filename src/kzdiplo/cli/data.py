@@ -190,8 +190,10 @@ def export(
         elif fmt is ExportFormat.csv:
             written = exporting.write_csv(reader, folder, tick, raw=raw_csv)
         elif fmt is ExportFormat.sqlite:
+            assert path is not None  # refused above
             written = exporting.write_sqlite(path, folder)
         else:
+            assert path is not None  # refused above
             written = exporting.write_datasette(reader, path, folder)
         exporting.remember(folder, names, path)
     print(written)  # the file, or for csv and datasette the folder of files

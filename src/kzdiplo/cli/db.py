@@ -1,12 +1,15 @@
 """kzdiplo db: where the database is, create, migrate, seed and check it."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kzdiplo.cli.common import guarded, state
 from kzdiplo.errors import KzError, UsageError
+
+if TYPE_CHECKING:  # config is imported by the commands that use it, when they run
+    from kzdiplo.config import Target
 
 app = typer.Typer(
     help="Manage the database: path, init, upgrade, current, seed, check, backup.",
@@ -14,7 +17,7 @@ app = typer.Typer(
 )
 
 
-def _target(ctx: typer.Context, must_exist: bool = True):  # -> config.Target
+def _target(ctx: typer.Context, must_exist: bool = True) -> "Target":
     from kzdiplo.access import check_backend, check_sqlite_file
     from kzdiplo.config import resolve
 
@@ -86,7 +89,7 @@ def init(
     note(f"database ready at {target.path or target.url}: {summary}")
 
 
-def _refuse_foreign_file(target) -> None:  # type: ignore[no-untyped-def]
+def _refuse_foreign_file(target: "Target") -> None:
     """Do not migrate somebody else's SQLite file into a kzdiplo database, a half-created
     one (tables, no revision) or one from a newer kzdiplo (Alembic would fail half-way)."""
     import sqlite3
@@ -96,6 +99,7 @@ def _refuse_foreign_file(target) -> None:  # type: ignore[no-untyped-def]
     from kzdiplo.reader import REVISIONS
 
     path = target.path
+    assert path is not None  # called for SQLite files only
     check_sqlite_file(path, empty_ok=True)
     conn = sqlite3.connect(sqlite_read_uri(path), uri=True)
     try:

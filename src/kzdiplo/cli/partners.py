@@ -1,6 +1,6 @@
 """kzdiplo partners: one row per partner, with honest totals."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,14 +28,14 @@ COLUMNS = [
 ]
 
 
-def _deals(row: dict) -> str:
+def _deals(row: dict[str, Any]) -> str:
     text = str(row["deals"])
     if row["deals_not_added"]:
         text += f" ({row['deals_not_added']} counted in another)"
     return text
 
 
-def _money(row: dict, key: str) -> str:
+def _money(row: dict[str, Any], key: str) -> str:
     """The total, each stage's share when there are several, and how many of its deals
     are shared with others (co-financed, or received with others: own share not stated)."""
     text = show.usd_total(row[key])
@@ -50,7 +50,7 @@ def _money(row: dict, key: str) -> str:
     return text
 
 
-def _agreements(row: dict) -> str:
+def _agreements(row: dict[str, Any]) -> str:
     records = row["agreement_records"]
     if row["agreements"] == records:
         return str(records)

@@ -1,29 +1,17 @@
-"""The listing commands: agreements, deals, deposits, projects, events."""
+"""The listing commands: agreements, deals, deposits, projects, events.
 
-from typing import Annotated, Any
+Each is its help text under ``@listing``; cli/listing.py gives it the options that
+apply to its kind of record, and :func:`show_listing` runs it.
+"""
+
+from typing import Any
 
 import typer
 
 from kzdiplo import display as show
-from kzdiplo.cli.common import (
-    FormatOption,
-    KindOption,
-    LayoutOption,
-    LimitOption,
-    PartnerOption,
-    PlaceFormatOption,
-    SectorOption,
-    SinceOption,
-    SortOption,
-    StageOption,
-    UntilOption,
-    YearOption,
-    guarded,
-    reading,
-    stages_of,
-)
-from kzdiplo.errors import UsageError
-from kzdiplo.render import Column, Format, Layout, PlaceFormat
+from kzdiplo.cli.listing import Values, listing
+from kzdiplo.entities import Entity
+from kzdiplo.render import Column, Format
 
 
 def _titled(record: dict[str, Any]) -> str:
@@ -89,84 +77,37 @@ COLUMNS: dict[str, list[Column]] = {
 }
 
 
-def _date_bound(value: str | None, option: str, end: bool) -> str | None:
-    if value is None:
-        return None
-    from kzdiplo.partialdate import parse_bound  # only when asked: it costs ~2 ms to import
-
-    try:
-        return parse_bound(value, end=end).isoformat()
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
-
-
-def list_command(
-    ctx: typer.Context,
-    noun_name: str,
-    fmt: Format | str,
-    limit: int,
-    *,
-    partner: list[str] | None = None,
-    sector: list[str] | None = None,
-    year: int | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    kind: str | None = None,
-    commodity: str | None = None,
-    status: str | None = None,
-    min_usd: str | None = None,
-    stage: list[str] | None = None,
-    sort: str | None = None,
-    layout: Layout = Layout.auto,
-) -> None:
+def show_listing(ctx: typer.Context, entity: Entity, values: Values) -> None:
     """Resolve the filters, run the query, render the page: the body of every listing."""
     from kzdiplo import queries
     from kzdiplo.access import note
+    from kzdiplo.cli.common import reading
+    from kzdiplo.cli.listing import filters_from
     from kzdiplo.reader import holds_records
     from kzdiplo.render import emit
-    from kzdiplo.resolve import any_partner, resolve_partner, resolve_sector
 
-    noun = queries.NOUNS[noun_name]
-    if fmt != "geojson":
-        fmt = Format(fmt)
+    fmt = values["fmt"] if values["fmt"] == "geojson" else Format(values["fmt"])
     with reading(ctx) as reader:
-        f = queries.Filters(sort=sort, limit=limit or None, year=year, stages=stages_of(stage))
-        f.since = _date_bound(since, "--since", end=False)
-        f.until = _date_bound(until, "--until", end=True)
-        if f.since and f.until and f.since > f.until:
-            raise UsageError(f"--since {since} is after --until {until}")
-        if partner:  # several: any of them
-            f.partner = any_partner([resolve_partner(reader, p) for p in partner])
-        if sector:
-            f.sector_ids = list(dict.fromkeys(i for s in sector for i in resolve_sector(reader, s)))
-        for column, value in (("kind", kind), ("commodity", commodity), ("status", status)):
-            if value is not None:
-                found = queries.matching_values(reader, noun, column, value)
-                setattr(
-                    f, {"kind": "kinds", "commodity": "commodities"}.get(column, "statuses"), found
-                )
-        if min_usd is not None:
-            f.min_usd = parse_usd(min_usd)
-        queries.order_by(noun, sort)  # a bad --sort fails before any query runs
-        page = queries.list_records(reader, noun, f)
+        f = filters_from(reader, entity, values)
+        page = queries.list_records(reader, entity, f)
         csv_like = fmt in (Format.csv, Format.csv_raw)
-        like = [queries.csv_template(reader, noun)] if csv_like else []
+        like = [queries.csv_template(reader, entity)] if csv_like else []
         empty = not page.records and not holds_records(reader)
     shown = page.records
     if fmt in (Format.table, Format.markdown):
         shown = under_packages(shown)
     emit(
-        shown, COLUMNS[noun_name], fmt, title=_title(noun, page.records), layout=layout,
-        like=like,
+        shown, COLUMNS[entity.name], fmt, title=_title(entity, page.records),
+        layout=values["layout"], like=like,
     )  # fmt: skip
     if fmt == "geojson":
-        _geojson_note(noun, page.records)
+        _geojson_note(entity, page.records)
     if empty:
         note("the database holds no records: run kzdiplo db seed to load the seed data")
     elif not page.records and fmt in (Format.table, Format.markdown):
-        note(f"no {noun.plural} match these filters")
+        note(f"no {entity.plural} match these filters")
     if page.more:
-        note(f"showing the first {limit} {noun.plural}; --limit 0 shows all")
+        note(f"showing the first {f.limit} {entity.plural}; --limit 0 shows all")
 
 
 def under_packages(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -215,43 +156,13 @@ def _title(noun: Any, records: list[dict[str, Any]]) -> str:
     return f"{len(records)} {noun.name if len(records) == 1 else noun.plural}{where}"
 
 
-def parse_usd(text: str) -> int:
-    """``900m``, ``1.5bn``, ``17e9``, ``2,000,000`` as a whole number of US dollars."""
-    cleaned = text.strip().lower().replace(",", "").replace("_", "").lstrip("$")
-    scale = 1
-    for suffix, size in (("bn", 10**9), ("b", 10**9), ("m", 10**6), ("k", 10**3)):
-        if cleaned.endswith(suffix):
-            cleaned, scale = cleaned[: -len(suffix)], size
-            break
-    try:
-        value = float(cleaned) * scale
-    except ValueError:
-        raise UsageError(f"--min-usd: {text!r} is not an amount (try 900m, 1.5bn, 17e9)") from None
-    if not 0 <= value < 1e18:
-        raise UsageError(f"--min-usd: {text!r} is out of range")
-    return int(value)
-
-
-@guarded
-def agreements(
-    ctx: typer.Context,
-    partner: PartnerOption = None,
-    sector: SectorOption = None,
-    year: YearOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    kind: KindOption = None,
-    stage: StageOption = None,
-    sort: SortOption = None,
-    limit: LimitOption = 100,
-    fmt: FormatOption = Format.table,
-    layout: LayoutOption = Layout.auto,
-) -> None:
+@listing("agreement")
+def agreements() -> None:
     """Agreements, declarations, memoranda and packages, oldest first.
 
     A package ("29 agreements") is one row with a count. Stage is where it stands, as
     firmly as its sources say; "Disputed" marks records a source contradicts (⚠ and how
-    many, with the fields: kzdiplo show gives both sides). Sort keys: date, title, count.
+    many, with the fields: kzdiplo show gives both sides).
 
     \b
     Examples:
@@ -260,41 +171,16 @@ def agreements(
       kzdiplo agreements --since 2025-06 --format json
       kzdiplo agreements --stage signed
     """
-    list_command(
-        ctx, "agreement", fmt, limit, partner=partner, sector=sector, year=year,
-        since=since, until=until, kind=kind, stage=stage, sort=sort, layout=layout,
-    )  # fmt: skip
 
 
-@guarded
-def deals(
-    ctx: typer.Context,
-    partner: PartnerOption = None,
-    sector: SectorOption = None,
-    year: YearOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    kind: KindOption = None,
-    min_usd: Annotated[
-        str | None,
-        typer.Option(
-            "--min-usd",
-            metavar="AMOUNT",
-            help="Only deals whose stated amount may reach AMOUNT US dollars (900m, 1.5bn).",
-        ),
-    ] = None,
-    stage: StageOption = None,
-    sort: SortOption = None,
-    limit: LimitOption = 100,
-    fmt: FormatOption = Format.table,
-    layout: LayoutOption = Layout.auto,
-) -> None:
+@listing("deal")
+def deals() -> None:
     """Money raised, committed or invested, with honest amounts and who pays whom.
     Parts of a package are marked ↳ (totals elsewhere count the package, not its parts);
     "Disputed" marks deals a source contradicts; --stage keeps deals at given stages.
 
     Amounts keep the source's vagueness (≈ for "nearly", ranges for "14-15"); other
-    currencies show a USD figure at a named ECB rate. Sort keys: date, title, usd.
+    currencies show a USD figure at a named ECB rate.
 
     \b
     Examples:
@@ -302,62 +188,24 @@ def deals(
       kzdiplo deals --partner US --min-usd 500m
       kzdiplo deals --sort -usd --format csv
     """
-    list_command(
-        ctx, "deal", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, min_usd=min_usd, stage=stage, sort=sort, layout=layout,
-    )  # fmt: skip
 
 
-@guarded
-def deposits(
-    ctx: typer.Context,
-    partner: PartnerOption = None,
-    sector: SectorOption = None,
-    commodity: Annotated[
-        str | None,
-        typer.Option("--commodity", "-c", help="Only this commodity (any part, any case)."),
-    ] = None,
-    sort: SortOption = None,
-    limit: LimitOption = 100,
-    fmt: PlaceFormatOption = PlaceFormat.table,
-    layout: LayoutOption = Layout.auto,
-) -> None:
+@listing("deposit")
+def deposits() -> None:
     """Mineral deposits and groups of deposits ("50 rare earth deposits" is one row).
-
-    Sort keys: name, commodity.
 
     \b
     Examples:
       kzdiplo deposits
       kzdiplo deposits --commodity tungsten --format json
     """
-    list_command(
-        ctx, "deposit", fmt, limit, partner=partner, sector=sector, commodity=commodity,
-        sort=sort, layout=layout,
-    )  # fmt: skip
 
 
-@guarded
-def projects(
-    ctx: typer.Context,
-    partner: PartnerOption = None,
-    sector: SectorOption = None,
-    year: YearOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    kind: KindOption = None,
-    status: Annotated[
-        str | None, typer.Option("--status", help="Only this status (any part, any case).")
-    ] = None,
-    sort: SortOption = None,
-    limit: LimitOption = 100,
-    fmt: PlaceFormatOption = PlaceFormat.table,
-    layout: LayoutOption = Layout.auto,
-) -> None:
+@listing("project")
+def projects() -> None:
     """Infrastructure and technology projects: capacity, cost, start and completion.
 
-    --year/--since/--until apply to the start date. Sort keys: name, started,
-    completion, cost.
+    --year/--since/--until apply to the start date.
 
     \b
     Examples:
@@ -365,31 +213,15 @@ def projects(
       kzdiplo projects --partner rosatom --format json
       kzdiplo projects --sector energy --status construction
     """
-    list_command(
-        ctx, "project", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, status=status, sort=sort, layout=layout,
-    )  # fmt: skip
 
 
-@guarded
-def events(
-    ctx: typer.Context,
-    partner: PartnerOption = None,
-    sector: SectorOption = None,
-    year: YearOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    kind: KindOption = None,
-    sort: SortOption = None,
-    limit: LimitOption = 100,
-    fmt: FormatOption = Format.table,
-    layout: LayoutOption = Layout.auto,
-) -> None:
+@listing("event")
+def events() -> None:
     """The timeline: visits, summits, signings and decisions, oldest first.
 
     A partial date ("early 2023", "2025") matches every --year/--since/--until it may
     fall in. An event has its own sectors and those of the record it concerns (--sector
-    finds a visit about a tungsten deal under minerals). Sort keys: date, title.
+    finds a visit about a tungsten deal under minerals).
 
     \b
     Examples:
@@ -397,7 +229,3 @@ def events(
       kzdiplo events --year 2023
       kzdiplo events --partner EU --format markdown
     """
-    list_command(
-        ctx, "event", fmt, limit, partner=partner, sector=sector, year=year, since=since,
-        until=until, kind=kind, sort=sort, layout=layout,
-    )  # fmt: skip

@@ -1,6 +1,5 @@
 """kzdiplo show: one record in full, with every citation."""
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -40,7 +39,8 @@ def show(
       kzdiplo show source cove-bw-release
     """
     from kzdiplo import queries
-    from kzdiplo.render import to_json
+    from kzdiplo.entities import ENTITIES
+    from kzdiplo.render import write
     from kzdiplo.resolve import resolve_partner
 
     with reading(ctx) as reader:
@@ -48,18 +48,11 @@ def show(
             record = queries.get_partner(reader, resolve_partner(reader, key))
         elif noun.strip().lower() in ("source", "sources"):
             record = queries.get_source(reader, key)
-        elif noun.strip().lower() in {*queries.NOUNS, *(n.plural for n in queries.NOUNS.values())}:
+        elif noun.strip().lower() in {*ENTITIES, *(n.plural for n in ENTITIES.values())}:
             record = queries.get_record(reader, queries.noun_named(noun), key)
         else:
-            raise did_you_mean("noun", noun, [*queries.NOUNS, "partner", "source"])
-    if fmt in (Format.json, Format.ndjson):
-        sys.stdout.write(to_json(record, None if fmt is Format.ndjson else 2) + "\n")
-    elif fmt in (Format.csv, Format.csv_raw):
-        from kzdiplo.render import flatten, write_csv
-
-        write_csv([flatten(record)], sys.stdout, raw=fmt is Format.csv_raw)
-    else:
-        _print_record(record, fmt, layout)
+            raise did_you_mean("noun", noun, [*ENTITIES, "partner", "source"])
+    write(_output(record, fmt), fmt, layout=layout)
 
 
 def _value(key: str, value: Any) -> str:
@@ -97,15 +90,21 @@ def _quoted(citation: dict[str, Any]) -> str:
     return said(citation) + (f" ({note})" if note else "")
 
 
-def _print_record(record: dict[str, Any], fmt: Format, layout: Layout) -> None:
-    from kzdiplo.render import write_keys, write_markdown, write_table
+LONG_TEXTS = ("summary", "notes", "relationship_level")
+
+
+def _output(record: dict[str, Any], fmt: Format) -> Any:
+    """The record whole for JSON and CSV; for people, its keys (slug, URL: on lines of
+    their own in a table, never broken) and a table per section."""
+    from kzdiplo.render import Output, Table, positional
 
     keys = [k for k in ("key", "slug", "url") if record.get(k)] if fmt is Format.table else []
-    if keys:
-        write_keys([(k, record[k]) for k in keys], sys.stdout)
     skip = {*keys, "partners", "sectors", "sources", "linked", "records", "organizations", "id",
             "discrepancies", "stages", "cited_by", "disputes", "derived_by"}  # fmt: skip
-    fields = [[k, _value(k, v)] for k, v in record.items() if k not in skip]
+    # The long texts last, whatever the table's column order: the facts first.
+    names = [k for k in record if k not in skip]
+    names = [k for k in names if k not in LONG_TEXTS] + [k for k in LONG_TEXTS if k in names]
+    fields = [[k, _value(k, record[k])] for k in names]
     sections: list[tuple[str, list[str], list[list[str]]]] = [
         ("Fields", ["Field", "Value"], fields)
     ]
@@ -172,9 +171,6 @@ def _print_record(record: dict[str, Any], fmt: Format, layout: Layout) -> None:
             ("Where sources disagree (the record keeps its claim)",
              ["Field", "Record says", "Other source says", "Other source", "URL"], rows)
         )  # fmt: skip
-    for title, headers, rows in sections:
-        if fmt is Format.markdown:
-            sys.stdout.write(f"\n### {title}\n\n")
-            write_markdown(headers, rows, sys.stdout)
-        else:
-            write_table(rows, headers, sys.stdout, title, layout=layout)
+    tables = [Table(rows, positional(headers), title) for title, headers, rows in sections]
+    heading = str(record.get("title") or record.get("name") or record.get("key") or "")
+    return Output(record, tables, keys=[(k, record[k]) for k in keys], heading=heading)

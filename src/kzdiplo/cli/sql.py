@@ -37,8 +37,9 @@ def sql(
     import os
 
     from kzdiplo.access import note
-    from kzdiplo.adhoc import READONLY_ENV, run_postgres, run_sqlite
-    from kzdiplo.render import stream_rows
+    from kzdiplo.adhoc import run_postgres, run_sqlite
+    from kzdiplo.config import READONLY_ENV
+    from kzdiplo.render import Output, Table, positional, write
 
     if query == "-":
         try:
@@ -63,7 +64,11 @@ def sql(
         result = run_postgres(readonly_url, query, timeout=timeout, max_rows=max_rows or None)
     else:
         raise UsageError(f"kzdiplo sql is not available on {dialect}")
-    stream_rows(result.columns, result.rows, fmt, sys.stdout, layout)
+    # Rows are written as they come: each format reads the one iterator it is given.
+    records = (dict(zip(result.columns, row, strict=False)) for row in result.rows)
+    shown = [Table(result.rows, positional(result.columns))]
+    output = Output(records, shown, csv=result.rows, header=result.columns, drop=False)
+    write(output, fmt, layout=layout)
     if result.truncated:
         note(f"truncated: showing the first {max_rows} rows (--max-rows to change, 0: no cap)")
 
@@ -83,14 +88,11 @@ def schema(
       kzdiplo schema deals
       kzdiplo schema --format json
     """
-    from kzdiplo.render import emit
+    from kzdiplo.render import Output, Table, write
     from kzdiplo.schema_info import describe
 
     with reading(ctx) as reader:
         objects = describe(reader, name)
-    if fmt in (Format.json, Format.ndjson, Format.csv, Format.csv_raw):
-        emit(objects, [], fmt)
-        return
     rows = [
         {"name": o["name"], "kind": o["kind"], "column": c["name"], "type": c["type"],
          "description": c["description"]}
@@ -100,4 +102,4 @@ def schema(
     columns = [(h.capitalize(), (lambda k: lambda r: r[k])(h))
                for h in ("name", "kind", "column", "type", "description")]  # fmt: skip
     title = "kzdiplo schema (docs/schema.md has the same, with keys)"
-    emit(rows, columns, fmt, title=title, layout=layout, drop=False)
+    write(Output(objects, [Table(rows, columns, title)], drop=False), fmt, layout=layout)

@@ -21,7 +21,6 @@ from kzdiplo.cli.common import (
     guarded,
     reading,
 )
-from kzdiplo.errors import UsageError
 
 KNOWN = "█"  # a day or month: the bar is where it happened
 VAGUE = "▒"  # part of a year, a year, years: it may fall anywhere on the bar
@@ -78,18 +77,13 @@ def timeline(
     from rich.table import Table
 
     from kzdiplo import display, queries
-    from kzdiplo.cli.records import _date_bound
-    from kzdiplo.resolve import any_partner, resolve_partner
+    from kzdiplo.cli.listing import filters_from
+    from kzdiplo.entities import ENTITIES
 
     with reading(ctx) as reader:
-        f = queries.Filters(limit=limit or None, year=year)
-        f.since = _date_bound(since, "--since", end=False)
-        f.until = _date_bound(until, "--until", end=True)
-        if f.since and f.until and f.since > f.until:
-            raise UsageError(f"--since {since} is after --until {until}")
-        if partner:  # repeated: any of them, as in the listings
-            f.partner = any_partner([resolve_partner(reader, p) for p in partner])
-        events = queries.list_records(reader, queries.NOUNS["event"], f).records
+        values = {"partner": partner, "year": year, "since": since, "until": until}
+        f = filters_from(reader, ENTITIES["event"], values | {"limit": limit})
+        events = queries.list_records(reader, ENTITIES["event"], f).records
     console = Console(highlight=False)
     if not events:
         console.print("No events match these filters.")

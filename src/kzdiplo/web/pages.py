@@ -127,13 +127,13 @@ def record_body(record: dict[str, Any], noun: str, href: Callable[[str, str], st
         out.append(f'<h2>Stages</h2><ul class="stages">{items}</ul>')
     linked = [(label, r) for label, rs in (record.get("linked") or {}).items() for r in rs]
     if linked:
-        items = []
+        entries: list[str] = []
         for label, r in linked:
             target = href(r["noun"], r["slug"])
             name = escape(r["title"] or r["slug"])
             body = f'<a href="{escape(target)}">{name}</a>' if target else name
-            items.append(f"<li>{escape(label)}: {body}</li>")
-        out.append(f"<h2>Linked records</h2><ul>{''.join(items)}</ul>")
+            entries.append(f"<li>{escape(label)}: {body}</li>")
+        out.append(f"<h2>Linked records</h2><ul>{''.join(entries)}</ul>")
     citations = record.get("sources") or []
     items = "".join(
         f'<li class="citation" data-kind="{"quote" if "quote" in c else "summary"}">'

@@ -105,15 +105,14 @@ async def search_view(datasette: Any, request: Any) -> Any:
 async def map_view(datasette: Any, request: Any) -> Any:
     """Placed deposits and projects on a grid; the unplaced listed, not dropped."""
     from kzdiplo import queries
+    from kzdiplo.entities import ENTITIES
 
     reader = _reader(datasette)
     try:
         places = []
-        for name in ("deposit", "project"):
-            for r in queries.list_records(
-                reader, queries.NOUNS[name], queries.Filters(limit=None)
-            ).records:
-                places.append((name, r))
+        for entity in (e for e in ENTITIES.values() if e.has("latitude")):  # placed kinds
+            for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records:
+                places.append((entity.name, r))
     finally:
         reader.close()
     nouns = {id(r): n for n, r in places}

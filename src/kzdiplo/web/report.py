@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from kzdiplo import __version__, display
+from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import UsageError
-from kzdiplo.queries import NOUNS, Filters, get_record, list_records, partner_totals
+from kzdiplo.queries import Filters, get_record, list_records, partner_totals
 from kzdiplo.reader import Reader
 from kzdiplo.web import svg
 from kzdiplo.web.pages import label_of, record_body
@@ -48,7 +49,7 @@ def _page(title: str, body: str, root: str) -> str:
 def collect(reader: Reader) -> dict[str, list[dict[str, Any]]]:
     """Every record of every noun in full (get_record: with linked records)."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for name, noun in NOUNS.items():
+    for name, noun in ENTITIES.items():
         listed = list_records(reader, noun, Filters(limit=None)).records
         out[name] = [get_record(reader, noun, r["slug"]) for r in listed]
     return out
@@ -133,7 +134,7 @@ def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, An
             f"{' ⚠' if r.get('disputes') else ''}</li>"
             for r in rs
         )
-        body.append(f"<h3>{escape(NOUNS[noun].plural.capitalize())} ({len(rs)})</h3>")
+        body.append(f"<h3>{escape(ENTITIES[noun].plural.capitalize())} ({len(rs)})</h3>")
         body.append(f"<ul>{items}</ul>")
     body.append("</section>")
     body.append('<script src="search-index.js"></script><script src="static/search.js"></script>')

@@ -21,9 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import KzError, UsageError
-from kzdiplo.queries import NOUNS, Filters, list_records, partner_totals
+from kzdiplo.queries import Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
+from kzdiplo.vocab import PRECISIONS, in_words
 from kzdiplo.web.pages import label_of
 
 DATABASE = "kzdiplo"  # the copy's file stem: Datasette's database name and URL path
@@ -41,7 +43,7 @@ RECORDS_COLUMNS: dict[str, str] = {
     "date_text": "The source's wording of the main date (date, or a project's start)",
     "date_start": "First day the main date may fall on",
     "date_end": "Last day the main date may fall on",
-    "date_precision": "day, month, part_of_year, year or years",
+    "date_precision": in_words(PRECISIONS),
     "years": "JSON array: every year any of the record's dates may fall in (a project "
     "completing 'between 2035 and 2036' is in both); facet with _facet_array",
     "partners": "JSON array of partner keys (ISO code or organisation slug), one per party",
@@ -100,7 +102,7 @@ def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str,
         "slug": r["slug"],
         "title": label_of(r),
         "kind": r.get("kind"),
-        "stage": r.get("stage") or ("not recorded" if noun in ("agreement", "deal") else None),
+        "stage": r.get("stage") or ("not recorded" if ENTITIES[noun].has("stage") else None),
         "date_text": date and (date.get("text") or None),
         "date_start": date and date["start"],
         "date_end": date and date["end"],
@@ -163,7 +165,7 @@ def build_copy(source: Path, folder: Path) -> Path:
         }
         records = [
             _row(name, r, home)
-            for name, noun in NOUNS.items()
+            for name, noun in ENTITIES.items()
             for r in list_records(reader, noun, Filters(limit=None)).records
         ]
         money = _money_rows(reader)

@@ -1,0 +1,167 @@
+"""The entity registry and the column lists derived from the models: each check names
+the file to change when the models and what reads them drift apart."""
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kzdiplo import entities, models, queries, table_columns
+from kzdiplo.access import open_reader
+from kzdiplo.entities import ENTITIES
+from kzdiplo.export import plain_fields
+from kzdiplo.records import SECTIONS
+from kzdiplo.render import flatten, write_csv
+from tests.cli_helpers import run_json
+
+REGENERATE = "src/kzdiplo/table_columns.py is stale: run `python -m kzdiplo.entities`"
+
+# Columns that the load format gives as one nested field (loader._row writes them,
+# queries.shape reads them back): prefix -> field.
+GROUPED = {
+    "date_": "date", "started_": "started", "completion_": "completion",
+    "amount_": "amount", "cost_": "cost", "capacity_": "capacity",
+}  # fmt: skip
+GROUPED_COLUMNS = {
+    "currency": "amount", "approximate": "amount", "qualifier": "amount",
+    "latitude": "coordinates", "longitude": "coordinates", "location_precision": "coordinates",
+}  # fmt: skip
+DERIVED = {"id"}  # the database's own key
+DERIVED_PREFIXES = ("usd_",)  # computed from the amount at load time (kzdiplo.money)
+
+
+def load_field(column: str) -> str | None:
+    """The load record field a table column is read from (None: derived, not loaded)."""
+    if column in DERIVED or column.startswith(DERIVED_PREFIXES):
+        return None
+    if column in GROUPED_COLUMNS:
+        return GROUPED_COLUMNS[column]
+    for prefix, name in GROUPED.items():
+        if column.startswith(prefix):
+            return name
+    return column.removesuffix("_id")
+
+
+def test_generated_columns_match_the_models() -> None:
+    for entity in ENTITIES.values():
+        table = models.Base.metadata.tables[entity.table]
+        assert table_columns.COLUMNS[entity.table] == tuple(c.name for c in table.columns), (
+            REGENERATE
+        )
+        references = {
+            c.name: next(iter(c.foreign_keys)).column.table.name
+            for c in table.columns
+            if c.foreign_keys and next(iter(c.foreign_keys)).column.table.name in entities.BY_TABLE
+        }
+        assert table_columns.REFERENCES[entity.table] == references, REGENERATE
+    assert set(table_columns.COLUMNS) == set(entities.BY_TABLE), REGENERATE
+
+
+def test_the_generated_file_is_what_the_generator_writes() -> None:
+    path = Path(table_columns.__file__)
+    assert path.read_text(encoding="utf-8") == entities.generate(), REGENERATE
+
+
+def test_each_entity_names_its_model_and_load_record() -> None:
+    for entity in ENTITIES.values():
+        model = getattr(models, entity.model, None)
+        assert model is not None, f"entities.py: models has no class {entity.model}"
+        assert model.__tablename__ == entity.table, f"entities.py: {entity.name}'s table"
+        assert SECTIONS[entity.plural].__name__ == entity.record, (
+            f"entities.py: the load section {entity.plural} is read with "
+            f"{SECTIONS[entity.plural].__name__}, not {entity.record}"
+        )
+        assert entity.label in entity.columns, f"entities.py: {entity.name}'s label column"
+        for link_table in (models.Citation, models.Party, models.RecordSector):
+            assert entity.link in link_table.__table__.c, (
+                f"models.py: {link_table.__tablename__} has no {entity.link}"
+            )
+
+
+def test_every_model_column_is_loaded_exported_and_documented() -> None:
+    for entity in ENTITIES.values():
+        fields = SECTIONS[entity.plural].model_fields
+        for column in models.Base.metadata.tables[entity.table].columns:
+            field = load_field(column.name)
+            if field is not None:
+                assert field in fields, (
+                    f"{entity.table}.{column.name}: add the field {field!r} to "
+                    f"{entity.record} in src/kzdiplo/records.py (the load format)"
+                )
+            assert column.comment, (
+                f"{entity.table}.{column.name}: give it comment= in src/kzdiplo/models.py "
+                "(kzdiplo schema and docs/schema.md print it)"
+            )
+
+
+def test_every_plain_load_field_is_in_the_listing_record(seeded_db: Path) -> None:
+    """The export copies plain fields from the listing record: each must be there."""
+    reader = open_reader(str(seeded_db))
+    try:
+        for entity in ENTITIES.values():
+            record = queries.csv_template(reader, entity)
+            for field in plain_fields(entity.plural):
+                assert field in record, (
+                    f"{entity.plural}.{field}: the listing record lacks it; the column that "
+                    "holds it belongs in src/kzdiplo/models.py (then regenerate), or its "
+                    "shape in queries.shape"
+                )
+    finally:
+        reader.close()
+
+
+def test_linked_records_follow_the_references() -> None:
+    labels = {e.name: [label for label, _, _ in entities.referrers(e)] for e in ENTITIES.values()}
+    assert labels == {
+        "agreement": ["parts", "deals", "events"],
+        "deal": ["parts", "events"],
+        "deposit": ["deals", "events"],
+        "project": ["deals", "events"],
+        "event": ["deals"],  # the deals announced or signed at it
+    }
+
+
+def test_a_new_nullable_column_reaches_every_output(
+    seeded_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column added to a table (as a migration would) and to the generated list (as
+    regenerating would) reaches listing JSON, show and CSV with no other edit."""
+    conn = sqlite3.connect(seeded_db)
+    conn.execute("ALTER TABLE deals ADD COLUMN audit_note TEXT")
+    conn.execute("UPDATE deals SET audit_note = 'checked' WHERE id = (SELECT min(id) FROM deals)")
+    conn.commit()
+    conn.close()
+    columns = {**table_columns.COLUMNS, "deals": (*table_columns.COLUMNS["deals"], "audit_note")}
+    monkeypatch.setattr(entities, "COLUMNS", columns)
+    entities._select.cache_clear()
+    try:
+        reader = open_reader(str(seeded_db))
+        try:
+            deal = ENTITIES["deal"]
+            listed = queries.list_records(reader, deal, queries.Filters(limit=None)).records
+            assert {r["audit_note"] for r in listed} == {"checked", None}
+            slug = next(r["slug"] for r in listed if r["audit_note"])
+            assert queries.get_record(reader, deal, slug)["audit_note"] == "checked"
+            out = io.StringIO()
+            write_csv([flatten(r) for r in listed], out)
+            assert "audit_note" in out.getvalue().splitlines()[0].split(",")
+        finally:
+            reader.close()
+    finally:
+        entities._select.cache_clear()
+
+
+def test_the_listing_commands_show_every_column(seeded_db: Path) -> None:
+    """Each column of a table reaches its listing's JSON: as itself, as the slug of
+    the record it refers to, or inside the nested value of its load field."""
+    for entity in ENTITIES.values():
+        records = run_json(seeded_db, entity.plural, "--limit", "0")
+        assert records, entity.plural
+        keys = set(records[0])
+        for column in entity.columns:
+            shown = column.removesuffix("_id") if column != "id" else column
+            assert shown in keys or load_field(column) in keys or column.startswith("usd_"), (
+                f"{entity.plural}: {column} is missing from the listing"
+            )
+        assert "usd" in keys or not entity.has("usd_low")
