@@ -528,14 +528,17 @@ counted_in AS (  -- deal -> the deals its money may be counted in
     SELECT id AS deal_id, parent_id AS other_id FROM deals WHERE parent_id IS NOT NULL
     UNION SELECT deal_id, overlaps_id FROM deal_overlaps
 ),
+blocked AS (  -- (deal, partner) pairs whose money a deal it is counted in credits already
+    SELECT DISTINCT ci.deal_id, COALESCE(other.gc, 0) AS gc, COALESCE(other.go, 0) AS go
+    FROM counted_in ci JOIN pg other ON other.deal_id = ci.other_id
+    WHERE other.pays = 1 OR other.receives = 1
+),
+-- A join, not a correlated EXISTS over pg: that rescanned pg for every row (the rebuild
+-- grew with the square of the records; docs/benchmarks.md).
 credited AS (
-    SELECT pg.*, CASE WHEN pg.deal_id IS NOT NULL AND EXISTS (
-        SELECT 1 FROM counted_in ci JOIN pg other ON other.deal_id = ci.other_id
-        WHERE ci.deal_id = pg.deal_id AND (other.pays = 1 OR other.receives = 1)
-            AND COALESCE(other.gc, 0) = COALESCE(pg.gc, 0)
-            AND COALESCE(other.go, 0) = COALESCE(pg.go, 0)
-    ) THEN 0 ELSE 1 END AS added
-    FROM pg
+    SELECT pg.*, CASE WHEN b.deal_id IS NULL THEN 1 ELSE 0 END AS added
+    FROM pg LEFT JOIN blocked b ON b.deal_id = pg.deal_id
+        AND b.gc = COALESCE(pg.gc, 0) AND b.go = COALESCE(pg.go, 0)
 ),
 receivers AS (  -- deals with more than one receiving partner: each one's share is unknown
     SELECT deal_id FROM pg WHERE receives = 1 AND deal_id IS NOT NULL
