@@ -129,11 +129,17 @@ def targets(s: Scale) -> list[tuple[str, str, str, bool, str]]:
                        ("count", '`sql "select count(*) ..."`')):  # fmt: skip
         x, fig = s.vs(f"kz_{key}", f"su_{key}")
         rows.append(("1", f"{label} ≤ 1.0x sqlite-utils", fig, x <= 1.0, ""))
-    for key, label, limit in (("us", "`agreements --partner US --limit 50`", 1.2),
-                              ("rare", f"`agreements --partner {r['rare']} --limit 50` (rare)", 1.2),
-                              ("search", f"`search {r['word']}`", 1.5)):  # fmt: skip
+    # Issue 14: flatness compares the same number of printed rows on both databases (the
+    # seeded one has few matches), so the verdict reads the same-output commands; the
+    # 50-row figures stay in section 2.
+    for key, label, limit in (
+        ("us_1", "`agreements --partner US --limit 1`", 1.2),
+        ("rare_1", f"`agreements --partner {r['rare']} --limit 1` (rare)", 1.2),
+        ("search_k", f"`search {r['word']}`, limited to the seeded matches", 1.5),
+    ):
         x, fig = s.vs(f"big_{key}", f"seed_{key}")
-        rows.append(("2", f"{label} at {n:,} ≤ {limit}x seeded", fig, x <= limit, ""))
+        rows.append(("2", f"{label} at {n:,} ≤ {limit}x seeded (as many rows printed)", fig,
+                     x <= limit, ""))  # fmt: skip
     p = s.med("big_partners")
     rows.append(("2", f"`partners` at {n:,} < 1 s", ms(p), p < 1.0, ""))
     rps = r["big"]["rows_per_s"]
