@@ -12,9 +12,13 @@ import sqlite3
 
 import typer
 
-from kzdiplo.entities import BY_PLURAL, ENTITIES
 
-NOUN_TABLES = {**{e.name: e.table for e in ENTITIES.values()}, "source": "sources"}
+def _noun_tables() -> dict[str, str]:
+    """Noun -> table. The registry is imported only when a Tab press asks: every command
+    imports this module for its options' completion callbacks."""
+    from kzdiplo.entities import ENTITIES
+
+    return {**{e.name: e.table for e in ENTITIES.values()}, "source": "sources"}
 
 
 def _column(ctx: typer.Context, sql: str) -> list[str]:
@@ -52,7 +56,7 @@ def sectors(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def nouns(incomplete: str) -> list[str]:
-    return _starting([*NOUN_TABLES, "partner"], incomplete)
+    return _starting([*_noun_tables(), "partner"], incomplete)
 
 
 def keys(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -60,12 +64,14 @@ def keys(ctx: typer.Context, incomplete: str) -> list[str]:
     noun = str(ctx.params.get("noun") or "").strip().lower().removesuffix("s")
     if noun == "partner":
         return partners(ctx, incomplete)
-    table = NOUN_TABLES.get(noun)
+    table = _noun_tables().get(noun)
     return _starting(_column(ctx, f"SELECT slug FROM {table}"), incomplete) if table else []
 
 
 def sort_keys(ctx: typer.Context, incomplete: str) -> list[str]:
     """The listing's sort keys, ascending and descending."""
+    from kzdiplo.entities import BY_PLURAL
+
     noun = BY_PLURAL.get(ctx.info_name or "")
     found = [*noun.sorts, *(f"-{k}" for k in noun.sorts)] if noun else []
     return _starting(found, incomplete)

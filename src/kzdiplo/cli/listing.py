@@ -173,8 +173,6 @@ def filters_from(reader: Any, entity: Entity, values: Values) -> Any:
         value = values.get(option.name)
         if option.narrow is not None and value not in (None, []):
             option.narrow(reader, entity, value, f)
-        elif option.name == "limit":
-            f.limit = None  # --limit 0: all
     if f.since and f.until and f.since > f.until:
         raise UsageError(f"--since {values['since']} is after --until {values['until']}")
     queries.order_by(entity, f.sort)  # a bad --sort fails before any query runs
