@@ -13,12 +13,16 @@ from kzdiplo.entities import ENTITIES
 from tests.cli_helpers import run, run_json
 
 EXPECTED = {  # what a reader of the help should find, written out once here
-    "agreements": {"partner", "sector", "year", "since", "until", "kind", "stage"},
-    "deals": {"partner", "sector", "year", "since", "until", "kind", "min_usd", "stage"},
-    "deposits": {"partner", "sector", "commodity", "status"},
-    "projects": {"partner", "sector", "year", "since", "until", "kind", "status"},
-    "events": {"partner", "sector", "year", "since", "until", "kind"},
-}
+    "agreements": {"partner", "sector", "year", "since", "until", "include_undated", "bilateral",
+                   "kind", "stage"},
+    "deals": {"partner", "sector", "year", "since", "until", "include_undated", "bilateral",
+              "kind", "min_usd", "stage"},
+    "deposits": {"partner", "sector", "bilateral", "commodity", "status"},
+    "projects": {"partner", "sector", "year", "since", "until", "include_undated", "bilateral",
+                 "kind", "status"},
+    "events": {"partner", "sector", "year", "since", "until", "include_undated", "bilateral",
+               "kind"},
+}  # fmt: skip
 OUTPUT = {"sort", "limit", "fmt", "layout"}
 
 

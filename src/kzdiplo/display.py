@@ -130,3 +130,24 @@ def text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+# What the money ledger holds apart from a partner's own money (the partners command,
+# the report and serve say it in these words): output key, count key, label.
+NOT_OWN = (
+    ("shared_unsplit", "shared_unsplit_deals", "paid with others, split not stated"),
+    ("regional_unsplit", "regional_unsplit_deals", "regional, split not stated"),
+    ("targets", "target_deals", "targets and ceilings, not money"),
+    ("involved_direction_not_stated", "involved_deals", "involved, direction not stated"),
+)
+
+
+def not_own(totals: dict[str, Any]) -> list[str]:
+    """A partner's money that is not its own to add, a line per kind: whole sums and how
+    many deals ("regional, split not stated: $13.6 bn (3 deals)")."""
+    lines = []
+    for key, count, label in NOT_OWN:
+        if totals[count]:
+            deals = f"{totals[count]} deal{'s' if totals[count] != 1 else ''}"
+            lines.append(f"{label}: {usd_total(totals[key])} ({deals})")
+    return lines

@@ -443,6 +443,11 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
     cited += [(f"stages.{i}", s) for i, s in enumerate(getattr(record, "stages", []))]
     for name, citation in cited:
         problems.extend(_check_cited(item.where(name), citation, texts))
+    problems.extend(_check_shares(item))
+    for i, party in enumerate(getattr(record, "parties", [])):
+        if party.share is not None:
+            where = item.where(f"parties.{i}.share")
+            problems.extend(_check_cited(where, party.share.cited, texts))
     if item.section == "deals" and record.overlaps == record.slug:
         problems.append(f"{item.where('overlaps')}: a deal cannot overlap itself")
     origin = record.derived_from if item.section == "sources" else None
@@ -462,6 +467,58 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
     elif item.section == "countries" and (record.name or record.kind):
         problems.append(f"{item.where('name')}: ISO countries take their name and kind from ISO")
     return problems
+
+
+def _check_shares(item: Item) -> list[str]:
+    """Stated shares: on a deal with an amount, each no more than the whole and together
+    no more than it either, and written with the record's citations (a share's citation
+    is one of them, so a file that leaves citations out cannot carry shares)."""
+    record = item.record
+    shared = [(i, p.share) for i, p in enumerate(getattr(record, "parties", [])) if p.share]
+    if not shared:
+        return []
+    if item.section != "deals":
+        return [f"{item.where(f'parties.{shared[0][0]}.share')}: only a deal's parties have shares"]
+    amount = record.amount
+    if amount is None:
+        return [f"{item.where(f'parties.{shared[0][0]}.share')}: the deal states no amount"]
+    problems = []
+    if "citations" not in record.model_fields_set:
+        problems.append(f"{item.where('citations')}: a deal with stated shares lists its citations")
+    lows = 0
+    for i, share in shared:
+        low, high = _share_amounts(share, amount)
+        lows += low
+        if high > amount.high:
+            problems.append(
+                f"{item.where(f'parties.{i}.share')}: {high:,} is more than the deal's "
+                f"{amount.high:,} {amount.currency}"
+            )
+    if lows > amount.high:
+        problems.append(
+            f"{item.where('parties')}: the stated shares add up to {lows:,}, more than the "
+            f"deal's {amount.high:,} {amount.currency}"
+        )
+    return problems
+
+
+def _share_amounts(share: Any, amount: Any) -> tuple[int, int]:
+    """A share in the deal's currency: as stated, or its percent of the deal's amount."""
+    if share.percent is None:
+        return share.low, share.high
+    return round(amount.low * share.percent / 100), round(amount.high * share.percent / 100)
+
+
+def _share_columns(share: Any, amount: Any, rate_date: Any) -> dict[str, Any]:
+    """A party's share columns, with US dollars at the deal's own rate (its date)."""
+    if share is None:
+        return {}
+    low, high = _share_amounts(share, amount)
+    usd = to_usd(low, high, amount.currency, rate_date)
+    return {
+        "share_low": low, "share_high": high, "share_percent": share.percent,
+        "share_text": share.text, "share_usd_low": usd.low, "share_usd_high": usd.high,
+    }  # fmt: skip
 
 
 def _check_cited(where: str, cited: Any, texts: dict[str, str | None]) -> list[str]:
@@ -512,7 +569,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         record_id, action, changed = _upsert(conn, item, values, bundle)
         keys.ids[item.section][item.key] = record_id
         if item.section in LINKS:
-            changed += _sync_links(conn, item, record_id, keys)
+            changed += _sync_links(conn, item, record_id, keys, values)
         if action == "unchanged" and changed:
             action = "updated"
         report.record(item.section, item.key, action, changed if action == "updated" else [])
@@ -847,9 +904,12 @@ def _union(first: list[str], second: list[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
 
 
-def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> list[str]:
+def _sync_links(
+    conn: Connection, item: Item, record_id: int, keys: _Keys, values: dict[str, Any]
+) -> list[str]:
     """Make the record's parties, sectors and citations exactly those of the file; return
-    the names of those that changed."""
+    the names of those that changed. A party's stated share adds its citation (field
+    ``share:<partner>``) to the record's."""
     r, column = item.record, LINKS[item.section]
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
     given = r.model_fields_set
@@ -874,7 +934,14 @@ def _sync_links(conn: Connection, item: Item, record_id: int, keys: _Keys) -> li
         wanted["parties"] = []
         for p in r.parties:
             partner_column, partner_id = keys.partner(p.partner)  # type: ignore[misc]  # _check refused unknown partners
-            wanted["parties"].append({"role": p.role, partner_column: partner_id})
+            share = _share_columns(p.share, getattr(r, "amount", None), values.get("usd_rate_date"))
+            wanted["parties"].append({"role": p.role, partner_column: partner_id, **share})
+            if p.share is not None:
+                c = p.share.cited
+                wanted["citations"].append(
+                    {"source_id": keys.id("sources", c.source), "kind": c.kind, "text": c.text,
+                     "field": f"share:{p.partner}", "note": None}
+                )  # fmt: skip
     if hasattr(r, "sectors"):
         wanted["sectors"] = [{"sector_id": keys.id("sectors", s)} for s in r.sectors]
     tables = {

@@ -44,6 +44,7 @@ from kzdiplo.vocab import (
     CITATION_KINDS,
     DEAL_KINDS,
     DISCREPANCY_KINDS,
+    FIGURES,
     LOCATION_PRECISIONS,
     ORGANIZATION_KINDS,
     PARTNER_KINDS,
@@ -452,6 +453,13 @@ class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
     approximate: Mapped[Flag] = mapped_column(comment="True for nearly/about figures")
     qualifier: Mapped[str | None] = mapped_column(comment="The vague word: nearly, up to, about")
     amount_text: Mapped[str | None] = mapped_column(comment="The source's wording of the amount")
+    figure: Mapped[str] = mapped_column(
+        String(10),
+        CheckConstraint(_in("figure", FIGURES), name="figure"),
+        server_default="flow",
+        comment="What the amount is: flow (money that moves), target or ceiling (shown "
+        "apart, never added as a partner's money)",
+    )
     usd_low: Mapped[Money] = mapped_column(comment="amount_low in US dollars")
     usd_high: Mapped[Money] = mapped_column(comment="amount_high in US dollars")
     usd_rate: Mapped[float | None] = mapped_column(comment="USD per unit of currency used")
@@ -550,6 +558,24 @@ class Party(RecordLinksMixin, Base):
     organization_id: Mapped[int | None] = _record_fk(
         "organizations", "The partner, when an organisation"
     )
+    share_low: Mapped[Money] = mapped_column(
+        comment="Its stated share of the deal's amount, low, in the deal's currency (NULL: "
+        "not stated); cited by a citation of the deal with field share:<partner>"
+    )
+    share_high: Mapped[Money] = mapped_column(
+        CheckConstraint("share_low IS NULL OR share_low <= share_high", name="share_high"),
+        comment="Its stated share, high (= low for one figure)",
+    )
+    share_percent: Mapped[float | None] = mapped_column(
+        CheckConstraint("share_percent BETWEEN 0 AND 100", name="share_percent"),
+        comment="Its share as a percentage, when a source states it so (share_low/high "
+        "then hold that percentage of the deal's amount)",
+    )
+    share_text: Mapped[str | None] = mapped_column(comment="The source's wording of the share")
+    share_usd_low: Mapped[Money] = mapped_column(
+        comment="share_low in US dollars, at the deal's rate"
+    )
+    share_usd_high: Mapped[Money] = mapped_column(comment="share_high in US dollars")
 
 
 class RecordSector(RecordLinksMixin, Base):
@@ -690,8 +716,9 @@ class DealOverlap(Base):
 class PartnerTotalsCache(Base):
     __tablename__ = "partner_totals_cache"
     __table_args__ = (
-        {"comment": "Derived: the partners command's totals per partner and stage, rebuilt by "
-                    "every load and seed; read only while derived_state says it is fresh"},
+        {"comment": "Derived: the partners command's totals per partner and stage, summed "
+                    "from the money_flows view and the agreements' parties, rebuilt by every "
+                    "load and seed; read only while derived_state says it is fresh"},
     )  # fmt: skip
 
     id: Mapped[IntPk]
@@ -704,21 +731,34 @@ class PartnerTotalsCache(Base):
     not_added: Mapped[int] = mapped_column(
         comment="Of those, parts and overlapping deals: counted through another deal"
     )
-    from_low: Mapped[Money] = mapped_column(comment="USD from the partner (payer roles), low")
+    from_low: Mapped[Money] = mapped_column(comment="money_flows: USD from the partner, low")
     from_high: Mapped[Money] = mapped_column(comment="The same, high")
-    shared_deals: Mapped[int] = mapped_column(
-        comment="Deals in from_* that the partner co-finances with others (its share unknown)"
+    private_low: Mapped[Money] = mapped_column(
+        comment="Of from_low, what its companies pay (private money)"
     )
-    shared_to_deals: Mapped[int] = mapped_column(
-        comment="Deals in to_* received with other partners (the partner's share unknown)"
-    )
-    to_low: Mapped[Money] = mapped_column(comment="USD to the partner (recipient roles), low")
+    private_high: Mapped[Money] = mapped_column(comment="The same, high")
+    to_low: Mapped[Money] = mapped_column(comment="money_flows: USD to the partner, low")
     to_high: Mapped[Money] = mapped_column(comment="The same, high")
+    shared_deals: Mapped[int] = mapped_column(
+        comment="Deals it pays with other payers, its share not stated (basis shared)"
+    )
+    shared_low: Mapped[Money] = mapped_column(comment="Those deals' whole amounts, USD low")
+    shared_high: Mapped[Money] = mapped_column(comment="The same, high")
+    regional_deals: Mapped[int] = mapped_column(
+        comment="Deals it receives with other recipients, its share not stated (basis regional)"
+    )
+    regional_low: Mapped[Money] = mapped_column(comment="Those deals' whole amounts, USD low")
+    regional_high: Mapped[Money] = mapped_column(comment="The same, high")
+    target_deals: Mapped[int] = mapped_column(comment="Targets and ceilings it takes part in")
+    target_low: Mapped[Money] = mapped_column(comment="Their whole amounts, USD low")
+    target_high: Mapped[Money] = mapped_column(comment="The same, high")
+    involved_deals: Mapped[int] = mapped_column(
+        comment="Priced deals it takes part in with no money-moving role (direction not stated)"
+    )
+    involved_low: Mapped[Money] = mapped_column(comment="Their whole amounts, USD low")
+    involved_high: Mapped[Money] = mapped_column(comment="The same, high")
     approximate: Mapped[int] = mapped_column(comment="1 when any amount added is approximate")
     unpriced: Mapped[int] = mapped_column(comment="Deals moving money with no stated amount")
-    undirected: Mapped[int] = mapped_column(
-        comment="Priced deals involving the partner in no money-moving role"
-    )
 
 
 class DerivedState(Base):

@@ -15,7 +15,7 @@ from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of
 from kzdiplo.table_columns import REFERENCES
-from kzdiplo.vocab import PAYER_ROLES, RECIPIENT_ROLES, STAGES
+from kzdiplo.vocab import STAGES
 
 
 def noun_named(text: str) -> Entity:
@@ -43,6 +43,8 @@ class Filters:
     statuses: list[str] | None = None
     stages: list[str] | None = None
     min_usd: int | None = None
+    include_undated: bool = False  # a date filter also keeps records with no date
+    bilateral: bool = False  # with partner: only records whose parties are it and KZ
     sort: str | None = None
     limit: int | None = 100  # None: no limit
 
@@ -56,6 +58,13 @@ class Filters:
 class Page(NamedTuple):
     records: list[dict[str, Any]]
     more: bool  # rows beyond the limit exist
+    undated: int = 0  # records a date filter left out because they have no date
+    undated_usd: int | None = None  # the low US dollars of those (deals), when stated
+
+
+def dated(f: Filters) -> bool:
+    """True when ``f`` filters by date (records with no date then drop out)."""
+    return f.year is not None or f.since is not None or f.until is not None
 
 
 def matching_values(reader: Reader, noun: Entity, column: str, text: str) -> list[str]:
@@ -91,7 +100,26 @@ def _link_filter(reader: Reader, column: str, link_sql: str, params: dict[str, A
     return f"EXISTS ({link_sql} AND {column} = t.id)"
 
 
-def _where(reader: Reader, noun: Entity, f: Filters, params: dict[str, Any]) -> list[str]:
+def _bilateral(reader: Reader, noun: Entity, partner: Partner, params: dict[str, Any]) -> str:
+    """No party other than Kazakhstan (and its organisations) and ``partner``."""
+    kz = reader.rows("SELECT id FROM countries WHERE code = 'KZ'")
+    countries = [*partner.country_ids, *(r["id"] for r in kz)]
+    link = noun.link
+    return (
+        f"t.id NOT IN (SELECT p.{link} FROM parties p "
+        "LEFT JOIN organizations o ON o.id = p.organization_id "
+        f"WHERE p.{link} IS NOT NULL "
+        f"AND COALESCE(p.country_id, o.country_id, 0) NOT IN {in_list('bc', countries, params)} "
+        f"AND COALESCE(p.organization_id, 0) NOT IN "
+        f"{in_list('bo', list(partner.organization_ids) or [0], params)})"
+    )
+
+
+def _where(
+    reader: Reader, noun: Entity, f: Filters, params: dict[str, Any], undated: bool = False
+) -> list[str]:
+    """The WHERE clauses of ``f``; ``undated``: the records its date filter leaves out
+    because they have no date, instead of those it keeps."""
     where = []
     if f.partner is not None:
         link = noun.link
@@ -101,6 +129,8 @@ def _where(reader: Reader, noun: Entity, f: Filters, params: dict[str, Any]) -> 
             f"p.organization_id IN {in_list('po', f.partner.organization_ids, params)})"
         )
         where.append(_link_filter(reader, f"p.{link}", link_sql, params))
+        if f.bilateral:
+            where.append(_bilateral(reader, noun, f.partner, params))
     if f.sector_ids is not None and noun.name == "event":
         where.append(
             f"t.id IN (SELECT es.rid FROM ({EVENT_SECTORS}) es "
@@ -112,18 +142,25 @@ def _where(reader: Reader, noun: Entity, f: Filters, params: dict[str, Any]) -> 
             f"AND rs.sector_id IN {in_list('sec', f.sector_ids, params)}"
         )
         where.append(_link_filter(reader, f"rs.{noun.link}", link_sql, params))
-    if noun.date is not None:
+    if noun.date is not None and dated(f):
         # A partial date matches when the range it may fall in overlaps the one asked for.
         start, end = f"t.{noun.date}_start", f"t.{noun.date}_end"
+        within = []
         if f.year is not None:
             params |= {"year_start": f"{f.year:04d}-01-01", "year_end": f"{f.year:04d}-12-31"}
-            where.append(f"{start} <= :year_end AND {end} >= :year_start")
+            within.append(f"{start} <= :year_end AND {end} >= :year_start")
         if f.since is not None:
             params["since"] = f.since
-            where.append(f"{end} >= :since")
+            within.append(f"{end} >= :since")
         if f.until is not None:
             params["until"] = f.until
-            where.append(f"{start} <= :until")
+            within.append(f"{start} <= :until")
+        if undated:
+            where.append(f"{start} IS NULL")
+        elif f.include_undated:
+            where.append(f"({start} IS NULL OR ({' AND '.join(within)}))")
+        else:
+            where.extend(within)
     for column, values in (("kind", f.kinds), ("commodity", f.commodities), ("status", f.statuses)):
         if values is not None:
             where.append(f"t.{column} IN {in_list(column, values, params)}")
@@ -164,7 +201,22 @@ def list_records(reader: Reader, noun: Entity, f: Filters) -> Page:
     rows = reader.rows(sql, params)
     more = f.limit is not None and len(rows) > f.limit
     rows = rows[: f.limit] if f.limit is not None else rows
-    return Page(attach(reader, noun, [shape(noun, r) for r in rows]), more)
+    page = Page(attach(reader, noun, [shape(noun, r) for r in rows]), more)
+    if noun.date is not None and dated(f) and not f.include_undated:
+        page = page._replace(**_undated(reader, noun, f))
+    return page
+
+
+def _undated(reader: Reader, noun: Entity, f: Filters) -> dict[str, Any]:
+    """How many records (and, for deals, how many low US dollars) the date filter of
+    ``f`` leaves out because they have no date: a filter never hides in silence."""
+    params: dict[str, Any] = {}
+    where = " AND ".join(_where(reader, noun, f, params, undated=True))
+    money = "sum(t.usd_low)" if noun.has("usd_low") else "NULL"
+    row = reader.rows(
+        f"SELECT count(*) AS n, {money} AS usd FROM {noun.table} t WHERE {where}", params
+    )[0]
+    return {"undated": int(row["n"]), "undated_usd": row["usd"]}
 
 
 def csv_template(reader: Reader, noun: Entity) -> dict[str, Any]:
@@ -271,6 +323,15 @@ def shape(noun: Entity, row: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _share(party: dict[str, Any]) -> None:
+    """A party's stated share as ``share`` {low, high, percent, text, usd}, only when a
+    source states one (cited by the record's citation with field ``share:<key>``)."""
+    columns = {k: party.pop(f"share_{k}") for k in ("low", "high", "percent", "text")}
+    usd = {"low": party.pop("share_usd_low"), "high": party.pop("share_usd_high")}
+    if columns["low"] is not None:
+        party["share"] = columns | {"usd": usd}
+
+
 def _chunks(values: Sequence[int], size: int = 500) -> list[Sequence[int]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
@@ -278,7 +339,8 @@ def _chunks(values: Sequence[int], size: int = 500) -> list[Sequence[int]]:
 _PARTIES_SQL = """
 SELECT p.{link} AS rid, p.role,
     CASE WHEN p.country_id IS NOT NULL THEN 'country' ELSE 'organization' END AS type,
-    COALESCE(c.code, o.slug) AS key, COALESCE(c.name, o.name) AS name
+    COALESCE(c.code, o.slug) AS key, COALESCE(c.name, o.name) AS name,
+    p.share_low, p.share_high, p.share_percent, p.share_text, p.share_usd_low, p.share_usd_high
 FROM parties p
 LEFT JOIN countries c ON c.id = p.country_id
 LEFT JOIN organizations o ON o.id = p.organization_id
@@ -403,6 +465,8 @@ def attach(
                     continue
                 if "published" in row and row["published"] is not None:
                     row["published"] = str(row["published"])
+                if name == "partners":
+                    _share(row)
                 if name == "stages":
                     row["date"] = _partial_date(row | {"date_inferred": False,
                                                        "date_note": None}, "date")  # fmt: skip
@@ -493,86 +557,100 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
 # --- partners ---------------------------------------------------------------------------
 
 
-def _roles(roles: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{r}'" for r in roles) + ")"
-
-
 # Per partner group (a country or bloc with its organisations, or an organisation with
-# no home country) and stage: what it signed, the deals it takes part in, and money
-# credited only through roles that move it (vocab.PAYER_ROLES / RECIPIENT_ROLES). A
-# deal's money is added once per partner: a part of an umbrella deal, or a deal whose
-# money is counted in another (deal_overlaps), is not added for a partner that the
-# umbrella or the other deal already credits (it is counted in not_added instead).
-PARTNER_TOTALS_SQL = f"""
-WITH pg AS (
+# no home country) and stage: what it signed, and the deals it takes part in with their
+# money summed from the money_flows view (migration 0012), the one ledger every total
+# reads: own money (basis whole or stated_share) from and to the partner, and apart
+# from it the whole sums it shares with others unsplit, targets and ceilings, and deals
+# it is involved in with no money-moving role. Each deal counts once per partner.
+PARTNER_TOTALS_SQL = """
+WITH signed AS (
     SELECT COALESCE(p.country_id, o.country_id) AS gc,
         CASE WHEN p.country_id IS NULL AND o.country_id IS NULL
             THEN p.organization_id END AS go,
-        p.agreement_id, p.deal_id,
-        max(CASE WHEN p.role IN {_roles(PAYER_ROLES)} THEN 1 ELSE 0 END) AS pays,
-        max(CASE WHEN p.role = 'co-financier' THEN 1 ELSE 0 END) AS shares,
-        max(CASE WHEN p.role IN {_roles(RECIPIENT_ROLES)} THEN 1 ELSE 0 END) AS receives
+        p.agreement_id
     FROM parties p LEFT JOIN organizations o ON o.id = p.organization_id
-    WHERE p.agreement_id IS NOT NULL OR p.deal_id IS NOT NULL
+    WHERE p.agreement_id IS NOT NULL
     GROUP BY COALESCE(p.country_id, o.country_id),
         CASE WHEN p.country_id IS NULL AND o.country_id IS NULL THEN p.organization_id END,
-        p.agreement_id, p.deal_id
-    UNION  -- partners the sources speak of, even without a record of their own
+        p.agreement_id
+),
+per_deal AS (  -- the ledger's rows of one partner and deal, added up
+    SELECT country_id AS gc, organization_id AS go, stage, deal_id,
+        min(CASE WHEN basis = 'counted_elsewhere' THEN 1 ELSE 0 END) AS elsewhere,
+        sum(CASE WHEN direction = 'from' THEN usd_low END) AS from_low,
+        sum(CASE WHEN direction = 'from' THEN usd_high END) AS from_high,
+        sum(CASE WHEN direction = 'from' AND private = 1 THEN usd_low END) AS private_low,
+        sum(CASE WHEN direction = 'from' AND private = 1 THEN usd_high END) AS private_high,
+        sum(CASE WHEN direction = 'to' THEN usd_low END) AS to_low,
+        sum(CASE WHEN direction = 'to' THEN usd_high END) AS to_high,
+        max(CASE WHEN basis = 'shared' THEN 1 ELSE 0 END) AS shared,
+        max(CASE WHEN basis = 'regional' THEN 1 ELSE 0 END) AS regional,
+        max(CASE WHEN basis IN ('target', 'ceiling') THEN 1 ELSE 0 END) AS target,
+        max(CASE WHEN basis = 'involved' AND deal_usd_low IS NOT NULL THEN 1 ELSE 0 END)
+            AS involved,
+        max(deal_usd_low) AS whole_low, max(deal_usd_high) AS whole_high,
+        max(CASE WHEN usd_low IS NOT NULL AND approximate THEN 1 ELSE 0 END) AS approximate,
+        max(CASE WHEN basis IN ('whole', 'stated_share', 'shared', 'regional')
+            AND deal_usd_low IS NULL THEN 1 ELSE 0 END) AS unpriced
+    FROM money_flows
+    GROUP BY country_id, organization_id, stage, deal_id
+),
+rows AS (
+    SELECT s.gc, s.go, a.stage, 1 AS agreement_records, COALESCE(a.count, 1) AS agreements,
+        0 AS deals, 0 AS not_added, NULL AS from_low, NULL AS from_high,
+        NULL AS private_low, NULL AS private_high, NULL AS to_low, NULL AS to_high,
+        0 AS shared, NULL AS whole_shared_low, NULL AS whole_shared_high,
+        0 AS regional, NULL AS whole_regional_low, NULL AS whole_regional_high,
+        0 AS target, NULL AS whole_target_low, NULL AS whole_target_high,
+        0 AS involved, NULL AS whole_involved_low, NULL AS whole_involved_high,
+        0 AS approximate, 0 AS unpriced
+    FROM signed s JOIN agreements a ON a.id = s.agreement_id AND a.parent_id IS NULL
+    UNION ALL
+    SELECT gc, go, stage, 0, 0, 1, elsewhere, from_low, from_high, private_low,
+        private_high, to_low, to_high,
+        shared, CASE WHEN shared = 1 THEN whole_low END,
+        CASE WHEN shared = 1 THEN whole_high END,
+        regional, CASE WHEN regional = 1 THEN whole_low END,
+        CASE WHEN regional = 1 THEN whole_high END,
+        target, CASE WHEN target = 1 THEN whole_low END,
+        CASE WHEN target = 1 THEN whole_high END,
+        involved, CASE WHEN involved = 1 THEN whole_low END,
+        CASE WHEN involved = 1 THEN whole_high END,
+        approximate, unpriced
+    FROM per_deal
+    UNION ALL  -- partners the sources speak of, even without a record of their own
     SELECT COALESCE(c.country_id, o.country_id),
         CASE WHEN c.country_id IS NULL AND o.country_id IS NULL THEN c.organization_id END,
-        NULL, NULL, 0, 0, 0
+        NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, NULL, NULL,
+        0, NULL, NULL, 0, NULL, NULL, 0, 0
     FROM citations c LEFT JOIN organizations o ON o.id = c.organization_id
     WHERE c.country_id IS NOT NULL OR c.organization_id IS NOT NULL
-),
-counted_in AS (  -- deal -> the deals its money may be counted in
-    SELECT id AS deal_id, parent_id AS other_id FROM deals WHERE parent_id IS NOT NULL
-    UNION SELECT deal_id, overlaps_id FROM deal_overlaps
-),
-blocked AS (  -- (deal, partner) pairs whose money a deal it is counted in credits already
-    SELECT DISTINCT ci.deal_id, COALESCE(other.gc, 0) AS gc, COALESCE(other.go, 0) AS go
-    FROM counted_in ci JOIN pg other ON other.deal_id = ci.other_id
-    WHERE other.pays = 1 OR other.receives = 1
-),
--- A join, not a correlated EXISTS over pg: that rescanned pg for every row (the rebuild
--- grew with the square of the records; docs/benchmarks.md).
-credited AS (
-    SELECT pg.*, CASE WHEN b.deal_id IS NULL THEN 1 ELSE 0 END AS added
-    FROM pg LEFT JOIN blocked b ON b.deal_id = pg.deal_id
-        AND b.gc = COALESCE(pg.gc, 0) AND b.go = COALESCE(pg.go, 0)
-),
-receivers AS (  -- deals with more than one receiving partner: each one's share is unknown
-    SELECT deal_id FROM pg WHERE receives = 1 AND deal_id IS NOT NULL
-    GROUP BY deal_id HAVING count(*) > 1
 )
-SELECT pg.gc, pg.go, COALESCE(a.stage, d.stage) AS stage,
-    count(a.id) AS agreement_records,
-    sum(CASE WHEN a.id IS NOT NULL THEN COALESCE(a.count, 1) ELSE 0 END) AS agreements,
-    count(d.id) AS deals,
-    sum(CASE WHEN d.id IS NOT NULL AND pg.added = 0 THEN 1 ELSE 0 END) AS not_added,
-    sum(CASE WHEN pg.added = 1 AND pg.pays = 1 THEN d.usd_low END) AS from_low,
-    sum(CASE WHEN pg.added = 1 AND pg.pays = 1 THEN d.usd_high END) AS from_high,
-    sum(CASE WHEN pg.added = 1 AND pg.pays = 1 AND pg.shares = 1 THEN 1 ELSE 0 END)
-        AS shared_deals,
-    sum(CASE WHEN pg.added = 1 AND pg.receives = 1 AND r.deal_id IS NOT NULL THEN 1 ELSE 0 END)
-        AS shared_to_deals,
-    sum(CASE WHEN pg.added = 1 AND pg.receives = 1 THEN d.usd_low END) AS to_low,
-    sum(CASE WHEN pg.added = 1 AND pg.receives = 1 THEN d.usd_high END) AS to_high,
-    max(CASE WHEN pg.added = 1 AND (pg.pays = 1 OR pg.receives = 1) AND d.approximate
-        THEN 1 ELSE 0 END) AS approximate,
-    sum(CASE WHEN d.id IS NOT NULL AND pg.added = 1 AND (pg.pays = 1 OR pg.receives = 1)
-        AND d.usd_low IS NULL THEN 1 ELSE 0 END) AS unpriced,
-    sum(CASE WHEN d.id IS NOT NULL AND pg.added = 1 AND pg.pays = 0 AND pg.receives = 0
-        AND d.usd_low IS NOT NULL THEN 1 ELSE 0 END) AS undirected
-FROM credited pg
-LEFT JOIN agreements a ON a.id = pg.agreement_id AND a.parent_id IS NULL
-LEFT JOIN deals d ON d.id = pg.deal_id
-LEFT JOIN receivers r ON r.deal_id = pg.deal_id
-GROUP BY pg.gc, pg.go, COALESCE(a.stage, d.stage)"""
+SELECT gc, go, stage, sum(agreement_records) AS agreement_records,
+    sum(agreements) AS agreements, sum(deals) AS deals, sum(not_added) AS not_added,
+    sum(from_low) AS from_low, sum(from_high) AS from_high,
+    sum(private_low) AS private_low, sum(private_high) AS private_high,
+    sum(to_low) AS to_low, sum(to_high) AS to_high,
+    sum(shared) AS shared_deals, sum(whole_shared_low) AS shared_low,
+    sum(whole_shared_high) AS shared_high,
+    sum(regional) AS regional_deals, sum(whole_regional_low) AS regional_low,
+    sum(whole_regional_high) AS regional_high,
+    sum(target) AS target_deals, sum(whole_target_low) AS target_low,
+    sum(whole_target_high) AS target_high,
+    sum(involved) AS involved_deals, sum(whole_involved_low) AS involved_low,
+    sum(whole_involved_high) AS involved_high,
+    max(approximate) AS approximate, sum(unpriced) AS unpriced
+FROM rows
+GROUP BY gc, go, stage"""
 
 # The columns of partner_totals_cache that PARTNER_TOTALS_SQL fills (db check compares them)
 CACHE_COLUMNS = ("gc", "go", "stage", "agreement_records", "agreements", "deals", "not_added",
-                 "from_low", "from_high", "shared_deals", "shared_to_deals", "to_low", "to_high",
-                 "approximate", "unpriced", "undirected")  # fmt: skip
+                 "from_low", "from_high", "private_low", "private_high", "to_low", "to_high",
+                 "shared_deals", "shared_low", "shared_high", "regional_deals", "regional_low",
+                 "regional_high", "target_deals", "target_low", "target_high",
+                 "involved_deals", "involved_low", "involved_high", "approximate",
+                 "unpriced")  # fmt: skip
 _CACHE_LIST = ", ".join(CACHE_COLUMNS)
 REBUILD_PARTNER_TOTALS = [
     "DELETE FROM partner_totals_cache",
@@ -591,45 +669,43 @@ def _partner_total_rows(reader: Reader) -> list[dict[str, Any]]:
     return reader.rows(PARTNER_TOTALS_SQL)
 
 
+NO_STAGE = "not_recorded"  # by_stage's key for records with no stage (keys are text in JSON)
 _COUNTS = ("agreement_records", "agreements", "deals", "not_added", "shared_deals",
-           "shared_to_deals", "unpriced", "undirected")  # fmt: skip
-
-
-def _usd(low: int | None, high: int | None, approximate: bool) -> dict[str, Any] | None:
-    if low is None:
-        return None
-    return {"low": int(low), "high": int(high or 0), "approximate": approximate}
-
-
-def _add(total: dict[str, Any], row: dict[str, Any]) -> None:
-    for name in _COUNTS:
-        total[name] += int(row[name] or 0)
-    total["approximate"] = total["approximate"] or bool(row["approximate"])
-    for side in ("from", "to"):
-        if row[f"{side}_low"] is not None:
-            for end in ("low", "high"):
-                key = f"{side}_{end}"
-                total[key] = (total[key] or 0) + int(row[key])
+           "regional_deals", "target_deals", "involved_deals", "unpriced")  # fmt: skip
+# (key in the output, column prefix in the totals): USD figures, each {low, high}
+_MONEY = (("usd_from_partner", "from"), ("usd_from_partner_private", "private"),
+          ("usd_to_partner", "to"), ("shared_unsplit", "shared"),
+          ("regional_unsplit", "regional"), ("targets", "target"),
+          ("involved_direction_not_stated", "involved"))  # fmt: skip
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    total: dict[str, Any] = dict.fromkeys(_COUNTS, 0)
-    total |= {"approximate": False, "from_low": None, "from_high": None, "to_low": None,
-              "to_high": None}  # fmt: skip
-    for row in rows:
-        _add(total, row)
-    approx = total["approximate"]
+    """The figures of some of a partner's total rows, added up: counts, and each USD
+    figure as {low, high, approximate} (None when no row has one)."""
+    counts = {name: sum(int(r[name] or 0) for r in rows) for name in _COUNTS}
+    approximate = any(r["approximate"] for r in rows)
+    money: dict[str, Any] = {}
+    for key, prefix in _MONEY:
+        lows = [int(r[f"{prefix}_low"]) for r in rows if r[f"{prefix}_low"] is not None]
+        highs = [int(r[f"{prefix}_high"] or 0) for r in rows if r[f"{prefix}_low"] is not None]
+        money[key] = (
+            {"low": sum(lows), "high": sum(highs), "approximate": approximate} if lows else None
+        )
     return {
-        "agreements": total["agreements"],
-        "agreement_records": total["agreement_records"],
-        "deals": total["deals"],
-        "deals_not_added": total["not_added"],
-        "usd_from_partner": _usd(total["from_low"], total["from_high"], approx),
-        "usd_to_partner": _usd(total["to_low"], total["to_high"], approx),
-        "co_financed_deals": total["shared_deals"],
-        "shared_receipt_deals": total["shared_to_deals"],
-        "unpriced_deals": total["unpriced"],
-        "undirected_deals": total["undirected"],
+        "agreements": counts["agreements"],
+        "agreement_records": counts["agreement_records"],
+        "deals": counts["deals"],
+        "deals_not_added": counts["not_added"],
+        **{key: money[key] for key, _ in _MONEY[:3]},
+        "shared_unsplit_deals": counts["shared_deals"],
+        "shared_unsplit": money["shared_unsplit"],
+        "regional_unsplit_deals": counts["regional_deals"],
+        "regional_unsplit": money["regional_unsplit"],
+        "target_deals": counts["target_deals"],
+        "targets": money["targets"],
+        "involved_deals": counts["involved_deals"],
+        "involved_direction_not_stated": money["involved_direction_not_stated"],
+        "unpriced_deals": counts["unpriced"],
     }
 
 
@@ -638,9 +714,10 @@ def partner_totals(
 ) -> list[dict[str, Any]]:
     """One row per partner (a country or bloc with its organisations, or an organisation
     without a home country): agreements counted with packages expanded, the deals it
-    takes part in, and US dollars from and to it, credited only through roles that move
-    money, each deal added once; ``by_stage`` splits the same figures by stage, and
-    ``stages`` keeps only records at those stages."""
+    takes part in, and its money as the money_flows ledger credits it (own money from
+    and to it; apart from that, sums shared unsplit, targets, deals it is involved in
+    with no direction); ``by_stage`` splits the same figures by stage (one key per
+    stage), and ``stages`` keeps only records at those stages."""
     totals = _partner_total_rows(reader)
     params: dict[str, Any] = {}
     used = [r["gc"] for r in totals if r["gc"] is not None]
@@ -680,10 +757,10 @@ def partner_totals(
             head["relationship_level"] = None
             members = []
         staged = [r for r in rows if r["agreement_records"] or r["deals"]]
-        by_stage = [
-            {"stage": stage} | _totals([r for r in staged if r["stage"] == stage])
+        by_stage = {
+            stage or NO_STAGE: _totals([r for r in staged if r["stage"] == stage])
             for stage in sorted({r["stage"] for r in staged}, key=_stage_order)
-        ]
+        }
         out.append(head | _totals(rows) | {"by_stage": by_stage, "organizations": members})
     out.sort(key=lambda r: (-_top(r, "usd_from_partner"), -r["agreements"],
                             -_top(r, "usd_to_partner"), r["key"]))  # fmt: skip
@@ -695,8 +772,8 @@ def _stage_order(stage: str | None) -> int:
 
 
 def _top(row: dict[str, Any], key: str) -> int:
-    """Money from a partner ranks it first: money to it is often a regional package
-    shared with others (its own share not stated), so it ranks after agreements."""
+    """Own money from a partner ranks it first, then agreements, then own money to it
+    (money shared unsplit, regional, targets and involvement never rank a partner)."""
     return int((row[key] or {"high": 0})["high"])
 
 

@@ -71,9 +71,42 @@ class DiscrepancyIn(Strict):
     note: str | None = None
 
 
+class ShareIn(Strict):
+    """A party's stated share of a deal's amount, in the deal's currency (``low``/``high``)
+    or as a ``percent``, with the source that states it (a citation of the deal with
+    field ``share:<partner>``). Only a stated share credits a partner with part of a sum
+    it shares with others; without one, the money_flows ledger credits it nothing of its
+    own."""
+
+    low: Annotated[int, Field(ge=0)] | None = None
+    high: Annotated[int, Field(ge=0)] | None = None
+    percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    text: str | None = None  # the source's wording of the share
+    source: Slug
+    quote: Text | None = None
+    summary: Text | None = None
+
+    @property
+    def cited(self) -> Cited:
+        """The citation that states the share (checked as any other)."""
+        return Cited(source=self.source, quote=self.quote, summary=self.summary)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ShareIn:
+        self.cited  # noqa: B018  # raises when not exactly one of quote and summary
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both low and high (equal for one figure)")
+        if (self.low is None) == (self.percent is None):
+            raise ValueError("give the share as low/high or as percent, one of them")
+        if self.low is not None and self.low > self.high:  # type: ignore[operator]  # both set
+            raise ValueError(f"low ({self.low}) is greater than high ({self.high})")
+        return self
+
+
 class PartyIn(Strict):
     partner: Text  # a country/bloc code or an organisation slug
     role: Role
+    share: ShareIn | None = None  # deals only: its stated share of the amount
 
 
 class DateIn(Strict):
@@ -258,6 +291,7 @@ class DealIn(Record, Dated, Staged):
     title: Text
     kind: Literal[vocab.DEAL_KINDS]  # type: ignore[valid-type]  # vocab tuple (see Role)
     amount: AmountIn | None = None
+    figure: Literal[vocab.FIGURES] = "flow"  # type: ignore[valid-type]  # vocab tuple (see Role)
     stake: str | None = None
     stake_percent: Annotated[float, Field(ge=0, le=100)] | None = None
     parent: Slug | None = None

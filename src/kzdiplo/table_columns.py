@@ -10,10 +10,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "deals": (
         "id", "slug", "title", "kind", "amount_low", "amount_high", "currency", "approximate",
-        "qualifier", "amount_text", "usd_low", "usd_high", "usd_rate", "usd_rate_date",
-        "usd_rate_source", "stake", "stake_percent", "parent_id", "agreement_id", "deposit_id",
-        "project_id", "event_id", "stage", "date_start", "date_end", "date_precision",
-        "date_text", "date_inferred", "date_note", "summary", "notes",
+        "qualifier", "amount_text", "figure", "usd_low", "usd_high", "usd_rate",
+        "usd_rate_date", "usd_rate_source", "stake", "stake_percent", "parent_id",
+        "agreement_id", "deposit_id", "project_id", "event_id", "stage", "date_start",
+        "date_end", "date_precision", "date_text", "date_inferred", "date_note", "summary",
+        "notes",
     ),
     "events": (
         "id", "slug", "title", "kind", "location", "agreement_id", "deal_id", "deposit_id",

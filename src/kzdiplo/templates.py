@@ -48,9 +48,12 @@ deals:
     kind: funding                       # funding | investment | acquisition | package_value | fund
     stage: announced                    # as firmly as the source says, never firmer
     amount: {low: 900000000, high: 900000000, currency: USD, text: "$900 million"}
+    figure: flow                        # flow | target | ceiling ("up to"): never added
     parties:                            # money is credited through investor, financier,
       - {partner: us-exim, role: financier}    # co-financier, acquirer / recipient,
-      - {partner: KZ, role: recipient}         # beneficiary only
+      - {partner: KZ, role: recipient}         # beneficiary only; a partner that shares
+      # a sum with others is credited only with a share a source states:
+      # share: {low: 1500000000, high: 1500000000, source: SLUG, summary: "..."}
     agreement: null                     # slugs of the agreement, deposit or project
     sectors: [minerals]
     citations:                          # a citation for a field states its value

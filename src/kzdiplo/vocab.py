@@ -40,6 +40,17 @@ SOURCE_RELATIONS = ("republishes", "reports_on")
 # Roles through which money moves: totals credit a partner only through these.
 PAYER_ROLES = ("investor", "financier", "co-financier", "acquirer")
 RECIPIENT_ROLES = ("recipient", "beneficiary")
+# What a deal's amount is: money that moves (a flow), or a target or ceiling that totals
+# show apart and never add as a partner's money ("¥3 trillion over five years", "up to").
+FIGURES = ("flow", "target", "ceiling")
+# How the money ledger (the money_flows view) credits a partner with a deal's money:
+# its stated share, the whole deal (the only partner on its side), nothing of its own
+# (a sum shared with other payers, or received with other recipients, split not stated),
+# a target or ceiling, involved in no money-moving role, or counted through another deal.
+MONEY_BASES = (
+    "stated_share", "whole", "shared", "regional", "target", "ceiling", "involved",
+    "counted_elsewhere",
+)  # fmt: skip
 # How precisely coordinates place a deposit or project: the exact site, the site as a
 # source describes it, the nearest settlement, a district, a region.
 LOCATION_PRECISIONS = ("exact", "site", "settlement", "district", "region")

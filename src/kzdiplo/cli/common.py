@@ -140,6 +140,22 @@ YearOption = Annotated[
     int | None,
     typer.Option("--year", "-y", min=1, max=9999, help="Only records that may fall in this year."),
 ]
+IncludeUndatedOption = Annotated[
+    bool,
+    typer.Option(
+        "--include-undated",
+        help="With --year, --since or --until: also list records with no date (they are "
+        "otherwise left out, and counted in a note).",
+    ),
+]
+BilateralOption = Annotated[
+    bool,
+    typer.Option(
+        "--bilateral",
+        help="With --partner: only records whose parties are that partner (with its "
+        "organisations) and Kazakhstan, none else (no SCO, CIS or EAEU documents).",
+    ),
+]
 SinceOption = Annotated[
     str | None,
     typer.Option(

@@ -17,7 +17,9 @@ from typing import Annotated, Any, NamedTuple
 import typer
 
 from kzdiplo.cli.common import (
+    BilateralOption,
     FormatOption,
+    IncludeUndatedOption,
     KindOption,
     LayoutOption,
     LimitOption,
@@ -145,6 +147,8 @@ OPTIONS = (
            _set("since", lambda v: date_bound(v, "--since", end=False))),
     Option("until", UntilOption, None, _dated,
            _set("until", lambda v: date_bound(v, "--until", end=True))),
+    Option("include_undated", IncludeUndatedOption, False, _dated, _set("include_undated")),
+    Option("bilateral", BilateralOption, False, _every, _set("bilateral")),
     Option("kind", KindOption, None, lambda e: e.has("kind"), _matching("kind", "kinds")),
     Option("commodity", CommodityOption, None, lambda e: e.has("commodity"),
            _matching("commodity", "commodities")),
@@ -171,8 +175,10 @@ def filters_from(reader: Any, entity: Entity, values: Values) -> Any:
     f = queries.Filters()
     for option in options_for(entity):
         value = values.get(option.name)
-        if option.narrow is not None and value not in (None, []):
+        if option.narrow is not None and value not in (None, [], False):
             option.narrow(reader, entity, value, f)
+    if f.bilateral and f.partner is None:
+        raise UsageError("--bilateral needs --partner (the partner the records are with)")
     if f.since and f.until and f.since > f.until:
         raise UsageError(f"--since {values['since']} is after --until {values['until']}")
     queries.order_by(entity, f.sort)  # a bad --sort fails before any query runs

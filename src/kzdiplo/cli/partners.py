@@ -21,8 +21,9 @@ COLUMNS = [
     ("Name", lambda r: r["name"]),
     ("Agreements", lambda r: _agreements(r)),
     ("Deals involving", lambda r: _deals(r)),
-    ("USD from partner", lambda r: _money(r, "usd_from_partner")),
-    ("USD to partner", lambda r: _money(r, "usd_to_partner")),
+    ("USD from partner", lambda r: _own(r, "usd_from_partner")),
+    ("USD to partner", lambda r: _own(r, "usd_to_partner")),
+    ("Not its own (whole sums)", lambda r: _not_own(r)),
     ("Relationship, in the source's words", lambda r: show.text(r["relationship_level"])),
     ("Includes", lambda r: show.text(r["organizations"])),
 ]
@@ -35,19 +36,23 @@ def _deals(row: dict[str, Any]) -> str:
     return text
 
 
-def _money(row: dict[str, Any], key: str) -> str:
-    """The total, each stage's share when there are several, and how many of its deals
-    are shared with others (co-financed, or received with others: own share not stated)."""
+def _own(row: dict[str, Any], key: str) -> str:
+    """Its own money (whole deals and stated shares), each stage's part when there are
+    several, and how much of the money from it is private (its companies')."""
     text = show.usd_total(row[key])
-    parts = [s for s in row["by_stage"] if s[key]]
+    parts = [(stage, s) for stage, s in row["by_stage"].items() if s[key]]
     if len(parts) > 1:
-        text += "".join(f"\n{show.usd_total(s[key])} {show.stage(s['stage'])}" for s in parts)
+        text += "".join(f"\n{show.usd_total(s[key])} {show.stage(stage)}" for stage, s in parts)
     elif parts:
-        text += f" ({show.stage(parts[0]['stage'])})"
-    shared = row["co_financed_deals" if key == "usd_from_partner" else "shared_receipt_deals"]
-    if row[key] and shared:
-        text += f"\n{shared} shared with others (own share not stated)"
+        text += f" ({show.stage(parts[0][0])})"
+    private = row.get(f"{key}_private")
+    if private:
+        text += f"\nof which private {show.usd_total(private)}"
     return text
+
+
+def _not_own(row: dict[str, Any]) -> str:
+    return "\n".join(show.not_own(row)) or show.UNKNOWN
 
 
 def _agreements(row: dict[str, Any]) -> str:
@@ -72,15 +77,18 @@ def partners(
 
     A country's row includes its organisations (the US row includes the US
     Export-Import Bank). Agreements count a package by its size (29 in 1 record).
-    Money is credited by role: "USD from partner" adds deals where it invests,
-    finances, co-finances or acquires; "USD to partner" where it is a recipient or
-    beneficiary. A partner that is only a party, contractor, host or participant is
-    credited nothing (the deal still counts under "Deals involving"). Each deal is
-    added once: a part of an umbrella deal, or a deal whose money is counted in another
-    (a loan for the same project), is not added again for a partner the umbrella or the
-    other deal already credits. Money shared with others is marked (own share not
-    stated). Totals include every stage, each shown apart; --stage keeps some. Rows
-    come largest first; --limit keeps the first ones.
+    Money comes from the money_flows view, the ledger every total reads (kzdiplo sql
+    "SELECT partner, direction, sum(usd_low) FROM money_flows GROUP BY 1, 2" gives
+    the same figures). "USD from partner" is money it pays as investor, financier,
+    co-financier or acquirer; "USD to partner" what it receives as recipient or
+    beneficiary; both count a deal only when the partner is alone on its side or a
+    source states its share, and each deal once (a part of a package, or a deal
+    counted in another, is not added again). "Not its own" lists, with their whole
+    amounts, what the partner takes part in but cannot be credited with: sums paid
+    with others or received with other states (split not stated), targets and
+    ceilings, and deals in which it has no money-moving role. Money from its
+    companies is marked private. Totals include every stage, each shown apart;
+    --stage keeps some. Rows come largest own money first; --limit keeps the first.
 
     \b
     Examples:

@@ -108,6 +108,19 @@ def show_listing(ctx: typer.Context, entity: Entity, values: Values) -> None:
         note(f"no {entity.plural} match these filters")
     if page.more:
         note(f"showing the first {f.limit} {entity.plural}; --limit 0 shows all")
+    if page.undated:
+        note(undated_note(entity.plural, page.undated, page.undated_usd))
+
+
+def undated_note(plural: str, count: int, usd: int | None) -> str:
+    """What a date filter left out because it has no date, and how to see it."""
+    from kzdiplo.display import money
+
+    worth = f" (together at least {money(usd, usd, 'USD')})" if usd else ""
+    return (
+        f"{count} {plural if count != 1 else plural[:-1]} with no date not listed{worth}: "
+        "--include-undated lists them too"
+    )
 
 
 def under_packages(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from kzdiplo.cli.common import (
+    IncludeUndatedOption,
     LimitOption,
     PartnerOption,
     SinceOption,
@@ -61,6 +62,7 @@ def timeline(
     year: YearOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
+    include_undated: IncludeUndatedOption = False,
     limit: LimitOption = 0,
 ) -> None:
     """The events on a month scale: one line each with a bar over its partial date,
@@ -81,9 +83,16 @@ def timeline(
     from kzdiplo.entities import ENTITIES
 
     with reading(ctx) as reader:
-        values = {"partner": partner, "year": year, "since": since, "until": until}
-        f = filters_from(reader, ENTITIES["event"], values | {"limit": limit})
-        events = queries.list_records(reader, ENTITIES["event"], f).records
+        values = {"partner": partner, "year": year, "since": since, "until": until,
+                  "include_undated": include_undated, "limit": limit}  # fmt: skip
+        f = filters_from(reader, ENTITIES["event"], values)
+        page = queries.list_records(reader, ENTITIES["event"], f)
+        events = page.records
+    if page.undated:
+        from kzdiplo.access import note
+        from kzdiplo.cli.records import undated_note
+
+        note(undated_note("events", page.undated, None))
     console = Console(highlight=False)
     if not events:
         console.print("No events match these filters.")

@@ -95,21 +95,28 @@ def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, An
         f"<tr><td>{escape(p['name'])} ({escape(p['key'])})</td>"
         f"<td>{escape(display.usd_total(p['usd_from_partner']))}</td>"
         f"<td>{escape(display.usd_total(p['usd_to_partner']))}</td>"
+        f"<td>{escape('; '.join(display.not_own(p)) or display.UNKNOWN)}</td>"
         f"<td>{p['unpriced_deals']}</td><td>{p['agreements']}</td>"
-        f"<td>{escape(', '.join(display.stage(s['stage']) for s in p['by_stage']))}</td></tr>"
+        f"<td>{escape(', '.join(display.stage(s) for s in p['by_stage']))}</td></tr>"
         for p in partners
     )
     body += [
         '<section id="money"><h2>Money by partner</h2>'
-        "<p>US dollars credited to a partner only through roles that move money (payer, "
-        "lender, investor… ; recipient, borrower…), each deal added once. A range is drawn "
-        "low to high; a hollow mark and ≈ mean the source says <q>nearly</q> or "
+        "<p>Each partner's own money in US dollars, as the money_flows ledger credits it: "
+        "what it pays (investor, financier, co-financier, acquirer) or receives "
+        "(recipient, beneficiary) when it is alone on its side of a deal or a source "
+        "states its share, each deal once. Not drawn, and listed in the table's "
+        "<q>Not its own</q> column with their whole amounts: sums paid with others or "
+        "received with other states with no split stated (regional money is not a "
+        "member's own), targets and ceilings, and deals with no stated direction. A range "
+        "is drawn low to high; a hollow mark and ≈ mean the source says <q>nearly</q> or "
         f"<q>about</q>. {unpriced} deal(s) have no amount in any source and are counted, "
         "not drawn. Colour is the stage.</p>",
         svg.money(partners),
         svg.stage_legend(),
         '<div class="scroll"><table class="totals"><thead><tr><th>Partner</th><th>From partner</th>'
-        "<th>To partner</th><th>Unpriced deals</th><th>Agreements</th><th>Stages</th></tr>"
+        "<th>To partner</th><th>Not its own (whole sums)</th><th>Unpriced deals</th>"
+        "<th>Agreements</th><th>Stages</th></tr>"
         f"</thead><tbody>{rows}</tbody></table></div></section>",
     ]
     places = records["deposit"] + records["project"]

@@ -21,9 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kzdiplo.display import not_own
 from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import KzError, UsageError
-from kzdiplo.queries import Filters, list_records, partner_totals
+from kzdiplo.queries import NO_STAGE, Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
 from kzdiplo.vocab import PRECISIONS, in_words
 from kzdiplo.web.pages import label_of
@@ -68,11 +69,13 @@ MONEY_COLUMNS: dict[str, str] = {
     "partner": "Partner key (country, bloc, or organisation without a home country)",
     "name": "Partner name",
     "stage": "Stage of the records counted (NULL: not recorded)",
-    "usd_from_low": "US dollars from the partner (payer roles), low",
+    "usd_from_low": "US dollars from the partner (its own, from the money_flows ledger), low",
     "usd_from_high": "US dollars from the partner, high",
-    "usd_to_low": "US dollars to the partner (recipient roles), low",
+    "usd_to_low": "US dollars to the partner (its own, from the money_flows ledger), low",
     "usd_to_high": "US dollars to the partner, high",
     "approximate": "1 when any figure added is approximate ('nearly')",
+    "not_own": "Money it takes part in that is not its own to add (whole sums): paid with "
+    "others or received with other states with no split stated, targets, no direction",
     "unpriced_deals": "Deals with no amount in any source (counted, not added)",
     "deals": "Deals the partner takes part in",
     "agreements": "Agreements, packages expanded",
@@ -129,13 +132,15 @@ def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str,
 def _money_rows(reader: Reader) -> list[dict[str, Any]]:
     rows = []
     for p in partner_totals(reader):
-        for s in p["by_stage"]:
+        for stage, s in p["by_stage"].items():
             f, t = s["usd_from_partner"] or {}, s["usd_to_partner"] or {}
             rows.append({
-                "partner": p["key"], "name": p["name"], "stage": s["stage"],
+                "partner": p["key"], "name": p["name"],
+                "stage": None if stage == NO_STAGE else stage,
                 "usd_from_low": f.get("low"), "usd_from_high": f.get("high"),
                 "usd_to_low": t.get("low"), "usd_to_high": t.get("high"),
                 "approximate": int(bool(f.get("approximate") or t.get("approximate"))),
+                "not_own": "; ".join(not_own(s)) or None,
                 "unpriced_deals": s["unpriced_deals"], "deals": s["deals"],
                 "agreements": s["agreements"],
             })  # fmt: skip

@@ -125,13 +125,15 @@ def _log_x(value: float, low: float, high: float, left: float, plot: float) -> f
 
 
 def money(partners: list[dict[str, Any]], width: int = 1000) -> str:
-    """US dollars from and to each partner, one row per partner, direction and stage:
+    """Each partner's own US dollars (the money_flows ledger's), from and to it, one row per
+    partner, direction and stage:
     a range is a bar from low to high with end caps, a single figure a dot, "nearly" a
     hollow mark and ≈; a log scale, so that $8 m and $17 bn both show. Unpriced deals
     are counted at the row's end."""
     rows = []
     for p in partners:
-        for s in p["by_stage"]:
+        for name, s in p["by_stage"].items():
+            s = s | {"stage": name}
             for side, word in (("usd_from_partner", "from"), ("usd_to_partner", "to")):
                 if s[side]:
                     rows.append((p, s, word, s[side]))
