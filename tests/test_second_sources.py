@@ -188,8 +188,10 @@ def test_article_claims_are_kept_where_sources_disagree(db: sqlite3.Connection) 
 # --- package parts -------------------------------------------------------------------------
 
 
+# The AI partnerships (up to $3.7 billion) are not a part: the ministry's list names only
+# about $300 million of them (issue 22).
 PARTS = {"kz-us-boeing-787-air-astana", "kz-us-john-deere-machinery",
-         "kz-us-cove-tungsten-capex", "kz-us-ai-digital-partnerships"}  # fmt: skip
+         "kz-us-cove-tungsten-capex"}  # fmt: skip
 
 
 def test_package_parts_are_children_of_the_umbrella(db: sqlite3.Connection) -> None:
@@ -218,7 +220,7 @@ def test_package_parts_never_add_up_to_more_than_the_package(db: sqlite3.Connect
         (UMBRELLA,),
     ).fetchone()
     (whole,) = db.execute("SELECT usd_high FROM deals WHERE slug = ?", (UMBRELLA,)).fetchone()
-    assert (low, high) == (14_800_000_000, 16_800_000_000) and high <= whole
+    assert (low, high) == (11_100_000_000, 13_100_000_000) and high <= whole
 
 
 def test_a_part_is_added_once_for_each_partner(seeded_db: Path, db: sqlite3.Connection) -> None:
@@ -227,7 +229,9 @@ def test_a_part_is_added_once_for_each_partner(seeded_db: Path, db: sqlite3.Conn
     the same project is counted in it, not added. Give the package a US payer and the
     part is no longer added for the US: the package counts it."""
     us = next(r for r in run_json(seeded_db, "partners") if r["key"] == "US")
-    assert us["usd_from_partner"]["low"] == 1_100_000_000 and us["deals_not_added"] == 1
+    # EXIM's letter (counted in Cove's), and Boeing and John Deere, parts of the package
+    # in which the US is involved (no direction stated): each counted once, there
+    assert us["usd_from_partner"]["low"] == 1_100_000_000 and us["deals_not_added"] == 3
     db.execute(
         "UPDATE parties SET role = 'investor' WHERE deal_id = (SELECT id FROM deals WHERE slug "
         "= ?) AND country_id = (SELECT id FROM countries WHERE code = 'US')",
