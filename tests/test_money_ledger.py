@@ -16,8 +16,9 @@ from kzdiplo.vocab import MONEY_BASES, PAYER_ROLES, RECIPIENT_ROLES
 from tests.cli_helpers import run, run_json
 
 CENTRAL_ASIA = ("KG", "TJ", "TM", "UZ")
-LEDGER_TOTALS = (
-    "SELECT partner, direction, sum(usd_low) AS low, sum(usd_high) AS high "
+LEDGER_TOTALS = (  # CAST: PostgreSQL sums a bigint as numeric
+    "SELECT partner, direction, CAST(sum(usd_low) AS BIGINT) AS low, "
+    "CAST(sum(usd_high) AS BIGINT) AS high "
     "FROM money_flows WHERE direction IN ('from', 'to') GROUP BY partner, direction"
 )
 

@@ -306,6 +306,22 @@ def test_concurrent_loads_leave_no_duplicates(pg_url: str, tmp_path: Path) -> No
     assert seen <= {len(before), after}
 
 
+def test_the_money_ledger_sums_to_the_partners_totals_on_postgres(
+    pg_url: str, readonly_url: str
+) -> None:
+    """The same plain GROUP BY over money_flows as on SQLite gives the partners
+    command's figures on PostgreSQL too (the view is the one ledger on both)."""
+    from tests.test_money_ledger import LEDGER_TOTALS, ledger_matches_partners
+
+    rows = pg_run(pg_url, "partners", "--with-kazakhstan", "-f", "json")
+    ledger = pg_run(
+        pg_url, "sql", LEDGER_TOTALS, "-f", "json", extra_env={"KZDIPLO_READONLY_URL": readonly_url}
+    )
+    assert rows.exit_code == ledger.exit_code == 0, (rows.stderr, ledger.stderr)
+    partners = {r["key"]: r for r in json.loads(rows.stdout)}
+    assert ledger_matches_partners(json.loads(ledger.stdout), partners) >= 5
+
+
 def test_db_check_on_postgres(pg_url: str) -> None:
     assert pg_run(pg_url, "db", "check").exit_code == 0
     import sqlalchemy as sa

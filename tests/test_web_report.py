@@ -161,17 +161,17 @@ def test_the_map_draws_placed_records_by_precision_and_lists_the_rest() -> None:
 
 
 def test_money_keeps_ranges_nearly_unpriced_and_stages() -> None:
+    from kzdiplo.queries import NO_STAGE
     from kzdiplo.web.svg import money
 
-    def stage(name: str | None, usd: dict[str, Any] | None, unpriced: int = 0) -> dict[str, Any]:
-        return {"stage": name, "usd_from_partner": usd, "usd_to_partner": None,
-                "unpriced_deals": unpriced}  # fmt: skip
+    def stage(usd: dict[str, Any] | None, unpriced: int = 0) -> dict[str, Any]:
+        return {"usd_from_partner": usd, "usd_to_partner": None, "unpriced_deals": unpriced}
 
-    partner = {"key": "US", "name": "United States", "by_stage": [
-        stage("signed", {"low": 14 * 10**9, "high": 15 * 10**9, "approximate": False}),
-        stage("announced", {"low": 17 * 10**9, "high": 17 * 10**9, "approximate": True}, 1),
-        stage(None, None, 2),
-    ]}  # fmt: skip
+    partner = {"key": "US", "name": "United States", "by_stage": {
+        "signed": stage({"low": 14 * 10**9, "high": 15 * 10**9, "approximate": False}),
+        "announced": stage({"low": 17 * 10**9, "high": 17 * 10**9, "approximate": True}, 1),
+        NO_STAGE: stage(None, 2),
+    }}  # fmt: skip
     svg = money([partner])
     assert svg.count('class="money-row"') == 3
     assert 'data-stage="signed"' in svg and 'data-stage="announced"' in svg

@@ -12,7 +12,7 @@ import pytest
 from tests.cli_helpers import run, run_json
 
 SHEETS = ["about", "agreements", "deals", "deposits", "projects", "events", "sources",
-          "citations"]  # fmt: skip
+          "citations", "money_flows"]  # fmt: skip
 
 
 def _export(db: Path, out: Path) -> openpyxl.Workbook:

@@ -40,6 +40,14 @@ VIEWS: dict[str, str] = {
         "record_type and record_key, as every view (noun is the CLI's, partner for a "
         "country or an organisation)"
     ),
+    "money_flows": (
+        "The money ledger: one row per deal, partner and direction (from: it pays; to: it "
+        "receives; involved: a role that moves no money) with the amount the partner is "
+        "credited with and the basis of it. Only rows with basis whole or stated_share "
+        "carry an own amount (usd_low, usd_high), so SUM(usd_low) ... GROUP BY partner, "
+        "direction gives the partners command's figures and counts each deal once per "
+        "side; the whole sum of every deal stays beside it (deal_usd_low, deal_usd_high)"
+    ),
     "projects": "infrastructure_projects under the CLI's noun: the same rows and columns",
     "deposits": "mineral_deposits under the CLI's noun: the same rows and columns",
 }
@@ -87,6 +95,43 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "recipients": "Who receives (recipient, beneficiary), comma-separated",
         "is_part": "1 for a part of an umbrella deal (totals count the umbrella, not it)",
         "counted_in": "The slug of the deal this one's money is counted in (an overlap), if any",
+    },
+    "money_flows": {
+        "deal_id": "The deal (deals.id)",
+        "deal": "The deal's slug (kzdiplo show deal <slug>)",
+        "deal_title": "The deal's title",
+        "partner": "The partner credited: a country's or bloc's code (with its "
+        "organisations) or the slug of an organisation with no home country",
+        "partner_type": "country or organization",
+        "partner_name": "The partner's name",
+        "parties": "The partner's own parties in the deal on this side (the country "
+        "itself, its organisations), comma-separated",
+        "direction": "from (it pays: investor, financier, co-financier, acquirer), to (it "
+        "receives: recipient, beneficiary) or involved (a role that moves no money)",
+        "basis": "How the partner is credited: stated_share (a source states its share), "
+        "whole (alone on its side of the deal), shared (paid with other partners, split "
+        "not stated: no own amount), regional (received with other partners, split not "
+        "stated: no own amount), target or ceiling (not money that moves), involved (no "
+        "direction stated), counted_elsewhere (counted through the deal in counted_in)",
+        "private": "1 when every party of the partner on this side is a company (private "
+        "money), 0 for a state, its bodies and banks",
+        "stage": "The deal's stage",
+        "figure": "What the deal's amount is: flow, target or ceiling",
+        "amount_low": "The amount credited to the partner, low, in currency (NULL when "
+        "nothing is its own)",
+        "amount_high": "The same, high",
+        "currency": "The deal's currency (ISO 4217)",
+        "usd_low": "The amount credited, low, in US dollars at the deal's rate: sum this",
+        "usd_high": "The same, high",
+        "approximate": "True when the deal's amount is approximate (nearly, about)",
+        "deal_usd_low": "The whole deal in US dollars, low (not the partner's: for context)",
+        "deal_usd_high": "The same, high",
+        "shared_with": "How many partners are on this side of the deal (1: alone)",
+        "counted_in": "The slug of the deal through which this money is counted (a "
+        "package, or the deal it overlaps), when basis is counted_elsewhere",
+        "country_id": "The partner's country or bloc (countries.id), NULL for an "
+        "organisation with no home country",
+        "organization_id": "The organisation (organizations.id) when it has no home country",
     },
     "citation_details": {
         "citation_id": "The citation row (citations.id)",

@@ -64,7 +64,10 @@ _SKIP = ("id", "sources")  # ids differ between databases; sources have their ow
 
 def _comments(table: str) -> dict[str, str]:
     from kzdiplo.models import Base
+    from kzdiplo.views import VIEW_COLUMNS
 
+    if table in VIEW_COLUMNS:
+        return VIEW_COLUMNS[table]
     columns = Base.metadata.tables[table].columns
     return {c.name: c.comment for c in columns if c.comment}
 
@@ -87,6 +90,12 @@ def _sheets(reader: Reader) -> list[tuple[str, str, list[dict[str, Any]]]]:
     citations = reader.rows("SELECT * FROM citation_details ORDER BY citation_id")
     sheets.append(("citations", "citations", [
         {k: v for k, v in r.items() if k != "citation_id"} for r in citations
+    ]))  # fmt: skip
+    ledger = reader.rows(
+        "SELECT * FROM money_flows ORDER BY deal, direction, partner"  # the totals' one source
+    )
+    sheets.append(("money_flows", "money_flows", [
+        {k: v for k, v in r.items() if not k.endswith("_id")} for r in ledger
     ]))  # fmt: skip
     return sheets
 

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kzdiplo.display import not_own
+from kzdiplo.display import not_own, usd_total
 from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import KzError, UsageError
 from kzdiplo.queries import NO_STAGE, Filters, list_records, partner_totals
@@ -69,6 +69,9 @@ MONEY_COLUMNS: dict[str, str] = {
     "partner": "Partner key (country, bloc, or organisation without a home country)",
     "name": "Partner name",
     "stage": "Stage of the records counted (NULL: not recorded)",
+    "from_partner": "Its own money from it, as money (the money_flows ledger's basis whole "
+    "or stated_share)",
+    "to_partner": "Its own money to it, as money",
     "usd_from_low": "US dollars from the partner (its own, from the money_flows ledger), low",
     "usd_from_high": "US dollars from the partner, high",
     "usd_to_low": "US dollars to the partner (its own, from the money_flows ledger), low",
@@ -137,6 +140,8 @@ def _money_rows(reader: Reader) -> list[dict[str, Any]]:
             rows.append({
                 "partner": p["key"], "name": p["name"],
                 "stage": None if stage == NO_STAGE else stage,
+                "from_partner": usd_total(f) if f else None,
+                "to_partner": usd_total(t) if t else None,
                 "usd_from_low": f.get("low"), "usd_from_high": f.get("high"),
                 "usd_to_low": t.get("low"), "usd_to_high": t.get("high"),
                 "approximate": int(bool(f.get("approximate") or t.get("approximate"))),
@@ -212,9 +217,11 @@ CANNED: dict[str, dict[str, str]] = {
     },
     "money_by_partner_and_stage": {
         "title": "Money by partner and stage",
-        "description": "US dollars from and to each partner, credited only through roles "
-        "that move money, each deal added once (as kzdiplo partners); ranges as low/high, "
-        "approximate = 1 for 'nearly', unpriced deals counted.",
+        "description": "Each partner's own money from and to it, by stage, summed from the "
+        "money_flows ledger as kzdiplo partners sums it: a deal counts for a partner alone "
+        "on its side or with a stated share, once. not_own lists, with whole sums, what it "
+        "takes part in but cannot be credited with (shared or regional with no split, "
+        "targets, no direction). Ranges as low/high; approximate = 1 for 'nearly'.",
         "sql": "SELECT * FROM partner_money ORDER BY max(coalesce(usd_from_high, 0), "
         "coalesce(usd_to_high, 0)) DESC, agreements DESC, partner",
     },

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from kzdiplo import display
+from kzdiplo.queries import NO_STAGE
 
 PRECISION_WORDS = {
     "day": "day",
@@ -133,7 +134,7 @@ def money(partners: list[dict[str, Any]], width: int = 1000) -> str:
     rows = []
     for p in partners:
         for name, s in p["by_stage"].items():
-            s = s | {"stage": name}
+            s = s | {"stage": None if name == NO_STAGE else name}
             for side, word in (("usd_from_partner", "from"), ("usd_to_partner", "to")):
                 if s[side]:
                     rows.append((p, s, word, s[side]))
