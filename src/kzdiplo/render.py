@@ -115,7 +115,8 @@ class Layout(StrEnum):
 DROP_ORDER = (
     "Includes", "Where", "Kind", "Capacity", "Started", "Rests on", "Published", "Cited",
     "Commodity", "Count", "Completion", "Relationship, in the source's words", "Partners",
-    "Publisher", "Status", "Payer \u2192 recipient", "Date", "Disputed", "Stage", "Cost",
+    "Publisher", "Not its own (whole sums)", "Status", "Payer \u2192 recipient", "Date",
+    "Disputed", "Stage", "Cost",
     "Amount", "USD to partner", "USD from partner", "Agreements",
 )  # fmt: skip
 FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
