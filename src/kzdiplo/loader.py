@@ -968,16 +968,25 @@ def _stage_date(date: Any) -> dict[str, Any]:
 def _replace_children(
     conn: Connection, table: Table, column: str, record_id: int, rows: list[dict[str, Any]]
 ) -> bool:
-    """Replace the child rows of a record when they differ; True when they did."""
+    """Replace the child rows of a record when they differ; True when they did. When
+    there are as many rows as before, each keeps its id and only changed values are
+    written (a reload that adds a party's share rewrites no other row)."""
     names = [c.name for c in table.columns if c.name != "id"]
     full_rows = [dict.fromkeys(names) | row | {column: record_id} for row in rows]
     wanted = list({tuple(r.items()): r for r in full_rows}.values())  # drop repeats
     existing = conn.execute(
-        select(*[table.c[n] for n in names]).where(table.c[column] == record_id)
-    )
+        select(table.c.id, *[table.c[n] for n in names])
+        .where(table.c[column] == record_id)
+        .order_by(table.c.id)
+    ).all()
     have = Counter(tuple((n, row._mapping[n]) for n in names) for row in existing)
     if have == Counter(tuple((n, r[n]) for n in names) for r in wanted):
         return False
+    if len(existing) == len(wanted):
+        for row, new in zip(existing, wanted, strict=True):
+            if any(row._mapping[n] != new[n] for n in names):
+                conn.execute(update(table).where(table.c.id == row.id).values(new))
+        return True
     conn.execute(delete(table).where(table.c[column] == record_id))
     if wanted:
         conn.execute(insert(table), wanted)
