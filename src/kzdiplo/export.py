@@ -41,10 +41,29 @@ def _said(s: dict[str, Any]) -> dict[str, Any]:
     return {"source": s["source"], kind: s[kind]}
 
 
+SHARE_FIELD = "share:"  # a stated share's citation: field share:<partner key>
+
+
 def _citations(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's citations, less those of its parties' shares (written with them)."""
     return [
-        _drop_empty(_said(s) | {"field": s["field"], "note": s["note"]}) for s in record["sources"]
+        _drop_empty(_said(s) | {"field": s["field"], "note": s["note"]})
+        for s in record["sources"]
+        if not (s["field"] or "").startswith(SHARE_FIELD)
     ]
+
+
+def _party(record: dict[str, Any], party: dict[str, Any]) -> dict[str, Any]:
+    """A party in the load format, with its stated share and the citation that states it."""
+    out = {"partner": party["key"], "role": party["role"]}
+    share = party.get("share")
+    if share:
+        field = f"{SHARE_FIELD}{party['key']}"
+        cited = next(s for s in record["sources"] if s["field"] == field)
+        stated = {"percent": share["percent"]} if share["percent"] is not None else {
+            "low": share["low"], "high": share["high"]}  # fmt: skip
+        out["share"] = _drop_empty(stated | {"text": share["text"]}) | _said(cited)
+    return out
 
 
 def _stages(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -103,7 +122,7 @@ def _record(section: str, r: dict[str, Any]) -> dict[str, Any]:
             out[key] = _drop_empty(dict(r[key])) | {"low": r[key]["low"], "high": r[key]["high"]}
     if out.get("capacity"):
         out["capacity"] = _drop_empty(dict(out["capacity"]))
-    out["parties"] = [{"partner": p["key"], "role": p["role"]} for p in r["partners"]]
+    out["parties"] = [_party(r, p) for p in r["partners"]]
     out["sectors"] = r["sectors"]
     out["citations"] = _citations(r)
     out["discrepancies"] = _discrepancies(r)
@@ -153,9 +172,18 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Umbrella and overlapped records before the records naming them: the loader needs
-    them to exist first."""
-    return sorted(records, key=lambda r: r.get("parent") is not None or bool(r.get("overlaps")))
+    """Each package before its parts, at any depth (the loader needs a parent to exist
+    first; the deal a deal overlaps is resolved once the whole run is read)."""
+    parents = {r["slug"]: r.get("parent") for r in records}
+
+    def depth(slug: str) -> int:
+        seen: set[str] = set()
+        while parents.get(slug) and slug not in seen:  # a cycle in hand-edited data stops
+            seen.add(slug)
+            slug = parents[slug]  # type: ignore[assignment]  # the loop tests it is set
+        return len(seen)
+
+    return sorted(records, key=lambda r: depth(r["slug"]))
 
 
 def _topological(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
