@@ -221,8 +221,10 @@ def read_regular(folder: Path, name: str, what: str) -> str | None:
 
 
 def _manifest_files(out: Path, manifest: str) -> set[str]:
-    """The names an earlier run recorded in ``out``'s manifest, those that stay inside
-    ``out``; a link in place of the manifest is refused."""
+    """The names an earlier run recorded in ``out``'s manifest that are plain relative
+    paths (``..``, absolute paths and the like are ignored: a manifest is not trusted).
+    A link in place of the manifest, or on the way to a listed file, is refused: that is
+    where kzdiplo's own file was, and a run would write through it."""
     path = out / manifest
     if path.is_symlink():
         raise _through_link(path)
@@ -232,7 +234,12 @@ def _manifest_files(out: Path, manifest: str) -> set[str]:
         return set()
     if not isinstance(listed, list):
         return set()
-    return {name for name in listed if _inside(out, name) is not None}
+    names = {name for name in listed if _inside(Path("/nonexistent"), name) is not None}
+    for name in sorted(names):
+        if _inside(out, name) is None:
+            crossed = next(p for p in [out / name, *(out / name).parents] if p.is_symlink())
+            raise _through_link(crossed)
+    return names
 
 
 def _alive(pid: int) -> bool:
