@@ -20,7 +20,12 @@ from tests.cli_helpers import run, run_process
 from tests.reliability.bulk import write_events
 from tests.reliability.watch import Watched
 
-MANIFESTS = {"release": ".kzdiplo-release.json", "report": ".kzdiplo-report"}
+pytestmark = pytest.mark.slow  # release, report and export in subprocesses, some killed
+
+MANIFESTS = {"release": ".kzdiplo-release.json", "report": ".kzdiplo-report",
+             "export": ".kzdiplo-export.json"}  # fmt: skip
+# Each command that writes a folder, as run here (export: its format of many files).
+ARGV = {"release": ("release",), "report": ("report",), "export": ("export", "-f", "csv")}
 
 
 def _sha(path: Path) -> str:
@@ -48,13 +53,13 @@ def _one_line_refusal(result: subprocess.CompletedProcess[bytes]) -> str:
 
 
 def _write(db: Path, command: str, out: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return run_process("--db", str(db), command, "--out", str(out), *args)
+    return run_process("--db", str(db), *ARGV[command], "--out", str(out), *args)
 
 
 # --- only its own files are removed, and only inside --out ------------------------------
 
 
-@pytest.mark.parametrize("command", [pytest.param("release", marks=pytest.mark.slow), "report"])
+@pytest.mark.parametrize("command", ["release", "report"])
 def test_a_forged_manifest_removes_nothing_outside(
     command: str, seeded_db: Path, tmp_path: Path
 ) -> None:
@@ -89,8 +94,7 @@ def test_a_forged_manifest_removes_nothing_outside(
 @pytest.mark.parametrize(
     ("command", "name"),
     [("report", "search-index.js"), ("report", "index.html"), ("report", "records"),
-     *(pytest.param("release", name, marks=pytest.mark.slow)
-       for name in ("data", "CITATION.cff", "datapackage.json"))],
+     ("release", "data"), ("release", "CITATION.cff"), ("release", "datapackage.json")],
 )  # fmt: skip
 def test_no_write_through_a_link_in_the_folder(
     command: str, name: str, seeded_db: Path, tmp_path: Path
@@ -117,9 +121,7 @@ def test_no_write_through_a_link_in_the_folder(
     assert [p.name for p in tmp_path.iterdir() if ".kzdiplo-" in p.name] == []
 
 
-@pytest.mark.parametrize(
-    "command", [pytest.param("release", marks=pytest.mark.slow), "report", "export"]
-)
+@pytest.mark.parametrize("command", ["release", "report", "export"])
 def test_out_or_a_parent_that_is_a_link_is_refused(
     command: str, seeded_db: Path, tmp_path: Path
 ) -> None:
@@ -127,9 +129,8 @@ def test_out_or_a_parent_that_is_a_link_is_refused(
     (real / "inner").mkdir(parents=True)
     (tmp_path / "link").symlink_to(real)
     (tmp_path / "direct").symlink_to(real / "inner")
-    extra = ("-f", "csv") if command == "export" else ()
     for out in (tmp_path / "direct", tmp_path / "link" / "inner", tmp_path / "link" / "new"):
-        stderr = _one_line_refusal(_write(seeded_db, command, out, *extra))
+        stderr = _one_line_refusal(_write(seeded_db, command, out))
         assert "symbolic link" in stderr
     assert _digest(real) == {}
 
@@ -141,7 +142,6 @@ def _release_with_link(db: Path, out: Path, name: str, target: Path) -> None:
     (out / name).symlink_to(target)
 
 
-@pytest.mark.slow
 def test_a_link_named_in_the_middle_refuses_before_anything_moves(
     seeded_db: Path, tmp_path: Path
 ) -> None:
@@ -159,7 +159,6 @@ def test_a_link_named_in_the_middle_refuses_before_anything_moves(
     assert _digest(out) == before and elsewhere.read_text() == "{}"
 
 
-@pytest.mark.slow
 def test_previous_reads_only_regular_files_inside_its_folder(
     seeded_db: Path, tmp_path: Path
 ) -> None:
@@ -179,7 +178,6 @@ def test_previous_reads_only_regular_files_inside_its_folder(
     assert not new.exists()
 
 
-@pytest.mark.slow
 def test_release_csv_neutralises_formulas_unless_raw(seeded_db: Path, tmp_path: Path) -> None:
     import sqlite3
 
@@ -199,7 +197,6 @@ def test_release_csv_neutralises_formulas_unless_raw(seeded_db: Path, tmp_path: 
     assert "formula" in help_text and "--raw-csv" in help_text
 
 
-@pytest.mark.slow
 def test_our_own_stale_staging_folders_are_cleaned(seeded_db: Path, tmp_path: Path) -> None:
     """What a killed run leaves (a staging folder of a process that is gone, beside
     --out; or, from the releases before this writer, inside it) is recognised and
@@ -252,8 +249,7 @@ def _new_files(folder: Path, since: int) -> int:
     return count
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("command", ["report", "release"])
+@pytest.mark.parametrize("command", ["report", "release", "export"])
 def test_a_kill_at_any_point_leaves_the_old_folder_or_the_new_one(
     command: str, seeded_template: Path, big_db: Path, tmp_path: Path
 ) -> None:
@@ -281,7 +277,7 @@ def test_a_kill_at_any_point_leaves_the_old_folder_or_the_new_one(
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(old, out, symlinks=True)
         t0 = time.time_ns()
-        child = Watched("--db", str(big_db), command, "--out", str(out))
+        child = Watched("--db", str(big_db), *ARGV[command], "--out", str(out))
         assert child.freeze_when(lambda: seen(t0)), (point, child.output[-400:])  # noqa: B023
         child.kill()
         assert _digest(out) in wholes, point
@@ -289,3 +285,28 @@ def test_a_kill_at_any_point_leaves_the_old_folder_or_the_new_one(
     assert again.returncode == 0, again.stderr
     assert _digest(out) == wholes[1]
     assert sorted(p.name for p in work.iterdir()) == ["out"]
+
+
+def test_without_an_atomic_swap_the_folder_is_moved_aside_and_back(
+    seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the system has no RENAME_EXCHANGE, the old folder is renamed aside and the
+    new one into place; a kill between the two renames leaves the old one aside under
+    a recognised name, and the next run puts it back before anything else."""
+    import kzdiplo.files
+
+    out = tmp_path / "out"
+    assert run(seeded_db, "report", "--out", str(out)).exit_code == 0
+    whole = _digest(out)
+    monkeypatch.setattr(kzdiplo.files, "_exchange", lambda first, second: False)
+    assert run(seeded_db, "report", "--out", str(out)).exit_code == 0
+    assert _digest(out) == whole
+    assert [p.name for p in tmp_path.iterdir() if ".kzdiplo-" in p.name] == []
+    # The state a kill between the two renames leaves: --out gone, the old folder aside.
+    (out / "notes.txt").write_text("someone's")
+    aside = tmp_path / f".out.kzdiplo-old-{_dead_pid()}-abc123"
+    out.rename(aside)
+    refused = run(seeded_db, "report", "--out", str(out))  # notes.txt: not ours, as before
+    assert refused.exit_code == 2 and "notes.txt" in refused.stderr
+    assert _digest(out) == whole | {"notes.txt": _sha(out / "notes.txt")}
+    assert not aside.exists()
