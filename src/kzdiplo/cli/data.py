@@ -138,8 +138,10 @@ def export(
     xlsx (one spreadsheet: a sheet per kind of record, sources, citations, and column
     descriptions).
 
-    Each file is written to a temporary file and moved into place when complete; files
-    that an earlier export did not write are replaced only with --force.
+    The files are written into a staging folder beside --out and moved in only when all
+    are complete (the whole folder is swapped when it holds only kzdiplo's exports);
+    files that an earlier export did not write are replaced only with --force, and no
+    link in or above --out is followed.
 
     \b
     Examples:
