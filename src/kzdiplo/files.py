@@ -255,10 +255,10 @@ def _alive(pid: int) -> bool:
 
 
 def _stale_stages(out: Path) -> list[Path]:
-    """Staging folders of a killed run for ``out`` (its pid no longer alive), beside it
-    and, from older releases, inside it."""
+    """Staging folders of a killed run for ``out`` (its pid no longer alive): beside it,
+    or inside it where its parent was not writable (and, from older releases, theirs)."""
     found = []
-    for folder, legacy in ((out.parent, False), (out, True)):
+    for folder in (out.parent, out):
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -266,9 +266,8 @@ def _stale_stages(out: Path) -> list[Path]:
         for entry in entries:
             if not entry.is_dir(follow_symlinks=False):
                 continue
-            if legacy:
-                if _LEGACY_STAGE.match(entry.name):
-                    found.append(Path(entry.path))
+            if folder == out and _LEGACY_STAGE.match(entry.name):
+                found.append(Path(entry.path))
                 continue
             match = STAGE_PATTERN.match(entry.name)
             if (
@@ -356,6 +355,7 @@ class FolderWriter:
         self.extra: dict[str, Any] = {}  # more keys for the manifest
         self.written: list[str] = []
         self.stage = Path()
+        self.staged_inside = False
 
     # -- before writing --------------------------------------------------------------
 
@@ -384,7 +384,12 @@ class FolderWriter:
         try:
             self.stage = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out.parent))
         except OSError as exc:
-            raise UsageError(f"cannot write in {self.out.parent}: {exc.strerror}") from None
+            if not self.out.is_dir():
+                raise UsageError(f"cannot write in {self.out.parent}: {exc.strerror}") from None
+            # --out in a folder only it can write (a home folder): stage inside it; the
+            # files are then moved in one by one (see _commit_in_place).
+            self.stage = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out))
+            self.staged_inside = True
         os.chmod(self.stage, self._folder_mode())
 
     def _folder_mode(self) -> int:
@@ -459,7 +464,7 @@ class FolderWriter:
         for name in self.written:  # a replaced file keeps its permissions
             if (self.out / name).is_file():
                 os.chmod(self.stage / name, _mode_for(self.out / name))
-        if self.foreign or _holds_cwd(self.out):
+        if self.foreign or self.staged_inside or _holds_cwd(self.out):
             self._commit_in_place()
         else:
             self._commit_swap()

@@ -310,3 +310,31 @@ def test_without_an_atomic_swap_the_folder_is_moved_aside_and_back(
     assert refused.exit_code == 2 and "notes.txt" in refused.stderr
     assert _digest(out) == whole | {"notes.txt": _sha(out / "notes.txt")}
     assert not aside.exists()
+
+
+def test_a_parent_it_cannot_write_stages_inside_the_folder(
+    seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out ~`` (a home folder, whose parent only root may write): the staging folder
+    goes inside --out and the files are moved in one by one; nothing is left behind. (As
+    root a read-only parent cannot be made with chmod: the refusal is simulated.)"""
+    import tempfile
+
+    import kzdiplo.files
+
+    out = tmp_path / "home"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    real = tempfile.mkdtemp
+
+    def parent_refuses(prefix: str, dir: Path) -> str:  # mkdtemp names it dir
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return real(prefix=prefix, dir=dir)
+
+    monkeypatch.setattr(kzdiplo.files.tempfile, "mkdtemp", parent_refuses)
+    assert run(seeded_db, "export", "-f", "csv", "--out", str(out)).exit_code == 0
+    assert run(seeded_db, "report", "--out", str(out), "--force").exit_code == 0
+    assert (out / "agreements.csv").is_file() and (out / "index.html").is_file()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert [p.name for p in out.iterdir() if ".kzdiplo-" in p.name and p.is_dir()] == []
