@@ -1,11 +1,14 @@
-"""Opening and writing files safely: one place for SQLite URIs and for atomic writes.
+"""Opening and writing files safely: one place for SQLite URIs, atomic writes and the
+folder writer (:func:`folder_writer`, described above its code) that export, report and
+release write through.
 
 Every SQLite path opened as a URI goes through :func:`sqlite_uri` (an unencoded ``#`` or
-``?`` silently opens another file). Every file kzdiplo writes goes through
-:func:`atomic_file` or :func:`atomic_path`: a uniquely named temporary file in the target's
-folder, flushed and fsynced, then moved into place with ``os.replace``, so a failed write
-leaves the previous file as it was and no temporary file behind. Neither ever writes on or
-through the database or its ``-wal``, ``-shm`` and ``-journal`` files.
+``?`` silently opens another file). A single file (``db backup``, the first database) goes
+through :func:`atomic_path`: a uniquely named temporary file in the target's folder,
+fsynced, then moved into place with ``os.replace``, so a failed write leaves the previous
+file as it was and no temporary file behind. A folder of files goes through
+:func:`folder_writer`. Neither ever writes on or through the database or its ``-wal``,
+``-shm`` and ``-journal`` files.
 """
 
 from __future__ import annotations
@@ -100,17 +103,6 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextmanager
-def atomic_file(
-    target: Path, database: Path | None = None, *, mode: str = "w", **open_args: Any
-) -> Iterator[IO[Any]]:
-    """An open temporary file that becomes ``target`` when the block ends without error."""
-    with atomic_path(target, database) as temporary, open(temporary, mode, **open_args) as f:
-        yield f
-        f.flush()
-        os.fsync(f.fileno())
-
-
-@contextmanager
 def atomic_path(target: Path, database: Path | None = None) -> Iterator[Path]:
     """A fresh temporary path beside ``target`` for a writer that needs a name (SQLite's
     backup API); fsynced and moved onto ``target`` when the block ends without error,
@@ -144,9 +136,10 @@ def atomic_path(target: Path, database: Path | None = None) -> Iterator[Path]:
 # staging folder and --out are swapped with one rename (renameat2's RENAME_EXCHANGE), so a
 # reader, or a kill at any point, finds either the previous folder or the new one, whole.
 # Where --out also holds files kzdiplo did not write (allowed by --force, or export beside
-# other files) the folder cannot be swapped; each file is then moved in by os.replace, all
-# checks done before the first move and the manifest last. No link is ever followed, and
-# only files the manifest says kzdiplo wrote are removed.
+# other files), is the working folder, or sits in a folder this process cannot write, the
+# folder is not swapped; each file is then moved in by os.replace, all checks done before
+# the first move and the manifest last. No link is ever followed, and only files the
+# manifest says kzdiplo wrote are removed.
 
 STAGE_PATTERN = re.compile(r"^\.(?P<name>.+)\.kzdiplo-(?:stage|old)-(?P<pid>\d+)-[a-z0-9_]+$")
 # Staging folders the releases before this writer made inside --out.
@@ -334,7 +327,10 @@ def _entries(out: Path) -> Entries:
 def _holds_cwd(folder: Path) -> bool:
     """Whether the working folder is ``folder`` or inside it: swapping that folder
     would leave the user's shell in a removed folder."""
-    cwd = Path(os.getcwd())
+    try:
+        cwd = Path(os.getcwd())
+    except OSError:  # the working folder was removed: nothing to protect
+        return False
     return cwd == folder or folder in cwd.parents
 
 
@@ -496,6 +492,7 @@ class FolderWriter:
     def _commit_in_place(self) -> None:
         """--out holds files of others: move each file in (each one atomic), remove our
         stale files, write the manifest last."""
+        self._sync()
         for name in self.written:
             target = self.out / name
             refuse_links(target.parent)
