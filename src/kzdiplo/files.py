@@ -498,7 +498,8 @@ class FolderWriter:
             self.stage = aside
         self._remove_ours(self.stage, self.ours | {self.manifest})
         with suppress(OSError):
-            self.stage.rmdir()
+            self.stage.rmdir()  # not empty if a file of others appeared meanwhile: kept
+        self.stage = Path()
 
     def _commit_in_place(self) -> None:
         """--out holds files of others: move each file in (each one atomic), remove our
