@@ -134,7 +134,9 @@ def test_report_refuses_a_folder_it_did_not_write(seeded_template: Path, tmp_pat
         marker.read_text().replace('"index.html"', '"index.html", "records/event-gone.html"')
     )
     stale.write_text("old page")
-    again = run(seeded_template, "report", "--out", str(out))
+    # notes.txt is still someone else's: every run into that folder needs --force.
+    assert run(seeded_template, "report", "--out", str(out)).exit_code == 2
+    again = run(seeded_template, "report", "--out", str(out), "--force")
     assert again.exit_code == 0, again.stderr
     assert not stale.exists()
     file = tmp_path / "file"

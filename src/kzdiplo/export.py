@@ -10,20 +10,22 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from kzdiplo import __version__
 from kzdiplo.entities import BY_PLURAL, ENTITIES
-from kzdiplo.errors import UsageError
-from kzdiplo.files import atomic_file, atomic_path, refuse_database, sqlite_read_uri
+from kzdiplo.files import atomic_path, sqlite_read_uri
 from kzdiplo.queries import Filters, attach, list_records
 from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
 from kzdiplo.render import to_json
 from kzdiplo.resolve import aliases_of
+
+if TYPE_CHECKING:
+    from kzdiplo.files import FolderWriter
 
 LICENSE = (
     "Facts and quotes: their sources' terms (each source row has its URL); compilation: CC BY 4.0"
@@ -239,10 +241,6 @@ def as_document(reader: Reader, progress: Callable[[], None] | None = None) -> d
 MANIFEST = ".kzdiplo-export.json"
 
 
-def _database(reader: Reader) -> Path | None:
-    return getattr(reader, "path", None)
-
-
 def files_of(fmt: str) -> list[str]:
     """The names an export in ``fmt`` writes into its folder."""
     if fmt == "csv":
@@ -252,46 +250,23 @@ def files_of(fmt: str) -> list[str]:
             "xlsx": ["kzdiplo.xlsx"]}[fmt]  # fmt: skip
 
 
-def _written_before(out: Path) -> set[str]:
-    try:
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        return {str(name) for name in manifest["files"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return set()
+def exporting_to(
+    out: Path, database: Path | None, *, force: bool
+) -> AbstractContextManager[FolderWriter]:
+    """The folder writer for ``kzdiplo export``: its files join those of earlier exports
+    (of other formats) in the folder; files it did not write are replaced only with
+    ``force``."""
+    from kzdiplo.files import folder_writer
+
+    return folder_writer(out, MANIFEST, who="kzdiplo export", database=database,
+                         force=force, keep_earlier=True, strict=False)  # fmt: skip
 
 
-def claim(out: Path, names: Iterable[str], database: Path | None, *, force: bool) -> None:
-    """Refuse to replace a file in ``out`` that an earlier export did not write (its
-    manifest lists what it wrote), unless ``force``; never the database, a folder or a
-    special file."""
-    ours = _written_before(out)
-    for name in names:
-        path = out / name
-        refuse_database(path, database)
-        if not path.exists() and not path.is_symlink():
-            continue
-        if path.is_dir():
-            raise UsageError(f"{path} is a folder: choose another --out")
-        if not path.is_file() and not path.is_symlink():
-            raise UsageError(f"{path} is not a regular file: choose another --out")
-        if name not in ours and not force:
-            raise UsageError(
-                f"{path} exists and was not written by kzdiplo export (--force replaces it)"
-            )
-
-
-def remember(out: Path, names: Iterable[str], database: Path | None) -> None:
-    """Add ``names`` to the folder's manifest of files export wrote."""
-    files = sorted(_written_before(out) | set(names))
-    with atomic_file(out / MANIFEST, database, encoding="utf-8") as f:
-        f.write(json.dumps({"written_by": f"kzdiplo {__version__}", "files": files}) + "\n")
-
-
-def write_json(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
-    target = out / "kzdiplo.json"
-    with atomic_file(target, _database(reader), encoding="utf-8") as f:
-        f.write(to_json(as_document(reader, progress)) + "\n")
-    return target
+def write_json(
+    reader: Reader, out: FolderWriter, progress: Callable[[], None] | None = None
+) -> None:
+    with out.open("kzdiplo.json") as f:
+        json_to(reader, f, progress)
 
 
 def json_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = None) -> None:
@@ -307,11 +282,11 @@ def ndjson_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = 
             progress()
 
 
-def write_ndjson(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
-    target = out / "kzdiplo.ndjson"
-    with atomic_file(target, _database(reader), encoding="utf-8") as f:
+def write_ndjson(
+    reader: Reader, out: FolderWriter, progress: Callable[[], None] | None = None
+) -> None:
+    with out.open("kzdiplo.ndjson") as f:
         ndjson_to(reader, f, progress)
-    return target
 
 
 def tables() -> list[Any]:
@@ -321,40 +296,40 @@ def tables() -> list[Any]:
 
 
 def write_csv(
-    reader: Reader, out: Path, progress: Callable[[], None] | None = None, *, raw: bool = False
-) -> Path:
-    """One CSV per table, plus ``columns.csv``: table, column, type, description; returns
-    the folder. Every file is replaced only when all of them are complete. Text cells that
-    a spreadsheet would run as a formula are neutralised unless ``raw``."""
+    reader: Reader,
+    out: FolderWriter,
+    progress: Callable[[], None] | None = None,
+    *,
+    raw: bool = False,
+    prefix: str = "",
+) -> None:
+    """One CSV per table, plus ``columns.csv``: table, column, type, description, named
+    ``prefix`` + file name in the folder being written. Text cells that a spreadsheet
+    would run as a formula are neutralised unless ``raw``."""
     from kzdiplo.safetext import csv_cell
 
     cell: Callable[[Any], Any] = (lambda v: v) if raw else csv_cell
-    database = _database(reader)
-    with ExitStack() as files:
-        for table in tables():
-            key = ", ".join(c.name for c in table.primary_key.columns)
-            # Columns in the models' order (not the file's, which follows migration
-            # history), the order columns.csv and the release's table schemas list them in.
-            names = ", ".join(c.name for c in table.columns)
-            columns, rows = reader.stream(f"SELECT {names} FROM {table.name} ORDER BY {key}")
-            f = files.enter_context(
-                atomic_file(out / f"{table.name}.csv", database, encoding="utf-8", newline="")
-            )
+    for table in tables():
+        key = ", ".join(c.name for c in table.primary_key.columns)
+        # Columns in the models' order (not the file's, which follows migration
+        # history), the order columns.csv and the release's table schemas list them in.
+        names = ", ".join(c.name for c in table.columns)
+        columns, rows = reader.stream(f"SELECT {names} FROM {table.name} ORDER BY {key}")
+        with out.open(f"{prefix}{table.name}.csv", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
                 writer.writerow([cell(_csv_value(v)) for v in row])
-            if progress:
-                progress()
-        f = files.enter_context(
-            atomic_file(out / "columns.csv", database, encoding="utf-8", newline="")
-        )
+        if progress:
+            progress()
+    with out.open(f"{prefix}columns.csv", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["table", "column", "type", "description"])
         for table in tables():
             for column in table.columns:
-                writer.writerow([table.name, column.name, str(column.type).lower(), column.comment])
-    return out
+                writer.writerow(
+                    [table.name, column.name, str(column.type).lower(), cell(column.comment)]
+                )
 
 
 def _csv_value(value: Any) -> Any:
@@ -369,25 +344,31 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def write_sqlite(path: Path, out: Path) -> Path:
-    """A standalone copy in ``out`` (see :func:`sqlite_backup`)."""
-    return sqlite_backup(path, out / "kzdiplo.db")
+def write_sqlite(path: Path, out: FolderWriter) -> None:
+    """A standalone copy, ``kzdiplo.db``, in the folder being written."""
+    _backup_into(path, out.path("kzdiplo.db"))
 
 
 def sqlite_backup(path: Path, target: Path) -> Path:
-    """Copy ``path`` to ``target`` with SQLite's online backup API: a consistent snapshot
-    even while other processes write. The copy replaces ``target`` only once complete,
-    and never lands on the database or its companion files."""
+    """Copy ``path`` to ``target`` (see :func:`_backup_into`); the copy replaces
+    ``target`` only once complete, and never lands on the database or its companion
+    files."""
     with atomic_path(target, path) as temporary:
-        source = sqlite3.connect(sqlite_read_uri(path), uri=True)
-        copy = sqlite3.connect(temporary)
-        try:
-            source.backup(copy)
-            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to mail
-        finally:
-            copy.close()
-            source.close()
+        _backup_into(path, temporary)
     return target
+
+
+def _backup_into(path: Path, target: Path) -> None:
+    """Copy ``path`` into the new file ``target`` with SQLite's online backup API: a
+    consistent snapshot even while other processes write."""
+    source = sqlite3.connect(sqlite_read_uri(path), uri=True)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to mail
+    finally:
+        copy.close()
+        source.close()
 
 
 def datasette_metadata(reader: Reader) -> dict[str, Any]:
@@ -418,12 +399,12 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
     }
 
 
-def write_datasette(reader: Reader, path: Path, out: Path) -> Path:
-    """The SQLite copy and, beside it, ``metadata.json``; returns the folder."""
+def write_datasette(reader: Reader, path: Path, out: FolderWriter) -> None:
+    """The SQLite copy and, beside it, ``metadata.json``."""
     write_sqlite(path, out)
-    with atomic_file(out / "metadata.json", path, encoding="utf-8") as f:
-        f.write(json.dumps(datasette_metadata(reader), indent=2, ensure_ascii=False) + "\n")
-    return out
+    out.write_text(
+        "metadata.json", json.dumps(datasette_metadata(reader), indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 def count_records(reader: Reader) -> int:

@@ -617,7 +617,10 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
     stored = dict(conn.execute(select(sources.c.slug, sources.c.text)).all())
     owners = {(LINKS[s], i): f"{LINKS[s].removesuffix('_id')} {k}" for s in LINKS
               for k, i in keys.ids[s].items() if i is not None}  # fmt: skip
-    reloaded = {(LINKS[i.section], keys.ids[i.section].get(i.key))
+    # A reloaded record replaces its citations (and stages) only when the file gives
+    # them; those it leaves out are kept (the merge rule), so they must hold in the new
+    # text like the quotes of records this run does not touch.
+    reloaded = {(LINKS[i.section], keys.ids[i.section].get(i.key)): i.record.model_fields_set
                 for i in bundle if i.section in LINKS}  # fmt: skip
     problems = []
     for item in bundle.items["sources"]:
@@ -631,18 +634,19 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
         broken = []
         source_id = keys.id("sources", item.key)
         rows = [
-            row
-            for table in (CITATIONS, STAGE_CHANGES)
+            (kept, row)
+            for kept, table in (("citations", CITATIONS), ("stages", STAGE_CHANGES))
             for row in conn.execute(
                 select(table).where(table.c.source_id == source_id, table.c.kind == "quote")
             ).mappings()
         ]
-        for row in rows:
+        for kept, row in rows:
             owner = next(((c, row[c]) for c in LINKS.values() if row.get(c) is not None), None)
-            if owner in reloaded:
-                continue  # its new citations are checked against the new text above
+            if owner in reloaded and kept in reloaded[owner]:
+                continue  # replaced by the file's own, checked against the new text above
             if text is None or normalise_space(row["text"]) not in text:
-                broken.append(owners.get(owner, "a record") if owner else "a record")
+                name = owners.get(owner, "a record") if owner else "a record"
+                broken.append(f"{name} ({kept})")
         if broken:
             names = ", ".join(dict.fromkeys(broken[:5])) + (", ..." if len(broken) > 5 else "")
             problems.append(

@@ -17,17 +17,18 @@ openpyxl is imported only here (the ``research`` extra).
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzdiplo import dataset
 from kzdiplo.entities import ENTITIES
-from kzdiplo.files import atomic_file
 from kzdiplo.queries import Filters, list_records, list_sources
 from kzdiplo.reader import Reader
 from kzdiplo.render import flatten
 from kzdiplo.safetext import FORMULA_STARTS
 from kzdiplo.vocab import SOURCE_RELATIONS, in_words
+
+if TYPE_CHECKING:
+    from kzdiplo.files import FolderWriter
 
 # Columns the listings derive (not stored as such): what they mean.
 DERIVED = {
@@ -106,8 +107,11 @@ def _cell_value(value: Any) -> Any:
     return str(value)
 
 
-def write_xlsx(reader: Reader, out: Path, progress: Callable[[], None] | None = None) -> Path:
-    """``out/kzdiplo.xlsx``; replaced only by a complete file."""
+def write_xlsx(
+    reader: Reader, out: FolderWriter, progress: Callable[[], None] | None = None
+) -> None:
+    """``kzdiplo.xlsx`` in the folder being written (which replaces the previous file
+    only when complete)."""
     try:
         from openpyxl import Workbook
         from openpyxl.comments import Comment
@@ -154,10 +158,7 @@ def write_xlsx(reader: Reader, out: Path, progress: Callable[[], None] | None = 
         sheet.freeze_panes = "A2"
         if progress:
             progress()
-    target = out / "kzdiplo.xlsx"
-    with atomic_file(target, getattr(reader, "path", None), mode="wb") as f:
-        book.save(f)
-    return target
+    book.save(out.path("kzdiplo.xlsx"))
 
 
 def _document(reader: Reader) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def test_a_file_named_like_a_temporary_file_is_left_alone(seeded_db: Path, tmp_p
     assert _count(dest) == seeded_agreements()
 
 
-@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "sqlite", "datasette"])
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "sqlite", "datasette", "xlsx"])
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal"])
 def test_no_export_writes_through_a_link_to_the_database(
     fmt: str, suffix: str, seeded_db: Path, tmp_path: Path
@@ -143,7 +143,8 @@ def test_no_export_writes_through_a_link_to_the_database(
     out = tmp_path / "out"
     out.mkdir()
     name = {"json": "kzdiplo.json", "ndjson": "kzdiplo.ndjson", "csv": "agreements.csv",
-            "sqlite": "kzdiplo.db", "datasette": "metadata.json"}[fmt]  # fmt: skip
+            "sqlite": "kzdiplo.db", "datasette": "metadata.json",
+            "xlsx": "kzdiplo.xlsx"}[fmt]  # fmt: skip
     (out / name).symlink_to(companion)
     result = run(seeded_db, "export", "-f", fmt, "-o", str(out), "--force")
     assert result.exit_code == 2 and "is the database" in result.stderr, result.stderr

@@ -52,6 +52,43 @@ def test_changing_a_cited_text_is_refused(seeded_db: Path, tmp_path: Path) -> No
     assert snapshot(seeded_db) == before
 
 
+def test_a_new_text_must_keep_the_quotes_of_kept_stages(seeded_db: Path, tmp_path: Path) -> None:
+    """A record reloaded without ``stages:`` keeps its stage changes (the merge rule), so
+    a source text re-declared in the same file must still hold their quotes. Before, the
+    load was accepted and ``db check`` then failed."""
+    first = """\
+sources:
+  - slug: test-stage-source
+    title: A source for the stage test
+    kind: media
+    text: "The deal was announced in May. The deal was signed in June."
+agreements:
+  - slug: test-stage-agreement
+    title: A test agreement
+    kind: agreement
+    citations:
+      - source: test-stage-source
+        quote: "The deal was announced in May."
+    stages:
+      - stage: signed
+        source: test-stage-source
+        quote: "The deal was signed in June."
+"""
+    assert run(seeded_db, "load", str(_write(tmp_path, first, "first.yaml"))).exit_code == 0
+    before = snapshot(seeded_db)
+    second = first.replace(" The deal was signed in June.", "").split("    stages:")[0]
+    line = _one_clean_line(run(seeded_db, "load", str(_write(tmp_path, second, "second.yaml"))))
+    assert "second.yaml" in line and "test-stage-source" in line and "text:" in line, line
+    assert "agreement test-stage-agreement (stages)" in line, line
+    assert snapshot(seeded_db) == before
+    assert run(seeded_db, "db", "check").exit_code == 0
+    # Given again (here: without the stage), the stages are replaced and the text may change.
+    replaced = second + "    stages: []\n"
+    result = run(seeded_db, "load", str(_write(tmp_path, replaced, "third.yaml")))
+    assert result.exit_code == 0, result.stderr
+    assert run(seeded_db, "db", "check").exit_code == 0
+
+
 def test_a_text_that_keeps_every_quote_may_grow(seeded_db: Path, tmp_path: Path) -> None:
     longer = ARTICLE.read_text(encoding="utf-8") + "\nA correction appended later.\n"
     (tmp_path / "longer.txt").write_text(longer, encoding="utf-8")

@@ -138,8 +138,10 @@ def export(
     xlsx (one spreadsheet: a sheet per kind of record, sources, citations, and column
     descriptions).
 
-    Each file is written to a temporary file and moved into place when complete; files
-    that an earlier export did not write are replaced only with --force.
+    The files are written into a staging folder beside --out and moved in only when all
+    are complete (the whole folder is swapped when it holds only kzdiplo's exports);
+    files that an earlier export did not write are replaced only with --force, and no
+    link in or above --out is followed.
 
     \b
     Examples:
@@ -162,38 +164,28 @@ def export(
     if not out.strip() or "\x00" in out:
         raise UsageError("--out needs a folder")
     folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--out {folder}: not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {folder}: {exc.strerror}") from None
     names = exporting.files_of(fmt.value)
     with reading(ctx) as reader, progress_bar(f"exporting {fmt.value}") as start:
         path = getattr(reader, "path", None)
-        exporting.claim(folder, names, path, force=force)
         if fmt in (ExportFormat.sqlite, ExportFormat.datasette) and path is None:
             raise KzError(f"--format {fmt.value} needs an SQLite database")
-        if fmt is ExportFormat.xlsx:
-            from kzdiplo import xlsx
+        with exporting.exporting_to(folder, path, force=force) as writer:
+            if fmt is ExportFormat.xlsx:
+                from kzdiplo import xlsx
 
-            written = xlsx.write_xlsx(reader, folder, start(xlsx.SHEET_COUNT))
-            exporting.remember(folder, names, path)
-            print(written)
-            return
-        per_table = fmt is ExportFormat.csv
-        tick = start(len(exporting.tables()) if per_table else exporting.count_records(reader))
-        if fmt is ExportFormat.json:
-            written = exporting.write_json(reader, folder, tick)
-        elif fmt is ExportFormat.ndjson:
-            written = exporting.write_ndjson(reader, folder, tick)
-        elif fmt is ExportFormat.csv:
-            written = exporting.write_csv(reader, folder, tick, raw=raw_csv)
-        elif fmt is ExportFormat.sqlite:
-            assert path is not None  # refused above
-            written = exporting.write_sqlite(path, folder)
-        else:
-            assert path is not None  # refused above
-            written = exporting.write_datasette(reader, path, folder)
-        exporting.remember(folder, names, path)
-    print(written)  # the file, or for csv and datasette the folder of files
+                xlsx.write_xlsx(reader, writer, start(xlsx.SHEET_COUNT))
+            elif fmt is ExportFormat.csv:
+                exporting.write_csv(reader, writer, start(len(exporting.tables())), raw=raw_csv)
+            elif fmt in (ExportFormat.json, ExportFormat.ndjson):
+                to_folder = (exporting.write_json if fmt is ExportFormat.json
+                             else exporting.write_ndjson)  # fmt: skip
+                to_folder(reader, writer, start(exporting.count_records(reader)))
+            elif fmt is ExportFormat.sqlite:
+                assert path is not None  # refused above
+                exporting.write_sqlite(path, writer)
+            else:
+                assert path is not None  # refused above
+                exporting.write_datasette(reader, path, writer)
+    # the file, or for csv and datasette the folder of files
+    written = folder / names[0] if len(names) == 1 else folder
+    print(written)

@@ -17,7 +17,7 @@ def report(
     ],
     force: Annotated[
         bool,
-        typer.Option("--force", help="Write into a non-empty folder kzdiplo did not write."),
+        typer.Option("--force", help="Write into a folder holding files kzdiplo did not write."),
     ] = False,
 ) -> None:
     """A static report: a folder of pages that opens from file:// with no network.
@@ -26,7 +26,8 @@ def report(
     money by partner (ranges as ranges, "nearly" marked, unpriced deals counted, stages
     by colour), a map of placed records with the unplaced listed beside it, a search
     box, and a page per record with its citations and discrepancies. A rerun replaces
-    its own pages; another folder that is not empty needs --force.
+    its own pages; a folder holding files kzdiplo did not write needs --force. The pages
+    are written beside --out and swapped in whole: an interrupted run leaves the old ones.
 
     \b
     Examples:

@@ -4,7 +4,7 @@ Everything the pages need is inside the folder: one stylesheet, a few lines of o
 JavaScript for the search box, the search index as a script (``fetch`` of a file:// URL
 is blocked by browsers, a ``<script src>`` is not) and charts as inline SVG. No request
 leaves the machine. The folder records what it wrote in ``MARKER``, so a rerun replaces
-its own pages and a folder of someone else's files is never written over unless forced.
+its own pages and a folder holding files of others needs ``--force``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 
 from kzdiplo import __version__, display
 from kzdiplo.entities import ENTITIES
-from kzdiplo.errors import UsageError
 from kzdiplo.queries import Filters, get_record, list_records, partner_totals
 from kzdiplo.reader import Reader
 from kzdiplo.web import svg
@@ -148,47 +147,30 @@ def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, An
     return _page("kzdiplo report", "\n".join(body), "")
 
 
-def _prepare(out: Path, force: bool) -> None:
-    """Refuse a non-empty folder kzdiplo did not write (unless forced); forget our own
-    earlier pages so a record that is gone leaves no page behind."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a folder")
-    marker = out / MARKER
-    if out.is_dir() and any(out.iterdir()) and not marker.is_file() and not force:
-        raise UsageError(
-            f"--out {out} is not empty and was not written by kzdiplo report; "
-            "choose an empty folder or pass --force"
-        )
-    if marker.is_file():
-        for name in json.loads(marker.read_text(encoding="utf-8")).get("files", []):
-            path = (out / name).resolve()
-            if path.is_file() and out.resolve() in path.parents:
-                path.unlink()
-    (out / "records").mkdir(parents=True, exist_ok=True)
-    (out / "static").mkdir(exist_ok=True)
-
-
 def write_report(reader: Reader, out: Path, force: bool = False) -> list[str]:
-    """Write the report into ``out``; returns the files written (relative paths)."""
-    _prepare(out, force)
-    records = collect(reader)
-    partners = partner_totals(reader)
-    files: dict[str, str] = {"index.html": _index(records, partners)}
-    for noun, rs in records.items():
-        for r in rs:
-            body = f"<h1>{escape(label_of(r))}</h1>" + record_body(
-                r, noun, lambda n, s: page_name(n, s) if n in records else None
-            )
-            files["records/" + page_name(noun, r["slug"])] = _page(label_of(r), body, "../")
-    index = [_search_entry(noun, r) for noun, rs in records.items() for r in rs]
-    files["search-index.js"] = (
-        "window.KZDIPLO_INDEX = " + json.dumps(index, ensure_ascii=False) + ";\n"
-    )
-    static = resources.files("kzdiplo.web") / "static"
-    for name in ("report.css", "search.js"):
-        files[f"static/{name}"] = (static / name).read_text(encoding="utf-8")
-    for name, text in files.items():
-        (out / name).write_text(text, encoding="utf-8")
-    written = sorted(files)
-    (out / MARKER).write_text(json.dumps({"files": written}, indent=1) + "\n", encoding="utf-8")
-    return written
+    """Write the report into ``out`` through the one folder writer (staged beside it and
+    swapped in whole, no link followed, only its own earlier pages removed); returns the
+    files written (relative paths)."""
+    from kzdiplo.files import folder_writer
+
+    database = getattr(reader, "path", None)
+    with folder_writer(out, MARKER, who="kzdiplo report", database=database,
+                       force=force) as folder:  # fmt: skip
+        records = collect(reader)
+        partners = partner_totals(reader)
+        folder.write_text("index.html", _index(records, partners))
+        for noun, rs in records.items():
+            for r in rs:
+                body = f"<h1>{escape(label_of(r))}</h1>" + record_body(
+                    r, noun, lambda n, s: page_name(n, s) if n in records else None
+                )
+                folder.write_text(
+                    "records/" + page_name(noun, r["slug"]), _page(label_of(r), body, "../")
+                )
+        index = [_search_entry(noun, r) for noun, rs in records.items() for r in rs]
+        script = "window.KZDIPLO_INDEX = " + json.dumps(index, ensure_ascii=False) + ";\n"
+        folder.write_text("search-index.js", script)
+        static = resources.files("kzdiplo.web") / "static"
+        for name in ("report.css", "search.js"):
+            folder.write_text(f"static/{name}", (static / name).read_text(encoding="utf-8"))
+        return sorted(folder.written)
