@@ -319,7 +319,7 @@ def write_csv(
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
             for row in rows:
-                writer.writerow([cell(_csv_value(v)) for v in row])
+                writer.writerow([cell(csv_value(v)) for v in row])
         if progress:
             progress()
     with out.open(f"{prefix}columns.csv", newline="") as f:
@@ -332,7 +332,7 @@ def write_csv(
                 )
 
 
-def _csv_value(value: Any) -> Any:
+def csv_value(value: Any) -> Any:
     """One cell as SQLite's text would be, whatever the backend: PostgreSQL hands back
     JSON columns as lists and booleans as bool."""
     if value is None:
