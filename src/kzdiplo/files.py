@@ -356,6 +356,10 @@ class FolderWriter:
         self.written: list[str] = []
         self.stage = Path()
         self.staged_inside = False
+        # What --out held before (set by prepare): files of ours, everything, the rest.
+        self.ours: set[str] = set()
+        self.found = Entries()
+        self.foreign: list[str] = []
 
     # -- before writing --------------------------------------------------------------
 
