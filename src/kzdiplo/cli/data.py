@@ -9,6 +9,7 @@ import typer
 
 from kzdiplo.cli.common import guarded, reading, state
 from kzdiplo.errors import KzError, UsageError, did_you_mean
+from kzdiplo.safetext import say
 
 
 @guarded
@@ -58,7 +59,7 @@ def load(
     for section, key, action, fields in report.changes:
         mark = "+" if action == "added" else "~"
         detail = f" ({', '.join(fields)})" if fields else ""
-        print(f"{mark} {section} {key}{detail}")
+        say(f"{mark} {section} {key}{detail}")
     verb = "dry run, nothing written: would be" if dry_run else "loaded:"
     note(f"{verb} {report.summary()}")
 
@@ -179,7 +180,7 @@ def export(
 
             written = xlsx.write_xlsx(reader, folder, start(xlsx.SHEET_COUNT))
             exporting.remember(folder, names, path)
-            print(written)
+            say(str(written))
             return
         per_table = fmt is ExportFormat.csv
         tick = start(len(exporting.tables()) if per_table else exporting.count_records(reader))
@@ -196,4 +197,4 @@ def export(
             assert path is not None  # refused above
             written = exporting.write_datasette(reader, path, folder)
         exporting.remember(folder, names, path)
-    print(written)  # the file, or for csv and datasette the folder of files
+    say(str(written))  # the file, or for csv and datasette the folder of files
