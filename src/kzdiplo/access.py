@@ -132,6 +132,17 @@ def _hint(target: Target) -> str:
     return f"kzdiplo --db {target.path} " if target.path and not target.is_default else "kzdiplo "
 
 
+def open_server(url: str) -> Reader:
+    """A read connection to a database server, for ``KZDIPLO_DATABASE_URL`` and for a URL
+    given as an argument (``diff``, ``release --previous``) alike: a failure is one line
+    with the URL and the driver's message masked (config.scrub)."""
+    try:
+        return server_reader(url)
+    except Exception as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"cannot open {redacted(url)!r}: {scrub(detail, url)}") from None
+
+
 def open_reader(db: str | None) -> Reader:
     """A read connection to the database the user chose, ready to query."""
     target = resolve(db)
@@ -148,12 +159,7 @@ def open_reader(db: str | None) -> Reader:
         check_sqlite_file(target.path)
         reader: Reader = SqliteReader(target.path)
     else:
-        try:
-            reader = server_reader(target.url)
-        except Exception as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            detail = scrub(detail, target.url)
-            raise UsageError(f"cannot open {redacted(target.url)!r}: {detail}") from None
+        reader = open_server(target.url)
     try:
         revision = schema_revision(reader)
     except KzError:

@@ -84,18 +84,28 @@ def _secrets(url: str) -> list[str]:
     return sorted({secret for secret in found if secret}, key=len, reverse=True)
 
 
+def known_urls() -> list[str]:
+    """Every URL this run was given: the kzdiplo URL variables and each command-line
+    argument that looks like a URL or a connection string (``diff URL``, ``--previous
+    URL``, ``--db URL``), so that no error line of any command shows their passwords."""
+    import sys
+
+    urls = [os.environ.get(name, "") for name in (ENV_URL, READONLY_ENV)]
+    urls += [a for a in sys.argv[1:] if "://" in a or "password" in a.lower()]
+    return [url for url in urls if url]
+
+
 def scrub(text: str, *urls: str) -> str:
-    """``text`` with every password of ``urls`` (by default both kzdiplo URL variables)
-    and any ``scheme://user:password@`` userinfo replaced by ``***``, whatever the text
-    is: a parser's error may quote the malformed URL it could not read."""
+    """``text`` with every password of ``urls`` (by default :func:`known_urls`) and any
+    ``scheme://user:password@`` userinfo replaced by ``***``, whatever the text is: a
+    parser's error may quote the malformed URL it could not read (psycopg quotes a bad
+    percent escape alone), and a path may have folded ``://`` into ``:/``."""
     import re
 
-    if not urls:
-        urls = tuple(os.environ.get(name, "") for name in (ENV_URL, READONLY_ENV))
-    for url in urls:
+    for url in urls or known_urls():
         for secret in _secrets(url):
             text = text.replace(secret, "***")
-    text = re.sub(r"(://[^:/@\s\"']*):[^\s\"']*@", r"\1:***@", text)
+    text = re.sub(r"([A-Za-z][\w+.-]*:/{1,2}[^:/@\s\"']*):[^\s\"']*@", r"\1:***@", text)
     return re.sub(r"(password\s*=\s*)[^&\s\"']+", r"\1***", text, flags=re.IGNORECASE)
 
 

@@ -54,17 +54,13 @@ def content_hash(document: dict[str, Any]) -> str:
 def from_database(db: str) -> dict[str, Any]:
     """The load-format document of a database: an SQLite file, or a server URL (opened
     read-only and checked to be at this kzdiplo's schema, like ``--db``)."""
-    from kzdiplo.access import open_reader
+    from kzdiplo.access import open_reader, open_server
     from kzdiplo.config import redacted
     from kzdiplo.export import as_document
-    from kzdiplo.reader import HEAD, schema_revision, server_reader
+    from kzdiplo.reader import HEAD, schema_revision
 
     if "://" in db and not db.startswith("sqlite"):
-        try:
-            reader = server_reader(db)
-        except Exception as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsageError(f"cannot open {redacted(db)!r}: {detail}") from None
+        reader = open_server(db)
         if schema_revision(reader) != HEAD:
             reader.close()
             raise UsageError(f"{redacted(db)}: not a kzdiplo database at schema {HEAD}")
