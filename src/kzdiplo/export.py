@@ -24,6 +24,7 @@ from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
 from kzdiplo.render import to_json
 from kzdiplo.resolve import aliases_of
+from kzdiplo.safetext import web_link
 
 LICENSE = (
     "Facts and quotes: their sources' terms (each source row has its URL); compilation: CC BY 4.0"
@@ -376,7 +377,7 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
         }
     for view, description in VIEWS.items():
         described[view] = {"description": description}
-    return {
+    meta = {
         "title": "kzdiplo: Kazakhstan's 2025 diplomacy",
         "description": (
             "A sourced relational database: every record cites the sentence it rests on "
@@ -384,10 +385,13 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
         ),
         "license": LICENSE,
         "source": first["title"],
-        "source_url": first["url"],
         "about": f"kzdiplo {__version__}",
         "databases": {"kzdiplo": {"tables": described}},
     }
+    # Datasette links the source on every page: only an http(s) URL may become that link
+    # (a javascript: URL in loaded data would run on a click).
+    url = web_link(first["url"])
+    return meta | ({"source_url": url} if url else {})
 
 
 def write_datasette(reader: Reader, path: Path, out: Path) -> Path:
