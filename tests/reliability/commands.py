@@ -123,6 +123,6 @@ def arguments(path: tuple[str, ...], fmt: str | None, w: Workspace) -> list[str]
         ("release",): ["--out", out, "--previous", str(w.base)],
         ("report",): ["--out", out],
         ("db", "backup"): [out + ".db"],
-        ("db", "grant-readonly"): ["reader"],
+        ("db", "grant-readonly"): ["--print-sql"],
     }.get(path, [])
     return [*path, *given, *(["--format", fmt] if fmt else [])]
