@@ -28,10 +28,9 @@ from kzdiplo.reader import (
 def note(message: str) -> None:
     """One line for the user on stderr (never mixed into the data on stdout), with no
     character that could drive the terminal."""
-    from kzdiplo.config import scrub
-    from kzdiplo.safetext import for_terminal
+    from kzdiplo.safetext import say
 
-    print(f"kzdiplo: {for_terminal(scrub(message))}", file=sys.stderr)
+    say(f"kzdiplo: {scrub(message)}", sys.stderr)
 
 
 def create_database(target: Target) -> str:

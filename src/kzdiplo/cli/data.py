@@ -49,10 +49,8 @@ def load(
         with writing(state(ctx).db) as engine, progress_bar("loading") as start:
             report = load_paths(engine, files, dry_run=dry_run, progress=start, waiting=note)
     except LoadError as exc:
-        from kzdiplo.safetext import for_terminal
-
         for problem in exc.problems if verbose else []:
-            print(f"kzdiplo: {for_terminal(problem)}", file=sys.stderr)
+            note(problem)
         more = len(exc.problems) - 1
         hint = f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
         raise UsageError(f"nothing loaded: {exc.problems[0]}{hint}") from None

@@ -244,7 +244,9 @@ def check(ctx: typer.Context) -> None:
         if target.path is None:
             raise
         # A damaged kzdiplo file: run every check anyway and report what fails.
-        say(f"FAIL  opening the database: {exc}")
+        from kzdiplo.config import scrub
+
+        say(f"FAIL  opening the database: {scrub(str(exc))}")
         try:
             reader = SqliteReader(target.path)
         except Exception:
