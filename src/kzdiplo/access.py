@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kzdiplo.config import Target, redacted, resolve, scrub
+from kzdiplo.config import Target, redacted, resolve, scheme_of, scrub
 from kzdiplo.errors import KzError, UsageError
 
 if TYPE_CHECKING:
@@ -101,13 +101,12 @@ SUPPORTED_SCHEMES = ("sqlite", "postgresql")
 
 def check_backend(target: Target) -> None:
     """Refuse a URL of a backend kzdiplo does not support, in one line."""
-    scheme = target.url.partition(":")[0].split("+", 1)[0].lower()
-    if scheme == "postgres":
-        scheme = "postgresql"
-    if scheme not in SUPPORTED_SCHEMES or "://" not in target.url:
-        shown = scheme if scheme.isalnum() and len(scheme) < 20 else "this"
+    scheme = scheme_of(target.url)
+    if scheme not in SUPPORTED_SCHEMES:
+        named = scheme and scheme.isalnum() and len(scheme) < 20
+        what = f"the {scheme} backend" if named else "a URL without a known backend"
         raise UsageError(
-            f"KZDIPLO_DATABASE_URL: the {shown} backend is not supported (use sqlite:///FILE "
+            f"KZDIPLO_DATABASE_URL: {what} is not supported (use sqlite:///FILE "
             "or postgresql+psycopg://USER@HOST/DB)"
         )
 

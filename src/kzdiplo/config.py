@@ -39,6 +39,19 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{quote(os.fspath(path), safe='/')}"
 
 
+def scheme_of(url: str) -> str | None:
+    """The backend a database URL names, lower-case, without its driver (``postgres`` and
+    ``postgresql+psycopg`` are ``postgresql``); None when ``url`` is no URL (a path). The
+    one reading of a URL's scheme, for the URL variables and URL arguments alike."""
+    import re
+
+    scheme, separator, _ = url.partition("://")
+    if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return None
+    backend = scheme.split("+", 1)[0].lower()
+    return "postgresql" if backend == "postgres" else backend
+
+
 def sqlite_path_of(url: str) -> Path | None:
     """The file an ``sqlite:///...`` URL names (None for memory or other backends)."""
     if not url.startswith("sqlite"):
