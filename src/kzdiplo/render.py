@@ -99,9 +99,12 @@ def _list_item(value: Any) -> str:
 
 
 def markdown_cell(value: str) -> str:
-    """Text in a Markdown table or list: nothing that drives a terminal, one line, and
-    ``|`` escaped so a cell cannot open another column."""
-    return for_terminal(value, multiline=True).replace("|", "\\|").replace("\n", " ")
+    """Text in a Markdown table or list: nothing that drives a terminal, one line, ``|``
+    escaped so a cell cannot open another column, and no link or HTML of the data's own
+    (``<`` and ``](`` escaped: a ``javascript:`` link or ``<a href>`` in a title stays text
+    when the Markdown is rendered)."""
+    text = for_terminal(value, multiline=True).replace("\n", " ")
+    return text.replace("|", "\\|").replace("<", "\\<").replace("](", "\\](")
 
 
 class Layout(StrEnum):

@@ -17,12 +17,15 @@ import yaml
 ESC = "\x1b"
 # What a hostile load file puts in every text: OSC 52 (writes the clipboard), OSC 8 (a
 # hidden link), CSI (clears the screen), a C1 CSI, BEL, CR, a bidi override and isolate,
-# Rich markup (a closing tag with no opening one crashed Rich; a link; blink), BibTeX
+# Rich markup (a closing tag with no opening one crashed Rich; a link; blink), Markdown
+# links, HTML and table rows that would be rendered as the document's own, BibTeX
 # braces that would open an entry of their own, and a word too long for any column.
 HOSTILE = (
     f"Hostile {ESC}]52;c;aGVsbG8=\x07 {ESC}]8;;https://evil.example\x07link{ESC}]8;;\x07 "
     f"{ESC}[2J\x9b2J bell\x07 cr\rover \u202egnp.exe\u202c \u2066iso\u2069 "
     "[/bogus] [link=javascript:alert(1)]x[/link] [blink]b[/blink] :smile: "
+    '[md](javascript:alert(2)) <a href="javascript:alert(3)">a</a> <javascript:alert(4)> '
+    "| cell |\n| --- |\n"
     "Title} , author = {Mallory}} @misc{injected, title={x} 100% \\end "
     '=HYPERLINK("http://evil.example") ' + "W" * 300
 )

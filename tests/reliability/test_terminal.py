@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 from kzdiplo.safetext import for_terminal
 from tests.cli_helpers import ENV, kzdiplo_command, run, run_process
@@ -193,6 +194,9 @@ def test_every_command_and_format_on_a_hostile_load(
         assert err.decode().count("\n") == 1 and err.startswith(b"kzdiplo: error:"), err
     found = UNSAFE.search(text)
     assert found is None, (found, text[max(0, found.start() - 200) : found.end() + 50])
+    if fmt == "markdown":  # rendered, the data makes no link, HTML or row of its own
+        html = MarkdownIt("commonmark").enable("table").render(out.decode())
+        assert "<a " not in html and 'javascript:alert(2)"' not in html, html[:3000]
     assert _written_links(hostile.out) == []
 
 
