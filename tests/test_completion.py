@@ -3,6 +3,7 @@ from the database, through the real entry point."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,19 @@ def test_completion_never_creates_a_database(tmp_path: Path) -> None:
     missing = tmp_path / "none.db"
     assert complete(missing, "kzdiplo deals -p U") == []
     assert not missing.exists()
+
+
+@pytest.mark.slow
+def test_a_hostile_key_is_never_offered(seeded_db: Path) -> None:
+    """A stranger's database may hold any slug: one with an escape sequence, a newline
+    (a second completion forged) or a bidi override is not typed into the shell."""
+    hostile = ["us-\x1b]52;c;aGVsbG8=\x07x", "us-a\nrm -rf", "us-\u202ex"]
+    with sqlite3.connect(seeded_db) as conn:
+        for i, slug in enumerate(hostile):
+            conn.execute("UPDATE deals SET slug = ? WHERE id = ?", (slug, i + 1))
+    offered = run_process(
+        env={"_KZDIPLO_COMPLETE": "complete_bash", "COMP_WORDS": f"kzdiplo --db {seeded_db} "
+             "show deal us", "COMP_CWORD": "5"},
+    ).stdout.decode()  # fmt: skip
+    assert "us-exim-critical-minerals-funding" in offered
+    assert not any(c in offered for c in "\x1b\x07\u202e") and "rm -rf" not in offered

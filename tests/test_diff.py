@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kzdiplo.config import sqlite_url
 from tests.cli_helpers import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "adding-facts.yaml"
@@ -50,6 +51,11 @@ def test_a_database_and_its_json_export_do_not_differ(seeded_db: Path, tmp_path:
     result = _diff(seeded_db, str(tmp_path / "x" / "kzdiplo.json"), str(seeded_db))
     assert result["counts"] == {"added": 0, "removed": 0, "changed": 0}
     assert _diff(seeded_db, str(tmp_path / "x"), str(seeded_db))["counts"]["changed"] == 0
+    # an SQLite file named by URL (as in KZDIPLO_DATABASE_URL) is that file, with the
+    # URL's percent-encoding decoded (config.sqlite_url)
+    as_url = sqlite_url(seeded_db)
+    assert _diff(seeded_db, as_url, str(seeded_db))["counts"] == {"added": 0, "removed": 0,
+                                                                  "changed": 0}  # fmt: skip
 
 
 def test_changed_quote_stage_and_discrepancy_are_named_by_field(

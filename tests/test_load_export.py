@@ -242,3 +242,17 @@ def test_a_broken_ndjson_line_is_one_clear_error(seeded_db: Path, tmp_path: Path
     bad.write_text('{"section": "events", "record": {}}\n{not json\n')
     result = run(seeded_db, "load", str(bad))
     assert result.exit_code == 2 and "line 2: invalid JSON" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "JavaScript:alert(1)", " https://x.example", "data:text/html,x",
+            "https://exa mple.org", "http:///nohost", "java\tscript:alert(1)"],
+)  # fmt: skip
+def test_datasette_metadata_links_only_web_urls(seeded_db: Path, tmp_path: Path, url: str) -> None:
+    """Datasette shows ``source_url`` as the "Data source" link of every page."""
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute("UPDATE sources SET url = ? WHERE id = (SELECT min(id) FROM sources)", (url,))
+    site = tmp_path / "site"
+    assert run(seeded_db, "export", "-f", "datasette", "-o", str(site)).exit_code == 0
+    metadata = json.loads((site / "metadata.json").read_text())
+    assert "source_url" not in metadata and metadata["source"]

@@ -6,14 +6,17 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.browser import colours_in_png, guarded_page, launch, png_size
 from tests.cli_helpers import ENV, kzdiplo_command, run_process
@@ -35,11 +38,18 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(seeded_template: Path) -> Iterator[str]:
     """``kzdiplo serve`` on a free port, until the module's tests are done."""
-    digest = hashlib.sha256(seeded_template.read_bytes()).hexdigest()
+    with serving(seeded_template) as url:
+        yield url
+
+
+@contextmanager
+def serving(db: Path) -> Iterator[str]:
+    """``kzdiplo serve`` of ``db`` on a free port; its URL."""
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
     proc = subprocess.Popen(
-        [*kzdiplo_command(), "--db", str(seeded_template), "serve", "--port", str(port)],
+        [*kzdiplo_command(), "--db", str(db), "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -62,7 +72,7 @@ def server(seeded_template: Path) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=20)
     # read-only: the database served is byte for byte what it was
-    assert hashlib.sha256(seeded_template.read_bytes()).hexdigest() == digest
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
 
 
 def _get_json(url: str) -> Any:
@@ -172,3 +182,29 @@ def test_serve_refuses_postgres_and_bad_ports(tmp_path: Path) -> None:
     assert run_process("serve", "--port", "70000", home=tmp_path).returncode == 2
     bad_host = run_process("serve", "--host", "no-such-host.invalid", home=tmp_path)
     assert bad_host.returncode == 2 and bad_host.stderr.count(b"\n") == 1, bad_host.stderr
+
+
+def test_a_javascript_url_in_loaded_data_never_becomes_a_link(
+    browser: Any, seeded_db: Path, tmp_path: Path
+) -> None:
+    """Datasette links the first source as the "Data source" of every page: a load that
+    gives that source a javascript: URL must leave it as text. In Chromium, every link on
+    the pages is http(s) or on the site, and clicking the source's name runs nothing."""
+    with sqlite3.connect(seeded_db) as conn:
+        slug, title = conn.execute("SELECT slug, title FROM sources ORDER BY id LIMIT 1").fetchone()
+    load = tmp_path / "js.yaml"
+    load.write_text(yaml.safe_dump({"sources": [{"slug": slug, "title": title, "kind": "media",
+                                                 "url": "javascript:alert(document.domain)"}]}))  # fmt: skip
+    assert run_process("--db", str(seeded_db), "load", str(load)).returncode == 0
+    with serving(seeded_db) as url:
+        for path in ("/", "/kzdiplo", "/kzdiplo/records", "/kzdiplo/sources"):
+            page, guard = _open(browser, url, path)
+            ran: list[str] = []
+            page.on("dialog", lambda d, ran=ran: (ran.append(d.message), d.dismiss()))
+            named = page.get_by_text(title, exact=True)
+            for i in range(named.count()):  # a link would run its URL here
+                named.nth(i).click()
+            assert ran == [] and guard.blocked == [], (path, ran)
+            schemes = page.evaluate("[...document.links].map(a => a.protocol)")
+            assert set(schemes) <= {"http:", "https:"}, (path, schemes)
+            page.close()

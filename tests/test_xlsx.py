@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from kzdiplo.safetext import for_terminal
 from tests.cli_helpers import run, run_json
 
 SHEETS = ["about", "agreements", "deals", "deposits", "projects", "events", "sources",
@@ -103,3 +104,17 @@ def test_replaces_its_own_workbook_but_not_someone_elses(seeded_db: Path, tmp_pa
     refused = run(seeded_db, "export", "--format", "xlsx", "--out", str(theirs))
     assert refused.exit_code == 2 and "--force" in refused.stderr
     assert (theirs / "kzdiplo.xlsx").read_bytes() == b"their workbook"
+
+
+def test_control_characters_are_shown_not_refused(seeded_db: Path, tmp_path: Path) -> None:
+    """openpyxl refuses text holding most C0 controls (XML cannot carry them): ESC in a
+    title crashed the whole export. Cells go through the guard of every human format."""
+    title = "Before \x1b]52;c;aGVsbG8=\x07 \x1b[2J \u202egnp.exe\u202c\x00 after"
+    with sqlite3.connect(seeded_db) as conn:
+        slug = conn.execute("SELECT slug FROM events ORDER BY id LIMIT 1").fetchone()[0]
+        conn.execute("UPDATE events SET title = ? WHERE slug = ?", (title, slug))
+    sheet = _export(seeded_db, tmp_path)["events"]
+    headers = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[headers.index("slug")].value == slug)
+    shown = row[headers.index("title")].value
+    assert shown == for_terminal(title, multiline=True) and "\u241b]52" in shown, shown

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kzdiplo.config import Target, redacted, resolve, scrub
+from kzdiplo.config import Target, redacted, resolve, scheme_of, scrub
 from kzdiplo.errors import KzError, UsageError
 
 if TYPE_CHECKING:
@@ -28,10 +28,9 @@ from kzdiplo.reader import (
 def note(message: str) -> None:
     """One line for the user on stderr (never mixed into the data on stdout), with no
     character that could drive the terminal."""
-    from kzdiplo.config import scrub
-    from kzdiplo.safetext import for_terminal
+    from kzdiplo.safetext import say
 
-    print(f"kzdiplo: {for_terminal(scrub(message))}", file=sys.stderr)
+    say(f"kzdiplo: {scrub(message)}", sys.stderr)
 
 
 def create_database(target: Target) -> str:
@@ -102,13 +101,12 @@ SUPPORTED_SCHEMES = ("sqlite", "postgresql")
 
 def check_backend(target: Target) -> None:
     """Refuse a URL of a backend kzdiplo does not support, in one line."""
-    scheme = target.url.partition(":")[0].split("+", 1)[0].lower()
-    if scheme == "postgres":
-        scheme = "postgresql"
-    if scheme not in SUPPORTED_SCHEMES or "://" not in target.url:
-        shown = scheme if scheme.isalnum() and len(scheme) < 20 else "this"
+    scheme = scheme_of(target.url)
+    if scheme not in SUPPORTED_SCHEMES:
+        named = scheme and scheme.isalnum() and len(scheme) < 20
+        what = f"the {scheme} backend" if named else "a URL without a known backend"
         raise UsageError(
-            f"KZDIPLO_DATABASE_URL: the {shown} backend is not supported (use sqlite:///FILE "
+            f"KZDIPLO_DATABASE_URL: {what} is not supported (use sqlite:///FILE "
             "or postgresql+psycopg://USER@HOST/DB)"
         )
 
@@ -132,6 +130,17 @@ def _hint(target: Target) -> str:
     return f"kzdiplo --db {target.path} " if target.path and not target.is_default else "kzdiplo "
 
 
+def open_server(url: str) -> Reader:
+    """A read connection to a database server, for ``KZDIPLO_DATABASE_URL`` and for a URL
+    given as an argument (``diff``, ``release --previous``) alike: a failure is one line
+    with the URL and the driver's message masked (config.scrub)."""
+    try:
+        return server_reader(url)
+    except Exception as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"cannot open {redacted(url)!r}: {scrub(detail, url)}") from None
+
+
 def open_reader(db: str | None) -> Reader:
     """A read connection to the database the user chose, ready to query."""
     target = resolve(db)
@@ -148,12 +157,7 @@ def open_reader(db: str | None) -> Reader:
         check_sqlite_file(target.path)
         reader: Reader = SqliteReader(target.path)
     else:
-        try:
-            reader = server_reader(target.url)
-        except Exception as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            detail = scrub(detail, target.url)
-            raise UsageError(f"cannot open {redacted(target.url)!r}: {detail}") from None
+        reader = open_server(target.url)
     try:
         revision = schema_revision(reader)
     except KzError:

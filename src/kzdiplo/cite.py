@@ -14,7 +14,6 @@ is credited to its project. BibTeX and RIS carry no author at all.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 
@@ -135,24 +134,39 @@ def _date_parts(value: str) -> list[int]:
 # --- BibTeX ---
 
 _BIB_SPECIAL = re.compile(r"([\\{}&%$#_^~])")
-_BIB_REPLACE = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "^": r"\textasciicircum{}",
-                "~": r"\textasciitilde{}"}  # fmt: skip
+# BibTeX counts every brace to find where a field ends, a backslash before it or not: so
+# ``\{`` would still close or open a field and a title could start an entry of its own.
+# Braces are written as commands that hold none of their own.
+BIB_REPLACE = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}",
+               "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}  # fmt: skip
 
 
 def bib_escape(text: str) -> str:
-    """LaTeX-escape text so a field's braces always balance, whatever the source says."""
-    text = " ".join(str(text).split())
-    return _BIB_SPECIAL.sub(lambda m: _BIB_REPLACE.get(m[1], "\\" + m[1]), text)
+    """Text as a BibTeX field's value: one line, nothing that drives a terminal
+    (safetext), LaTeX's special characters escaped and no brace of its own, so the field
+    ends where it should whatever the source says."""
+    from kzdiplo.safetext import for_terminal
+
+    text = for_terminal(" ".join(str(text).split()))
+    return _BIB_SPECIAL.sub(lambda m: BIB_REPLACE.get(m[1], "\\" + m[1]), text)
 
 
 def _bib_url(url: str) -> str:
     # biblatex reads url verbatim; only braces and spaces could break the entry.
-    return re.sub(r"[{}\s]", lambda m: f"%{ord(m[0]):02X}", url)
+    from kzdiplo.safetext import for_terminal
+
+    return re.sub(r"[{}\s]", lambda m: f"%{ord(m[0]):02X}", for_terminal(url))
+
+
+def _bib_key(key: str) -> str:
+    """A citation key BibTeX reads as one: a slug from a stranger's database may hold
+    anything, and only these characters are safe in a key."""
+    return re.sub(r"[^A-Za-z0-9_.:+/-]", "-", key) or "-"
 
 
 def _bib_entry(kind: str, key: str, fields: list[tuple[str, str | None]]) -> str:
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
-    return f"@{kind}{{{key},\n{body}\n}}\n"
+    return f"@{kind}{{{_bib_key(key)},\n{body}\n}}\n"
 
 
 def bibtex(c: dict[str, Any]) -> str:
@@ -218,7 +232,11 @@ def csl_json(c: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _ris_value(value: str) -> str:
-    return " ".join(str(value).split())
+    """One RIS line's value: whitespace folded (a newline would start a forged tag) and
+    nothing that drives a terminal (safetext)."""
+    from kzdiplo.safetext import for_terminal
+
+    return for_terminal(" ".join(str(value).split()))
 
 
 def ris(c: dict[str, Any]) -> str:
@@ -230,7 +248,7 @@ def ris(c: dict[str, Any]) -> str:
     for s in c["sources"]:
         lines += [
             f"TY  - {_RIS_TYPE[s['kind']]}",
-            f"ID  - {s['slug']}",
+            f"ID  - {_ris_value(s['slug'])}",
             f"TI  - {_ris_value(s['title'])}",
         ]
         if s["publisher"]:
@@ -256,6 +274,7 @@ def ris(c: dict[str, Any]) -> str:
 def text(c: dict[str, Any]) -> str:
     """For people: numbered references, each claim under its source."""
     from kzdiplo.render import said
+    from kzdiplo.safetext import for_terminal
 
     d = c["dataset"]
     lines = [f"{d['name']}. Data version {d['version']} ({d['date']}).",
@@ -272,16 +291,17 @@ def text(c: dict[str, Any]) -> str:
             lines.append(f"    supports {cl['record']}{field}:")
             lines.append(f"      {said(cl)}")
         lines.append("")
-    return "\n".join(lines)
+    # Each line through the guard: a newline inside a title is shown, never a new line.
+    return "\n".join(for_terminal(line) for line in lines)
 
 
 def render(c: dict[str, Any], fmt: str) -> str:
     if fmt == "bibtex":
         return bibtex(c)
     if fmt == "csl-json":
-        return json.dumps(csl_json(c), ensure_ascii=False, indent=2) + "\n"
+        from kzdiplo.render import to_json
+
+        return to_json(csl_json(c)) + "\n"
     if fmt == "ris":
         return ris(c)
-    from kzdiplo.safetext import for_terminal
-
-    return for_terminal(text(c), multiline=True)
+    return text(c)

@@ -39,6 +39,19 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{quote(os.fspath(path), safe='/')}"
 
 
+def scheme_of(url: str) -> str | None:
+    """The backend a database URL names, lower-case, without its driver (``postgres`` and
+    ``postgresql+psycopg`` are ``postgresql``); None when ``url`` is no URL (a path). The
+    one reading of a URL's scheme, for the URL variables and URL arguments alike."""
+    import re
+
+    scheme, separator, _ = url.partition("://")
+    if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return None
+    backend = scheme.split("+", 1)[0].lower()
+    return "postgresql" if backend == "postgres" else backend
+
+
 def sqlite_path_of(url: str) -> Path | None:
     """The file an ``sqlite:///...`` URL names (None for memory or other backends)."""
     if not url.startswith("sqlite"):
@@ -84,18 +97,28 @@ def _secrets(url: str) -> list[str]:
     return sorted({secret for secret in found if secret}, key=len, reverse=True)
 
 
+def known_urls() -> list[str]:
+    """Every URL this run was given: the kzdiplo URL variables and each command-line
+    argument that looks like a URL or a connection string (``diff URL``, ``--previous
+    URL``, ``--db URL``), so that no error line of any command shows their passwords."""
+    import sys
+
+    urls = [os.environ.get(name, "") for name in (ENV_URL, READONLY_ENV)]
+    urls += [a for a in sys.argv[1:] if "://" in a or "password" in a.lower()]
+    return [url for url in urls if url]
+
+
 def scrub(text: str, *urls: str) -> str:
-    """``text`` with every password of ``urls`` (by default both kzdiplo URL variables)
-    and any ``scheme://user:password@`` userinfo replaced by ``***``, whatever the text
-    is: a parser's error may quote the malformed URL it could not read."""
+    """``text`` with every password of ``urls`` (by default :func:`known_urls`) and any
+    ``scheme://user:password@`` userinfo replaced by ``***``, whatever the text is: a
+    parser's error may quote the malformed URL it could not read (psycopg quotes a bad
+    percent escape alone), and a path may have folded ``://`` into ``:/``."""
     import re
 
-    if not urls:
-        urls = tuple(os.environ.get(name, "") for name in (ENV_URL, READONLY_ENV))
-    for url in urls:
+    for url in urls or known_urls():
         for secret in _secrets(url):
             text = text.replace(secret, "***")
-    text = re.sub(r"(://[^:/@\s\"']*):[^\s\"']*@", r"\1:***@", text)
+    text = re.sub(r"([A-Za-z][\w+.-]*:/{1,2}[^:/@\s\"']*):[^\s\"']*@", r"\1:***@", text)
     return re.sub(r"(password\s*=\s*)[^&\s\"']+", r"\1***", text, flags=re.IGNORECASE)
 
 

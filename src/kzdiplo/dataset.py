@@ -54,17 +54,15 @@ def content_hash(document: dict[str, Any]) -> str:
 def from_database(db: str) -> dict[str, Any]:
     """The load-format document of a database: an SQLite file, or a server URL (opened
     read-only and checked to be at this kzdiplo's schema, like ``--db``)."""
-    from kzdiplo.access import open_reader
-    from kzdiplo.config import redacted
+    from kzdiplo.access import open_reader, open_server
+    from kzdiplo.config import redacted, scheme_of, sqlite_path_of
     from kzdiplo.export import as_document
-    from kzdiplo.reader import HEAD, schema_revision, server_reader
+    from kzdiplo.reader import HEAD, schema_revision
 
-    if "://" in db and not db.startswith("sqlite"):
-        try:
-            reader = server_reader(db)
-        except Exception as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsageError(f"cannot open {redacted(db)!r}: {detail}") from None
+    if scheme_of(db) == "sqlite":  # a file named as a URL: opened as the file
+        db = str(sqlite_path_of(db) or db)
+    if scheme_of(db) not in (None, "sqlite"):
+        reader = open_server(db)
         if schema_revision(reader) != HEAD:
             reader.close()
             raise UsageError(f"{redacted(db)}: not a kzdiplo database at schema {HEAD}")
@@ -79,9 +77,10 @@ def from_database(db: str) -> dict[str, Any]:
 def load_document(where: str) -> dict[str, Any]:
     """The document behind ``where``: an SQLite file or database URL, a JSON export
     (``kzdiplo export --format json``), or a folder holding one (a release)."""
+    from kzdiplo.config import scheme_of
     from kzdiplo.records import SECTIONS
 
-    if "://" in where:
+    if scheme_of(where) is not None:
         return from_database(where)
     path = Path(where)
     if path.is_dir():

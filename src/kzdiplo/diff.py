@@ -140,7 +140,7 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 def markdown(result: dict[str, Any], heading: str | None = None, level: int = 2) -> str:
     """The changes as a CHANGELOG section: Added, Removed, Changed, each record by key."""
     h = "#" * level
-    lines = [f"{h} {heading}", ""] if heading else []
+    lines = [f"{h} {_md(heading)}", ""] if heading else []
     c = result["counts"]
     noun = "record" if c["added"] == 1 else "records"
     lines += [f"{c['added']} {noun} added, {c['removed']} removed, {c['changed']} changed.", ""]
@@ -149,12 +149,12 @@ def markdown(result: dict[str, Any], heading: str | None = None, level: int = 2)
             lines += [f"{h}# {change.capitalize()}", ""]
             for e in result[change]:
                 title = f": {_md(e['title'])}" if e["title"] else ""
-                lines.append(f"- {NOUN[e['section']]} `{e['key']}`{title}")
+                lines.append(f"- {NOUN[e['section']]} `{_md(e['key'])}`{title}")
             lines.append("")
     if result["changed"]:
         lines += [f"{h}# Changed", ""]
         for e in result["changed"]:
-            lines.append(f"- {NOUN[e['section']]} `{e['key']}`")
+            lines.append(f"- {NOUN[e['section']]} `{_md(e['key'])}`")
             for f in e["fields"]:
                 if f["change"] == "changed":
                     what = f"{_md(_short(f['old']))} → {_md(_short(f['new']))}"
@@ -162,10 +162,14 @@ def markdown(result: dict[str, Any], heading: str | None = None, level: int = 2)
                     what = f"added {_md(_short(f['new']))}"
                 else:
                     what = f"removed {_md(_short(f['old']))}"
-                lines.append(f"  - `{f['field']}`: {what}")
+                lines.append(f"  - `{_md(f['field'])}`: {what}")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _md(text: str | None) -> str:
-    return (text or "").replace("\n", " ").replace("|", "\\|")
+    """Data in the Markdown: through the one guard of human formats (render), so a title
+    or a key from a hostile export cannot drive the terminal or forge a line."""
+    from kzdiplo.render import markdown_cell
+
+    return markdown_cell(text or "")

@@ -23,6 +23,7 @@ from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
 from kzdiplo.render import to_json
 from kzdiplo.resolve import aliases_of
+from kzdiplo.safetext import web_link
 
 if TYPE_CHECKING:
     from kzdiplo.files import FolderWriter
@@ -385,7 +386,7 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
         }
     for view, description in VIEWS.items():
         described[view] = {"description": description}
-    return {
+    meta = {
         "title": "kzdiplo: Kazakhstan's 2025 diplomacy",
         "description": (
             "A sourced relational database: every record cites the sentence it rests on "
@@ -393,10 +394,13 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
         ),
         "license": LICENSE,
         "source": first["title"],
-        "source_url": first["url"],
         "about": f"kzdiplo {__version__}",
         "databases": {"kzdiplo": {"tables": described}},
     }
+    # Datasette links the source on every page: only an http(s) URL may become that link
+    # (a javascript: URL in loaded data would run on a click).
+    url = web_link(first["url"])
+    return meta | ({"source_url": url} if url else {})
 
 
 def write_datasette(reader: Reader, path: Path, out: FolderWriter) -> None:

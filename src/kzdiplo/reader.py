@@ -136,8 +136,10 @@ def pyformat(sql: str) -> str:
 
 def libpq_url(url: str) -> str:
     """``postgresql+psycopg://...`` (an SQLAlchemy URL) as libpq takes it."""
-    scheme, separator, rest = url.partition("://")
-    return f"postgresql://{rest}" if separator and scheme.startswith("postgres") else url
+    from kzdiplo.config import scheme_of
+
+    rest = url.partition("://")[2]
+    return f"postgresql://{rest}" if scheme_of(url) == "postgresql" else url
 
 
 def server_reader(url: str) -> Reader:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Any, NamedTuple, TextIO
 
-from kzdiplo.safetext import csv_cell, for_terminal
+from kzdiplo.safetext import csv_cell, for_terminal, json_text
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Keys people copy into `kzdiplo show`: never broken across lines in a table.
@@ -56,7 +56,8 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any, indent: int | None = 2) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
+    """JSON as kzdiplo writes it: UTF-8 text, with what a terminal would obey escaped."""
+    return json_text(json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default))
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -97,8 +98,13 @@ def _list_item(value: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)
 
 
-def _markdown_cell(value: str) -> str:
-    return for_terminal(value, multiline=True).replace("|", "\\|").replace("\n", " ")
+def markdown_cell(value: str) -> str:
+    """Text in a Markdown table or list: nothing that drives a terminal, one line, ``|``
+    escaped so a cell cannot open another column, and no link or HTML of the data's own
+    (``<`` and ``](`` escaped: a ``javascript:`` link or ``<a href>`` in a title stays text
+    when the Markdown is rendered)."""
+    text = for_terminal(value, multiline=True).replace("\n", " ")
+    return text.replace("|", "\\|").replace("<", "\\<").replace("](", "\\](")
 
 
 class Layout(StrEnum):
@@ -143,10 +149,8 @@ def write_table(
     COLUMNS): columns in DROP_ORDER give way first, then a record-per-block layout;
     key columns are never broken. Rich is imported here only, when a table is drawn."""
     from rich.cells import cell_len
-    from rich.console import Console
 
-    console = Console(file=out, highlight=False, markup=False, emoji=False)
-    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # patching a Rich method
+    console = data_console(out)
     # Nothing from the data can drive the terminal (safetext), nor be read as markup.
     headers = [for_terminal(h) for h in headers]
     cells = [[for_terminal(_cell(c), multiline=True) for c in row] for row in rows]
@@ -184,6 +188,18 @@ def write_table(
     hidden = [h for i, h in enumerate(headers) if i not in shown]
     _draw_table(console, title, [headers[i] for i in shown], [[r[i] for i in shown] for r in cells],
                 hidden)  # fmt: skip
+
+
+def data_console(out: TextIO | None = None) -> Any:
+    """The Rich console every drawing of data goes through (tables, the timeline): it
+    reads no markup, emoji or highlighting in the text (a title holding ``[/bogus]`` or
+    ``[link=javascript:...]`` is printed as it is), and a closed pipe ends the command
+    quietly with exit 0 like every other. Cells still pass through for_terminal."""
+    from rich.console import Console
+
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # patching a Rich method
+    return console
 
 
 def _broken_pipe() -> None:
@@ -330,10 +346,10 @@ def _as_csv_raw(output: Output, out: TextIO, layout: Layout) -> None:
 
 def _as_markdown(output: Output, out: TextIO, layout: Layout) -> None:
     if output.heading:
-        out.write(f"# {_markdown_cell(output.heading)}\n")
+        out.write(f"# {markdown_cell(output.heading)}\n")
     for table in output.tables:
         if len(output.tables) > 1 and table.title:
-            out.write(f"\n## {_markdown_cell(table.title)}\n\n")
+            out.write(f"\n## {markdown_cell(table.title)}\n\n")
         rows = ([get(r) for _, get in table.columns] for r in table.rows)
         write_markdown([name for name, _ in table.columns], rows, out)
 
@@ -397,7 +413,8 @@ def write_csv(
     order. A nested value that is null in
     some rows (``amount``) leaves no empty ``amount`` column beside the ``amount_low``...
     that the other rows fill. Text cells that start like a formula get a leading ``'``
-    unless ``raw``."""
+    unless ``raw``. Written to a terminal, CSV is read by a person: every cell then
+    passes through for_terminal too (to a file or a pipe the cells stay exact)."""
     import csv  # here: only CSV needs it, and every table run imports this module
 
     if header is None:
@@ -407,10 +424,20 @@ def write_csv(
         header = [h for h in headers if not _leftover(h, headers, every)]
         rows = ([row.get(h) for h in header] for row in rows)
     writer = csv.writer(out, lineterminator="\n")
-    cell = _cell if raw else (lambda v: _cell(csv_cell(v)))
+    to_terminal = _is_terminal(out)
+
+    def cell(value: Any) -> str:
+        text = _cell(value if raw else csv_cell(value))
+        return for_terminal(text, multiline=True) if to_terminal else text
+
     writer.writerow([cell(h) for h in header])
     for values in rows:
         writer.writerow([cell(v) for v in values])
+
+
+def _is_terminal(out: TextIO) -> bool:
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _leftover(name: str, headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> bool:
@@ -426,10 +453,10 @@ def _leftover(name: str, headers: Sequence[str], rows: Sequence[dict[str, Any]])
 
 
 def write_markdown(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> None:
-    out.write("| " + " | ".join(_markdown_cell(h) for h in headers) + " |\n")
+    out.write("| " + " | ".join(markdown_cell(h) for h in headers) + " |\n")
     out.write("|" + "---|" * len(headers) + "\n")
     for row in rows:
-        out.write("| " + " | ".join(_markdown_cell(_cell(v)) for v in row) + " |\n")
+        out.write("| " + " | ".join(markdown_cell(_cell(v)) for v in row) + " |\n")
 
 
 def _cell(value: Any) -> str:

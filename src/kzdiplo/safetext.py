@@ -3,13 +3,17 @@
 Data comes from load files and from users' own SQL, so a cell can hold ESC sequences
 (colours, OSC 8 links, OSC 52 clipboard writes), BEL, C1 controls or bidirectional
 overrides that make a line read differently from what it holds. :func:`for_terminal`
-turns each such character into a visible stand-in; everything else is left alone.
-:func:`csv_cell` keeps a spreadsheet from running a cell as a formula (OWASP's rule).
+turns each such character into a visible stand-in; everything else is left alone. It is
+the one guard of every human format: the table and Markdown renderers, the timeline,
+diff, cite, CSV to a terminal, the spreadsheet, and every line printed with :func:`say`.
+:func:`csv_cell` keeps a spreadsheet from running a cell as a formula (OWASP's rule);
+:func:`web_link` keeps anything but an http(s) URL from becoming a link.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, TextIO
 
 # Bidirectional embeddings, overrides and isolates; zero-width characters. Shown as <U+XXXX>.
 _BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
@@ -39,9 +43,43 @@ def for_terminal(text: str, *, multiline: bool = False) -> str:
     return text.translate(_BLOCK if multiline else _LINE)
 
 
+# What JSON may hold raw but a terminal acts on (json.dumps escapes C0 itself).
+_JSON_ESCAPES = {
+    code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0), *_BIDI, *_ZERO_WIDTH]
+}
+
+
+def json_text(text: str) -> str:
+    """JSON text with DEL, C1, bidi and zero-width characters written as ``\\uXXXX``
+    escapes: the same data to every JSON reader (they only occur inside strings), and
+    nothing for a terminal to obey when the JSON is printed."""
+    return text.translate(_JSON_ESCAPES)
+
+
 def terminal_value(value: Any, *, multiline: bool = True) -> Any:
     """:func:`for_terminal` for strings; other values as they are."""
     return for_terminal(value, multiline=multiline) if isinstance(value, str) else value
+
+
+def say(text: str, file: TextIO | None = None) -> None:
+    """Print one line for a person (stdout unless ``file``): a newline in ``text`` is
+    shown, not obeyed, so data cannot forge a line of its own (an "ok" in `db check`)."""
+    print(for_terminal(text), file=file or sys.stdout)
+
+
+def web_link(url: Any) -> str | None:
+    """``url`` when it may become a link a person clicks: http or https with a host and
+    nothing a browser would strip or reinterpret (spaces, controls); else None, so a
+    ``javascript:`` or ``data:`` URL in loaded data is shown as text, never followed."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or for_terminal(url) != url or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ in the host
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -5,7 +5,8 @@ A first sheet says what the file is and describes every column; then one sheet p
 of record (the listing's rows, flattened as ``--format csv`` does, partial dates with
 their EDTF form), one of sources and one of citations, where a verbatim quote and our
 own summary sit in separate columns so they cannot be confused. Each header cell also
-carries its description as a comment.
+carries its description as a comment. Control and bidi characters in text are shown as
+visible stand-ins, as in every format people read.
 
 Text that a spreadsheet would run as a formula (starting with = + - @, tab or CR) is
 stored as a text cell with Excel's quote prefix, the equivalent of the leading
@@ -24,7 +25,7 @@ from kzdiplo.entities import ENTITIES
 from kzdiplo.queries import Filters, list_records, list_sources
 from kzdiplo.reader import Reader
 from kzdiplo.render import flatten
-from kzdiplo.safetext import FORMULA_STARTS
+from kzdiplo.safetext import FORMULA_STARTS, for_terminal
 from kzdiplo.vocab import SOURCE_RELATIONS, in_words
 
 if TYPE_CHECKING:
@@ -102,9 +103,12 @@ def _sheets(reader: Reader) -> list[tuple[str, str, list[dict[str, Any]]]]:
 
 
 def _cell_value(value: Any) -> Any:
+    """A cell: text through the one guard of human formats (safetext), so control
+    characters are shown, not written (XML cannot hold most of them: openpyxl refused the
+    whole workbook), and nothing hides behind a bidi override."""
     if isinstance(value, bool | int | float) or value is None:
         return value
-    return str(value)
+    return for_terminal(str(value), multiline=True)
 
 
 def write_xlsx(

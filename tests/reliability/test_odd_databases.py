@@ -178,8 +178,8 @@ def test_reads_in_a_folder_nobody_can_write(seeded_db: Path, tmp_path: Path) -> 
     "args",
     [["agreements"], ["sql", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
       "WHERE x < 200000) SELECT x FROM c", "--max-rows", "0", "-f", "csv"],
-     ["export", "-f", "ndjson", "-o", "-"], ["schema"]],
-    ids=["listing", "sql", "export", "schema"],
+     ["export", "-f", "ndjson", "-o", "-"], ["schema"], ["timeline"]],
+    ids=["listing", "sql", "export", "schema", "timeline"],
 )  # fmt: skip
 def test_head_one_is_not_an_error(args: list[str], seeded_db: Path) -> None:
     child = subprocess.Popen(

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import shutil
+import socket
 import sqlite3
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
+from markdown_it import MarkdownIt
 
 from kzdiplo.safetext import for_terminal
-from tests.cli_helpers import run, run_process
+from tests.cli_helpers import ENV, kzdiplo_command, run, run_process
+from tests.reliability import commands
+from tests.reliability.commands import Workspace, every_command, formats
+from tests.reliability.watch import Watched
 
 HOSTILE = (
     "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x07link\x1b]8;;\x07 "
@@ -97,3 +108,129 @@ def test_csv_neutralises_formulas_unless_raw(seeded_db: Path) -> None:
     listed = run(seeded_db, "agreements", "-f", "csv").stdout
     assert "'=1+2" in listed and "\n=1+2" not in listed
     assert "csv-raw" in run(seeded_db, "agreements", "--help").stdout
+
+
+# --- every command and format on a hostile load file (issue 23) ---
+
+WALK = [(path, fmt) for path in every_command() for fmt in formats(path)]
+UNSAFE = re.compile(commands.DANGEROUS)
+JS_LINK = re.compile(r"""(href=["']|"source_url"\s*:\s*")\s*javascript:""", re.IGNORECASE)
+NARROW = {"COLUMNS": "80"}  # the long words and markup must fold in a real width
+
+
+@pytest.fixture(scope="module")
+def hostile(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The seeded database, and a copy with the hostile load file loaded into it."""
+    folder = tmp_path_factory.mktemp("hostile")
+    base, loaded = folder / "base.db", folder / "hostile.db"
+    shutil.copyfile(seeded_template, base)
+    shutil.copyfile(seeded_template, loaded)
+    load = commands.write_hostile_load(folder)
+    result = run_process("--db", str(loaded), "load", str(load))
+    assert result.returncode == 0, result.stderr
+    return Workspace(base, loaded, load, folder / "out")
+
+
+def _serve(db: Path) -> tuple[int, bytes]:
+    """``kzdiplo serve`` until it answered a page of the hostile record; what it printed."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
+    server = subprocess.Popen(
+        [*kzdiplo_command(), "--db", str(db), "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/-/kzdiplo/record/event/{commands.SLUG}"
+                with urllib.request.urlopen(url, timeout=5) as page:
+                    assert not JS_LINK.search(page.read().decode())
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "serve ended"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    return 0, out
+
+
+def _written_links(folder: Path) -> list[str]:
+    """Files a command wrote whose HTML or JSON links a javascript: URL."""
+    if not folder.exists():
+        return []
+    files = [folder] if folder.is_file() else [p for p in folder.rglob("*") if p.is_file()]
+    return [str(p) for p in files if p.suffix in (".html", ".json", ".js")
+            and JS_LINK.search(p.read_text(encoding="utf-8", errors="replace"))]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("path", "fmt"), WALK, ids=[" ".join(p) + f"-{f}" for p, f in WALK])
+def test_every_command_and_format_on_a_hostile_load(
+    path: tuple[str, ...], fmt: str | None, hostile: Workspace
+) -> None:
+    """Each command of the registry, in each of its formats, on data whose every text
+    holds terminal escapes, bidi overrides, Rich markup, BibTeX braces and a 300-letter
+    word: no raw control character reaches stdout or stderr (CSV is checked on a
+    terminal, where people read it; to a pipe it is exact data), no crash, and a
+    refusal is one line with exit 2. Files written link no javascript: URL."""
+    args = ["--db", str(hostile.hostile), *commands.arguments(path, fmt, hostile)]
+    if path == ("serve",):
+        code, out = _serve(hostile.hostile)
+        err = b""
+    elif fmt in ("csv", "csv-raw") and path != ("export",):  # CSV on stdout
+        terminal = Watched(*args, env=NARROW)
+        code = terminal.resume_to_end()
+        out, err = terminal.output.replace(b"\r\n", b"\n"), b""
+    else:
+        result = run_process(*args, env=NARROW)
+        code, out, err = result.returncode, result.stdout, result.stderr
+    text = (out + err).decode("utf-8", errors="replace")
+    assert "Traceback" not in text and code in (0, 2), (code, text[-2000:])
+    if code == 2:
+        assert err.decode().count("\n") == 1 and err.startswith(b"kzdiplo: error:"), err
+    found = UNSAFE.search(text)
+    assert found is None, (found, text[max(0, found.start() - 200) : found.end() + 50])
+    if fmt == "markdown":  # rendered, the data makes no link, HTML or row of its own
+        html = MarkdownIt("commonmark").enable("table").render(out.decode())
+        assert "<a " not in html and 'javascript:alert(2)"' not in html, html[:3000]
+    assert _written_links(hostile.out) == []
+
+
+def test_the_walk_reaches_every_command() -> None:
+    """The walk is read from the registry: every command, every format it offers."""
+    from kzdiplo.cli import COMMANDS
+
+    assert {p[0] for p, _ in WALK} == set(COMMANDS)
+    assert (("cite",), "bibtex") in WALK and (("db", "check"), None) in WALK
+    assert len(WALK) > 80
+
+
+def test_web_link_accepts_only_http_urls() -> None:
+    from kzdiplo.safetext import web_link
+
+    assert web_link("https://example.org/a?b=1#c") == "https://example.org/a?b=1#c"
+    assert web_link("HTTP://example.org") == "HTTP://example.org"
+    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", " https://x.org", "java\tscript:x",
+                "data:text/html,x", "https://x.org/\x1b]8;;", "https:///nohost", "//x.org",
+                "http://[::1", "file:///etc/passwd", "vbscript:x", None, 5):  # fmt: skip
+        assert web_link(bad) is None, bad
+
+
+@pytest.mark.slow
+def test_a_refused_hostile_load_is_one_shown_line(hostile: Workspace, tmp_path: Path) -> None:
+    """The loader's refusal quotes the bad value and the field name from the file: both
+    shown, never obeyed, on one line (and each --verbose problem on one line of its own)."""
+    bad = commands.hostile_load()
+    bad["events"][0] |= {"kind": commands.HOSTILE, commands.HOSTILE: 1}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
+    for verbose in ([], ["--verbose"]):
+        result = run_process("--db", str(hostile.hostile), "load", str(path), *verbose)
+        err = result.stderr.decode()
+        assert result.returncode == 2 and "Traceback" not in err, err
+        assert err.startswith("kzdiplo:") and not UNSAFE.search(err), err
+        assert err.count("\n") == (1 if not verbose else err.count("kzdiplo:")), err

@@ -25,6 +25,7 @@ def _column(ctx: typer.Context, sql: str) -> list[str]:
     """The first column of ``sql`` on the user's SQLite file ([] when there is none)."""
     from kzdiplo.config import resolve
     from kzdiplo.reader import connect_sqlite
+    from kzdiplo.safetext import for_terminal
 
     root = ctx.find_root()
     target = resolve(root.params.get("db_path"))
@@ -33,11 +34,14 @@ def _column(ctx: typer.Context, sql: str) -> list[str]:
     try:
         conn = connect_sqlite(target.path)
         try:
-            return [str(r[0]) for r in conn.execute(sql) if r[0] is not None]
+            values = [str(r[0]) for r in conn.execute(sql) if r[0] is not None]
         finally:
             conn.close()
     except sqlite3.Error:
         return []
+    # A completion is typed into the user's shell: a key holding a control, bidi or
+    # whitespace character (from a stranger's database) is offered nowhere.
+    return [v for v in values if v == for_terminal(v) and not any(c.isspace() for c in v)]
 
 
 def _starting(values: list[str], incomplete: str) -> list[str]:

@@ -9,6 +9,7 @@ import typer
 
 from kzdiplo.cli.common import guarded, reading, state
 from kzdiplo.errors import KzError, UsageError, did_you_mean
+from kzdiplo.safetext import say
 
 
 @guarded
@@ -48,17 +49,15 @@ def load(
         with writing(state(ctx).db) as engine, progress_bar("loading") as start:
             report = load_paths(engine, files, dry_run=dry_run, progress=start, waiting=note)
     except LoadError as exc:
-        from kzdiplo.safetext import for_terminal
-
         for problem in exc.problems if verbose else []:
-            print(f"kzdiplo: {for_terminal(problem)}", file=sys.stderr)
+            note(problem)
         more = len(exc.problems) - 1
         hint = f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
         raise UsageError(f"nothing loaded: {exc.problems[0]}{hint}") from None
     for section, key, action, fields in report.changes:
         mark = "+" if action == "added" else "~"
         detail = f" ({', '.join(fields)})" if fields else ""
-        print(f"{mark} {section} {key}{detail}")
+        say(f"{mark} {section} {key}{detail}")
     verb = "dry run, nothing written: would be" if dry_run else "loaded:"
     note(f"{verb} {report.summary()}")
 
@@ -188,4 +187,4 @@ def export(
                 exporting.write_datasette(reader, path, writer)
     # the file, or for csv and datasette the folder of files
     written = folder / names[0] if len(names) == 1 else folder
-    print(written)
+    say(str(written))

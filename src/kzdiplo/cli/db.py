@@ -7,6 +7,7 @@ import typer
 
 from kzdiplo.cli.common import guarded, state
 from kzdiplo.errors import KzError, UsageError
+from kzdiplo.safetext import say
 
 if TYPE_CHECKING:  # config is imported by the commands that use it, when they run
     from kzdiplo.config import Target
@@ -42,11 +43,11 @@ def path(ctx: typer.Context) -> None:
     """
     target = _target(ctx, must_exist=False)
     if target.path is not None:
-        print(target.path)
+        say(str(target.path))
     else:
         from kzdiplo.config import redacted
 
-        print(redacted(target.url))
+        say(redacted(target.url))
 
 
 @app.command()
@@ -243,7 +244,9 @@ def check(ctx: typer.Context) -> None:
         if target.path is None:
             raise
         # A damaged kzdiplo file: run every check anyway and report what fails.
-        print(f"FAIL  opening the database: {exc}")
+        from kzdiplo.config import scrub
+
+        say(f"FAIL  opening the database: {scrub(str(exc))}")
         try:
             reader = SqliteReader(target.path)
         except Exception:
@@ -254,9 +257,9 @@ def check(ctx: typer.Context) -> None:
         reader.close()
     failed = 0
     for name, problems in results:
-        print(f"{'ok  ' if not problems else 'FAIL'}  {name}")
+        say(f"{'ok  ' if not problems else 'FAIL'}  {name}")
         for problem in problems[:20]:
-            print(f"      {problem}")
+            say(f"      {problem}")  # problems quote data: one line each, shown not obeyed
         if len(problems) > 20:
             print(f"      ... and {len(problems) - 20} more")
         failed += bool(problems)

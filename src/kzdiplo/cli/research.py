@@ -143,9 +143,10 @@ def release(
     """
     from kzdiplo.access import note
     from kzdiplo.release import write_release
+    from kzdiplo.safetext import say
 
     with reading(ctx) as reader:
         manifest = write_release(reader, out, previous, force, raw=raw_csv)
     note(f"release {manifest['version']} ({manifest['content_hash']}): "
          f"{len(manifest['files'])} files")  # fmt: skip
-    print(out)
+    say(str(out))

@@ -75,12 +75,14 @@ def timeline(
       kzdiplo timeline --year 2025 --partner US
       kzdiplo timeline --since 2025-06
     """
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from kzdiplo import display, queries
     from kzdiplo.cli.listing import filters_from
     from kzdiplo.entities import ENTITIES
+    from kzdiplo.render import data_console
+    from kzdiplo.safetext import for_terminal
 
     with reading(ctx) as reader:
         values = {"partner": partner, "year": year, "since": since, "until": until,
@@ -93,7 +95,8 @@ def timeline(
         from kzdiplo.cli.records import undated_note
 
         note(undated_note("events", page.undated, None))
-    console = Console(highlight=False)
+    # Titles and partners are data: shown (for_terminal), never obeyed, never markup.
+    console = data_console()
     if not events:
         console.print("No events match these filters.")
         return
@@ -105,9 +108,9 @@ def timeline(
     room = max(12, min(48, console.width // 4))
     per_cell = -(-months // room)
     cells = -(-months // per_cell)
-    when = [display.partial_date(e["date"]) for e in events]
+    when = [for_terminal(display.partial_date(e["date"])) for e in events]
     when_width = min(14, max(len(w) for w in [*when, "When"]))
-    partners = [display.partners(e) for e in events]
+    partners = [for_terminal(display.partners(e)) for e in events]
     partners_width = min(14, max(len(p) for p in [*partners, "Partners"]))
     rest = max(10, console.width - when_width - cells - 1 - partners_width - 2 * 4)
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False, collapse_padding=True)
@@ -119,11 +122,11 @@ def timeline(
     for e, date_text, partner_keys in zip(events, when, partners, strict=True):
         line = bar(e["date"], first, per_cell, cells) if e["date"] else " " * cells
         table.add_row(
-            date_text,
-            line,
-            DISPUTED if e["disputes"] else "",
-            partner_keys,
-            e["title"],
+            Text(date_text),
+            Text(line),
+            Text(DISPUTED if e["disputes"] else ""),
+            Text(partner_keys),
+            Text(for_terminal(e["title"] or "")),
         )
     console.print(table)
     scale = "a month" if per_cell == 1 else f"{per_cell} months"

@@ -1,6 +1,5 @@
 """kzdiplo report and kzdiplo serve: the data in a browser."""
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -34,13 +33,12 @@ def report(
       kzdiplo report --out site
       kzdiplo report --out site --force
     """
+    from kzdiplo.access import note
     from kzdiplo.web.report import write_report
 
     with reading(ctx) as reader:
         files = write_report(reader, out, force=force)
-    print(
-        f"kzdiplo: wrote {len(files)} files to {out} (open {out / 'index.html'})", file=sys.stderr
-    )
+    note(f"wrote {len(files)} files to {out} (open {out / 'index.html'})")
 
 
 @guarded

@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from kzdiplo import display
+from kzdiplo.safetext import web_link
 from kzdiplo.web.svg import precision_word
 
 # Keys attach()/get_record() add that have their own section on the page.
@@ -80,12 +81,8 @@ def said_html(citation: dict[str, Any]) -> str:
 
 def source_html(s: dict[str, Any]) -> str:
     title = escape(s.get("title") or s.get("source") or "")
-    url = s.get("url") or ""
-    link = (  # only web links: a javascript: URL in loaded data must not become a link
-        f'<a href="{escape(url)}" rel="noopener noreferrer">{title}</a>'
-        if url.startswith(("https://", "http://"))
-        else title
-    )
+    url = web_link(s.get("url"))  # a javascript: URL in loaded data never becomes a link
+    link = f'<a href="{escape(url)}" rel="noopener noreferrer">{title}</a>' if url else title
     meta = " · ".join(escape(str(v)) for v in (s.get("publisher"), s.get("published")) if v)
     return f'<span class="source">{link}{" — " + meta if meta else ""}</span>'
 
