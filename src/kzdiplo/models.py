@@ -477,7 +477,7 @@ class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
     )
 
 
-class Event(DatedMixin, DescribedMixin, Base):
+class Event(LocatedMixin, DatedMixin, DescribedMixin, Base):
     __tablename__ = "events"
     __table_args__ = (
         *partial_date_checks("date"),

@@ -19,7 +19,20 @@ from kzdiplo.files import sqlite_read_uri, sqlite_uri
 
 # The schema revisions this kzdiplo knows, oldest first; the last is the head.
 # A test keeps this in step with migrations/versions.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
+REVISIONS = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+    "0013",
+)  # 0012 (the money ledger) goes in between at the merge
 HEAD = REVISIONS[-1]
 
 

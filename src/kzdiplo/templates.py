@@ -90,6 +90,7 @@ events:
     kind: visit                         # visit | summit | signing | announcement | decision | ...
     date: 2026-01-31
     location: "..."
+    coordinates: {latitude: 0.0, longitude: 0.0, precision: settlement}   # scripts/place_records.py
     parties:
       - {partner: KZ, role: host}
     agreement: null                     # the records it concerns, by slug

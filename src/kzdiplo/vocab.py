@@ -40,6 +40,7 @@ SOURCE_RELATIONS = ("republishes", "reports_on")
 # Roles through which money moves: totals credit a partner only through these.
 PAYER_ROLES = ("investor", "financier", "co-financier", "acquirer")
 RECIPIENT_ROLES = ("recipient", "beneficiary")
-# How precisely coordinates place a deposit or project: the exact site, the site as a
-# source describes it, the nearest settlement, a district, a region.
+# How precisely coordinates place a deposit, project or event: the exact site, the site as a
+# source describes it, the nearest settlement (a village, town or city: "city" would be a
+# second word for it), a district, a region.
 LOCATION_PRECISIONS = ("exact", "site", "settlement", "district", "region")
