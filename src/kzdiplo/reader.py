@@ -32,6 +32,7 @@ REVISIONS = (
     "0010",
     "0011",
     "0013",
+    "0014",
 )  # 0012 (the money ledger) goes in between at the merge
 HEAD = REVISIONS[-1]
 

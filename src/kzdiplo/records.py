@@ -308,6 +308,7 @@ class ProjectIn(Record):
 
 class EventIn(Record, Dated):
     title: Text
+    aliases: list[str] = []  # the title's people and places as the region writes them
     kind: str | None = None
     location: str | None = None
     coordinates: CoordinatesIn | None = None

@@ -18,6 +18,13 @@ def aliases_of(value: Any) -> list[str]:
     return list(value)
 
 
+def fold(text: str) -> str:
+    """``text`` with ``ё`` written ``е``, as Russian print mostly writes it and as the
+    search documents hold it (migration 0014): ``Соединенные`` finds ``Соединённые``.
+    Case is the caller's (casefold, or the search's own folding)."""
+    return text.replace("ё", "е").replace("Ё", "Е")
+
+
 # What people call some countries, beside their ISO names and the aliases the data holds.
 EVERYDAY_NAMES = {
     "uk": "gb", "britain": "gb", "great britain": "gb", "england": "gb",
@@ -53,7 +60,7 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
 
     A country includes its organisations (the US includes the US Export-Import Bank).
     """
-    wanted = text.strip().casefold()
+    wanted = fold(text.strip().casefold())
     if not wanted:
         raise UsageError("partner needs a value (a code, name or alias: US, China, EU)")
     wanted = EVERYDAY_NAMES.get(wanted, wanted)
@@ -65,7 +72,7 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
         names = {row["name"], row["official_name"], *aliases_of(row["aliases"])}
         if wanted in keys:
             exact.append(row)
-        elif wanted in {str(n).casefold() for n in names if n}:
+        elif wanted in {fold(str(n).casefold()) for n in names if n}:
             named.append(row)
     matches = exact or named
     if not matches:

@@ -87,6 +87,7 @@ projects:
 events:
   - slug: short-name
     title: "WHAT HAPPENED"
+    aliases: ["Токаев", "Тоқаев"]       # its people and places as the region writes them
     kind: visit                         # visit | summit | signing | announcement | decision | ...
     date: 2026-01-31
     location: "..."
