@@ -134,13 +134,14 @@ def place(location: str) -> Point | str:
     return "no part of it is a GeoNames place name (add it to PLACES or UNPLACED)"
 
 
-def _blocks(lines: list[str], section: str) -> dict[str, tuple[int, int]]:
-    """Each record of ``section``: its slug and its (first, last + 1) line numbers."""
+def record_blocks(lines: list[str], section: str) -> dict[str, tuple[int, int]]:
+    """Each record of ``section``: its slug (a country: its code) and its (first, last + 1)
+    line numbers."""
     out: dict[str, tuple[int, int]] = {}
     inside, slug, start = False, "", 0
     for n, line in enumerate([*lines, "end:\n"]):
         top = re.match(r"^[A-Za-z_]\w*:", line)
-        item = re.match(r"^  - slug: *(\S+)", line)
+        item = re.match(r"^  - (?:slug|code): *(\S+)", line)
         if (top or item) and inside and slug:
             out[slug] = (start, n)
             slug = ""
@@ -151,7 +152,7 @@ def _blocks(lines: list[str], section: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _set_line(block: list[str], after: str, pattern: str, new: str) -> list[str]:
+def set_line(block: list[str], after: str, pattern: str, new: str) -> list[str]:
     """``block`` with the line matching ``pattern`` replaced by ``new``, or ``new``
     inserted after the first line starting with ``after`` (same indentation rules)."""
     for n, line in enumerate(block):
@@ -167,7 +168,7 @@ def _yaml_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def update(path: Path, unplaced: list[str]) -> bool:
+def update(path: Path, unplaced: list[str], write: bool = True) -> bool:
     """Write coordinates into ``path``; True when it changed. Appends to ``unplaced``."""
     text = path.read_text(encoding="utf-8")
     data = yaml.safe_load(text)
@@ -176,7 +177,9 @@ def update(path: Path, unplaced: list[str]) -> bool:
     lines = text.splitlines(keepends=True)
     for section in SECTIONS:
         records = {r["slug"]: r for r in data.get(section) or []}
-        for slug, (start, end) in sorted(_blocks(lines, section).items(), key=lambda kv: -kv[1][0]):
+        for slug, (start, end) in sorted(
+            record_blocks(lines, section).items(), key=lambda kv: -kv[1][0]
+        ):
             record = records.get(slug, {})
             location = record.get("location")
             cited = [c for c in record.get("citations", []) if c.get("field") == "coordinates"]
@@ -186,7 +189,7 @@ def update(path: Path, unplaced: list[str]) -> bool:
             if isinstance(point, str):
                 unplaced.append(f"{path.name}: {section} {slug} ({location}): {point}")
                 continue
-            block = _set_line(
+            block = set_line(
                 lines[start:end], "    location:", r"^    coordinates:",
                 f"    coordinates: {point.flow()}\n",
             )  # fmt: skip
@@ -196,16 +199,15 @@ def update(path: Path, unplaced: list[str]) -> bool:
                 f"{indent}- {{source: {SOURCE}, field: coordinates, summary: "
                 f"{_yaml_text(point.summary(location))}}}\n"
             )
-            block = _set_line(
+            block = set_line(
                 block, "    citations:", rf"^{indent}- {{source: {SOURCE}, field: coordinates",
                 citation,
             )  # fmt: skip
             lines[start:end] = block
     new = "".join(lines)
-    if new == text:
-        return False
-    path.write_text(new, encoding="utf-8")
-    return True
+    if write and new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
 
 
 def main() -> int:
@@ -217,11 +219,8 @@ def main() -> int:
     unplaced: list[str] = []
     changed = []
     for path in sorted(SEEDS.glob("*.yaml")):
-        before = path.read_text(encoding="utf-8")
-        if update(path, unplaced):
+        if update(path, unplaced, write=not args.check):
             changed.append(path.name)
-            if args.check:
-                path.write_text(before, encoding="utf-8")
     for line in unplaced:
         print(f"not placed: {line}", file=sys.stderr)
     verb = "would change" if args.check else "changed"
