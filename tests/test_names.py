@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from kzdiplo.resolve import fold
+from kzdiplo.resolve import fold, postgres_fold
 from tests.cli_helpers import run, run_json, run_process
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
@@ -90,6 +90,19 @@ def test_both_spellings_of_tokayev_find_the_same_events(seeded_db: Path) -> None
     """Қ is a letter of its own (not folded into К): the aliases carry both spellings."""
     kazakh, russian = _keys(seeded_db, "Тоқаев"), _keys(seeded_db, "Токаев")
     assert len(kazakh) >= 8 and kazakh == russian == _keys(seeded_db, "Toqaev")
+
+
+def test_the_query_is_folded_as_postgres_folds_documents() -> None:
+    """The query side's copy of migration 0014's kzdiplo_fold table is the same table."""
+    path = SCRIPTS.parent / "migrations" / "versions" / "0014_names_in_the_region.py"
+    spec = importlib.util.spec_from_file_location("migration_0014", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    source, target = migration._fold_table()
+    assert len(source) > 300 and "Қ" in source and "É" in source
+    assert postgres_fold(source) == fold(target)  # the documents write ё as е before it
+    assert postgres_fold("ТОҚАЕВ Société Соединённые") == "тоқаев societe соединенные"
 
 
 def test_fold_writes_yo_as_ye_only() -> None:

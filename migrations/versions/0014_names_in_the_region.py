@@ -12,8 +12,9 @@ as it folds Latin.
   locale only A-Z; nor does it drop Latin accents, which SQLite's tokenizer
   (``unicode61 remove_diacritics 2``) does. ``kzdiplo_fold(text)`` lowers Latin and
   Cyrillic letters and drops Latin accents with ``translate`` (no locale, no extension),
-  the stored ``document`` is built through it, and the search passes the query through
-  it. SQLite's tokenizer already folds the case of Cyrillic.
+  the stored ``document`` is built through it, and the search folds the query's words
+  the same way (``kzdiplo.resolve.postgres_fold``, so it also reads older schemas).
+  SQLite's tokenizer already folds the case of Cyrillic.
 
 The search documents are migration 0011's, rebuilt with 0011's own code (read through
 Alembic's script directory) with the two changes above. The downgrade restores them.

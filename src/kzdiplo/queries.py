@@ -13,7 +13,7 @@ from kzdiplo.edtfdate import edtf
 from kzdiplo.entities import ENTITIES, Entity, referrers
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
-from kzdiplo.resolve import Partner, aliases_of, fold
+from kzdiplo.resolve import Partner, aliases_of, fold, postgres_fold
 from kzdiplo.table_columns import REFERENCES
 from kzdiplo.vocab import PAYER_ROLES, RECIPIENT_ROLES, STAGES
 
@@ -748,6 +748,7 @@ def _search_query(terms: list[tuple[str, str]], postgres: bool) -> str:
         if out and out[-1] not in ("AND", "OR", "NOT", "&", "|", "& !"):
             out.append("&" if postgres else "AND")
         if postgres:
+            value = postgres_fold(value)
             words = value.split()
             out.append(
                 "(" + " <-> ".join(words) + ")" if kind == "phrase" else
@@ -771,16 +772,16 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
     if reader.dialect == "postgresql":
         # The search table of migration 0006: its GIN index finds the matches (the view
         # computed every document's tsvector on every search); snippets for the page only.
-        # kzdiplo_fold (0014) folds the query as the stored documents were folded.
+        # The query's words are folded as kzdiplo_fold (0014) folded the documents.
         return reader.rows(
             """WITH best AS (
                 SELECT s.doc_id, round(ts_rank(s.document, q)::numeric, 3) AS score
-                FROM search_index s, to_tsquery('english', kzdiplo_fold(:q)) AS q
+                FROM search_index s, to_tsquery('english', :q) AS q
                 WHERE s.document @@ q
                 ORDER BY score DESC, s.key LIMIT :limit)
             SELECT s.noun, s.key, s.label AS title,
                 replace(ts_headline('english', s.title || CASE WHEN s.body = '' THEN ''
-                    ELSE chr(10) || s.body END, to_tsquery('english', kzdiplo_fold(:q)),
+                    ELSE chr(10) || s.body END, to_tsquery('english', :q),
                     'StartSel=[, StopSel=], MaxWords=14, MinWords=5'), chr(10), ' | ')
                     AS snippet,
                 best.score
