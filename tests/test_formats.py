@@ -71,7 +71,7 @@ def test_audit_markdown_has_a_heading_per_section(seeded_db: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
-    [["deals"], ["agreements"], ["events"], ["show", "deal", "us-exim-critical-minerals-funding"],
+    [["deals"], ["agreements"], ["show", "deal", "us-exim-critical-minerals-funding"],
      ["partners"], ["sql", "SELECT 1"], ["search", "tungsten"], ["audit"]],
     ids=" ".join,
 )  # fmt: skip
@@ -82,7 +82,7 @@ def test_geojson_is_refused_where_records_have_no_places(seeded_db: Path, args: 
     assert "geojson" not in help_text
 
 
-@pytest.mark.parametrize("noun", ["deposits", "projects"])
+@pytest.mark.parametrize("noun", ["deposits", "projects", "events"])
 def test_geojson_is_offered_where_records_have_places(seeded_db: Path, noun: str) -> None:
     assert "geojson" in run(seeded_db, noun, "--help").stdout
     result = run(seeded_db, noun, "-f", "geojson")

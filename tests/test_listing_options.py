@@ -43,7 +43,9 @@ def test_each_listing_takes_the_options_that_apply(plural: str) -> None:
 def test_geojson_only_where_records_have_places() -> None:
     for plural in EXPECTED:
         fmt = _params(plural)["fmt"]
-        assert ("geojson" in fmt.type.choices) == (plural in ("deposits", "projects")), plural
+        assert ("geojson" in fmt.type.choices) == (plural in ("deposits", "projects", "events")), (
+            plural
+        )
 
 
 def test_sort_help_names_the_listings_own_keys() -> None:

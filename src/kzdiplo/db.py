@@ -21,9 +21,15 @@ def sqlite_pragmas(dbapi_connection: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An SQLAlchemy engine; SQLite connections get :func:`sqlite_pragmas`, and every
     transaction starts with ``BEGIN IMMEDIATE``: a writer takes the write lock up front
-    and a second writer waits (busy_timeout) instead of failing at its first write."""
+    and a second writer waits (busy_timeout) instead of failing at its first write.
+
+    JSON columns (aliases) are written as UTF-8 text, not ``\\u`` escapes: the search
+    documents index the stored text, so ``Росатом`` must be stored as typed."""
+    import json
+
     from sqlalchemy import create_engine, event
 
+    kwargs.setdefault("json_serializer", lambda value: json.dumps(value, ensure_ascii=False))
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -25,6 +26,7 @@ from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
+from kzdiplo.resolve import aliases_of
 from kzdiplo.table_columns import REFERENCES
 
 TABLES: dict[str, Table] = {
@@ -838,7 +840,7 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
             "relationship_level": r.relationship,
             "summary": r.summary,
         }
-        row["aliases"] = r.aliases
+        row["aliases"] = r.aliases if r.kind == "bloc" else _with_regional_names(r.code, r.aliases)
         if r.kind == "bloc":
             row |= {"kind": "bloc", "name": r.name, "alpha3": r.alpha3}
         return row
@@ -1005,10 +1007,52 @@ def rebuild_derived(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+# The languages people in the region type country names in: Russian and Kazakh.
+REGION_LANGUAGES = ("ru", "kk")
+
+
+@cache
+def _country_catalogues() -> tuple[Any, ...]:
+    """pycountry's gettext catalogues of ISO 3166 names in REGION_LANGUAGES."""
+    import gettext
+
+    import pycountry
+
+    return tuple(
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        for language in REGION_LANGUAGES
+    )
+
+
+def regional_names(code: str) -> list[str]:
+    """The Russian and Kazakh names of ISO country ``code`` (its short, official and
+    common names, as pycountry's translators give them), those that differ from English.
+    Everyday names the catalogues lack (``Россия`` beside ``Российская Федерация``) are
+    aliases in the seed files."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return []
+    english = [getattr(country, f, None) for f in ("name", "official_name", "common_name")]
+    names: list[str] = []
+    for catalogue in _country_catalogues():
+        for name in filter(None, english):
+            local = catalogue.gettext(name)
+            if local not in english and local not in names:
+                names.append(local)
+    return names
+
+
+def _with_regional_names(code: str, aliases: list[str]) -> list[str]:
+    return [*aliases, *(n for n in regional_names(code) if n not in aliases)]
+
+
 def sync_iso_countries(conn: Connection) -> int:
     """Add or correct every ISO 3166 country from pycountry; returns how many rows changed.
 
-    Only the ISO columns are touched: aliases and facts from files stay as they are.
+    Only the ISO columns and the Russian and Kazakh names are touched: other aliases and
+    facts from files stay as they are.
     """
     import pycountry
 
@@ -1027,9 +1071,15 @@ def sync_iso_countries(conn: Connection) -> int:
         row = have.get(country.alpha_2)
         if row is None:
             common = getattr(country, "common_name", None)
-            conn.execute(insert(countries).values(**iso, aliases=[common] if common else []))
+            aliases = _with_regional_names(country.alpha_2, [common] if common else [])
+            conn.execute(insert(countries).values(**iso, aliases=aliases))
             changed += 1
-        elif any(getattr(row, k) != v for k, v in iso.items()):
-            conn.execute(update(countries).where(countries.c.id == row.id).values(**iso))
+            continue
+        stored = aliases_of(row.aliases)
+        aliases = _with_regional_names(country.alpha_2, stored)
+        if any(getattr(row, k) != v for k, v in iso.items()) or aliases != stored:
+            conn.execute(
+                update(countries).where(countries.c.id == row.id).values(**iso, aliases=aliases)
+            )
             changed += 1
     return changed

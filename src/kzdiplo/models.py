@@ -485,7 +485,7 @@ class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):
     )
 
 
-class Event(DatedMixin, DescribedMixin, Base):
+class Event(LocatedMixin, DatedMixin, DescribedMixin, Base):
     __tablename__ = "events"
     __table_args__ = (
         *partial_date_checks("date"),
@@ -495,6 +495,13 @@ class Event(DatedMixin, DescribedMixin, Base):
     id: Mapped[IntPk]
     slug: Mapped[Slug]
     title: Mapped[str] = mapped_column(comment="What happened")
+    # Added by migration 0014 to a table with rows: SQLite's ADD COLUMN needs the default.
+    aliases: Mapped[list[str]] = mapped_column(
+        JSON,
+        default=list,
+        server_default="[]",
+        comment="JSON list of the names in the title as people in the region write them",
+    )
     kind: Mapped[str | None] = mapped_column(
         String(20), comment="visit, summit, signing, announcement, decision..."
     )

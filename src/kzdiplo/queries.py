@@ -13,7 +13,7 @@ from kzdiplo.edtfdate import edtf
 from kzdiplo.entities import ENTITIES, Entity, referrers
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
-from kzdiplo.resolve import Partner, aliases_of
+from kzdiplo.resolve import Partner, aliases_of, fold, postgres_fold
 from kzdiplo.table_columns import REFERENCES
 from kzdiplo.vocab import STAGES
 
@@ -790,7 +790,7 @@ def search_terms(text: str) -> list[tuple[str, str]]:
     (upper case; words side by side mean AND). Only letters and digits of the user's
     words reach either backend's query syntax."""
     terms: list[tuple[str, str]] = []
-    for n, part in enumerate(text.split('"')):
+    for n, part in enumerate(fold(text).split('"')):
         if n % 2:  # inside quotation marks
             if _words(part):
                 terms.append(("phrase", " ".join(_words(part))))
@@ -825,6 +825,7 @@ def _search_query(terms: list[tuple[str, str]], postgres: bool) -> str:
         if out and out[-1] not in ("AND", "OR", "NOT", "&", "|", "& !"):
             out.append("&" if postgres else "AND")
         if postgres:
+            value = postgres_fold(value)
             words = value.split()
             out.append(
                 "(" + " <-> ".join(words) + ")" if kind == "phrase" else
@@ -848,6 +849,7 @@ def search(reader: Reader, text: str, limit: int = 20) -> list[dict[str, Any]]:
     if reader.dialect == "postgresql":
         # The search table of migration 0006: its GIN index finds the matches (the view
         # computed every document's tsvector on every search); snippets for the page only.
+        # The query's words are folded as kzdiplo_fold (0014) folded the documents.
         return reader.rows(
             """WITH best AS (
                 SELECT s.doc_id, round(ts_rank(s.document, q)::numeric, 3) AS score

@@ -193,7 +193,7 @@ class AmountIn(Strict):
 
 
 class CoordinatesIn(Strict):
-    """Where a source places a deposit or project (WGS 84)."""
+    """Where a source places a deposit, project or event (WGS 84)."""
 
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
@@ -342,8 +342,10 @@ class ProjectIn(Record):
 
 class EventIn(Record, Dated):
     title: Text
+    aliases: list[str] = []  # the title's people and places as the region writes them
     kind: str | None = None
     location: str | None = None
+    coordinates: CoordinatesIn | None = None
     agreement: Slug | None = None
     deal: Slug | None = None
     deposit: Slug | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any, NamedTuple
 
 from kzdiplo.errors import UsageError, did_you_mean
@@ -16,6 +17,40 @@ def aliases_of(value: Any) -> list[str]:
     if isinstance(value, str):
         return json.loads(value)
     return list(value)
+
+
+def fold(text: str) -> str:
+    """``text`` with ``ё`` written ``е``, as Russian print mostly writes it and as the
+    search documents hold it (migration 0014): ``Соединенные`` finds ``Соединённые``.
+    Case is the caller's (casefold, or the search's own folding)."""
+    return text.replace("ё", "е").replace("Ё", "Е")
+
+
+@cache
+def _document_letters() -> dict[int, str]:
+    """Migration 0014's ``kzdiplo_fold`` table, for the query: each upper-case Latin or
+    Cyrillic letter beyond ASCII to its lower case, each accented Latin letter to its bare
+    lower-case letter (the migration keeps its own copy, as migrations are frozen;
+    tests/test_names.py holds the two equal)."""
+    import unicodedata
+
+    table: dict[int, str] = {}
+    for code in [*range(0xC0, 0x250), *range(0x400, 0x530)]:
+        char = chr(code)
+        folded = char.lower()
+        if code < 0x250:
+            bare = unicodedata.normalize("NFD", folded)
+            folded = "".join(c for c in bare if not unicodedata.combining(c))
+        if len(folded) == 1 and folded != char and unicodedata.category(char).startswith("L"):
+            table[code] = folded
+    return table
+
+
+def postgres_fold(word: str) -> str:
+    """``word`` as PostgreSQL's search documents hold it (``kzdiplo_fold``, migration
+    0014): in the C locale its own lower() knows only A-Z, so the query is folded here."""
+    lowered = "".join(c.lower() if c.isascii() else c for c in fold(word))
+    return lowered.translate(_document_letters())
 
 
 # What people call some countries, beside their ISO names and the aliases the data holds.
@@ -53,7 +88,7 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
 
     A country includes its organisations (the US includes the US Export-Import Bank).
     """
-    wanted = text.strip().casefold()
+    wanted = fold(text.strip().casefold())
     if not wanted:
         raise UsageError("partner needs a value (a code, name or alias: US, China, EU)")
     wanted = EVERYDAY_NAMES.get(wanted, wanted)
@@ -65,7 +100,7 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
         names = {row["name"], row["official_name"], *aliases_of(row["aliases"])}
         if wanted in keys:
             exact.append(row)
-        elif wanted in {str(n).casefold() for n in names if n}:
+        elif wanted in {fold(str(n).casefold()) for n in names if n}:
             named.append(row)
     matches = exact or named
     if not matches:

@@ -17,9 +17,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "notes",
     ),
     "events": (
-        "id", "slug", "title", "kind", "location", "agreement_id", "deal_id", "deposit_id",
-        "project_id", "date_start", "date_end", "date_precision", "date_text", "date_inferred",
-        "date_note", "summary", "notes",
+        "id", "slug", "title", "aliases", "kind", "agreement_id", "deal_id", "deposit_id",
+        "project_id", "location", "latitude", "longitude", "location_precision", "date_start",
+        "date_end", "date_precision", "date_text", "date_inferred", "date_note", "summary",
+        "notes",
     ),
     "infrastructure_projects": (
         "id", "slug", "name", "aliases", "kind", "status", "capacity_value", "capacity_unit",

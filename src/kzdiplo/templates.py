@@ -90,9 +90,11 @@ projects:
 events:
   - slug: short-name
     title: "WHAT HAPPENED"
+    aliases: ["Токаев", "Тоқаев"]       # its people and places as the region writes them
     kind: visit                         # visit | summit | signing | announcement | decision | ...
     date: 2026-01-31
     location: "..."
+    coordinates: {latitude: 0.0, longitude: 0.0, precision: settlement}   # scripts/place_records.py
     parties:
       - {partner: KZ, role: host}
     agreement: null                     # the records it concerns, by slug

@@ -51,6 +51,7 @@ MONEY_BASES = (
     "stated_share", "whole", "shared", "regional", "target", "ceiling", "involved",
     "counted_elsewhere",
 )  # fmt: skip
-# How precisely coordinates place a deposit or project: the exact site, the site as a
-# source describes it, the nearest settlement, a district, a region.
+# How precisely coordinates place a deposit, project or event: the exact site, the site as a
+# source describes it, the nearest settlement (a village, town or city: "city" would be a
+# second word for it), a district, a region.
 LOCATION_PRECISIONS = ("exact", "site", "settlement", "district", "region")

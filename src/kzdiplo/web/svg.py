@@ -224,6 +224,12 @@ def stage_legend() -> str:
 MAP_BOX = (46.0, 40.0, 88.0, 56.0)  # west, south, east, north
 
 
+def _in_box(at: dict[str, Any]) -> bool:
+    """A point inside MAP_BOX: one outside it would be drawn off the frame."""
+    west, south, east, north = MAP_BOX
+    return bool(west <= at["longitude"] <= east and south <= at["latitude"] <= north)
+
+
 def place_map(
     records: list[dict[str, Any]],
     href: Callable[[dict[str, Any]], str | None] = lambda _r: None,
@@ -234,7 +240,7 @@ def place_map(
     west, south, east, north = MAP_BOX
     scale = width / (east - west)
     height = round((north - south) * scale * 1.45)  # about right for 48°N
-    placed = [r for r in records if r.get("coordinates")]
+    placed = [r for r in records if r.get("coordinates") and _in_box(r["coordinates"])]
 
     def xy(lon: float, lat: float) -> tuple[float, float]:
         return (lon - west) * scale, (north - lat) / (north - south) * height
