@@ -56,7 +56,7 @@ def test_names_come_from_what_a_title_says() -> None:
 
 
 def _keys(db: Path, *words: str) -> set[str]:
-    return {hit["key"] for hit in run_json(db, "search", *words)}
+    return {hit["key"] for hit in run_json(db, "search", *words, "--limit", "0")}
 
 
 def test_partner_by_its_russian_and_kazakh_names(seeded_db: Path) -> None:
@@ -127,6 +127,7 @@ def test_every_partner_of_a_record_has_a_cyrillic_name(db: sqlite3.Connection) -
         "cerberus-capital-management", "china-state-construction-engineering-corporation",
         "unnamed-national-governments-eu-fund", "unnamed-ifis-eu-fund",
         "central-asian-countries", "zhongyun-international", "sovico-group",
+        "us-ai-technology-companies",  # NVIDIA, Oracle, Cisco...: written in Latin there too
     }  # fmt: skip
     rows = db.execute(
         "SELECT DISTINCT p.key, p.aliases FROM ("
