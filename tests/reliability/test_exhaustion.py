@@ -41,21 +41,46 @@ HUGE = {
 }
 
 
-@pytest.mark.parametrize("query", list(HUGE.values()), ids=list(HUGE))
-def test_huge_values_end_quickly_in_bounded_memory(query: str, seeded_db: Path) -> None:
+def _sql_in_launcher(query: str, db: Path) -> tuple[int, int, float, str]:
+    """``kzdiplo sql QUERY --timeout 1`` under the launcher: exit code, peak RSS in kB,
+    seconds, stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "kzdiplo", "--db",
-         str(seeded_db), "sql", query, "--timeout", "1"],
+         str(db), "sql", query, "--timeout", "1"],
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
-    seconds = time.monotonic() - started
     code, peak_kb = map(int, result.stdout.split())
-    lines = result.stderr.strip().splitlines()
-    assert code in (0, 3), (code, result.stderr[-500:])
+    return code, peak_kb, time.monotonic() - started, result.stderr
+
+
+@pytest.mark.parametrize("query", list(HUGE.values()), ids=list(HUGE))
+def test_huge_values_end_quickly_in_bounded_memory(query: str, seeded_db: Path) -> None:
+    code, peak_kb, seconds, stderr = _sql_in_launcher(query, seeded_db)
+    lines = stderr.strip().splitlines()
+    assert code in (0, 3), (code, stderr[-500:])
     if code:
         assert len(lines) == 1 and ("limit" in lines[0]), lines
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in stderr
+    assert seconds < 6, f"{seconds:.1f} s under --timeout 1"
+    assert peak_kb / 1024 < 150, f"peak RSS {peak_kb / 1024:.0f} MB"
+
+
+# One call of each runs for tens of seconds (78 s and 30 s measured before the watchdog):
+# SQLite's progress handler is never reached inside a single function call.
+ONE_LONG_CALL = {
+    "instr": "select instr(printf('%.*c', 4000000, 'a'), printf('%.*c', 2000000, 'a') || 'b')",
+    "ltrim": "select length(ltrim(printf('%.*c', 400000, 'a') || 'x', "
+    "printf('%.*c', 200000, 'b') || 'a'))",
+}
+
+
+@pytest.mark.parametrize("query", list(ONE_LONG_CALL.values()), ids=list(ONE_LONG_CALL))
+def test_one_long_function_call_stops_at_the_time_limit(query: str, seeded_db: Path) -> None:
+    """The run ends near the deadline with the time limit's one line and exit 3."""
+    code, peak_kb, seconds, stderr = _sql_in_launcher(query, seeded_db)
+    assert code == 3, (code, stderr[-500:])
+    assert stderr.strip().splitlines() == ["kzdiplo: error: query stopped at the time limit"]
     assert seconds < 6, f"{seconds:.1f} s under --timeout 1"
     assert peak_kb / 1024 < 150, f"peak RSS {peak_kb / 1024:.0f} MB"

@@ -1,12 +1,13 @@
 """kzdiplo sql and kzdiplo schema: the user's own read-only SQL, and what to query."""
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
-from kzdiplo.errors import UsageError
+from kzdiplo.errors import QueryTimeout, UsageError
 from kzdiplo.render import Format, Layout
 
 
@@ -34,12 +35,9 @@ def sql(
       kzdiplo sql "SELECT * FROM deal_overview" --format csv > deals.csv
       echo "SELECT code, name FROM countries LIMIT 5" | kzdiplo sql -
     """
-    import os
-
-    from kzdiplo.access import note
-    from kzdiplo.adhoc import run_postgres, run_sqlite
-    from kzdiplo.config import READONLY_ENV
-    from kzdiplo.render import Output, Table, positional, write
+    from kzdiplo.adhoc import TIMEOUT_MESSAGE
+    from kzdiplo.cli.common import error_line
+    from kzdiplo.deadline import ProcessDeadline
 
     if query == "-":
         try:
@@ -52,6 +50,31 @@ def sql(
         raise UsageError("the query is not UTF-8 text") from None
     with reading(ctx) as reader:
         path, dialect = getattr(reader, "path", None), reader.dialect
+
+    # The progress handler stops most queries at the deadline; this stops the rest (one
+    # long function call) by ending the process, with the same line and exit code.
+    with ProcessDeadline(timeout, error_line(TIMEOUT_MESSAGE), QueryTimeout.exit_code):
+        _run(query, path, dialect, timeout, max_rows, fmt, layout)
+
+
+def _run(
+    query: str,
+    path: Path | None,
+    dialect: str,
+    timeout: float,
+    max_rows: int,
+    fmt: Format,
+    layout: Layout,
+) -> None:
+    """Run ``query`` on the SQLite file ``path`` (or as PostgreSQL's read-only role) and
+    write its rows as they come."""
+    import os
+
+    from kzdiplo.access import note
+    from kzdiplo.adhoc import run_postgres, run_sqlite
+    from kzdiplo.config import READONLY_ENV
+    from kzdiplo.render import Output, Table, positional, write
+
     if path is not None:
         result = run_sqlite(path, query, timeout=timeout, max_rows=max_rows or None)
     elif dialect == "postgresql":
