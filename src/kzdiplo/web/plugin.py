@@ -151,3 +151,16 @@ def render_cell(value: Any, column: str, table: str | None, row: Any) -> Any:
         except (KeyError, IndexError):
             return None
     return None
+
+
+@hookimpl
+def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
+    """Every Datasette connection gets sql's SQLite limits (value and query size, heap,
+    LIKE patterns) and linear versions of the built-ins that one call can spend minutes
+    in: Datasette's time limit is a progress handler, which such a call never reaches."""
+    from kzdiplo.adhoc import limit_connection, linear_functions
+
+    config = datasette.plugin_config("kzdiplo") or {}
+    max_value_bytes = int(config.get("max_value_bytes", 1_000_000))
+    limit_connection(conn, max_value_bytes)
+    linear_functions(conn, max_value_bytes)
