@@ -176,3 +176,13 @@ def test_a_stopped_server_removes_its_copy(
     stderr = served.proc.stderr.read().decode() if served.proc.stderr else ""
     assert "Traceback" not in stderr, stderr
     assert list(served.tmp.iterdir()) == [], "the temporary copy is left behind"
+
+
+def test_a_search_of_thousands_of_words_is_refused_quickly(server: Server) -> None:
+    """Before: 3,000 words ran 6 s on the event loop and ended in MemoryError (500)."""
+    query = urllib.parse.urlencode({"q": " ".join(["kazakhstan"] * 3000)})
+    started = time.monotonic()
+    status, body = _get(server.port, f"/-/kzdiplo/search?{query}")
+    assert time.monotonic() - started < 5
+    assert status == 200 and b"at most 64 words" in body, status
+    assert _get(server.port, "/-/kzdiplo/search?q=tungsten")[0] == 200
