@@ -64,6 +64,7 @@ SQL_LIMITS = {
     sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 32,
     # LIKE and GLOB take time proportional to the value times the pattern.
     sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 200,
+    sqlite3.SQLITE_LIMIT_COLUMN: 500,  # the widest kzdiplo table has 30 columns
 }
 
 
@@ -152,6 +153,32 @@ def linear_functions(conn: sqlite3.Connection, max_value_bytes: int = MAX_VALUE_
                               ("trim", True, True)):  # fmt: skip
         for arity in (1, 2):
             conn.create_function(name, arity, _trim(left, right), deterministic=True)
+
+
+MAX_RESULT_BYTES = 20_000_000  # all the values of one query's rows, in a server
+
+
+def result_budget(conn: sqlite3.Connection, max_bytes: int = MAX_RESULT_BYTES) -> None:
+    """Make every query on ``conn`` fail once its rows so far hold more than
+    ``max_bytes`` of values, with ``sqlite3.Row`` rows (as Datasette reads them). A
+    server keeps a whole page of rows in memory, then renders it: 200 rows of 1 MB
+    values were 200 MB of JSON, 1.2 GB at the peak and 7 s of rendering."""
+    import weakref
+
+    spent: weakref.WeakKeyDictionary[sqlite3.Cursor, int] = weakref.WeakKeyDictionary()
+
+    def row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+        size = sum(len(v) if isinstance(v, str | bytes) else 8 for v in values)
+        total = spent.get(cursor, 0) + size
+        if total > max_bytes:
+            raise sqlite3.DatabaseError(
+                f"the result holds more than {max_bytes // 1_000_000} MB: ask for fewer rows "
+                "or shorter values"
+            )
+        spent[cursor] = total
+        return sqlite3.Row(cursor, values)
+
+    conn.row_factory = row
 
 
 @dataclass

@@ -177,10 +177,13 @@ def render_cell(value: Any, column: str, table: str | None, row: Any) -> Any:
 @hookimpl
 def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
     """Every Datasette connection gets sql's SQLite limits (value and query size, heap,
-    LIKE patterns) and linear versions of the built-ins that one call can spend minutes
-    in: Datasette's time limit is a progress handler, which such a call never reaches."""
-    from kzdiplo.adhoc import limit_connection, linear_functions
+    LIKE patterns), linear versions of the built-ins that one call can spend minutes in
+    (Datasette's time limit is a progress handler, which such a call never reaches) and
+    a budget for the bytes of one query's rows."""
+    from kzdiplo.adhoc import limit_connection, linear_functions, result_budget
 
     max_value_bytes = _max_value_bytes(datasette)
     limit_connection(conn, max_value_bytes)
     linear_functions(conn, max_value_bytes)
+    if database != "_internal":  # Datasette's own catalogue: its rows are its business
+        result_budget(conn)
