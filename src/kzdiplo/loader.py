@@ -218,8 +218,9 @@ def _read_source_text(item: Item, bundle: Bundle, problems: list[str]) -> None:
 
 def read_text_file(load_file: Path, name: str) -> str:
     """The text a source's ``text_file`` names: a regular file inside the load file's
-    folder (no absolute path, no ``..``, no link out of it), at most MAX_TEXT_BYTES."""
-    import stat
+    folder (no absolute path, no ``..``, no link out of it), at most MAX_TEXT_BYTES,
+    read by the load files' bounded reader."""
+    from kzdiplo.loadfile import read_text
 
     relative = Path(name)
     if relative.is_absolute() or ".." in relative.parts:
@@ -229,21 +230,9 @@ def read_text_file(load_file: Path, name: str) -> str:
     if not path.is_relative_to(folder):
         raise ValueError(f"{clip(name, 80)!r} leads out of {load_file.parent}")
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{clip(name, 80)!r} is not a regular file")
-        if info.st_size > MAX_TEXT_BYTES:
-            raise ValueError(f"{clip(name, 80)!r} is larger than {MAX_TEXT_BYTES:,} bytes")
-        with path.open("rb") as f:
-            data = f.read(MAX_TEXT_BYTES + 1)
-    except OSError as exc:
-        raise ValueError(f"cannot read {clip(name, 80)!r}: {exc.strerror or exc}") from None
-    if len(data) > MAX_TEXT_BYTES:
-        raise ValueError(f"{clip(name, 80)!r} is larger than {MAX_TEXT_BYTES:,} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{clip(name, 80)!r} is not UTF-8 text") from None
+        return read_text(path, MAX_TEXT_BYTES)
+    except LoadFileError as exc:
+        raise ValueError(clip(str(exc))) from None
 
 
 # --- references, quotes and writing ----------------------------------------------------

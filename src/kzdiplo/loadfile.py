@@ -53,13 +53,13 @@ def _clip(text: str, limit: int = MAX_SHOWN) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _too_large(path: Path) -> LoadFileError:
-    return LoadFileError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes, the limit for a load file")
+def _too_large(path: Path, limit: int = MAX_FILE_BYTES) -> LoadFileError:
+    return LoadFileError(f"{path}: larger than {limit:,} bytes, the limit for its kind of file")
 
 
-def open_bounded(path: Path) -> IO[bytes]:
+def open_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> IO[bytes]:
     """``path`` opened for reading once it is shown to be a regular file of at most
-    MAX_FILE_BYTES (a FIFO, a device or a folder would be read without end). Opened
+    ``limit`` bytes (a FIFO, a device or a folder would be read without end). Opened
     without blocking, so that a FIFO is refused rather than waited on, and checked with
     ``fstat`` on what was opened, not on whatever the name points to later."""
     try:
@@ -70,19 +70,19 @@ def open_bounded(path: Path) -> IO[bytes]:
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise LoadFileError(f"{path}: not a regular file")
-    if info.st_size > MAX_FILE_BYTES:
+    if info.st_size > limit:
         os.close(fd)
-        raise _too_large(path)
+        raise _too_large(path, limit)
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 
 
-def read_text(path: Path) -> str:
-    """The whole of ``path`` as UTF-8 text, within MAX_FILE_BYTES even if it grows."""
-    with open_bounded(path) as f:
-        raw = f.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise _too_large(path)
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """The whole of ``path`` as UTF-8 text, within ``limit`` bytes even if it grows."""
+    with open_bounded(path, limit) as f:
+        raw = f.read(limit + 1)
+    if len(raw) > limit:
+        raise _too_large(path, limit)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
