@@ -54,7 +54,7 @@ def _clip(text: str, limit: int = MAX_SHOWN) -> str:
 
 
 def _too_large(path: Path, limit: int = MAX_FILE_BYTES) -> LoadFileError:
-    return LoadFileError(f"{path}: larger than {limit:,} bytes, the limit for its kind of file")
+    return LoadFileError(f"{path}: larger than {limit:,} bytes (the limit)")
 
 
 def open_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> IO[bytes]:
