@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,16 +245,24 @@ def explain_error(exc: sqlite3.Error) -> KzError:
     return KzError(f"SQL error: {message}")
 
 
-def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) -> Result:
+Watch = Callable[[], AbstractContextManager[None]]
+
+
+def run_sqlite(
+    path: Path, query: str, *, timeout: float, max_rows: int | None, watch: Watch = nullcontext
+) -> Result:
     """Start ``query`` on a guarded connection; rows stream from the returned iterator.
 
     ``timeout`` seconds cover preparing, running and fetching; ``max_rows`` None: no cap.
+    Each database call runs inside ``watch()`` (``ProcessDeadline.inside``: the stop for
+    a call that never reaches the progress handler).
     """
     query = _clean(query)
     conn = open_guarded(path)
     stop_at(conn, time.monotonic() + timeout)
     try:
-        cursor = conn.execute(query)
+        with watch():
+            cursor = conn.execute(query)
     except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
         conn.close()
         raise explain_error(sqlite3.Error(str(exc))) from None
@@ -263,7 +272,8 @@ def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) 
 
     def fetch() -> Sequence[Any] | None:
         try:
-            return cursor.fetchone()
+            with watch():
+                return cursor.fetchone()
         except sqlite3.Error as exc:
             raise explain_error(exc) from None
 
@@ -338,7 +348,9 @@ def _role_can_write(conn: Any) -> str | None:
 FETCH_BATCH = 500
 
 
-def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) -> Result:
+def run_postgres(
+    url: str, query: str, *, timeout: float, max_rows: int | None, watch: Watch = nullcontext
+) -> Result:
     """Run ``query`` as the read-only role of ``url`` (see ``kzdiplo db grant-readonly``),
     once that role is shown to be unable to write, in a READ ONLY transaction, streaming
     through a server-side cursor in batches. ``timeout`` bounds the whole query: each
@@ -381,8 +393,9 @@ def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) 
         conn.read_only = True
         time_left()
         cursor = conn.cursor(name="kzdiplo_sql")
-        cursor.execute(query)
-        pending = list(reversed(cursor.fetchmany(1)))
+        with watch():
+            cursor.execute(query)
+            pending = list(reversed(cursor.fetchmany(1)))
     except psycopg.Error as exc:
         conn.close()
         raise _pg_error(exc, query) from None
@@ -394,7 +407,8 @@ def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) 
         if not pending:
             try:
                 time_left()
-                pending.extend(reversed(cursor.fetchmany(FETCH_BATCH)))
+                with watch():
+                    pending.extend(reversed(cursor.fetchmany(FETCH_BATCH)))
             except psycopg.Error as exc:
                 raise _pg_error(exc, query) from None
         return pending.pop() if pending else None

@@ -150,3 +150,20 @@ def test_diff_refuses_an_oversized_json_in_bounded_memory(seeded_db: Path, tmp_p
     (line,) = stderr.strip().splitlines()
     assert str(big) in line and "larger than 20,000,000 bytes" in line, line
     assert peak_kb / 1024 < 150, f"peak RSS {peak_kb / 1024:.0f} MB"
+
+
+def test_a_slow_reader_of_the_output_is_not_the_query_running_long(seeded_db: Path) -> None:
+    """The watchdog counts time inside the database only: rows fetched in time and then
+    written to a pipe nobody reads for a while (``| less``) are all written, exit 0."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
+    query = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) "
+             "SELECT x, printf('%.*c', 200, 'x') AS filler FROM c")  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-m", "kzdiplo", "--db", str(seeded_db), "sql", query,
+         "--timeout", "0.5", "--format", "table"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    time.sleep(3)  # the reader is away: far past the deadline and its grace period
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err.decode()[-500:]
+    assert len(out) > 200_000 and b"1000" in out  # more than a pipe holds: it waited on us

@@ -2,13 +2,16 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
 from kzdiplo.errors import QueryTimeout, UsageError
 from kzdiplo.render import Format, Layout
+
+if TYPE_CHECKING:
+    from kzdiplo.deadline import ProcessDeadline
 
 
 @guarded
@@ -53,8 +56,10 @@ def sql(
 
     # The progress handler stops most queries at the deadline; this stops the rest (one
     # long function call) by ending the process, with the same line and exit code.
-    with ProcessDeadline(timeout, error_line(TIMEOUT_MESSAGE), QueryTimeout.exit_code):
-        _run(query, path, dialect, timeout, max_rows, fmt, layout)
+    # Only time inside the database counts: a reader slow to take the rows is not.
+    line = error_line(TIMEOUT_MESSAGE)
+    with ProcessDeadline(timeout, line, QueryTimeout.exit_code, only_inside=True) as deadline:
+        _run(query, path, dialect, timeout, max_rows, fmt, layout, deadline)
 
 
 def _run(
@@ -65,6 +70,7 @@ def _run(
     max_rows: int,
     fmt: Format,
     layout: Layout,
+    deadline: "ProcessDeadline",
 ) -> None:
     """Run ``query`` on the SQLite file ``path`` (or as PostgreSQL's read-only role) and
     write its rows as they come."""
@@ -76,7 +82,9 @@ def _run(
     from kzdiplo.render import Output, Table, positional, write
 
     if path is not None:
-        result = run_sqlite(path, query, timeout=timeout, max_rows=max_rows or None)
+        result = run_sqlite(
+            path, query, timeout=timeout, max_rows=max_rows or None, watch=deadline.inside
+        )
     elif dialect == "postgresql":
         readonly_url = os.environ.get(READONLY_ENV, "").strip()
         if not readonly_url:
@@ -84,7 +92,9 @@ def _run(
                 f"on PostgreSQL, kzdiplo sql runs as a read-only role: set {READONLY_ENV} "
                 "to its URL (kzdiplo db grant-readonly creates the role)"
             )
-        result = run_postgres(readonly_url, query, timeout=timeout, max_rows=max_rows or None)
+        result = run_postgres(
+            readonly_url, query, timeout=timeout, max_rows=max_rows or None, watch=deadline.inside
+        )
     else:
         raise UsageError(f"kzdiplo sql is not available on {dialect}")
     # Rows are written as they come: each format reads the one iterator it is given.
