@@ -144,6 +144,7 @@ def _format_error(item_where: str, error: ErrorDetails) -> str:
 
 
 MAX_TEXT_BYTES = 5_000_000  # a source's text_file
+MAX_PROBLEMS = 1000  # problems listed before reading stops
 
 
 def read_files(paths: Iterable[Path]) -> Bundle:
@@ -155,6 +156,9 @@ def read_files(paths: Iterable[Path]) -> Bundle:
         try:
             for entry in records(Path(path), SECTIONS):
                 _take(Path(path), entry, bundle, seen, problems)
+                if len(problems) >= MAX_PROBLEMS:  # a file of garbage: enough to fix first
+                    problems.append(f"{path}: stopped reading after {MAX_PROBLEMS} problems")
+                    raise LoadError(problems)
         except LoadFileError as exc:
             raise LoadError([str(exc)]) from None
     if problems:

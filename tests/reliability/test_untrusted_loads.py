@@ -241,6 +241,18 @@ def test_a_file_over_the_size_limit_is_refused_unread(
     assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
 
 
+def test_a_file_of_thousands_of_bad_records_stops_early(seeded_db: Path, tmp_path: Path) -> None:
+    """423,000 records without citations (just under 20 MB): reading stops after 1,000
+    problems (before: 846,808 problems listed, 51 s)."""
+    line = _ndjson_line("events", '{"slug": "e"}')
+    path = _write(tmp_path, line * (19_900_000 // len(line)), "load.ndjson")
+    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    assert result.returncode == 2, result.stderr[-500:]
+    (only,) = result.stderr.strip().splitlines()
+    assert "and 1000 more problems" in only, only
+    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+
+
 PROJECT = {"slug": "probe-project", "name": "A probe",
            "citations": [{"source": "tengritimes-2026-01-03", "quote": "Kazakhstan"}]}  # fmt: skip
 OUT_OF_RANGE = {
