@@ -57,16 +57,53 @@ def _migrate_and_seed(url: str) -> str:
         engine.dispose()
 
 
+FIRST_USE_WAIT_SECONDS = 120  # for another run building the same new database
+
+
 def _create_sqlite_file(path: Path) -> str:
+    """Build a new database file at ``path``, one run at a time: two first uses at once
+    both found no file and both built one, and the second then refused the file the
+    first had moved into place. A lock file beside it (``.NAME.lock``, flock) lets one
+    build while the other waits; the waiter then finds the database complete."""
+    import fcntl
+    import os
+    import time
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.parent / f".{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot create {path.parent}: {exc.strerror}") from None
+    try:
+        waited_until = time.monotonic() + FIRST_USE_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > waited_until:
+                    raise KzError(
+                        f"another kzdiplo has been creating {path} for over "
+                        f"{FIRST_USE_WAIT_SECONDS} s; try again when it is done"
+                    ) from None
+                time.sleep(0.1)
+        if path.exists():  # built by the run that held the lock
+            return "the database was created by another kzdiplo run at the same time"
+        summary = _build_sqlite_file(path)
+        # Remove the lock file only now, still holding it: a run that opened it before
+        # finds the database once it gets the lock, and a later run never needs it.
+        (path.parent / f".{path.name}.lock").unlink(missing_ok=True)
+        return summary
+    finally:
+        os.close(fd)
+
+
+def _build_sqlite_file(path: Path) -> str:
     import os
 
     from kzdiplo.config import sqlite_url
     from kzdiplo.files import atomic_path
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {path.parent}: {exc.strerror}") from None
     with atomic_path(path) as temporary:
         summary = _migrate_and_seed(sqlite_url(temporary))
         for suffix in ("-wal", "-shm"):  # the last connection closed folds the WAL in

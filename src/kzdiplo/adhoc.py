@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ READ_ONLY_PRAGMAS = frozenset(
 )  # fmt: skip
 DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
 _ALLOWED_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
+TIMEOUT_MESSAGE = "query stopped at the time limit"
 READ_ONLY_MESSAGE = (
     "kzdiplo sql is read-only: only SELECT queries (and schema PRAGMAs such as "
     "table_info) are allowed"
@@ -61,18 +63,123 @@ SQL_LIMITS = {
     sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
     sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 200,
     sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 32,
+    # LIKE and GLOB take time proportional to the value times the pattern.
+    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 200,
+    sqlite3.SQLITE_LIMIT_COLUMN: 500,  # the widest kzdiplo table has 30 columns
 }
+
+
+def limit_connection(conn: sqlite3.Connection, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
+    """SQLite's own limits on ``conn``: the size of one value and of the query text, no
+    ATTACH, bounded nesting, and a heap limit for all of SQLite in this process. Every
+    connection that runs a query kzdiplo did not write goes through here (``sql``,
+    ``diff``'s readers, each ``serve`` connection)."""
+    conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")  # soft limit follows it
+    for limit, value in SQL_LIMITS.items():
+        conn.setlimit(limit, value)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_value_bytes)
 
 
 def open_guarded(path: Path) -> sqlite3.Connection:
     """A connection to ``path`` on which only reads can run, within SQLite's limits."""
     conn = connect_sqlite(path, readonly=True)
     conn.execute("PRAGMA query_only = ON")
-    conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")  # soft limit follows it
-    for limit, value in SQL_LIMITS.items():
-        conn.setlimit(limit, value)
+    limit_connection(conn)
     conn.set_authorizer(_authorize)
     return conn
+
+
+def stop_at(conn: sqlite3.Connection, deadline: float) -> None:
+    """Interrupt ``conn``'s statements once ``time.monotonic()`` passes ``deadline``
+    (checked every 1000 steps of SQLite's program)."""
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+
+
+# --- Built-in functions whose one call can outlast any deadline ------------------------
+#
+# SQLite's instr, replace and the two-argument trims compare every position of one string
+# with the whole of the other: on two strings of a few megabytes, one call runs for
+# minutes, and nothing (progress handler, interrupt) stops it. A process that cannot be
+# ended at the deadline (serve) replaces them with versions that take time in proportion
+# to their input (CPython's string search, a set of characters), with SQLite's results.
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _instr(x: Any, y: Any) -> int | None:
+    if x is None or y is None:
+        return None
+    if isinstance(x, bytes) and isinstance(y, bytes):
+        return x.find(y) + 1  # two blobs: a byte position
+    return _text(x).find(_text(y)) + 1
+
+
+def _replace(max_bytes: int) -> Callable[[Any, Any, Any], Any]:
+    def replace(x: Any, y: Any, z: Any) -> Any:
+        if x is None or y is None or z is None:
+            return None
+        x, y, z = _text(x), _text(y), _text(z)  # SQLite's replace returns text
+        if not y:
+            return x
+        grown = len(x) + x.count(y) * (len(z) - len(y))
+        if grown > max_bytes:  # refused before building it, as SQLite would
+            raise ValueError("string or blob too big")
+        return x.replace(y, z)
+
+    return replace
+
+
+def _trim(left: bool, right: bool) -> Callable[..., Any]:
+    def trim(x: Any, y: Any = " ") -> Any:
+        if x is None or y is None:
+            return None
+        x, strip = _text(x), set(_text(y))
+        start, end = 0, len(x)
+        while left and start < end and x[start] in strip:
+            start += 1
+        while right and end > start and x[end - 1] in strip:
+            end -= 1
+        return x[start:end]
+
+    return trim
+
+
+def linear_functions(conn: sqlite3.Connection, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
+    """Replace SQLite's quadratic built-ins on ``conn`` (see above)."""
+    conn.create_function("instr", 2, _instr, deterministic=True)
+    conn.create_function("replace", 3, _replace(max_value_bytes), deterministic=True)
+    for name, left, right in (("ltrim", True, False), ("rtrim", False, True),
+                              ("trim", True, True)):  # fmt: skip
+        for arity in (1, 2):
+            conn.create_function(name, arity, _trim(left, right), deterministic=True)
+
+
+MAX_RESULT_BYTES = 20_000_000  # all the values of one query's rows, in a server
+
+
+def result_budget(conn: sqlite3.Connection, max_bytes: int = MAX_RESULT_BYTES) -> None:
+    """Make every query on ``conn`` fail once its rows so far hold more than
+    ``max_bytes`` of values, with ``sqlite3.Row`` rows (as Datasette reads them). A
+    server keeps a whole page of rows in memory, then renders it: 200 rows of 1 MB
+    values were 200 MB of JSON, 1.2 GB at the peak and 7 s of rendering."""
+    import weakref
+
+    spent: weakref.WeakKeyDictionary[sqlite3.Cursor, int] = weakref.WeakKeyDictionary()
+
+    def row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+        size = sum(len(v) if isinstance(v, str | bytes) else 8 for v in values)
+        total = spent.get(cursor, 0) + size
+        if total > max_bytes:
+            raise sqlite3.DatabaseError(
+                f"the result holds more than {max_bytes // 1_000_000} MB: ask for fewer rows "
+                "or shorter values"
+            )
+        spent[cursor] = total
+        return sqlite3.Row(cursor, values)
+
+    conn.row_factory = row
 
 
 @dataclass
@@ -123,7 +230,7 @@ def explain_error(exc: sqlite3.Error) -> KzError:
     if any(word in message for word in denied):
         return UsageError(READ_ONLY_MESSAGE)
     if "interrupted" in message:
-        return QueryTimeout("query stopped at the time limit")
+        return QueryTimeout(TIMEOUT_MESSAGE)
     if "one statement at a time" in message:
         return UsageError("only one SQL statement at a time")
     if "too many attached" in message:
@@ -138,17 +245,24 @@ def explain_error(exc: sqlite3.Error) -> KzError:
     return KzError(f"SQL error: {message}")
 
 
-def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) -> Result:
+Watch = Callable[[], AbstractContextManager[None]]
+
+
+def run_sqlite(
+    path: Path, query: str, *, timeout: float, max_rows: int | None, watch: Watch = nullcontext
+) -> Result:
     """Start ``query`` on a guarded connection; rows stream from the returned iterator.
 
     ``timeout`` seconds cover preparing, running and fetching; ``max_rows`` None: no cap.
+    Each database call runs inside ``watch()`` (``ProcessDeadline.inside``: the stop for
+    a call that never reaches the progress handler).
     """
     query = _clean(query)
     conn = open_guarded(path)
-    deadline = time.monotonic() + timeout
-    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+    stop_at(conn, time.monotonic() + timeout)
     try:
-        cursor = conn.execute(query)
+        with watch():
+            cursor = conn.execute(query)
     except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
         conn.close()
         raise explain_error(sqlite3.Error(str(exc))) from None
@@ -158,7 +272,8 @@ def run_sqlite(path: Path, query: str, *, timeout: float, max_rows: int | None) 
 
     def fetch() -> Sequence[Any] | None:
         try:
-            return cursor.fetchone()
+            with watch():
+                return cursor.fetchone()
         except sqlite3.Error as exc:
             raise explain_error(exc) from None
 
@@ -180,7 +295,7 @@ def _pg_error(exc: Exception, query: str) -> KzError:
     if isinstance(exc, psycopg.errors.SyntaxError) and not first_word.startswith(READING_WORDS):
         return UsageError(READ_ONLY_MESSAGE)  # the cursor takes one query, no commands
     if isinstance(exc, psycopg.errors.QueryCanceled):
-        return QueryTimeout("query stopped at the time limit")
+        return QueryTimeout(TIMEOUT_MESSAGE)
     if isinstance(
         exc, psycopg.errors.InsufficientPrivilege | psycopg.errors.ReadOnlySqlTransaction
     ):
@@ -233,7 +348,9 @@ def _role_can_write(conn: Any) -> str | None:
 FETCH_BATCH = 500
 
 
-def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) -> Result:
+def run_postgres(
+    url: str, query: str, *, timeout: float, max_rows: int | None, watch: Watch = nullcontext
+) -> Result:
     """Run ``query`` as the read-only role of ``url`` (see ``kzdiplo db grant-readonly``),
     once that role is shown to be unable to write, in a READ ONLY transaction, streaming
     through a server-side cursor in batches. ``timeout`` bounds the whole query: each
@@ -269,15 +386,16 @@ def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) 
     def time_left() -> None:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise QueryTimeout("query stopped at the time limit")
+            raise QueryTimeout(TIMEOUT_MESSAGE)
         conn.execute(f"SET statement_timeout = {max(1, int(left * 1000))}")
 
     try:
         conn.read_only = True
         time_left()
         cursor = conn.cursor(name="kzdiplo_sql")
-        cursor.execute(query)
-        pending = list(reversed(cursor.fetchmany(1)))
+        with watch():
+            cursor.execute(query)
+            pending = list(reversed(cursor.fetchmany(1)))
     except psycopg.Error as exc:
         conn.close()
         raise _pg_error(exc, query) from None
@@ -289,7 +407,8 @@ def run_postgres(url: str, query: str, *, timeout: float, max_rows: int | None) 
         if not pending:
             try:
                 time_left()
-                pending.extend(reversed(cursor.fetchmany(FETCH_BATCH)))
+                with watch():
+                    pending.extend(reversed(cursor.fetchmany(FETCH_BATCH)))
             except psycopg.Error as exc:
                 raise _pg_error(exc, query) from None
         return pending.pop() if pending else None

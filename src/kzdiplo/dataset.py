@@ -28,7 +28,6 @@ LICENSE_ID = "CC-BY-4.0"  # the compilation; facts and quotes keep their sources
 # The stable key of each load-format section (everything else is keyed by slug).
 KEYS = {"countries": "code"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
-MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 def key_of(section: str, record: dict[str, Any]) -> str:
@@ -51,13 +50,15 @@ def content_hash(document: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def from_database(db: str) -> dict[str, Any]:
+def from_database(db: str, seconds: float | None = None) -> dict[str, Any]:
     """The load-format document of a database: an SQLite file, or a server URL (opened
-    read-only and checked to be at this kzdiplo's schema, like ``--db``)."""
+    read-only and checked to be at this kzdiplo's schema, like ``--db``). An SQLite file
+    may come from anyone (``diff`` and ``release --previous`` read other people's files),
+    so it is read within ``kzdiplo sql``'s limits and, given ``seconds``, stops then."""
     from kzdiplo.access import open_reader, open_server
     from kzdiplo.config import redacted, scheme_of, sqlite_path_of
     from kzdiplo.export import as_document
-    from kzdiplo.reader import HEAD, schema_revision
+    from kzdiplo.reader import HEAD, SqliteReader, schema_revision
 
     if scheme_of(db) == "sqlite":  # a file named as a URL: opened as the file
         db = str(sqlite_path_of(db) or db)
@@ -69,19 +70,45 @@ def from_database(db: str) -> dict[str, Any]:
     else:
         reader = open_reader(db)
     try:
+        if isinstance(reader, SqliteReader):
+            return _read_guarded(reader, db, seconds)
         return as_document(reader)
     finally:
         reader.close()
 
 
-def load_document(where: str) -> dict[str, Any]:
+def _read_guarded(reader: Any, db: str, seconds: float | None) -> dict[str, Any]:
+    """as_document on an SQLite reader under sql's limits (a view of another's file can
+    recurse without end or build huge values); a stop is one line naming the file."""
+    import sqlite3
+    import time
+
+    from kzdiplo.adhoc import explain_error, limit_connection, stop_at
+    from kzdiplo.errors import QueryTimeout
+    from kzdiplo.export import as_document
+
+    limit_connection(reader.conn)
+    if seconds is not None:
+        stop_at(reader.conn, time.monotonic() + seconds)
+    try:
+        return as_document(reader)
+    except sqlite3.Error as exc:
+        error = explain_error(exc)
+        if isinstance(error, QueryTimeout):
+            raise QueryTimeout(f"{db}: reading it stopped at the time limit (--timeout)") from None
+        raise type(error)(f"{db}: {error}") from None
+
+
+def load_document(where: str, seconds: float | None = None) -> dict[str, Any]:
     """The document behind ``where``: an SQLite file or database URL, a JSON export
-    (``kzdiplo export --format json``), or a folder holding one (a release)."""
+    (``kzdiplo export --format json``), or a folder holding one (a release). A JSON file
+    goes through the load files' bounded reader (size, depth and string limits)."""
     from kzdiplo.config import scheme_of
+    from kzdiplo.loadfile import LoadFileError, parse_json, read_text
     from kzdiplo.records import SECTIONS
 
     if scheme_of(where) is not None:
-        return from_database(where)
+        return from_database(where, seconds)
     path = Path(where)
     if path.is_dir():
         for candidate in (path / "kzdiplo.json", path / "data" / "kzdiplo.json"):
@@ -95,13 +122,15 @@ def load_document(where: str) -> dict[str, Any]:
     with path.open("rb") as f:
         head = f.read(len(SQLITE_MAGIC))
     if head == SQLITE_MAGIC:
-        return from_database(str(path))
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise UsageError(f"{where}: larger than {MAX_JSON_BYTES // 2**20} MiB")
+        return from_database(str(path), seconds)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{where}: neither an SQLite database nor JSON ({exc})") from None
+        text = read_text(path)
+    except LoadFileError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        document = parse_json(text)
+    except LoadFileError as exc:
+        raise UsageError(f"{where}: neither an SQLite database nor a JSON export: {exc}") from None
     if not isinstance(document, dict) or not set(document) <= set(SECTIONS):
         raise UsageError(f"{where}: not a kzdiplo JSON export (sections: {', '.join(SECTIONS)})")
     for section, records in document.items():

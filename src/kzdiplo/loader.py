@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
 from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
+from kzdiplo.loadfile import Entry, LoadFileError, records
 from kzdiplo.money import to_usd
 from kzdiplo.partialdate import empty_columns
 from kzdiplo.records import SECTIONS
@@ -144,129 +145,8 @@ def _format_error(item_where: str, error: ErrorDetails) -> str:
     return f"{item_where}: {loc}: {message}"
 
 
-MAX_FILE_BYTES = 20_000_000  # a load file
 MAX_TEXT_BYTES = 5_000_000  # a source's text_file
-MAX_STRING = 5_000_000  # characters of one YAML scalar
-MAX_DEPTH = 50  # nesting of YAML collections (the format needs about 6)
-MAX_NODES = 2_000_000  # YAML nodes once aliases are expanded (the seeds have ~20,000)
-
-
-def _loader_class() -> type:
-    """PyYAML's safe loader (the C one when built) that refuses duplicate keys and reads
-    dates as text, so that a bad date is reported by the field that holds it."""
-    import yaml
-
-    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when built
-
-    class BoundedLoader(base):  # type: ignore[misc]  # a base picked at run time is Any
-        yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
-            first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":timestamp")]
-            for first, resolvers in base.yaml_implicit_resolvers.items()
-        }
-
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    duplicate = key in seen
-                    seen.add(key)
-                except TypeError:
-                    continue  # an unhashable key: the base class reports it
-                if duplicate:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {clip(repr(key), 60)}", key_node.start_mark
-                    )
-            return super().construct_mapping(node, deep=deep)
-
-    return BoundedLoader
-
-
-def _check_shape(text: str, loader: type) -> None:
-    """Refuse YAML that would be huge once read: deep nesting, long scalars, and aliases
-    that expand (a few hundred bytes of nested aliases make billions of nodes)."""
-    import yaml
-
-    sizes: dict[str | None, int] = {}  # anchor -> nodes in what it names, expanded
-    starts: list[tuple[str | None, int]] = []  # open collections: (anchor, count at start)
-    count = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.AliasEvent):
-            count += sizes.get(event.anchor, 1)
-        elif isinstance(event, yaml.ScalarEvent):
-            count += 1
-            if len(event.value) > MAX_STRING:
-                raise ValueError(f"a value longer than {MAX_STRING:,} characters")
-            if event.anchor:
-                sizes[event.anchor] = 1
-        elif isinstance(event, yaml.CollectionStartEvent):
-            count += 1
-            starts.append((event.anchor, count))
-            if len(starts) > MAX_DEPTH:
-                raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            anchor, start = starts.pop()
-            if anchor:
-                sizes[anchor] = count - start + 1
-        if count > MAX_NODES:
-            raise ValueError(f"more than {MAX_NODES:,} values once its aliases are expanded")
-
-
-def _read_yaml(path: Path) -> Any:
-    import stat
-
-    import yaml
-
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise LoadError([f"{path}: not a regular file"])
-        if info.st_size > MAX_FILE_BYTES:
-            raise LoadError([f"{path}: larger than {MAX_FILE_BYTES:,} bytes"])
-        raw = path.read_bytes()[: MAX_FILE_BYTES + 1]
-    except OSError as exc:
-        raise LoadError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    loader = _loader_class()
-    try:
-        text = raw.decode("utf-8")
-        _check_shape(text, loader)
-        return yaml.load(text, Loader=loader)
-    except UnicodeDecodeError:
-        raise LoadError([f"{path}: not UTF-8 text"]) from None
-    except ValueError as exc:
-        raise LoadError([f"{path}: refused: {exc}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LoadError([f"{path}: invalid YAML{where}: {clip(str(problem), 120)}"]) from None
-
-
-def _read_ndjson(path: Path) -> dict[str, list[Any]]:
-    """An NDJSON export (``kzdiplo export -f ndjson``): one ``{"section", "record"}``
-    object a line, gathered into the sections a YAML file has."""
-    import json
-
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise LoadError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise LoadError([f"{path}: not UTF-8 text"]) from None
-    data: dict[str, list[Any]] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LoadError([f"{path}: line {number}: invalid JSON: {exc.msg}"]) from None
-        if not isinstance(item, dict) or set(item) != {"section", "record"}:
-            raise LoadError([f'{path}: line {number}: expected {{"section": ..., "record": ...}}'])
-        data.setdefault(str(item["section"]), []).append(item["record"])
-    return data
+MAX_PROBLEMS = 1000  # problems listed before reading stops
 
 
 def read_files(paths: Iterable[Path]) -> Bundle:
@@ -275,45 +155,48 @@ def read_files(paths: Iterable[Path]) -> Bundle:
     problems: list[str] = []
     seen: dict[tuple[str, str], Item] = {}
     for path in paths:
-        path = Path(path)
-        data = _read_ndjson(path) if path.suffix.lower() == ".ndjson" else _read_yaml(path)
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{path}: expected a mapping of sections ({', '.join(SECTIONS)})")
-            continue
-        for section, records in data.items():
-            if section not in SECTIONS:
-                problems.append(
-                    f"{path}: unknown section {section!r} (known: {', '.join(SECTIONS)})"
-                )
-                continue
-            if not isinstance(records, list):
-                problems.append(f"{path}: {section}: expected a list of records")
-                continue
-            for index, raw in enumerate(records):
-                item = _validate(path, section, index, raw, problems)
-                if item is None:
-                    continue
-                other = seen.get((section, item.key))
-                if other is not None:
-                    problems.append(
-                        f"{item.where()}: duplicate key, first defined at {other.where()}"
-                    )
-                    continue
-                seen[(section, item.key)] = item
-                bundle.items[section].append(item)
-                if section == "sources":
-                    _read_source_text(item, bundle, problems)
+        try:
+            for entry in records(Path(path), SECTIONS):
+                _take(Path(path), entry, bundle, seen, problems)
+                if len(problems) >= MAX_PROBLEMS:  # a file of garbage: enough to fix first
+                    problems.append(f"{path}: stopped reading after {MAX_PROBLEMS} problems")
+                    raise LoadError(problems)
+        except LoadFileError as exc:
+            raise LoadError([str(exc)]) from None
     if problems:
         raise LoadError(problems)
     return bundle
 
 
-def _validate(path: Path, section: str, index: int, raw: Any, problems: list[str]) -> Item | None:
+def _take(
+    path: Path,
+    entry: Entry,
+    bundle: Bundle,
+    seen: dict[tuple[str, str], Item],
+    problems: list[str],
+) -> None:
+    """Validate one record of a load file and add it to ``bundle``, or note why not."""
+    section = entry.section
+    item = _validate(path, section, entry.index, entry.record, problems, entry.where)
+    if item is None:
+        return
+    other = seen.get((section, item.key))
+    if other is not None:
+        problems.append(f"{item.where()}: duplicate key, first defined at {other.where()}")
+        return
+    seen[(section, item.key)] = item
+    bundle.items[section].append(item)
+    if section == "sources":
+        _read_source_text(item, bundle, problems)
+
+
+def _validate(
+    path: Path, section: str, index: int, raw: Any, problems: list[str], line: str = ""
+) -> Item | None:
     model: type[BaseModel] = SECTIONS[section]
     key = raw.get("code" if section == "countries" else "slug") if isinstance(raw, dict) else None
-    where = f"{path}: {section}[{index}] {key!r}" if key else f"{path}: {section}[{index}]"
+    at = f" ({line})" if line else ""
+    where = f"{path}{at}: {section}[{index}]" + (f" {clip(repr(key), 80)}" if key else "")
     if not isinstance(raw, dict):
         problems.append(f"{where}: expected a mapping of fields")
         return None
@@ -341,8 +224,9 @@ def _read_source_text(item: Item, bundle: Bundle, problems: list[str]) -> None:
 
 def read_text_file(load_file: Path, name: str) -> str:
     """The text a source's ``text_file`` names: a regular file inside the load file's
-    folder (no absolute path, no ``..``, no link out of it), at most MAX_TEXT_BYTES."""
-    import stat
+    folder (no absolute path, no ``..``, no link out of it), at most MAX_TEXT_BYTES,
+    read by the load files' bounded reader."""
+    from kzdiplo.loadfile import read_text
 
     relative = Path(name)
     if relative.is_absolute() or ".." in relative.parts:
@@ -352,21 +236,9 @@ def read_text_file(load_file: Path, name: str) -> str:
     if not path.is_relative_to(folder):
         raise ValueError(f"{clip(name, 80)!r} leads out of {load_file.parent}")
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{clip(name, 80)!r} is not a regular file")
-        if info.st_size > MAX_TEXT_BYTES:
-            raise ValueError(f"{clip(name, 80)!r} is larger than {MAX_TEXT_BYTES:,} bytes")
-        with path.open("rb") as f:
-            data = f.read(MAX_TEXT_BYTES + 1)
-    except OSError as exc:
-        raise ValueError(f"cannot read {clip(name, 80)!r}: {exc.strerror or exc}") from None
-    if len(data) > MAX_TEXT_BYTES:
-        raise ValueError(f"{clip(name, 80)!r} is larger than {MAX_TEXT_BYTES:,} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{clip(name, 80)!r} is not UTF-8 text") from None
+        return read_text(path, MAX_TEXT_BYTES)
+    except LoadFileError as exc:
+        raise ValueError(clip(str(exc))) from None
 
 
 # --- references, quotes and writing ----------------------------------------------------

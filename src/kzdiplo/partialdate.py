@@ -17,6 +17,21 @@ _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _YEARS = re.compile(r"^(\d{4})\s*/\s*(\d{4})$")
 
 
+# Dates a load may hold: every output format (JSON, CSV, EDTF, the report's timeline,
+# JavaScript's Date in the browser) carries these, and a day on either side still exists
+# (9999-12-31 plus one day does not, and the report crashed computing it).
+FIRST_YEAR, LAST_YEAR = 1000, 2999
+
+
+def check_supported(day: dt.date) -> dt.date:
+    """``day`` when its year is FIRST_YEAR-LAST_YEAR; else ValueError saying so."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(
+            f"{day.isoformat()}: dates must fall in the years {FIRST_YEAR}-{LAST_YEAR}"
+        )
+    return day
+
+
 @dataclass(frozen=True)
 class PartialDate:
     start: dt.date

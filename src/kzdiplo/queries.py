@@ -784,6 +784,9 @@ def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text).split()
 
 
+MAX_SEARCH_TERMS = 64
+
+
 def search_terms(text: str) -> list[tuple[str, str]]:
     """The user's query as ``(kind, text)`` terms: ``word`` (a whole word), ``prefix``
     (``word*``), ``phrase`` (``"two words"``) and the operators ``AND``, ``OR``, ``NOT``
@@ -804,6 +807,8 @@ def search_terms(text: str) -> list[tuple[str, str]]:
                 terms.append((kind, _words(token)[-1]))
     if not any(kind != "op" for kind, _ in terms):
         raise UsageError("nothing to search for: give one or more words")
+    if len(terms) > MAX_SEARCH_TERMS:  # 3,000 words took 6 s and SQLite's whole heap
+        raise UsageError(f"search: at most {MAX_SEARCH_TERMS} words and operators")
     previous = "op"
     for kind, value in terms:
         if kind == "op" and previous == "op":

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kzdiplo import vocab
-from kzdiplo.partialdate import PartialDate, range_of
+from kzdiplo.partialdate import PartialDate, check_supported, range_of
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120)]
 Code = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -22,10 +22,12 @@ Text = Annotated[str, Field(min_length=1)]
 # Literal of a variable, hence the valid-type ignores here and below.
 Role = Literal[vocab.ROLES]  # type: ignore[valid-type]  # vocab tuple
 ShortDate = str | int | dt.date
+Day = Annotated[dt.date, AfterValidator(check_supported)]  # within FIRST_YEAR-LAST_YEAR
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No inf or NaN (YAML's .inf, JSON's Infinity): JSON, CSV and SQL cannot all carry them.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Cited(Strict):
@@ -113,8 +115,8 @@ class DateIn(Strict):
     """A partial date: ``value`` (short form) or ``start``/``end``/``precision``."""
 
     value: ShortDate | None = None
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: Day | None = None
+    end: Day | None = None
     precision: Literal[vocab.PRECISIONS] | None = None  # type: ignore[valid-type]  # vocab tuple (see Role)
     text: str | None = None
     inferred: bool = False
@@ -126,7 +128,9 @@ class DateIn(Strict):
         if self.value is not None:
             if any(v is not None for v in explicit):
                 raise ValueError("give either value or start/end/precision, not both")
-            range_of(self.value)  # raises ValueError with the accepted forms
+            start, end, _ = range_of(self.value)  # raises ValueError with the accepted forms
+            check_supported(start)
+            check_supported(end)
         elif any(v is None for v in explicit):
             raise ValueError(
                 "give value (2025, 2025-11, 2035/2036) or all of start, end, precision"
@@ -227,11 +231,11 @@ class SourceIn(Strict):
     title: Text
     publisher: str | None = None
     url: str | None = None
-    published: dt.date | None = None
+    published: Day | None = None
     published_inferred: bool = False
     published_note: str | None = None
     kind: Literal[vocab.SOURCE_KINDS]  # type: ignore[valid-type]  # vocab tuple (see Role)
-    retrieved: dt.date | None = None
+    retrieved: Day | None = None
     text_file: str | None = None  # relative to the YAML file
     text: str | None = None  # or the text inline
     derived_from: Slug | None = None  # the source it republishes or reports on

@@ -82,6 +82,30 @@ def test_a_first_run_killed_half_way_leaves_nothing_or_everything(
     assert len(json.loads(again.stdout)) == seeded_agreements()
 
 
+def test_two_first_uses_at_once_both_succeed(tmp_path: Path) -> None:
+    """Before: both runs found no database and built one; the second to finish refused
+    the first's ("appeared while the database was being built"). Run A is frozen while
+    it builds, run B starts and says it is creating the database (so it has looked and
+    found none), then A goes on: both list the seeded agreements, one database."""
+    folder = tmp_path / "data" / "kzdiplo"
+    first = Watched("agreements", "--format", "json", "--limit", "0", env=_env(tmp_path))
+    building = first.freeze_when(lambda: _building(folder) in ("migrating", "seeding"))
+    assert building, first.output.decode(errors="replace")[-400:]
+    second = subprocess.Popen(
+        [*kzdiplo_command(), "agreements", "--format", "json", "--limit", "0"],
+        env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert second.stderr is not None
+    assert b"creating the database" in second.stderr.readline()  # it found no database
+    assert first.resume_to_end() == 0, first.output.decode(errors="replace")[-400:]
+    out, err = second.communicate(timeout=180)
+    assert second.returncode == 0, err.decode()
+    assert len(json.loads(out)) == seeded_agreements()
+    assert b"appeared" not in err and b"Traceback" not in err
+    left = {p.name for p in folder.iterdir()} - {"kzdiplo.db-wal", "kzdiplo.db-shm"}
+    assert left == {"kzdiplo.db"}  # no lock file, no temporary file
+
+
 def test_an_empty_database_fails_the_check_and_listings_say_how_to_seed(
     tmp_path: Path,
 ) -> None:

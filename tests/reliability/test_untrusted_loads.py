@@ -4,6 +4,7 @@ field in one short line."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -215,6 +216,119 @@ def test_yaml_is_bounded(body: str, expected: str, seeded_db: Path, tmp_path: Pa
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0] and len(lines[0]) < 500, lines[:3]
     assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+
+
+def _ndjson_line(section: str, record: str) -> str:
+    return f'{{"section": "{section}", "record": {record}}}\n'
+
+
+LONG = "x" * 5_000_001
+DEEP = "[" * 100_000 + "]" * 100_000
+NESTED_60 = "[" * 60 + "]" * 60  # deeper than the limit, shallower than Python's recursion
+# The same limits for every load format: (file name, body, words the one line holds).
+EVERY_FORMAT = {
+    "ndjson deep nesting": ("load.ndjson", _ndjson_line("events", DEEP), "nested deeper"),
+    "ndjson 60 levels": ("load.ndjson", _ndjson_line("events", NESTED_60), "nested deeper"),
+    "ndjson long string": (
+        "load.ndjson", _ndjson_line("sources", f'{{"slug": "x", "text": "{LONG}"}}'), "longer than"
+    ),
+    "ndjson duplicate key": (
+        "load.ndjson", '{"section": "events", "section": "events", "record": {}}\n', "duplicate"
+    ),
+    "json deep nesting": ("load.json", '{"events": ' + DEEP + "}", "nested deeper"),
+    "json 60 levels": ("load.json", '{"events": ' + NESTED_60 + "}", "nested deeper"),
+    "json long string": (
+        "load.json", f'{{"sources": [{{"slug": "x", "text": "{LONG}"}}]}}', "longer than"
+    ),
+    "json duplicate key": ("load.json", '{"events": [], "events": []}', "duplicate key"),
+    "csv": ("load.csv", "slug,title\nx,y\n", "CSV is not a load format"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(EVERY_FORMAT))
+def test_every_load_format_is_bounded(name: str, seeded_db: Path, tmp_path: Path) -> None:
+    """NDJSON skipped the file and string caps (100 MB: 240 s and 1.86 GB; a 30 MB text
+    loaded and broke SELECT * FROM sources) and deep nesting raised RecursionError."""
+    file_name, body, expected = EVERY_FORMAT[name]
+    path = _write(tmp_path, body, file_name)
+    before = snapshot(seeded_db)
+    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    assert result.returncode == 2, result.stderr[-500:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and str(path) in lines[0], lines[:3]
+    assert len(lines[0]) < 500 and "Traceback" not in result.stderr
+    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+    assert snapshot(seeded_db) == before
+
+
+@pytest.mark.parametrize("file_name", ["big.ndjson", "big.json", "big.yaml"])
+def test_a_file_over_the_size_limit_is_refused_unread(
+    file_name: str, seeded_db: Path, tmp_path: Path
+) -> None:
+    """100 MB of valid NDJSON lines: refused by its size before a line is parsed."""
+    line = _ndjson_line("events", '{"slug": "e", "title": "' + "x" * 1000 + '"}')
+    path = tmp_path / file_name
+    with path.open("w", encoding="utf-8") as f:
+        for _ in range(100_000_000 // len(line)):
+            f.write(line)
+    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    assert result.returncode == 2, result.stderr[-500:]
+    (only,) = result.stderr.strip().splitlines()
+    assert "larger than 20,000,000 bytes" in only and str(path) in only, only
+    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+
+
+def test_a_file_of_thousands_of_bad_records_stops_early(seeded_db: Path, tmp_path: Path) -> None:
+    """423,000 records without citations (just under 20 MB): reading stops after 1,000
+    problems (before: 846,808 problems listed, 51 s)."""
+    line = _ndjson_line("events", '{"slug": "e"}')
+    path = _write(tmp_path, line * (19_900_000 // len(line)), "load.ndjson")
+    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    assert result.returncode == 2, result.stderr[-500:]
+    (only,) = result.stderr.strip().splitlines()
+    assert "and 1000 more problems" in only, only
+    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+
+
+PROJECT = {"slug": "probe-project", "name": "A probe",
+           "citations": [{"source": "tengritimes-2026-01-03", "quote": "Kazakhstan"}]}  # fmt: skip
+OUT_OF_RANGE = {
+    "yaml inf capacity": ("load.yaml", "projects:\n  - {slug: probe-project, name: A probe, "
+                          "capacity: {value: .inf, unit: MW}, citations: [{source: "
+                          "tengritimes-2026-01-03, quote: Kazakhstan}]}\n", "capacity.value"),
+    "yaml nan capacity": ("load.yaml", "projects:\n  - {slug: probe-project, name: A probe, "
+                          "capacity: {value: .nan, unit: MW}, citations: [{source: "
+                          "tengritimes-2026-01-03, quote: Kazakhstan}]}\n", "capacity.value"),
+    "json Infinity": ("load.json", '{"projects": [' + json.dumps(
+        PROJECT | {"coordinates": {"latitude": 1, "longitude": 2, "precision": "city"}}
+    ).replace('"longitude": 2', '"longitude": -Infinity') + "]}", "coordinates.longitude"),
+    "ndjson NaN": ("load.ndjson", _ndjson_line("projects", json.dumps(
+        PROJECT | {"capacity": {"unit": "MW", "value": 1}}).replace('"value": 1', '"value": NaN')),
+        "capacity.value"),
+    "event 9999-12-31": ("load.yaml", "events:\n  - {slug: probe-project, title: A probe, kind: "
+                         "summit, date: 9999-12-31, citations: [{source: "
+                         "tengritimes-2026-01-03, quote: Kazakhstan}]}\n", "date"),
+    "event year 0999": ("load.json", '{"events": [{"slug": "probe-project", "title": "A probe", '
+                        '"kind": "summit", "date": {"start": "0999-01-01", "end": '
+                        '"1000-01-01", "precision": "years"}, "citations": [{"source": '
+                        '"tengritimes-2026-01-03", "quote": "Kazakhstan"}]}]}', "date.start"),
+    "source published 3000": ("load.yaml", "sources:\n  - {slug: probe-project, title: A "
+                              "probe, kind: media, published: 3000-01-01}\n", "published"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_RANGE))
+def test_values_no_format_can_carry_are_refused_at_load(
+    name: str, seeded_db: Path, tmp_path: Path
+) -> None:
+    """`capacity: .inf` loaded and the JSON export held `Infinity`; an event dated
+    9999-12-31 loaded and made `report` crash. Refused now, naming file, record, field."""
+    file_name, body, field = OUT_OF_RANGE[name]
+    path = _write(tmp_path, body, file_name)
+    before = snapshot(seeded_db)
+    line = _one_clean_line(run(seeded_db, "load", str(path)))
+    assert str(path) in line and "probe-project" in line and f": {field}: " in line, line
+    assert snapshot(seeded_db) == before
 
 
 QUOTE = '"Kazakhstan"'

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from kzdiplo.cli.common import guarded, reading
+from kzdiplo.errors import QueryTimeout
 from kzdiplo.render import Format
 
 
@@ -29,6 +30,16 @@ def diff(
         DiffFormat,
         typer.Option("--format", "-f", case_sensitive=False, help="table, json or markdown."),
     ] = DiffFormat.table,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            "-t",
+            min=0.001,
+            max=86400,
+            help="Time limit in seconds for the whole comparison (exit 3 when reached).",
+        ),
+    ] = 120.0,
 ) -> None:
     """What changed between two versions of the data: records added, removed and changed,
     by key and field, down to a citation's quote, a stage or a discrepancy. Either side
@@ -41,11 +52,28 @@ def diff(
       kzdiplo diff release-2026.11/ kzdiplo.db --format markdown
       kzdiplo diff backup/kzdiplo.json kzdiplo.db --format json
     """
+    from kzdiplo.cli.common import error_line
+    from kzdiplo.deadline import ProcessDeadline
+
+    # A database from elsewhere can hold a view that never ends; its reads stop at the
+    # deadline (progress handler) and the watchdog ends whatever else is still running.
+    message = f"diff stopped at the time limit ({timeout:g} s, --timeout)"
+    with ProcessDeadline(timeout, error_line(message), QueryTimeout.exit_code):
+        _diff(old, new, fmt, timeout)
+
+
+def _diff(old: str, new: str, fmt: DiffFormat, timeout: float) -> None:
+    """Read both sides within ``timeout`` and write what changed in ``fmt``."""
+    import time
+
     from kzdiplo import diff as diffing
     from kzdiplo.dataset import load_document
     from kzdiplo.render import emit, to_json
 
-    result = diffing.diff(load_document(old), load_document(new))
+    deadline = time.monotonic() + timeout
+    before = load_document(old, timeout)
+    after = load_document(new, max(0.001, deadline - time.monotonic()))
+    result = diffing.diff(before, after)
     if fmt is DiffFormat.json:
         sys.stdout.write(to_json(result) + "\n")
     elif fmt is DiffFormat.markdown:

@@ -1,13 +1,17 @@
 """kzdiplo sql and kzdiplo schema: the user's own read-only SQL, and what to query."""
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
-from kzdiplo.errors import UsageError
+from kzdiplo.errors import QueryTimeout, UsageError
 from kzdiplo.render import Format, Layout
+
+if TYPE_CHECKING:
+    from kzdiplo.deadline import ProcessDeadline
 
 
 @guarded
@@ -34,12 +38,9 @@ def sql(
       kzdiplo sql "SELECT * FROM deal_overview" --format csv > deals.csv
       echo "SELECT code, name FROM countries LIMIT 5" | kzdiplo sql -
     """
-    import os
-
-    from kzdiplo.access import note
-    from kzdiplo.adhoc import run_postgres, run_sqlite
-    from kzdiplo.config import READONLY_ENV
-    from kzdiplo.render import Output, Table, positional, write
+    from kzdiplo.adhoc import TIMEOUT_MESSAGE
+    from kzdiplo.cli.common import error_line
+    from kzdiplo.deadline import ProcessDeadline
 
     if query == "-":
         try:
@@ -52,8 +53,38 @@ def sql(
         raise UsageError("the query is not UTF-8 text") from None
     with reading(ctx) as reader:
         path, dialect = getattr(reader, "path", None), reader.dialect
+
+    # The progress handler stops most queries at the deadline; this stops the rest (one
+    # long function call) by ending the process, with the same line and exit code.
+    # Only time inside the database counts: a reader slow to take the rows is not.
+    line = error_line(TIMEOUT_MESSAGE)
+    with ProcessDeadline(timeout, line, QueryTimeout.exit_code, only_inside=True) as deadline:
+        _run(query, path, dialect, timeout, max_rows, fmt, layout, deadline)
+
+
+def _run(
+    query: str,
+    path: Path | None,
+    dialect: str,
+    timeout: float,
+    max_rows: int,
+    fmt: Format,
+    layout: Layout,
+    deadline: "ProcessDeadline",
+) -> None:
+    """Run ``query`` on the SQLite file ``path`` (or as PostgreSQL's read-only role) and
+    write its rows as they come."""
+    import os
+
+    from kzdiplo.access import note
+    from kzdiplo.adhoc import run_postgres, run_sqlite
+    from kzdiplo.config import READONLY_ENV
+    from kzdiplo.render import Output, Table, positional, write
+
     if path is not None:
-        result = run_sqlite(path, query, timeout=timeout, max_rows=max_rows or None)
+        result = run_sqlite(
+            path, query, timeout=timeout, max_rows=max_rows or None, watch=deadline.inside
+        )
     elif dialect == "postgresql":
         readonly_url = os.environ.get(READONLY_ENV, "").strip()
         if not readonly_url:
@@ -61,7 +92,9 @@ def sql(
                 f"on PostgreSQL, kzdiplo sql runs as a read-only role: set {READONLY_ENV} "
                 "to its URL (kzdiplo db grant-readonly creates the role)"
             )
-        result = run_postgres(readonly_url, query, timeout=timeout, max_rows=max_rows or None)
+        result = run_postgres(
+            readonly_url, query, timeout=timeout, max_rows=max_rows or None, watch=deadline.inside
+        )
     else:
         raise UsageError(f"kzdiplo sql is not available on {dialect}")
     # Rows are written as they come: each format reads the one iterator it is given.

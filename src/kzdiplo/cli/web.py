@@ -48,6 +48,15 @@ def serve(
         int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
     ] = 8001,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="Also answer requests for this host name (repeatable); by default only "
+            "127.0.0.1, localhost, [::1] and --host are answered, others get 400.",
+        ),
+    ] = None,
 ) -> None:
     """Browse the database in Datasette, read-only, configured for this data.
 
@@ -55,14 +64,16 @@ def serve(
     sectors and years are JSON arrays (honest facets: a date known to the year counts
     in that year, "2035-2036" in both), canned queries, a search that links to record
     pages, and a page per record with every citation. Needs the web extra:
-    pip install 'kzdiplo[web]'. SQLite only: PostgreSQL users run
-    `kzdiplo export --format sqlite --out DIR` and `kzdiplo --db DIR/kzdiplo.db serve`.
+    pip install 'kzdiplo[web]'. Each query stops after 1 s and returns at most 200
+    rows; requests naming another host (DNS rebinding) are refused. SQLite only:
+    PostgreSQL users run `kzdiplo export --format sqlite --out DIR` and
+    `kzdiplo --db DIR/kzdiplo.db serve`.
 
     \b
     Examples:
       kzdiplo serve
-      kzdiplo serve --port 9000 --host 0.0.0.0
+      kzdiplo serve --port 9000 --host 0.0.0.0 --allow-host myhost.lan
     """
     from kzdiplo.web.serve import run
 
-    run(state(ctx).db, host, port)
+    run(state(ctx).db, host, port, allow_host)

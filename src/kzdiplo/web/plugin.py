@@ -8,6 +8,7 @@ through kzdiplo's own queries, so they show what ``kzdiplo show`` shows.
 from __future__ import annotations
 
 import re
+import sqlite3
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,27 @@ def _href(noun: str, slug: str) -> str:
     return RECORD.format(noun=noun, slug=slug)
 
 
+PAGE_SECONDS = 5.0  # kzdiplo's own pages: its own indexed queries, with the user's words
+
+
 def _reader(datasette: Any) -> SqliteReader:
+    """A reader on the served copy for one page, within the same SQLite limits as
+    Datasette's connections and stopped after PAGE_SECONDS (the pages run on the event
+    loop: a page that ran on would hold every other request)."""
+    import time
+
+    from kzdiplo.adhoc import limit_connection, stop_at
     from kzdiplo.web.serve import DATABASE
 
-    return SqliteReader(Path(datasette.get_database(DATABASE).path))
+    reader = SqliteReader(Path(datasette.get_database(DATABASE).path))
+    limit_connection(reader.conn, _max_value_bytes(datasette))
+    stop_at(reader.conn, time.monotonic() + PAGE_SECONDS)
+    return reader
+
+
+def _max_value_bytes(datasette: Any) -> int:
+    config = datasette.plugin_config("kzdiplo") or {}
+    return int(config.get("max_value_bytes", 1_000_000))
 
 
 async def _page(datasette: Any, request: Any, title: str, body: str, status: int = 200) -> Any:
@@ -90,6 +108,9 @@ async def search_view(datasette: Any, request: Any) -> Any:
         found = queries.search(reader, text, limit=50)
     except KzError as exc:
         return await _page(datasette, request, "Search", form + f"<p>{escape(str(exc))}</p>")
+    except sqlite3.Error:  # stopped at PAGE_SECONDS, or over the SQLite limits
+        message = "<p>This search took too long or needed too much memory: use fewer words.</p>"
+        return await _page(datasette, request, "Search", form + message, status=400)
     finally:
         reader.close()
     items = "".join(
@@ -153,3 +174,18 @@ def render_cell(value: Any, column: str, table: str | None, row: Any) -> Any:
         except (KeyError, IndexError):
             return None
     return None
+
+
+@hookimpl
+def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
+    """Every Datasette connection gets sql's SQLite limits (value and query size, heap,
+    LIKE patterns), linear versions of the built-ins that one call can spend minutes in
+    (Datasette's time limit is a progress handler, which such a call never reaches) and
+    a budget for the bytes of one query's rows."""
+    from kzdiplo.adhoc import limit_connection, linear_functions, result_budget
+
+    max_value_bytes = _max_value_bytes(datasette)
+    limit_connection(conn, max_value_bytes)
+    linear_functions(conn, max_value_bytes)
+    if database != "_internal":  # Datasette's own catalogue: its rows are its business
+        result_budget(conn)

@@ -197,6 +197,18 @@ def build_copy(source: Path, folder: Path) -> Path:
     return target
 
 
+def value_limit(copy: Path) -> int:
+    """SQLite's value-size limit for the served ``copy``: MIN_VALUE_BYTES, or more when
+    a stored value is longer (it must stay readable). One call to a function that
+    compares two strings takes time in proportion to their product, and a LIKE to the
+    value times its pattern: a small limit keeps each call short."""
+    conn = sqlite3.connect(copy)
+    try:
+        return max(MIN_VALUE_BYTES, longest_value(conn) + 1)
+    finally:
+        conn.close()
+
+
 _SIGNED = ("signed", "approved", "in_force", "disbursing", "completed")
 _HAS_PARTNER = (
     "(EXISTS (SELECT 1 FROM json_each(records.partners) WHERE lower(value) = lower(:partner))"
@@ -298,6 +310,28 @@ def metadata(reader: Reader) -> dict[str, Any]:
     return meta
 
 
+# Bounds on every request (Datasette's settings): a query stops at SQL_TIME_LIMIT_MS (a
+# progress handler; the plugin's prepare_connection makes every function call short enough
+# to reach it), returns at most MAX_RETURNED_ROWS rows of at most the copy's longest value,
+# and NUM_SQL_THREADS queries run at once, so a slow one holds a thread about a second.
+SQL_TIME_LIMIT_MS = 1000
+MAX_RETURNED_ROWS = 200
+NUM_SQL_THREADS = 3
+MIN_VALUE_BYTES = 1_000_000  # the value limit, unless the copy holds a longer value
+
+
+def longest_value(conn: sqlite3.Connection) -> int:
+    """The size in bytes of the longest value in any table of ``conn``'s database."""
+    longest = 0
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        sizes = ", ".join(f'coalesce(length(CAST("{c}" AS BLOB)), 0)' for c in columns)
+        (size,) = conn.execute(f'SELECT max(max(0, {sizes})) FROM "{table}"').fetchone()
+        longest = max(longest, size or 0)
+    return longest
+
+
 def make_datasette(copy: Path, meta: dict[str, Any]) -> Any:
     """A Datasette on the immutable ``copy`` with kzdiplo's plugin and templates."""
     from datasette.app import Datasette
@@ -312,7 +346,13 @@ def make_datasette(copy: Path, meta: dict[str, Any]) -> Any:
         immutables=[str(copy)],
         metadata=meta,
         template_dir=str(templates),
-        settings={"suggest_facets": False, "default_facet_size": 20},
+        settings={
+            "suggest_facets": False,
+            "default_facet_size": 20,
+            "sql_time_limit_ms": SQL_TIME_LIMIT_MS,
+            "max_returned_rows": MAX_RETURNED_ROWS,
+            "num_sql_threads": NUM_SQL_THREADS,
+        },
     )
 
 
@@ -327,8 +367,61 @@ def _check_port(host: str, port: int) -> None:
             raise KzError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def run(db: str | None, host: str, port: int) -> None:
-    """Build the copy in a temporary folder and serve it until interrupted."""
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+class HostGuard:
+    """ASGI middleware: answer only requests whose ``Host`` names this server (the
+    loopback names and ``--host``, plus any ``--allow-host``); anything else gets 400.
+    A web page elsewhere can point its own domain at 127.0.0.1 (DNS rebinding) and then
+    read this server as if same-origin: its requests carry that domain as ``Host``."""
+
+    def __init__(self, app: Any, hosts: set[str]) -> None:
+        self.app = app
+        self.hosts = {h.lower() for h in hosts}
+
+    def allowed(self, host_header: str) -> bool:
+        name = host_header.strip().lower()
+        if name.startswith("["):  # [::1]:8001
+            name = name[: name.find("]") + 1] if "]" in name else name
+        else:
+            name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+        return name in self.hosts
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = dict(scope.get("headers") or [])
+            host = headers.get(b"host", b"").decode("latin-1")
+            if not self.allowed(host):
+                body = b"kzdiplo serve: unknown Host header\n"
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})  # fmt: skip
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def served_hosts(host: str, extra: list[str] | None = None) -> set[str]:
+    """The names a Host header may carry: loopback, ``--host`` and ``--allow-host``."""
+    names = {*LOCAL_NAMES, *(extra or [])}
+    names.add(f"[{host}]" if ":" in host and not host.startswith("[") else host)
+    return names
+
+
+class Stopped(Exception):
+    """SIGTERM (or SIGINT) arrived: leave the ``with`` blocks, removing the copy."""
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    raise Stopped(signum)
+
+
+def run(db: str | None, host: str, port: int, allow_hosts: list[str] | None = None) -> None:
+    """Build the copy in a temporary folder and serve it until interrupted; the copy is
+    removed on SIGTERM and SIGINT as on any other exit (SIGKILL cannot be caught)."""
+    import signal
+
     from kzdiplo.access import open_reader
     from kzdiplo.config import resolve, sqlite_path_of
 
@@ -346,14 +439,23 @@ def run(db: str | None, host: str, port: int) -> None:
         raise KzError("serve needs the web extra: pip install 'kzdiplo[web]'") from None
     _check_port(host, port)  # before the database: a bad --host creates nothing
     open_reader(db).close()  # a missing, foreign or outdated database fails here, in one line
-    with tempfile.TemporaryDirectory(prefix="kzdiplo-serve-") as folder:
-        copy = build_copy(path, Path(folder))
-        reader = SqliteReader(copy)
-        try:
-            meta = metadata(reader)
-        finally:
-            reader.close()
-        ds = make_datasette(copy, meta)
-        asyncio.run(ds.invoke_startup())
-        print(f"kzdiplo: serving a read-only copy at http://{host}:{port}/", file=sys.stderr)
-        uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    # uvicorn catches both signals to shut down, then raises them again: these handlers
+    # turn that into an exception, so the temporary folder below is removed.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop)
+    try:
+        with tempfile.TemporaryDirectory(prefix="kzdiplo-serve-") as folder:
+            copy = build_copy(path, Path(folder))
+            reader = SqliteReader(copy)
+            try:
+                meta = metadata(reader)
+            finally:
+                reader.close()
+            meta["plugins"] = {"kzdiplo": {"max_value_bytes": value_limit(copy)}}
+            ds = make_datasette(copy, meta)
+            asyncio.run(ds.invoke_startup())
+            print(f"kzdiplo: serving a read-only copy at http://{host}:{port}/", file=sys.stderr)
+            app = HostGuard(ds.app(), served_hosts(host, allow_hosts))
+            uvicorn.run(app, host=host, port=port, log_level="warning")
+    except Stopped:
+        print("kzdiplo: stopped; the temporary copy is removed", file=sys.stderr)

@@ -1,0 +1,296 @@
+"""One bounded reader for every load format: YAML, JSON and NDJSON.
+
+A load file comes from anyone, so before any of it is believed it is held to the same
+limits whatever its format: a regular file of at most MAX_FILE_BYTES, no string longer
+than MAX_STRING characters, nothing nested deeper than MAX_DEPTH, no duplicate keys,
+and (YAML) no more than MAX_NODES values once aliases are expanded. A file over a limit
+is refused in one line that names it, and the line (NDJSON) or the record where the
+format says where.
+
+The reader hands out records one at a time (:func:`records`), in file order, each with
+its section and where it was: NDJSON is read a line at a time, so a later change can
+load it as a stream. YAML and JSON are whole documents and are parsed whole (JSON with
+the ``json`` module, not through YAML). No command loads CSV: a ``.csv`` file is
+refused with a line that says which formats are read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+MAX_FILE_BYTES = 20_000_000  # a load file, whatever its format
+MAX_STRING = 5_000_000  # characters of one string value (the longest source text: ~60 kB)
+MAX_DEPTH = 50  # nesting of collections (the format needs about 6)
+MAX_NODES = 2_000_000  # YAML values once aliases are expanded (the seeds have ~20,000)
+MAX_SHOWN = 120  # characters of a parser's own message quoted in ours
+
+FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".ndjson": "ndjson",
+           ".jsonl": "ndjson"}  # fmt: skip
+
+
+class LoadFileError(ValueError):
+    """A load file the reader refuses; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record of a load file: its section, its position in that section, the raw
+    value, and where it was (``line 12`` for NDJSON, else empty)."""
+
+    section: str
+    index: int
+    record: Any
+    where: str = ""
+
+
+def _clip(text: str, limit: int = MAX_SHOWN) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _too_large(path: Path, limit: int = MAX_FILE_BYTES) -> LoadFileError:
+    return LoadFileError(f"{path}: larger than {limit:,} bytes (the limit)")
+
+
+def open_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> IO[bytes]:
+    """``path`` opened for reading once it is shown to be a regular file of at most
+    ``limit`` bytes (a FIFO, a device or a folder would be read without end). Opened
+    without blocking, so that a FIFO is refused rather than waited on, and checked with
+    ``fstat`` on what was opened, not on whatever the name points to later."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise LoadFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise LoadFileError(f"{path}: not a regular file")
+    if info.st_size > limit:
+        os.close(fd)
+        raise _too_large(path, limit)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """The whole of ``path`` as UTF-8 text, within ``limit`` bytes even if it grows."""
+    with open_bounded(path, limit) as f:
+        raw = f.read(limit + 1)
+    if len(raw) > limit:
+        raise _too_large(path, limit)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LoadFileError(f"{path}: not UTF-8 text") from None
+
+
+def check_value(value: Any) -> str | None:
+    """Why ``value`` (parsed JSON or YAML) is over a limit, with the path to the
+    offending part, or None. Walks without recursion, so depth cannot overflow it."""
+    stack: list[tuple[Any, int, str]] = [(value, 0, "")]
+    while stack:
+        item, depth, where = stack.pop()
+        if isinstance(item, str):
+            if len(item) > MAX_STRING:
+                return f"{where or 'a value'}: longer than {MAX_STRING:,} characters"
+        elif isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                return f"{where or 'the document'}: nested deeper than {MAX_DEPTH} levels"
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str) and len(key) > MAX_STRING:
+                    return f"{where or 'a key'}: a key longer than {MAX_STRING:,} characters"
+                label = f"{where}[{key}]" if isinstance(item, list) else f"{where}.{key}"
+                stack.append((child, depth + 1, _clip(label.lstrip("."), 200)))
+    return None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise LoadFileError(f"duplicate key {_clip(repr(key), 60)}")
+        result[key] = value
+    return result
+
+
+def parse_json(text: str) -> Any:
+    """JSON text as Python values; duplicate keys and deep nesting refused
+    (LoadFileError without the file name: the caller adds it)."""
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise LoadFileError(
+            f"invalid JSON (line {exc.lineno}, column {exc.colno}): {_clip(exc.msg)}"
+        ) from None
+    except RecursionError:
+        raise LoadFileError(f"nested deeper than {MAX_DEPTH} levels") from None
+    problem = check_value(value)
+    if problem:
+        raise LoadFileError(f"refused: {problem}")
+    return value
+
+
+def _yaml_loader() -> type:
+    """PyYAML's safe loader (the C one when built) that refuses duplicate keys and reads
+    dates as text, so that a bad date is reported by the field that holds it."""
+    import yaml
+
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when built
+
+    class BoundedLoader(base):  # type: ignore[misc]  # a base picked at run time is Any
+        yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+            first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":timestamp")]
+            for first, resolvers in base.yaml_implicit_resolvers.items()
+        }
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # an unhashable key: the base class reports it
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {_clip(repr(key), 60)}", key_node.start_mark
+                    )
+            return super().construct_mapping(node, deep=deep)
+
+    return BoundedLoader
+
+
+def _check_yaml_shape(text: str, loader: type) -> None:
+    """Refuse YAML that would be huge once read: deep nesting, long scalars, and aliases
+    that expand (a few hundred bytes of nested aliases make billions of nodes)."""
+    import yaml
+
+    sizes: dict[str | None, int] = {}  # anchor -> nodes in what it names, expanded
+    starts: list[tuple[str | None, int]] = []  # open collections: (anchor, count at start)
+    count = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            count += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            count += 1
+            if len(event.value) > MAX_STRING:
+                raise LoadFileError(f"refused: a value longer than {MAX_STRING:,} characters")
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            count += 1
+            starts.append((event.anchor, count))
+            if len(starts) > MAX_DEPTH:
+                raise LoadFileError(f"refused: nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, start = starts.pop()
+            if anchor:
+                sizes[anchor] = count - start + 1
+        if count > MAX_NODES:
+            raise LoadFileError(
+                f"refused: more than {MAX_NODES:,} values once its aliases are expanded"
+            )
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as Python values, within the limits (LoadFileError without the file
+    name: the caller adds it)."""
+    import yaml
+
+    loader = _yaml_loader()
+    try:
+        _check_yaml_shape(text, loader)
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise LoadFileError(f"invalid YAML{where}: {_clip(str(problem))}") from None
+
+
+def format_of(path: Path) -> str:
+    """``yaml``, ``json`` or ``ndjson`` by the file's suffix (YAML when it has none)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raise LoadFileError(f"{path}: CSV is not a load format (YAML, JSON or NDJSON)")
+    return FORMATS.get(suffix, "yaml")
+
+
+def read_document(path: Path) -> Any:
+    """A whole YAML or JSON load file, parsed within the limits."""
+    text = read_text(path)
+    try:
+        return parse_json(text) if format_of(path) == "json" else parse_yaml(text)
+    except LoadFileError as exc:
+        raise LoadFileError(f"{path}: {exc}") from None
+
+
+def _known(path: Path, section: Any, known: Collection[str], where: str = "") -> str:
+    if section not in known:
+        at = f" {where}:" if where else ""
+        raise LoadFileError(
+            f"{path}:{at} unknown section {_clip(repr(section), 60)} (known: {', '.join(known)})"
+        )
+    return str(section)
+
+
+def _sections(path: Path, document: Any, known: Collection[str]) -> Iterator[Entry]:
+    if document is None:
+        return
+    if not isinstance(document, dict):
+        raise LoadFileError(f"{path}: expected a mapping of sections ({', '.join(known)})")
+    for section, records in document.items():
+        _known(path, section, known)
+        if not isinstance(records, list):
+            raise LoadFileError(f"{path}: {_clip(str(section), 60)}: expected a list of records")
+        for index, record in enumerate(records):
+            yield Entry(str(section), index, record)
+
+
+def _ndjson(path: Path, known: Collection[str]) -> Iterator[Entry]:
+    """One ``{"section": ..., "record": ...}`` object a line (``kzdiplo export -f
+    ndjson``), read a line at a time within the file limit."""
+    counts: dict[str, int] = {}
+    read = 0
+    with open_bounded(path) as f:
+        for number, raw in enumerate(f, 1):
+            read += len(raw)
+            if read > MAX_FILE_BYTES:
+                raise _too_large(path)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise LoadFileError(f"{path}: line {number}: not UTF-8 text") from None
+            if not line.strip():
+                continue
+            try:
+                item = parse_json(line)
+            except LoadFileError as exc:
+                raise LoadFileError(f"{path}: line {number}: {exc}") from None
+            if not isinstance(item, dict) or set(item) != {"section", "record"}:
+                raise LoadFileError(
+                    f'{path}: line {number}: expected {{"section": ..., "record": ...}}'
+                )
+            section = _known(path, item["section"], known, f"line {number}")
+            index = counts.get(section, 0)
+            counts[section] = index + 1
+            yield Entry(section, index, item["record"], f"line {number}")
+
+
+def records(path: Path, known: Collection[str]) -> Iterator[Entry]:
+    """Every record of the load file ``path``, in file order, within the limits; raises
+    LoadFileError (one line naming the file) at the first limit crossed or at a section
+    not in ``known``."""
+    if format_of(path) == "ndjson":
+        yield from _ndjson(path, known)
+    else:
+        yield from _sections(path, read_document(path), known)
