@@ -502,7 +502,7 @@ def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
     record["linked"] = {
         label: reader.rows(
             f"SELECT '{other.name}' AS noun, slug, {other.label} AS title FROM {other.table} "
-            f"WHERE {column} = :id",
+            f"WHERE {column} = :id ORDER BY slug",  # the same order on every backend
             {"id": record_id},
         )
         for label, other, column in referrers(noun)
