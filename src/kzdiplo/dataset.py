@@ -21,8 +21,8 @@ from kzdiplo.errors import UsageError
 
 NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
-DATA_VERSION = "2026.12.0"
-DATA_DATE = "2026-12-01"  # when the data of DATA_VERSION was fixed
+DATA_VERSION = "2026.12.1"
+DATA_DATE = "2026-12-06"  # when the data of DATA_VERSION was fixed
 LICENSE_ID = "CC-BY-4.0"  # the compilation; facts and quotes keep their sources' terms
 
 # The stable key of each load-format section (everything else is keyed by slug).
