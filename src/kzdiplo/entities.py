@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
+from kzdiplo.fields import FIELDS, Grouped
 from kzdiplo.table_columns import COLUMNS, REFERENCES
 
 
@@ -34,11 +35,18 @@ class Entity(NamedTuple):
     # What a listing selects beyond the table's own columns, and the joins it needs.
     extra_columns: tuple[str, ...] = ()
     extra_joins: tuple[str, ...] = ()
+    # Its grouped fields (kzdiplo.fields), in the order the loader writes their columns.
+    grouped: tuple[str, ...] = ()
 
     @property
     def link(self) -> str:
         """Its column in parties, record_sectors, citations and the other link tables."""
         return f"{self.name}_id"
+
+    @property
+    def fields(self) -> tuple[Grouped, ...]:
+        """The converters of its grouped fields."""
+        return tuple(FIELDS[key] for key in self.grouped)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -62,6 +70,7 @@ ENTITIES: dict[str, Entity] = {
             {"date": _date_sort("date"), "title": "lower(t.title), t.id",
              "count": "(t.count IS NULL), t.count, t.id"},
             "date",
+            grouped=("date",),
             extra_columns=(
                 "(SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised",
             ),
@@ -71,6 +80,7 @@ ENTITIES: dict[str, Entity] = {
             {"date": _date_sort("date"), "title": "lower(t.title), t.id",
              "usd": "(t.usd_high IS NULL), t.usd_high, t.usd_low, t.id"},
             "date",
+            grouped=("date", "amount", "usd"),
             extra_columns=("ox.overlaps", "ox.overlap_note"),
             extra_joins=(
                 "LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note "
@@ -81,7 +91,7 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "deposit", "deposits", "mineral_deposits", "MineralDeposit", "DepositIn", None,
             {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
-            "name", "name",
+            "name", "name", grouped=("coordinates",),
         ),
         Entity(
             "project", "projects", "infrastructure_projects", "InfrastructureProject",
@@ -90,11 +100,12 @@ ENTITIES: dict[str, Entity] = {
              "completion": _date_sort("completion"),
              "cost": "(t.cost_high IS NULL), t.cost_high, t.id"},
             "name", "name",
+            grouped=("coordinates", "started", "completion", "cost", "capacity"),
         ),
         Entity(
             "event", "events", "events", "Event", "EventIn", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
-            "date",
+            "date", grouped=("date", "coordinates"),
         ),
     )
 }  # fmt: skip
