@@ -23,9 +23,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
 from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
+from kzdiplo.fields import DATE, FIELDS, USD
 from kzdiplo.loadfile import Entry, LoadFileError, records
-from kzdiplo.money import to_usd
-from kzdiplo.partialdate import empty_columns
+from kzdiplo.money import UsdFigure, to_usd
 from kzdiplo.records import SECTIONS
 from kzdiplo.resolve import aliases_of
 from kzdiplo.table_columns import REFERENCES
@@ -530,17 +530,9 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
     return problems
 
 
-# Columns a record field fills, where they are not the field's own name (``*``: a prefix).
-_FIELD_COLUMNS = {
-    "date": ("date_*",),
-    "started": ("started_*",),
-    "completion": ("completion_*",),
-    "amount": ("amount_*", "currency", "approximate", "qualifier", "usd_*"),
-    "cost": ("cost_*",),
-    "capacity": ("capacity_*",),
-    "coordinates": ("latitude", "longitude", "location_precision"),
-    "relationship": ("relationship_level",),
-}
+# Columns a plain record field fills, where they are not the field's own name (grouped
+# fields name theirs in kzdiplo.fields).
+_FIELD_COLUMNS = {"relationship": ("relationship_level",)}
 
 
 def _given(item: Item, bundle: Bundle, row: dict[str, Any]) -> dict[str, Any]:
@@ -554,6 +546,9 @@ def _given(item: Item, bundle: Bundle, row: dict[str, Any]) -> dict[str, Any]:
             patterns.append(f"{name}_id")
         elif name in ("text", "text_file"):
             continue
+        elif name in FIELDS:
+            patterns.extend(c for f in FIELDS.values() if name in (f.key, f.derived_from)
+                            for c in f.columns)  # fmt: skip
         else:
             patterns.extend(_FIELD_COLUMNS.get(name, (name,)))
     if item.section == "sources" and item.key not in bundle.source_texts:
@@ -681,17 +676,12 @@ def _check_usd(item: Item, published: dict[str, Any]) -> list[str]:
     return []
 
 
-def _amount_columns(amount: Any, prefix: str, currency: str, approximate: str) -> dict[str, Any]:
-    return {
-        f"{prefix}_low": amount.low if amount else None,
-        f"{prefix}_high": amount.high if amount else None,
-        currency: amount.currency if amount else None,
-        approximate: amount.approximate if amount else False,
-    }
-
-
-def _date(value: Any, prefix: str) -> dict[str, Any]:
-    return value.resolve().columns(prefix) if value is not None else empty_columns(prefix)
+def _usd(item: Item, published: dict[str, Any]) -> UsdFigure | None:
+    """The deal's amount in US dollars (None: it states no amount)."""
+    amount = item.record.amount
+    if amount is None:
+        return None
+    return to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
 
 
 def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> dict[str, Any]:
@@ -716,42 +706,15 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         if r.kind == "bloc":
             row |= {"kind": "bloc", "name": r.name, "alpha3": r.alpha3}
         return row
+    entity = BY_PLURAL.get(section)  # None for organisations
+    grouped = entity.fields if entity else ()
     plain = r.model_dump(
-        exclude={"citations", "discrepancies", "parties", "sectors", "date", "amount", "cost",
-                 "capacity", "started", "completion", "coordinates", "stages", "overlaps",
-                 "overlap_note", "event", *_REFS.get(section, {})}
+        exclude={"citations", "discrepancies", "parties", "sectors", "stages", "overlaps",
+                 "overlap_note", "event", *_REFS.get(section, {}), *(f.key for f in grouped)}
     )  # fmt: skip
     row = plain | refs
-    entity = BY_PLURAL.get(section)  # None for organisations
-    if entity and entity.has("date_start"):
-        row |= _date(r.date, "date")
-    if entity and entity.has("latitude"):
-        at = r.coordinates
-        row |= {
-            "latitude": at and at.latitude,
-            "longitude": at and at.longitude,
-            "location_precision": at and at.precision,
-        }
-    if section == "projects":
-        row |= _date(r.started, "started") | _date(r.completion, "completion")
-        row |= _amount_columns(r.cost, "cost", "cost_currency", "cost_approximate")
-        row |= {"cost_qualifier": r.cost and r.cost.qualifier, "cost_text": r.cost and r.cost.text}
-        cap = r.capacity
-        row |= {
-            "capacity_value": cap and cap.value,
-            "capacity_unit": cap and cap.unit,
-            "capacity_text": cap and cap.text,
-        }
-    if section == "deals":
-        amount = r.amount
-        row |= _amount_columns(amount, "amount", "currency", "approximate")
-        row |= {"qualifier": amount and amount.qualifier, "amount_text": amount and amount.text}
-        if amount is None:
-            row |= dict.fromkeys(("usd_low", "usd_high", "usd_rate", "usd_rate_date"), None)
-            row["usd_rate_source"] = None
-        else:
-            usd = to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
-            row |= usd.columns()
+    for f in grouped:
+        row |= f.to_columns(_usd(item, published) if f is USD else getattr(r, f.key))
     return row
 
 
@@ -839,8 +802,7 @@ def _sync_links(
 def _stage_date(date: Any) -> dict[str, Any]:
     """A stage change's partial date (stage_changes has no inferred/note columns: a stage
     is dated only as its source dates it)."""
-    columns = _date(date, "date")
-    return {k: columns[k] for k in ("date_start", "date_end", "date_precision", "date_text")}
+    return {k: v for k, v in DATE.to_columns(date).items() if k in STAGE_CHANGES.c}
 
 
 def _replace_children(

@@ -22,15 +22,6 @@ class UsdFigure:
     rate_date: dt.date | None
     rate_source: str
 
-    def columns(self) -> dict[str, object]:
-        return {
-            "usd_low": self.low,
-            "usd_high": self.high,
-            "usd_rate": self.rate,
-            "usd_rate_date": self.rate_date,
-            "usd_rate_source": self.rate_source,
-        }
-
 
 @cache
 def _converter() -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from kzdiplo.edtfdate import edtf
+from kzdiplo import fields
 from kzdiplo.entities import ENTITIES, Entity, referrers
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
@@ -238,88 +238,12 @@ def csv_template(reader: Reader, noun: Entity) -> dict[str, Any]:
 # --- shaping rows into records --------------------------------------------------------
 
 
-def _partial_date(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
-    if row.get(f"{prefix}_start") is None:
-        return None
-    return {
-        "start": str(row[f"{prefix}_start"]),
-        "end": str(row[f"{prefix}_end"]),
-        "precision": row[f"{prefix}_precision"],
-        "text": row[f"{prefix}_text"],
-        "inferred": bool(row[f"{prefix}_inferred"]),
-        "note": row[f"{prefix}_note"],
-        "edtf": edtf(row[f"{prefix}_start"], row[f"{prefix}_end"], row[f"{prefix}_precision"],
-                     bool(row[f"{prefix}_inferred"])),
-    }  # fmt: skip
-
-
-def _take(row: dict[str, Any], *prefixes: str) -> None:
-    for prefix in prefixes:
-        for key in [k for k in row if k.startswith(prefix)]:
-            del row[key]
-
-
 def shape(noun: Entity, row: dict[str, Any]) -> dict[str, Any]:
-    """A flat SQL row as a record: partial dates, amounts and aliases as nested values."""
-    record = dict(row)
+    """A flat SQL row as a record: grouped fields (kzdiplo.fields) and aliases as nested
+    values."""
+    record = fields.shape(row)
     if "aliases" in record:
         record["aliases"] = aliases_of(record["aliases"])
-    for prefix in ("date", "started", "completion"):
-        if f"{prefix}_start" in row:
-            _take(record, f"{prefix}_")
-            record[prefix] = _partial_date(row, prefix)
-    if noun.name == "deal":
-        _take(record, "amount_", "usd_")
-        for key in ("currency", "approximate", "qualifier"):
-            del record[key]
-        record["amount"] = None
-        if row["amount_low"] is not None:
-            record["amount"] = {
-                "low": row["amount_low"],
-                "high": row["amount_high"],
-                "currency": row["currency"],
-                "approximate": bool(row["approximate"]),
-                "qualifier": row["qualifier"],
-                "text": row["amount_text"],
-            }
-            record["usd"] = {
-                "low": row["usd_low"],
-                "high": row["usd_high"],
-                "rate": row["usd_rate"],
-                "rate_date": None if row["usd_rate_date"] is None else str(row["usd_rate_date"]),
-                "rate_source": row["usd_rate_source"],
-            }
-        else:
-            record["usd"] = None
-    if "latitude" in row:
-        for key in ("latitude", "longitude", "location_precision"):
-            del record[key]
-        record["coordinates"] = None
-        if row["latitude"] is not None:
-            record["coordinates"] = {
-                "latitude": row["latitude"],
-                "longitude": row["longitude"],
-                "precision": row["location_precision"],
-            }
-    if noun.name == "project":
-        _take(record, "cost_", "capacity_")
-        record["capacity"] = None
-        if row["capacity_value"] is not None:
-            record["capacity"] = {
-                "value": row["capacity_value"],
-                "unit": row["capacity_unit"],
-                "text": row["capacity_text"],
-            }
-        record["cost"] = None
-        if row["cost_low"] is not None:
-            record["cost"] = {
-                "low": row["cost_low"],
-                "high": row["cost_high"],
-                "currency": row["cost_currency"],
-                "approximate": bool(row["cost_approximate"]),
-                "qualifier": row["cost_qualifier"],
-                "text": row["cost_text"],
-            }
     return record
 
 
@@ -468,9 +392,7 @@ def attach(
                 if name == "partners":
                     _share(row)
                 if name == "stages":
-                    row["date"] = _partial_date(row | {"date_inferred": False,
-                                                       "date_note": None}, "date")  # fmt: skip
-                    _take(row, "date_")
+                    row["date"] = fields.DATE.pop(row)
                 target[name].append(cited(row) if "text" in row else row)
     if records:
         origins = source_origins(reader)
