@@ -144,13 +144,14 @@ def ledger_schema() -> dict[str, Any]:
 def date_rows(reader: Reader) -> list[dict[str, Any]]:
     """Every partial date of every record and stage change, with its EDTF form."""
     from kzdiplo.entities import ENTITIES
+    from kzdiplo.fields import DATES
     from kzdiplo.queries import Filters, list_records
 
     rows = []
     for noun in ENTITIES.values():
         page = list_records(reader, noun, Filters(limit=None, sort=noun.default_sort))
         for record in page.records:
-            dated = [(k, None, record.get(k)) for k in ("date", "started", "completion")]
+            dated = [(d.key, None, record.get(d.key)) for d in DATES]
             dated += [("stage", s["stage"], s["date"]) for s in record.get("stages", [])]
             for field, stage, value in dated:
                 if not value:

@@ -8,6 +8,7 @@ from kzdiplo import display
 from kzdiplo.cli import complete
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
 from kzdiplo.errors import did_you_mean
+from kzdiplo.fields import FIELDS
 from kzdiplo.render import Format, Layout
 
 NOUN_HELP = "agreement, deal, deposit, project, event, partner or source (plural forms work too)"
@@ -56,26 +57,8 @@ def show(
 
 
 def _value(key: str, value: Any) -> str:
-    if key in ("date", "started", "completion"):
-        text = display.partial_date(value)
-        if value and value.get("text"):
-            text += f' ("{value["text"]}")'
-        if value and value.get("note"):
-            text += f" — {value['note']}"
-        return text
-    if key in ("amount", "cost"):
-        return display.amount(value)
-    if key == "usd":
-        if not value:
-            return display.UNKNOWN
-        rate = f"rate {value['rate']}" + (f" on {value['rate_date']}" if value["rate_date"] else "")
-        return (
-            f"{display.money(value['low'], value['high'], 'USD')} ({rate}; {value['rate_source']})"
-        )
-    if key == "capacity":
-        return display.capacity(value) + (
-            f' ("{value["text"]}")' if value and value["text"] else ""
-        )
+    if key in FIELDS:
+        return FIELDS[key].text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     return display.text(value)

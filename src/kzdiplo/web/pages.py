@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 
 from kzdiplo import display
+from kzdiplo.fields import FIELDS
 from kzdiplo.safetext import web_link
-from kzdiplo.web.svg import precision_word
 
 # Keys attach()/get_record() add that have their own section on the page.
 SECTIONED = ("id", "partners", "sectors", "sources", "discrepancies", "stages", "linked")
@@ -32,33 +32,8 @@ def value_html(key: str, value: Any) -> str:
         return escape(display.stage(value))  # "stage not recorded", not a blank
     if value is None or value == [] or value == "":
         return f'<span class="unknown">{display.UNKNOWN}</span>'
-    if key in ("date", "started", "completion") and isinstance(value, dict):
-        text = escape(display.partial_date(value))
-        detail = f"{precision_word(value)}: {value['start']} to {value['end']}"
-        if value.get("text"):
-            text += f" <q>{escape(value['text'])}</q>"
-        if value.get("note"):
-            detail += f"; {value['note']}"
-        return f'{text} <span class="precision">({escape(detail)})</span>'
-    if key in ("amount", "cost") and isinstance(value, dict):
-        text = escape(display.amount(value))
-        if value.get("text"):
-            text += f" <q>{escape(value['text'])}</q>"
-        return text
-    if key == "usd" and isinstance(value, dict):
-        if value.get("low") is None:
-            return display.UNKNOWN
-        return escape(
-            f"{display.money(value['low'], value['high'], 'USD')} at rate {value['rate']}"
-            f" ({value.get('rate_date') or 'no date'}; {value.get('rate_source') or '—'})"
-        )
-    if key == "coordinates" and isinstance(value, dict):
-        return escape(
-            f"{value['latitude']}, {value['longitude']} "
-            f"(precision: {value.get('precision') or 'not given'})"
-        )
-    if key == "capacity" and isinstance(value, dict):
-        return escape(display.capacity(value))
+    if key in FIELDS and isinstance(value, dict):
+        return FIELDS[key].html(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | dict):

@@ -24,6 +24,7 @@ from typing import Any
 from kzdiplo.display import not_own, usd_total
 from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import KzError, UsageError
+from kzdiplo.fields import years
 from kzdiplo.queries import NO_STAGE, Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
 from kzdiplo.vocab import PRECISIONS, in_words
@@ -85,17 +86,9 @@ MONEY_COLUMNS: dict[str, str] = {
 }
 
 
-def _years(record: dict[str, Any]) -> list[str]:
-    years: set[int] = set()
-    for key in ("date", "started", "completion"):
-        d = record.get(key)
-        if d:
-            years.update(range(int(d["start"][:4]), int(d["end"][:4]) + 1))
-    return [str(y) for y in sorted(years)]
-
-
 def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str, Any]:
-    date = r.get("date") or r.get("started")
+    main = ENTITIES[noun].date  # the partial date --year and the timeline use
+    date = r.get(main) if main else None
     usd = r.get("usd") or {}
     parties = r.get("partners", [])
     keys = list(dict.fromkeys(p["key"] for p in parties))
@@ -113,7 +106,7 @@ def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str,
         "date_start": date and date["start"],
         "date_end": date and date["end"],
         "date_precision": date and date["precision"],
-        "years": json.dumps(_years(r)),
+        "years": json.dumps([str(y) for y in years(r)]),
         "partners": json.dumps(keys),
         "partner_countries": json.dumps(countries),
         "roles": json.dumps(sorted({p["role"] for p in parties if p["role"]})),

@@ -15,15 +15,9 @@ from html import escape
 from typing import Any
 
 from kzdiplo import display
+from kzdiplo.fields import precision_word
 from kzdiplo.queries import NO_STAGE
 
-PRECISION_WORDS = {
-    "day": "day",
-    "month": "month",
-    "part_of_year": "part of a year",
-    "year": "year",
-    "years": "span of years",
-}
 # One colour per stage (colour-blind-safe Okabe-Ito order); "not recorded" is grey.
 STAGE_COLOURS = {
     "announced": "#E69F00",
@@ -49,10 +43,6 @@ def _day(text: str) -> dt.date:
 def date_span(date: dict[str, Any]) -> tuple[dt.date, dt.date]:
     """First day and the day after the last day a partial date may fall on."""
     return _day(date["start"]), _day(date["end"]) + dt.timedelta(days=1)
-
-
-def precision_word(date: dict[str, Any]) -> str:
-    return PRECISION_WORDS.get(date["precision"], date["precision"])
 
 
 def _link(href: str | None, body: str) -> str:
