@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kzdiplo import entities, models, queries, table_columns
+from kzdiplo import entities, fields, models, queries, table_columns
 from kzdiplo.access import open_reader
 from kzdiplo.entities import ENTITIES
 from kzdiplo.export import plain_fields
@@ -17,29 +17,16 @@ from tests.cli_helpers import run_json
 
 REGENERATE = "src/kzdiplo/table_columns.py is stale: run `python -m kzdiplo.entities`"
 
-# Columns that the load format gives as one nested field (loader._row writes them,
-# queries.shape reads them back): prefix -> field.
-GROUPED = {
-    "date_": "date", "started_": "started", "completion_": "completion",
-    "amount_": "amount", "cost_": "cost", "capacity_": "capacity",
-}  # fmt: skip
-GROUPED_COLUMNS = {
-    "currency": "amount", "approximate": "amount", "qualifier": "amount",
-    "latitude": "coordinates", "longitude": "coordinates", "location_precision": "coordinates",
-}  # fmt: skip
 DERIVED = {"id"}  # the database's own key
-DERIVED_PREFIXES = ("usd_",)  # computed from the amount at load time (kzdiplo.money)
 
 
 def load_field(column: str) -> str | None:
     """The load record field a table column is read from (None: derived, not loaded)."""
-    if column in DERIVED or column.startswith(DERIVED_PREFIXES):
+    if column in DERIVED:
         return None
-    if column in GROUPED_COLUMNS:
-        return GROUPED_COLUMNS[column]
-    for prefix, name in GROUPED.items():
-        if column.startswith(prefix):
-            return name
+    grouped = fields.BY_COLUMN.get(column)  # one of a nested field's columns
+    if grouped is not None:
+        return None if grouped.derived_from else grouped.key  # USD: from the amount
     return column.removesuffix("_id")
 
 
@@ -65,12 +52,14 @@ def test_the_generated_file_is_what_the_generator_writes() -> None:
 
 def test_each_entity_names_its_model_and_load_record() -> None:
     for entity in ENTITIES.values():
-        model = getattr(models, entity.model, None)
-        assert model is not None, f"entities.py: models has no class {entity.model}"
-        assert model.__tablename__ == entity.table, f"entities.py: {entity.name}'s table"
-        assert SECTIONS[entity.plural].__name__ == entity.record, (
-            f"entities.py: the load section {entity.plural} is read with "
-            f"{SECTIONS[entity.plural].__name__}, not {entity.record}"
+        assert entity.model.__tablename__ == entity.table, f"entities.py: {entity.name}'s table"
+        assert entity.record is SECTIONS[entity.plural], (
+            f"records.py: SECTIONS has no load record for {entity.plural}"
+        )
+        staged = "stages" in entity.record.model_fields
+        assert entity.has_stages == staged == ("stage" in entity.columns), (
+            f"entities.py: {entity.name}'s has_stages, its load record's stages and its "
+            "table's stage column disagree"
         )
         assert entity.label in entity.columns, f"entities.py: {entity.name}'s label column"
         for link_table in (models.Citation, models.Party, models.RecordSector):
@@ -87,7 +76,7 @@ def test_every_model_column_is_loaded_exported_and_documented() -> None:
             if field is not None:
                 assert field in fields, (
                     f"{entity.table}.{column.name}: add the field {field!r} to "
-                    f"{entity.record} in src/kzdiplo/records.py (the load format)"
+                    f"{entity.record.__name__} in src/kzdiplo/records.py (the load format)"
                 )
             assert column.comment, (
                 f"{entity.table}.{column.name}: give it comment= in src/kzdiplo/models.py "

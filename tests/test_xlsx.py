@@ -40,6 +40,9 @@ def test_a_sheet_per_record_table_with_described_columns(seeded_db: Path, tmp_pa
     assert "date_edtf" in [c.value for c in events[1]]
     described = {(r[0], r[1]): r[2] for r in book["about"].iter_rows(min_row=6, values_only=True)}
     assert described[("deals", "amount_low")]
+    # A grouped value's parts are described by the column that stores each (fields.py).
+    assert described[("deals", "amount_currency")] == "ISO 4217 code"
+    assert described[("deposits", "coordinates_latitude")].startswith("WGS 84 latitude")
     assert "EDTF" in described[("events", "date_edtf")]
     with sqlite3.connect(seeded_db) as conn:
         citations = conn.execute("SELECT count(*) FROM citations").fetchone()[0]

@@ -258,6 +258,11 @@ FIELDS: dict[str, Grouped] = {
 DATES: tuple[PartialDateField, ...] = (DATE, STARTED, COMPLETION)
 # Each grouped column, and its field.
 BY_COLUMN: dict[str, Grouped] = {c: f for f in FIELDS.values() for c in f.columns}
+# A flattened record's (CSV, spreadsheet) name for each part of a grouped value
+# (``coordinates_latitude``), and the column that stores it (``latitude``).
+FLAT_COLUMNS: dict[str, str] = {
+    f"{f.key}_{name}": column for f in FIELDS.values() for name, column in f.names.items()
+}
 
 
 def shape(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from kzdiplo import dataset
 from kzdiplo.entities import ENTITIES
+from kzdiplo.fields import FLAT_COLUMNS
 from kzdiplo.queries import Filters, list_records, list_sources
 from kzdiplo.reader import Reader
 from kzdiplo.render import flatten
@@ -49,9 +50,6 @@ DERIVED = {
     "deal": "Slug of the deal it belongs to",
     "deposit": "Slug of the deposit it concerns",
     "project": "Slug of the project it concerns",
-    "coordinates_latitude": "WGS 84 latitude, when a source gives coordinates",
-    "coordinates_longitude": "WGS 84 longitude, when a source gives coordinates",
-    "coordinates_precision": "How precise the coordinates are",
     "quote": "A verbatim excerpt of the source (its text is held and checked)",
     "summary": "Our own summary of the source: not a quotation",
     "origin": "The source it ultimately rests on (itself when original)",
@@ -77,7 +75,8 @@ def _comments(table: str) -> dict[str, str]:
 def _description(name: str, comments: dict[str, str]) -> str:
     if name.endswith("_edtf"):
         return "The same partial date in EDTF (ISO 8601-2), e.g. 2025-11, 2035/2036"
-    return comments.get(name) or DERIVED.get(name) or ""
+    column = FLAT_COLUMNS.get(name, name)  # coordinates_latitude: the latitude column
+    return comments.get(name) or comments.get(column) or DERIVED.get(name) or ""
 
 
 def _sheets(reader: Reader) -> list[tuple[str, str, list[dict[str, Any]]]]:
