@@ -10,10 +10,15 @@ SQLAlchemy.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from kzdiplo.fields import FIELDS, Grouped
 from kzdiplo.table_columns import COLUMNS, REFERENCES
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from kzdiplo.models import Base
 
 
 def _date_sort(prefix: str) -> str:
@@ -26,8 +31,6 @@ class Entity(NamedTuple):
     name: str  # singular, as in ``kzdiplo show agreement``
     plural: str  # the listing command and the load file's section
     table: str
-    model: str  # its class in kzdiplo.models (named, so the read path needs no SQLAlchemy)
-    record: str  # its class in kzdiplo.records
     date: str | None  # prefix of the partial date that --year/--since/--until use
     sorts: dict[str, str]
     default_sort: str
@@ -37,6 +40,24 @@ class Entity(NamedTuple):
     extra_joins: tuple[str, ...] = ()
     # Its grouped fields (kzdiplo.fields), in the order the loader writes their columns.
     grouped: tuple[str, ...] = ()
+    # Sources give its stage over time (a stage column and stage_changes rows).
+    has_stages: bool = False
+    # Its sectors include those of the records it refers to: a visit about a tungsten
+    # deal is a minerals event (``related_sectors``; --sector matches either).
+    linked_sectors: bool = False
+
+    @property
+    def model(self) -> type[Base]:
+        """Its SQLAlchemy class, the one mapped to its table (SQLAlchemy is imported on
+        first use: the read path never asks)."""
+        return _model(self.table)
+
+    @property
+    def record(self) -> type[BaseModel]:
+        """Its load record, the pydantic class of its section (imported on first use)."""
+        from kzdiplo.records import SECTIONS
+
+        return SECTIONS[self.plural]
 
     @property
     def link(self) -> str:
@@ -66,21 +87,21 @@ ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
         Entity(
-            "agreement", "agreements", "agreements", "Agreement", "AgreementIn", "date",
+            "agreement", "agreements", "agreements", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id",
              "count": "(t.count IS NULL), t.count, t.id"},
             "date",
-            grouped=("date",),
+            grouped=("date",), has_stages=True,
             extra_columns=(
                 "(SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised",
             ),
         ),
         Entity(
-            "deal", "deals", "deals", "Deal", "DealIn", "date",
+            "deal", "deals", "deals", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id",
              "usd": "(t.usd_high IS NULL), t.usd_high, t.usd_low, t.id"},
             "date",
-            grouped=("date", "amount", "usd"),
+            grouped=("date", "amount", "usd"), has_stages=True,
             extra_columns=("ox.overlaps", "ox.overlap_note"),
             extra_joins=(
                 "LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note "
@@ -89,13 +110,12 @@ ENTITIES: dict[str, Entity] = {
             ),
         ),
         Entity(
-            "deposit", "deposits", "mineral_deposits", "MineralDeposit", "DepositIn", None,
+            "deposit", "deposits", "mineral_deposits", None,
             {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
             "name", "name", grouped=("coordinates",),
         ),
         Entity(
-            "project", "projects", "infrastructure_projects", "InfrastructureProject",
-            "ProjectIn", "started",
+            "project", "projects", "infrastructure_projects", "started",
             {"name": "lower(t.name), t.id", "started": _date_sort("started"),
              "completion": _date_sort("completion"),
              "cost": "(t.cost_high IS NULL), t.cost_high, t.id"},
@@ -103,9 +123,9 @@ ENTITIES: dict[str, Entity] = {
             grouped=("coordinates", "started", "completion", "cost", "capacity"),
         ),
         Entity(
-            "event", "events", "events", "Event", "EventIn", "date",
+            "event", "events", "events", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
-            "date", grouped=("date", "coordinates"),
+            "date", grouped=("date", "coordinates"), linked_sectors=True,
         ),
     )
 }  # fmt: skip
@@ -117,6 +137,15 @@ BY_PLURAL = {e.plural: e for e in ENTITIES.values()}
 PARTNER_LINKS = {"countries": "country_id", "organizations": "organization_id"}
 # Every cited kind, by load section: its column in citations and discrepancies.
 LINKS = {**PARTNER_LINKS, **{e.plural: e.link for e in ENTITIES.values()}}
+
+
+@functools.cache
+def _model(table: str) -> type[Base]:
+    from kzdiplo.models import Base
+
+    return next(
+        m.class_ for m in Base.registry.mappers if getattr(m.class_, "__tablename__", "") == table
+    )
 
 
 @functools.cache

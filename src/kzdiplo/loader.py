@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -35,7 +35,7 @@ TABLES: dict[str, Table] = {
     "sectors": cast(Table, models.Sector.__table__),
     "countries": cast(Table, models.Country.__table__),
     "organizations": cast(Table, models.Organization.__table__),
-    **{e.plural: getattr(models, e.model).__table__ for e in ENTITIES.values()},
+    **{e.plural: cast(Table, e.model.__table__) for e in ENTITIES.values()},
 }
 PARTIES: Table = cast(Table, models.Party.__table__)
 RECORD_SECTORS: Table = cast(Table, models.RecordSector.__table__)
@@ -78,7 +78,7 @@ class Item:
 
     @property
     def key(self) -> str:
-        return self.record.code if self.section == "countries" else self.record.slug
+        return str(getattr(self.record, self.record.key_field))
 
     def where(self, field_name: str | None = None) -> str:
         place = f"{self.file}: {self.section}[{self.index}] {self.key!r}"
@@ -193,8 +193,8 @@ def _take(
 def _validate(
     path: Path, section: str, index: int, raw: Any, problems: list[str], line: str = ""
 ) -> Item | None:
-    model: type[BaseModel] = SECTIONS[section]
-    key = raw.get("code" if section == "countries" else "slug") if isinstance(raw, dict) else None
+    model = SECTIONS[section]
+    key = raw.get(model.key_field) if isinstance(raw, dict) else None
     at = f" ({line})" if line else ""
     where = f"{path}{at}: {section}[{index}]" + (f" {clip(repr(key), 80)}" if key else "")
     if not isinstance(raw, dict):
@@ -251,7 +251,7 @@ class _Keys:
         self.conn = conn
         self.ids: dict[str, dict[str, int | None]] = {}
         for section, table in TABLES.items():
-            key = table.c.code if section == "countries" else table.c.slug
+            key = table.c[SECTIONS[section].key_field]
             rows = conn.execute(select(key, table.c.id)).all()
             self.ids[section] = {k: i for k, i in rows}
 
@@ -322,8 +322,6 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
         if party.share is not None:
             where = item.where(f"parties.{i}.share")
             problems.extend(_check_cited(where, party.share.cited, texts))
-    if item.section == "deals" and record.overlaps == record.slug:
-        problems.append(f"{item.where('overlaps')}: a deal cannot overlap itself")
     origin = record.derived_from if item.section == "sources" else None
     if origin is not None and origin not in texts:
         problems.append(f"{item.where('derived_from')}: unknown source {record.derived_from!r}")
@@ -351,7 +349,7 @@ def _check_shares(item: Item) -> list[str]:
     shared = [(i, p.share) for i, p in enumerate(getattr(record, "parties", [])) if p.share]
     if not shared:
         return []
-    if item.section != "deals":
+    if "amount" not in type(record).model_fields:  # a share is a part of the amount
         return [f"{item.where(f'parties.{shared[0][0]}.share')}: only a deal's parties have shares"]
     amount = record.amount
     if amount is None:
@@ -426,7 +424,8 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
     for item in bundle:  # in load order, so a record may name earlier ones
         problems.extend(_check(item, keys, texts, iso))
         keys.ids[item.section].setdefault(item.key, None)
-        if item.section == "deals":
+        entity = BY_PLURAL.get(item.section)
+        if entity is not None and USD in entity.fields:  # converted at the file's rates
             problems.extend(_check_usd(item, published))
     for item in bundle.items["deals"]:  # checked once every record of the run is known
         for name, section in (("event", "events"), ("overlaps", "deals")):
@@ -691,12 +690,7 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         f"{name}_id": keys.id(target, getattr(r, name))
         for name, target in _REFS.get(section, {}).items()
     }
-    if section == "sources":
-        row = r.model_dump(exclude={"text_file", "text", "derived_from", "relation"})
-        return row | {"text": bundle.source_texts.get(r.slug)}
-    if section == "sectors":
-        return r.model_dump(exclude={"parent"}) | refs
-    if section == "countries":
+    if section == "countries":  # an ISO country's name and kind are pycountry's
         row = {
             "code": r.code,
             "relationship_level": r.relationship,
@@ -706,14 +700,14 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         if r.kind == "bloc":
             row |= {"kind": "bloc", "name": r.name, "alpha3": r.alpha3}
         return row
-    entity = BY_PLURAL.get(section)  # None for organisations
-    grouped = entity.fields if entity else ()
-    plain = r.model_dump(
-        exclude={"citations", "discrepancies", "parties", "sectors", "stages", "overlaps",
-                 "overlap_note", "event", *_REFS.get(section, {}), *(f.key for f in grouped)}
-    )  # fmt: skip
-    row = plain | refs
-    for f in grouped:
+    # The fields that are columns of the table as they are; references as ids; grouped
+    # fields as their converters write them (citations, parties... are link rows).
+    row = r.model_dump(include={k for k in type(r).model_fields if k in TABLES[section].c})
+    row |= refs
+    if section == "sources":  # its text may come from a file beside the load file
+        row["text"] = bundle.source_texts.get(r.slug)
+    entity = BY_PLURAL.get(section)  # None for partners, sources and sectors
+    for f in entity.fields if entity else ():
         row |= f.to_columns(_usd(item, published) if f is USD else getattr(r, f.key))
     return row
 
@@ -724,7 +718,7 @@ def _upsert(
     """Insert or update one record by its natural key: (id, action, changed fields). An
     update writes only the fields the file gives (see :func:`_given`)."""
     table = TABLES[item.section]
-    key_column = table.c.code if item.section == "countries" else table.c.slug
+    key_column = table.c[item.record.key_field]
     existing = conn.execute(select(table).where(key_column == item.key)).mappings().first()
     if existing is None:
         if item.section == "countries":

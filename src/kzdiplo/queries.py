@@ -131,7 +131,7 @@ def _where(
         where.append(_link_filter(reader, f"p.{link}", link_sql, params))
         if f.bilateral:
             where.append(_bilateral(reader, noun, f.partner, params))
-    if f.sector_ids is not None and noun.name == "event":
+    if f.sector_ids is not None and noun.linked_sectors:
         where.append(
             f"t.id IN (SELECT es.rid FROM ({EVENT_SECTORS}) es "
             f"WHERE es.sector_id IN {in_list('sec', f.sector_ids, params)})"
@@ -164,7 +164,7 @@ def _where(
     for column, values in (("kind", f.kinds), ("commodity", f.commodities), ("status", f.statuses)):
         if values is not None:
             where.append(f"t.{column} IN {in_list(column, values, params)}")
-    if f.stages is not None and noun.has("stage"):
+    if f.stages is not None and noun.has_stages:
         where.append(f"t.stage IN {in_list('stage', f.stages, params)}")
     if f.min_usd is not None:
         params["min_usd"] = f.min_usd
@@ -361,12 +361,12 @@ def attach(
     link = link or (noun.link if noun else "")
     by_id = {r["id"]: r for r in records}
     wanted = ["sources", "discrepancies"]
-    if link not in ("country_id", "organization_id"):
+    if noun is not None:  # a record, not a partner: it has parties and sectors
         wanted = ["partners", "sectors", *wanted]
-    if link in ("agreement_id", "deal_id"):
-        wanted.append("stages")
-    if link == "event_id":
-        wanted.append("related_sectors")
+        if noun.has_stages:
+            wanted.append("stages")
+        if noun.linked_sectors:
+            wanted.append("related_sectors")
     for r in records:
         for name in wanted:
             r[name] = []
@@ -462,9 +462,8 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
     )
     records = []
     for noun in ENTITIES.values():
-        label = "t.title" if noun.label == "title" else "t.name"
         records += reader.rows(
-            f"SELECT DISTINCT '{noun.name}' AS noun, t.slug, {label} AS title, p.role, "
+            f"SELECT DISTINCT '{noun.name}' AS noun, t.slug, t.{noun.label} AS title, p.role, "
             f"COALESCE(c.code, o.slug) AS as_partner FROM parties p "
             f"JOIN {noun.table} t ON t.id = p.{noun.link} "
             f"LEFT JOIN countries c ON c.id = p.country_id "
