@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, NamedTuple
 
-from kzdiplo.fields import FIELDS, Grouped
+from kzdiplo.fields import COORDINATES, FIELDS, USD, Grouped
 from kzdiplo.table_columns import COLUMNS, REFERENCES
 
 if TYPE_CHECKING:
@@ -21,8 +21,17 @@ if TYPE_CHECKING:
     from kzdiplo.models import Base
 
 
-def _date_sort(prefix: str) -> str:
-    return f"(t.{prefix}_start IS NULL), t.{prefix}_start, t.{prefix}_end, t.id"
+def _date_sort(key: str) -> str:
+    """Earliest first by the range a partial date may fall in; unknown dates last."""
+    start, end = FIELDS[key].names["start"], FIELDS[key].names["end"]
+    return f"(t.{start} IS NULL), t.{start}, t.{end}, t.id"
+
+
+def _high_sort(key: str, *then: str) -> str:
+    """Smallest first by an amount's upper figure (then its ``then`` figures); unknown
+    amounts last."""
+    names = [FIELDS[key].names[n] for n in ("high", *then)]
+    return f"(t.{names[0]} IS NULL), {', '.join(f't.{n}' for n in names)}, t.id"
 
 
 class Entity(NamedTuple):
@@ -70,6 +79,16 @@ class Entity(NamedTuple):
         return tuple(FIELDS[key] for key in self.grouped)
 
     @property
+    def priced(self) -> bool:
+        """Its amounts are converted to US dollars (``--min-usd``, the USD sort)."""
+        return USD in self.fields
+
+    @property
+    def placed(self) -> bool:
+        """Sources may place it on a map (GeoJSON output)."""
+        return COORDINATES in self.fields
+
+    @property
     def columns(self) -> tuple[str, ...]:
         return COLUMNS[self.table]
 
@@ -99,7 +118,7 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "deal", "deals", "deals", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id",
-             "usd": "(t.usd_high IS NULL), t.usd_high, t.usd_low, t.id"},
+             "usd": _high_sort("usd", "low")},
             "date",
             grouped=("date", "amount", "usd"), has_stages=True,
             extra_columns=("ox.overlaps", "ox.overlap_note"),
@@ -118,7 +137,7 @@ ENTITIES: dict[str, Entity] = {
             "project", "projects", "infrastructure_projects", "started",
             {"name": "lower(t.name), t.id", "started": _date_sort("started"),
              "completion": _date_sort("completion"),
-             "cost": "(t.cost_high IS NULL), t.cost_high, t.id"},
+             "cost": _high_sort("cost")},
             "name", "name",
             grouped=("coordinates", "started", "completion", "cost", "capacity"),
         ),

@@ -425,7 +425,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         problems.extend(_check(item, keys, texts, iso))
         keys.ids[item.section].setdefault(item.key, None)
         entity = BY_PLURAL.get(item.section)
-        if entity is not None and USD in entity.fields:  # converted at the file's rates
+        if entity is not None and entity.priced:  # its amount converts to US dollars
             problems.extend(_check_usd(item, published))
     for item in bundle.items["deals"]:  # checked once every record of the run is known
         for name, section in (("event", "events"), ("overlaps", "deals")):

@@ -144,7 +144,8 @@ def _where(
         where.append(_link_filter(reader, f"rs.{noun.link}", link_sql, params))
     if noun.date is not None and dated(f):
         # A partial date matches when the range it may fall in overlaps the one asked for.
-        start, end = f"t.{noun.date}_start", f"t.{noun.date}_end"
+        date = fields.FIELDS[noun.date].names
+        start, end = f"t.{date['start']}", f"t.{date['end']}"
         within = []
         if f.year is not None:
             params |= {"year_start": f"{f.year:04d}-01-01", "year_end": f"{f.year:04d}-12-31"}
@@ -168,7 +169,7 @@ def _where(
         where.append(f"t.stage IN {in_list('stage', f.stages, params)}")
     if f.min_usd is not None:
         params["min_usd"] = f.min_usd
-        where.append("t.usd_high >= :min_usd")
+        where.append(f"t.{fields.USD.names['high']} >= :min_usd")
     return where
 
 
@@ -212,7 +213,7 @@ def _undated(reader: Reader, noun: Entity, f: Filters) -> dict[str, Any]:
     ``f`` leaves out because they have no date: a filter never hides in silence."""
     params: dict[str, Any] = {}
     where = " AND ".join(_where(reader, noun, f, params, undated=True))
-    money = "sum(t.usd_low)" if noun.has("usd_low") else "NULL"
+    money = f"sum(t.{fields.USD.names['low']})" if noun.priced else "NULL"
     row = reader.rows(
         f"SELECT count(*) AS n, {money} AS usd FROM {noun.table} t WHERE {where}", params
     )[0]

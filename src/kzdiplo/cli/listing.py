@@ -154,12 +154,12 @@ OPTIONS = (
            _matching("commodity", "commodities")),
     Option("status", StatusOption, None, lambda e: e.has("status"),
            _matching("status", "statuses")),
-    Option("min_usd", MinUsdOption, None, lambda e: e.has("usd_high"), _set("min_usd", parse_usd)),
-    Option("stage", StageOption, None, lambda e: e.has("stage"), _set("stages", stages_of)),
+    Option("min_usd", MinUsdOption, None, lambda e: e.priced, _set("min_usd", parse_usd)),
+    Option("stage", StageOption, None, lambda e: e.has_stages, _set("stages", stages_of)),
     Option("sort", None, None, _every, _set("sort")),  # its help names the entity's keys
     Option("limit", LimitOption, 100, _every, _set("limit", lambda v: v or None)),
-    Option("fmt", FormatOption, Format.table, lambda e: not e.has("latitude"), None),
-    Option("fmt", PlaceFormatOption, PlaceFormat["table"], lambda e: e.has("latitude"), None),
+    Option("fmt", FormatOption, Format.table, lambda e: not e.placed, None),
+    Option("fmt", PlaceFormatOption, PlaceFormat["table"], lambda e: e.placed, None),
     Option("layout", LayoutOption, Layout.auto, _every, None),
 )  # fmt: skip
 
