@@ -149,6 +149,29 @@ ENTITIES: dict[str, Entity] = {
     )
 }  # fmt: skip
 
+# What a listing record holds beyond its table's own columns, and what each means: the
+# SELECT's joins (a reference as the slug it names) and what queries.attach adds. The
+# spreadsheet, the views and the served records table describe these keys from here.
+LISTING_KEYS = {
+    "partners": "Its parties: each partner's key (an ISO code or an organisation's slug) and role",
+    "sectors": "Its sectors' slugs",
+    "stages": "Stage history: each stage with its date and source",
+    "discrepancies": "Sources that say otherwise (disagreement) or more precisely (refinement)",
+    "source_count": "How many sources cite the record",
+    "independent_sources": "How many independent origins those sources rest on (a "
+    "republication counts with its origin)",
+    "disputes": "How many disagreements a second source raises against it",
+    "disputed_fields": "The fields they disagree on",
+    "parent": "The slug of the package it is part of, if any",
+    "overlaps": "The slug of a deal whose money this one overlaps (counted once), if any",
+    "overlap_note": "How the two overlap",
+    "event": "The slug of the event it was announced at, if any",
+    "agreement": "The slug of the agreement it belongs to, if any",
+    "deal": "The slug of the deal it concerns, if any",
+    "deposit": "The slug of the deposit it concerns, if any",
+    "project": "The slug of the project it concerns, if any",
+}
+
 BY_TABLE = {e.table: e for e in ENTITIES.values()}
 BY_PLURAL = {e.plural: e for e in ENTITIES.values()}
 # Partners are cited and discussed like records, but not listed as records: their link

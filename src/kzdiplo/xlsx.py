@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kzdiplo import dataset
-from kzdiplo.entities import ENTITIES
+from kzdiplo.entities import ENTITIES, LISTING_KEYS
 from kzdiplo.fields import FLAT_COLUMNS
 from kzdiplo.queries import Filters, list_records, list_sources
 from kzdiplo.reader import Reader
@@ -32,24 +32,11 @@ from kzdiplo.vocab import SOURCE_RELATIONS, in_words
 if TYPE_CHECKING:
     from kzdiplo.files import FolderWriter
 
-# Columns the listings derive (not stored as such): what they mean.
+# Columns the listings derive (not stored as such): what they mean, in a spreadsheet.
 DERIVED = {
+    **LISTING_KEYS,
     "partners": "Parties as key (role); the parties table has one row each",
     "sectors": "Sector slugs; the record_sectors table links them",
-    "discrepancies": "Sources that say otherwise (disagreement) or more precisely (refinement)",
-    "stages": "Stage history: each stage with its date and source",
-    "source_count": "How many sources cite the record",
-    "independent_sources": "How many independent origins those sources rest on",
-    "disputes": "How many sources disagree with the record",
-    "disputed_fields": "The fields they disagree on",
-    "parent": "Slug of the package it is part of",
-    "overlaps": "Slug of a deal whose money this one overlaps (counted once)",
-    "overlap_note": "How the two overlap",
-    "event": "Slug of the event it was announced at",
-    "agreement": "Slug of the agreement it belongs to",
-    "deal": "Slug of the deal it belongs to",
-    "deposit": "Slug of the deposit it concerns",
-    "project": "Slug of the project it concerns",
     "quote": "A verbatim excerpt of the source (its text is held and checked)",
     "summary": "Our own summary of the source: not a quotation",
     "origin": "The source it ultimately rests on (itself when original)",

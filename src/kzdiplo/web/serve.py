@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kzdiplo.display import not_own, usd_total
-from kzdiplo.entities import ENTITIES
+from kzdiplo.entities import ENTITIES, LISTING_KEYS
 from kzdiplo.errors import KzError, UsageError
 from kzdiplo.fields import years
 from kzdiplo.queries import NO_STAGE, Filters, list_records, partner_totals
@@ -57,11 +57,10 @@ RECORDS_COLUMNS: dict[str, str] = {
     "usd_low": "Deals: the lower US dollar figure (NULL: unpriced)",
     "usd_high": "Deals: the upper US dollar figure",
     "approximate": "1 when the source says 'nearly', 'about'...",
-    "disputes": "How many disagreements a second source raises against it",
+    "disputes": LISTING_KEYS["disputes"],
     "disputed_fields": "JSON array of the disputed fields",
-    "source_count": "Sources cited",
-    "independent_sources": "Independent origins among them (a republication counts "
-    "with its origin)",
+    "source_count": LISTING_KEYS["source_count"],
+    "independent_sources": LISTING_KEYS["independent_sources"],
     "summary": "Our summary of the record (our words, not a quotation)",
     "quotes": "Every citation's text, for search (quotes verbatim, summaries ours)",
     "page": "The record's page in this Datasette",
