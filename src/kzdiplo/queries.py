@@ -133,7 +133,7 @@ def _where(
             where.append(_bilateral(reader, noun, f.partner, params))
     if f.sector_ids is not None and noun.linked_sectors:
         where.append(
-            f"t.id IN (SELECT es.rid FROM ({EVENT_SECTORS}) es "
+            f"t.id IN (SELECT es.rid FROM ({_own_and_related_sectors(noun)}) es "
             f"WHERE es.sector_id IN {in_list('sec', f.sector_ids, params)})"
         )
     elif f.sector_ids is not None:
@@ -276,19 +276,29 @@ _SECTORS_SQL = """
 SELECT rs.{link} AS rid, s.slug FROM record_sectors rs JOIN sectors s ON s.id = rs.sector_id
 WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 
+
 # An event has the sectors of the record it concerns as well as its own: a visit about a
 # tungsten deal is a minerals event (``related_sectors``, derived: not in the export).
-# Events are few, so this is computed, not stored.
-RELATED_SECTORS = " UNION ".join(
-    f"SELECT e.id AS rid, rs.sector_id FROM events e JOIN record_sectors rs ON rs.{link} = e.{link}"
-    for link in REFERENCES["events"]
-)
-EVENT_SECTORS = (
-    "SELECT rs.event_id AS rid, rs.sector_id FROM record_sectors rs "
-    f"WHERE rs.event_id IS NOT NULL UNION {RELATED_SECTORS}"
-)
+# Events are few, so this is computed, not stored. Any kind with ``linked_sectors``.
+def _related_sectors(noun: Entity) -> str:
+    """(rid, sector_id): the sectors of the records each record of ``noun`` refers to."""
+    return " UNION ".join(
+        f"SELECT t.id AS rid, rs.sector_id FROM {noun.table} t "
+        f"JOIN record_sectors rs ON rs.{link} = t.{link}"
+        for link in REFERENCES[noun.table]
+    )
+
+
+def _own_and_related_sectors(noun: Entity) -> str:
+    """(rid, sector_id): each record's own sectors and those of the records it refers to."""
+    return (
+        f"SELECT rs.{noun.link} AS rid, rs.sector_id FROM record_sectors rs "
+        f"WHERE rs.{noun.link} IS NOT NULL UNION {_related_sectors(noun)}"
+    )
+
+
 _RELATED_SECTORS_SQL = (
-    f"SELECT es.rid, s.slug FROM ({RELATED_SECTORS}) es JOIN sectors s ON s.id = es.sector_id "
+    "SELECT es.rid, s.slug FROM ({related}) es JOIN sectors s ON s.id = es.sector_id "
     "WHERE es.rid IN {ids} ORDER BY s.slug"
 )
 
@@ -379,10 +389,11 @@ def attach(
         "discrepancies": _DISCREPANCIES_SQL,
         "stages": _STAGES_SQL,
     }
+    related = _related_sectors(noun) if noun is not None and noun.linked_sectors else ""
     for chunk in _chunks(list(by_id)):
         for name in wanted:
             params: dict[str, Any] = {}
-            sql = queries[name].format(link=link, ids=in_list("id", chunk, params))
+            sql = queries[name].format(link=link, ids=in_list("id", chunk, params), related=related)
             for row in reader.rows(sql, params):
                 target = by_id[row.pop("rid")]
                 if name in ("sectors", "related_sectors"):
