@@ -769,7 +769,8 @@ def _sync_links(
         wanted["parties"] = []
         for p in r.parties:
             partner_column, partner_id = keys.partner(p.partner)  # type: ignore[misc]  # _check refused unknown partners
-            share = _share_columns(p.share, getattr(r, "amount", None), values.get("usd_rate_date"))
+            rate_date = values.get(USD.names["rate_date"])  # the date the amount converts at
+            share = _share_columns(p.share, getattr(r, "amount", None), rate_date)
             wanted["parties"].append({"role": p.role, partner_column: partner_id, **share})
             if p.share is not None:
                 c = p.share.cited
