@@ -100,6 +100,24 @@ def test_every_plain_load_field_is_in_the_listing_record(seeded_db: Path) -> Non
         reader.close()
 
 
+def test_every_derived_key_of_a_listing_record_is_described(seeded_db: Path) -> None:
+    """What a listing record holds beyond its table's columns and grouped fields is
+    described once, in entities.LISTING_KEYS (the spreadsheet and the served table read
+    it); ``sources`` has a sheet and a page section of its own."""
+    reader = open_reader(str(seeded_db))
+    try:
+        for entity in ENTITIES.values():
+            record = queries.csv_template(reader, entity)
+            own = {*entity.columns, *fields.FIELDS, "sources"}
+            for key in record:
+                assert key in own or key in entities.LISTING_KEYS, (
+                    f"{entity.plural}: the listing record's {key!r} is not described: add "
+                    "it to LISTING_KEYS in src/kzdiplo/entities.py"
+                )
+    finally:
+        reader.close()
+
+
 def test_linked_records_follow_the_references() -> None:
     labels = {e.name: [label for label, _, _ in entities.referrers(e)] for e in ENTITIES.values()}
     assert labels == {

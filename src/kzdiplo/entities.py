@@ -155,6 +155,9 @@ ENTITIES: dict[str, Entity] = {
 LISTING_KEYS = {
     "partners": "Its parties: each partner's key (an ISO code or an organisation's slug) and role",
     "sectors": "Its sectors' slugs",
+    "related_sectors": "Events: the sectors of the records it concerns (an event about a "
+    "minerals deal is a minerals event)",
+    "itemised": "Packages: how many of its documents are records of their own (parts)",
     "stages": "Stage history: each stage with its date and source",
     "discrepancies": "Sources that say otherwise (disagreement) or more precisely (refinement)",
     "source_count": "How many sources cite the record",
