@@ -17,24 +17,42 @@ from kzdiplo.db import BUSY_TIMEOUT_MS, sqlite_pragmas
 from kzdiplo.errors import KzError, UsageError
 from kzdiplo.files import sqlite_read_uri, sqlite_uri
 
-# The schema revisions this kzdiplo knows, oldest first; the last is the head.
-# A test keeps this in step with migrations/versions.
-REVISIONS = (
-    "0001",
-    "0002",
-    "0003",
-    "0004",
-    "0005",
-    "0006",
-    "0007",
-    "0008",
-    "0009",
-    "0010",
-    "0011",
-    "0012",
-    "0013",
-    "0014",
+# ``revision = "0014"`` and ``down_revision = "0013"`` (or ``None``) in a migration
+# script, with or without a type annotation, in either kind of quotes.
+_REVISION_LINE = re.compile(
+    r"""^(down_revision|revision)\b[^=\n]*=\s*(?:None|(['"])(.+?)\2)\s*$""", re.M
 )
+
+
+def script_revisions(versions: Path) -> tuple[str, ...]:
+    """The revision ids of the migration scripts in ``versions``, oldest first.
+
+    Read from each script's ``revision`` and ``down_revision`` lines with a regular
+    expression, so a migration added to the folder is known with no list kept by hand
+    and without importing Alembic (whose script directory would cost every command its
+    start-up). A folder that is not one chain (two heads, a gap) is a packaging error."""
+    parents: dict[str, str | None] = {}
+    for path in sorted(versions.glob("*.py")):
+        found = {m[1]: m[3] for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
+        if "revision" in found and found["revision"] is not None:
+            parents[found["revision"]] = found.get("down_revision")
+    children = {parent: child for child, parent in parents.items()}
+    chain: list[str] = []
+    while (child := children.get(chain[-1] if chain else None)) is not None:
+        chain.append(child)
+    if len(chain) != len(parents) or len(children) != len(parents):
+        raise RuntimeError(f"{versions}: the migrations are not one chain of revisions")
+    return tuple(chain)
+
+
+def _known_revisions() -> tuple[str, ...]:
+    from kzdiplo.paths import migrations_dir
+
+    return script_revisions(migrations_dir() / "versions")
+
+
+# The schema revisions this kzdiplo knows, oldest first; the last is the head.
+REVISIONS = _known_revisions()
 HEAD = REVISIONS[-1]
 
 
