@@ -2,17 +2,14 @@
 record, sorts and dates. The loader, queries, export, CLI, completion and checks read it.
 
 Adding a kind of record is one entry here, its model (models.py), its load record
-(records.py) and its migration; ``python -m kzdiplo.entities`` then regenerates the
-column lists (table_columns.py) that the read path uses instead of importing
-SQLAlchemy.
+(records.py) and its migration. A table's columns are not listed here: the read path
+asks the open database for them (``Reader.columns``); an entry names only the few
+columns the CLI must know before a database is open (which options a listing takes).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
-
-from kzdiplo.table_columns import COLUMNS, REFERENCES
 
 
 def _date_sort(prefix: str) -> str:
@@ -34,24 +31,19 @@ class Entity(NamedTuple):
     # What a listing selects beyond the table's own columns, and the joins it needs.
     extra_columns: tuple[str, ...] = ()
     extra_joins: tuple[str, ...] = ()
+    # The columns that decide, before a database is open, which listing options apply
+    # (--kind, --stage, --min-usd, the place formats...) and how a record is loaded;
+    # tests/test_entities.py checks them against the models.
+    declared_columns: frozenset[str] = frozenset()
 
     @property
     def link(self) -> str:
         """Its column in parties, record_sectors, citations and the other link tables."""
         return f"{self.name}_id"
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return COLUMNS[self.table]
-
-    @property
-    def select(self) -> str:
-        """``SELECT ... FROM <table> t [JOIN ...]``: every column of the table, each
-        reference to another record as that record's slug (``parent_id`` -> ``parent``)."""
-        return _select(self.name)
-
     def has(self, column: str) -> bool:
-        return column in COLUMNS[self.table]
+        """Whether its table has ``column``, for the columns declared above."""
+        return column in self.declared_columns
 
 
 ENTITIES: dict[str, Entity] = {
@@ -65,6 +57,7 @@ ENTITIES: dict[str, Entity] = {
             extra_columns=(
                 "(SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised",
             ),
+            declared_columns=frozenset({"kind", "stage", "date_start"}),
         ),
         Entity(
             "deal", "deals", "deals", "Deal", "DealIn", "date",
@@ -77,11 +70,13 @@ ENTITIES: dict[str, Entity] = {
                 "FROM deal_overlaps x JOIN deals od ON od.id = x.overlaps_id) ox "
                 "ON ox.deal_id = t.id",
             ),
+            declared_columns=frozenset({"kind", "stage", "date_start", "usd_low", "usd_high"}),
         ),
         Entity(
             "deposit", "deposits", "mineral_deposits", "MineralDeposit", "DepositIn", None,
             {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
             "name", "name",
+            declared_columns=frozenset({"commodity", "status", "latitude"}),
         ),
         Entity(
             "project", "projects", "infrastructure_projects", "InfrastructureProject",
@@ -90,11 +85,13 @@ ENTITIES: dict[str, Entity] = {
              "completion": _date_sort("completion"),
              "cost": "(t.cost_high IS NULL), t.cost_high, t.id"},
             "name", "name",
+            declared_columns=frozenset({"kind", "status", "latitude"}),
         ),
         Entity(
             "event", "events", "events", "Event", "EventIn", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
             "date",
+            declared_columns=frozenset({"kind", "date_start", "latitude"}),
         ),
     )
 }  # fmt: skip
@@ -106,78 +103,3 @@ BY_PLURAL = {e.plural: e for e in ENTITIES.values()}
 PARTNER_LINKS = {"countries": "country_id", "organizations": "organization_id"}
 # Every cited kind, by load section: its column in citations and discrepancies.
 LINKS = {**PARTNER_LINKS, **{e.plural: e.link for e in ENTITIES.values()}}
-
-
-@functools.cache
-def _select(name: str) -> str:
-    e = ENTITIES[name]
-    columns, joins = [], []
-    for column in COLUMNS[e.table]:
-        target = REFERENCES[e.table].get(column)
-        if target is None:
-            columns.append(f"t.{column}")
-            continue
-        alias = column.removesuffix("_id")
-        columns.append(f"r_{alias}.slug AS {alias}")
-        joins.append(f"LEFT JOIN {target} r_{alias} ON r_{alias}.id = t.{column}")
-    joins.extend(e.extra_joins)
-    return "\n".join(
-        [f"SELECT {', '.join([*columns, *e.extra_columns])}", f"FROM {e.table} t", *joins]
-    )
-
-
-def referrers(e: Entity) -> list[tuple[str, Entity, str]]:
-    """(label, kind, column) for each kind of record that points at ``e``: its parts
-    (``parent_id``) first, then e.g. the deals and events of an agreement."""
-    found = []
-    for other in ENTITIES.values():
-        for column, target in REFERENCES[other.table].items():
-            if target == e.table:
-                label = "parts" if column == "parent_id" else other.plural
-                found.append((label, other, column))
-    return sorted(found, key=lambda f: f[0] != "parts")
-
-
-def generate() -> str:
-    """table_columns.py as the models define it (SQLAlchemy imported here only)."""
-    import textwrap
-
-    from kzdiplo import models
-
-    tables = sorted({e.table for e in ENTITIES.values()})
-    columns, references = [], []
-    for name in tables:
-        table = models.Base.metadata.tables[name]
-        names = textwrap.wrap(", ".join(f'"{c.name}"' for c in table.columns), 88)
-        columns.append(f'    "{name}": (\n        ' + "\n        ".join(names) + ",\n    ),")
-        refs = {
-            c.name: next(iter(c.foreign_keys)).column.table.name
-            for c in table.columns
-            if c.foreign_keys and next(iter(c.foreign_keys)).column.table.name in BY_TABLE
-        }
-        pairs = "".join(f'        "{k}": "{v}",\n' for k, v in refs.items())
-        references.append(f'    "{name}": {{\n{pairs}    }},' if refs else f'    "{name}": {{}},')
-    return "\n".join(
-        [
-            '"""The columns of each record table, generated from kzdiplo.models by',
-            "``python -m kzdiplo.entities`` (do not edit: tests/test_entities.py fails when",
-            'it differs from the models). The read path uses it so as not to import SQLAlchemy."""',
-            "",
-            "COLUMNS: dict[str, tuple[str, ...]] = {",
-            *columns,
-            "}  # fmt: skip",
-            "# Each column that refers to another record, and that record's table.",
-            "REFERENCES: dict[str, dict[str, str]] = {",
-            *references,
-            "}  # fmt: skip",
-            "",
-        ]
-    )
-
-
-if __name__ == "__main__":
-    from pathlib import Path
-
-    target = Path(__file__).with_name("table_columns.py")
-    target.write_text(generate(), encoding="utf-8")
-    print(f"wrote {target}")

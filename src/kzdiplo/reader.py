@@ -56,10 +56,48 @@ REVISIONS = _known_revisions()
 HEAD = REVISIONS[-1]
 
 
+# Each foreign key of a table as (column, the table it refers to), by backend.
+_FOREIGN_KEYS = {
+    "sqlite": 'SELECT "from" AS "column", "table" AS target FROM pragma_foreign_key_list(:table)',
+    "postgresql": (
+        'SELECT a.attname AS "column", f.relname AS target FROM pg_constraint c '
+        "JOIN pg_class t ON t.oid = c.conrelid "
+        "JOIN pg_class f ON f.oid = c.confrelid "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "WHERE c.contype = 'f' AND t.relname = :table AND pg_table_is_visible(t.oid)"
+    ),
+}
+
+
 class Reader:
     """A read-only connection that returns rows as dicts."""
 
     dialect: str
+
+    def __init__(self) -> None:
+        self._columns: dict[str, tuple[str, ...]] = {}
+        self._references: dict[str, dict[str, str]] = {}
+
+    def columns(self, table: str) -> tuple[str, ...]:
+        """``table``'s columns as the open database has them, in its order: the cursor's
+        description of an empty SELECT (as sqlite-utils reads a table). A column that a
+        migration adds is read with no list kept by hand. Asked once per connection."""
+        if table not in self._columns:
+            names, rows = self.stream(f"SELECT * FROM {table} WHERE 1 = 0")
+            list(rows)
+            self._columns[table] = tuple(names)
+        return self._columns[table]
+
+    def references(self, table: str) -> dict[str, str]:
+        """Each column of ``table`` that is a foreign key, and the table it refers to, in
+        the table's column order (from the database's catalogue, once per connection)."""
+        if table not in self._references:
+            found = {
+                r["column"]: r["target"]
+                for r in self.rows(_FOREIGN_KEYS[self.dialect], {"table": table})
+            }
+            self._references[table] = {c: found[c] for c in self.columns(table) if c in found}
+        return self._references[table]
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         columns, rows = self.stream(sql, params)
@@ -86,6 +124,7 @@ class SqliteReader(Reader):
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
         self.conn = connect_sqlite(path)
 
@@ -106,6 +145,7 @@ class SqlAlchemyReader(Reader):
     def __init__(self, url: str) -> None:
         from kzdiplo.db import make_engine
 
+        super().__init__()
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self.conn = self.engine.connect()
@@ -133,6 +173,7 @@ class PsycopgReader(Reader):
     def __init__(self, url: str) -> None:
         import psycopg
 
+        super().__init__()
         self.conn = psycopg.connect(libpq_url(url))
 
     def stream(
