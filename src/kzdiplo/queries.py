@@ -816,7 +816,10 @@ def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text).split()
 
 
-MAX_SEARCH_TERMS = 64
+MAX_SEARCH_TERMS = 64  # words (those of a phrase each count) and operators
+# Room for 64 long words: a longer query is refused before it is read, so the work a
+# query costs is bounded by what it may ask, whatever its length.
+MAX_SEARCH_LENGTH = 1_000
 
 
 def search_terms(text: str) -> list[tuple[str, str]]:
@@ -824,6 +827,11 @@ def search_terms(text: str) -> list[tuple[str, str]]:
     (``word*``), ``phrase`` (``"two words"``) and the operators ``AND``, ``OR``, ``NOT``
     (upper case; words side by side mean AND). Only letters and digits of the user's
     words reach either backend's query syntax."""
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise UsageError(
+            f"search: at most {MAX_SEARCH_TERMS} words and operators, and "
+            f"{MAX_SEARCH_LENGTH:,} characters (this query has {len(text):,})"
+        )
     terms: list[tuple[str, str]] = []
     for n, part in enumerate(fold(text).split('"')):
         if n % 2:  # inside quotation marks
@@ -839,7 +847,8 @@ def search_terms(text: str) -> list[tuple[str, str]]:
                 terms.append((kind, _words(token)[-1]))
     if not any(kind != "op" for kind, _ in terms):
         raise UsageError("nothing to search for: give one or more words")
-    if len(terms) > MAX_SEARCH_TERMS:  # 3,000 words took 6 s and SQLite's whole heap
+    # 3,000 words took 6 s and SQLite's whole heap; a phrase costs as many words.
+    if sum(len(value.split()) for _, value in terms) > MAX_SEARCH_TERMS:
         raise UsageError(f"search: at most {MAX_SEARCH_TERMS} words and operators")
     previous = "op"
     for kind, value in terms:
