@@ -2,9 +2,9 @@
 record, sorts and dates. The loader, queries, export, CLI, completion and checks read it.
 
 Adding a kind of record is one entry here, its model (models.py), its load record
-(records.py) and its migration; ``python -m kzdiplo.entities`` then regenerates the
-column lists (table_columns.py) that the read path uses instead of importing
-SQLAlchemy.
+(records.py) and its migration. A table's columns are not listed here: the read path
+asks the open database for them (``Reader.columns``); an entry names only the few
+columns the CLI must know before a database is open (which options a listing takes).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import functools
 from typing import TYPE_CHECKING, NamedTuple
 
 from kzdiplo.fields import COORDINATES, FIELDS, USD, Grouped
-from kzdiplo.table_columns import COLUMNS, REFERENCES
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -54,6 +53,10 @@ class Entity(NamedTuple):
     # Its sectors include those of the records it refers to: a visit about a tungsten
     # deal is a minerals event (``related_sectors``; --sector matches either).
     linked_sectors: bool = False
+    # Its plain columns that decide, before a database is open, which listing options
+    # apply (--kind, --stage, --status...); its grouped fields' columns are known from
+    # ``grouped``. tests/test_entities.py checks both against the models.
+    declared_columns: frozenset[str] = frozenset()
 
     @property
     def model(self) -> type[Base]:
@@ -88,18 +91,9 @@ class Entity(NamedTuple):
         """Sources may place it on a map (GeoJSON output)."""
         return COORDINATES in self.fields
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return COLUMNS[self.table]
-
-    @property
-    def select(self) -> str:
-        """``SELECT ... FROM <table> t [JOIN ...]``: every column of the table, each
-        reference to another record as that record's slug (``parent_id`` -> ``parent``)."""
-        return _select(self.name)
-
     def has(self, column: str) -> bool:
-        return column in COLUMNS[self.table]
+        """Whether its table has ``column``: a declared plain column or a grouped field's."""
+        return column in self.declared_columns or any(column in f.columns for f in self.fields)
 
 
 ENTITIES: dict[str, Entity] = {
@@ -111,6 +105,7 @@ ENTITIES: dict[str, Entity] = {
              "count": "(t.count IS NULL), t.count, t.id"},
             "date",
             grouped=("date",), has_stages=True,
+            declared_columns=frozenset({"kind", "stage"}),
             extra_columns=(
                 "(SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised",
             ),
@@ -121,6 +116,7 @@ ENTITIES: dict[str, Entity] = {
              "usd": _high_sort("usd", "low")},
             "date",
             grouped=("date", "amount", "usd"), has_stages=True,
+            declared_columns=frozenset({"kind", "stage"}),
             extra_columns=("ox.overlaps", "ox.overlap_note"),
             extra_joins=(
                 "LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note "
@@ -132,6 +128,7 @@ ENTITIES: dict[str, Entity] = {
             "deposit", "deposits", "mineral_deposits", None,
             {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
             "name", "name", grouped=("coordinates",),
+            declared_columns=frozenset({"commodity", "status"}),
         ),
         Entity(
             "project", "projects", "infrastructure_projects", "started",
@@ -140,11 +137,13 @@ ENTITIES: dict[str, Entity] = {
              "cost": _high_sort("cost")},
             "name", "name",
             grouped=("coordinates", "started", "completion", "cost", "capacity"),
+            declared_columns=frozenset({"kind", "status"}),
         ),
         Entity(
             "event", "events", "events", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
             "date", grouped=("date", "coordinates"), linked_sectors=True,
+            declared_columns=frozenset({"kind"}),
         ),
     )
 }  # fmt: skip
@@ -191,78 +190,3 @@ def _model(table: str) -> type[Base]:
     return next(
         m.class_ for m in Base.registry.mappers if getattr(m.class_, "__tablename__", "") == table
     )
-
-
-@functools.cache
-def _select(name: str) -> str:
-    e = ENTITIES[name]
-    columns, joins = [], []
-    for column in COLUMNS[e.table]:
-        target = REFERENCES[e.table].get(column)
-        if target is None:
-            columns.append(f"t.{column}")
-            continue
-        alias = column.removesuffix("_id")
-        columns.append(f"r_{alias}.slug AS {alias}")
-        joins.append(f"LEFT JOIN {target} r_{alias} ON r_{alias}.id = t.{column}")
-    joins.extend(e.extra_joins)
-    return "\n".join(
-        [f"SELECT {', '.join([*columns, *e.extra_columns])}", f"FROM {e.table} t", *joins]
-    )
-
-
-def referrers(e: Entity) -> list[tuple[str, Entity, str]]:
-    """(label, kind, column) for each kind of record that points at ``e``: its parts
-    (``parent_id``) first, then e.g. the deals and events of an agreement."""
-    found = []
-    for other in ENTITIES.values():
-        for column, target in REFERENCES[other.table].items():
-            if target == e.table:
-                label = "parts" if column == "parent_id" else other.plural
-                found.append((label, other, column))
-    return sorted(found, key=lambda f: f[0] != "parts")
-
-
-def generate() -> str:
-    """table_columns.py as the models define it (SQLAlchemy imported here only)."""
-    import textwrap
-
-    from kzdiplo import models
-
-    tables = sorted({e.table for e in ENTITIES.values()})
-    columns, references = [], []
-    for name in tables:
-        table = models.Base.metadata.tables[name]
-        names = textwrap.wrap(", ".join(f'"{c.name}"' for c in table.columns), 88)
-        columns.append(f'    "{name}": (\n        ' + "\n        ".join(names) + ",\n    ),")
-        refs = {
-            c.name: next(iter(c.foreign_keys)).column.table.name
-            for c in table.columns
-            if c.foreign_keys and next(iter(c.foreign_keys)).column.table.name in BY_TABLE
-        }
-        pairs = "".join(f'        "{k}": "{v}",\n' for k, v in refs.items())
-        references.append(f'    "{name}": {{\n{pairs}    }},' if refs else f'    "{name}": {{}},')
-    return "\n".join(
-        [
-            '"""The columns of each record table, generated from kzdiplo.models by',
-            "``python -m kzdiplo.entities`` (do not edit: tests/test_entities.py fails when",
-            'it differs from the models). The read path uses it so as not to import SQLAlchemy."""',
-            "",
-            "COLUMNS: dict[str, tuple[str, ...]] = {",
-            *columns,
-            "}  # fmt: skip",
-            "# Each column that refers to another record, and that record's table.",
-            "REFERENCES: dict[str, dict[str, str]] = {",
-            *references,
-            "}  # fmt: skip",
-            "",
-        ]
-    )
-
-
-if __name__ == "__main__":
-    from pathlib import Path
-
-    target = Path(__file__).with_name("table_columns.py")
-    target.write_text(generate(), encoding="utf-8")
-    print(f"wrote {target}")

@@ -28,7 +28,6 @@ from kzdiplo.loadfile import Entry, LoadFileError, records
 from kzdiplo.money import UsdFigure, to_usd
 from kzdiplo.records import SECTIONS
 from kzdiplo.resolve import aliases_of
-from kzdiplo.table_columns import REFERENCES
 
 TABLES: dict[str, Table] = {
     "sources": cast(Table, models.Source.__table__),
@@ -288,8 +287,8 @@ def _references() -> dict[str, dict[str, str]]:
     for e in ENTITIES.values():
         found[e.plural] = {
             column.removesuffix("_id"): BY_TABLE[table].plural
-            for column, table in REFERENCES[e.table].items()
-            if order.index(BY_TABLE[table].plural) <= order.index(e.plural)
+            for column, table in models.references(e.table).items()
+            if table in BY_TABLE and order.index(BY_TABLE[table].plural) <= order.index(e.plural)
         }
     return found
 

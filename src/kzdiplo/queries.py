@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from kzdiplo import fields
-from kzdiplo.entities import ENTITIES, Entity, referrers
+from kzdiplo.entities import BY_TABLE, ENTITIES, Entity
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of, fold, postgres_fold
-from kzdiplo.table_columns import REFERENCES
 from kzdiplo.vocab import STAGES
 
 
@@ -188,11 +187,43 @@ def order_by(noun: Entity, sort: str | None) -> str:
     return ", ".join(p if p.endswith("IS NULL)") else f"{p} DESC" for p in parts)
 
 
+def select(reader: Reader, noun: Entity) -> str:
+    """``SELECT ... FROM <table> t [JOIN ...]``: every column the table has in the open
+    database, each reference to another record as that record's slug (``parent_id`` ->
+    ``parent``), then what the entity adds (``extra_columns``)."""
+    references = reader.references(noun.table)
+    columns, joins = [], []
+    for column in reader.columns(noun.table):
+        target = references.get(column)
+        if target not in BY_TABLE:
+            columns.append(f"t.{column}")
+            continue
+        alias = column.removesuffix("_id")
+        columns.append(f"r_{alias}.slug AS {alias}")
+        joins.append(f"LEFT JOIN {target} r_{alias} ON r_{alias}.id = t.{column}")
+    joins.extend(noun.extra_joins)
+    return "\n".join(
+        [f"SELECT {', '.join([*columns, *noun.extra_columns])}", f"FROM {noun.table} t", *joins]
+    )
+
+
+def referrers(reader: Reader, noun: Entity) -> list[tuple[str, Entity, str]]:
+    """(label, kind, column) for each kind of record that points at ``noun``: its parts
+    (``parent_id``) first, then e.g. the deals and events of an agreement."""
+    found = []
+    for other in ENTITIES.values():
+        for column, target in reader.references(other.table).items():
+            if target == noun.table:
+                label = "parts" if column == "parent_id" else other.plural
+                found.append((label, other, column))
+    return sorted(found, key=lambda f: f[0] != "parts")
+
+
 def list_records(reader: Reader, noun: Entity, f: Filters) -> Page:
     """The records of ``noun`` matching ``f``, in order, with their links attached."""
     params: dict[str, Any] = {}
     where = _where(reader, noun, f, params)
-    sql = noun.select
+    sql = select(reader, noun)
     if where:
         sql += "\nWHERE " + "\nAND ".join(where)
     sql += f"\nORDER BY {order_by(noun, f.sort)}"
@@ -224,7 +255,7 @@ def csv_template(reader: Reader, noun: Entity) -> dict[str, Any]:
     """A record of ``noun`` with every nested value present (never shown): the columns
     a CSV of any page of it has, found by shaping a row of placeholders the way real
     rows are shaped, so no list of columns is kept by hand."""
-    columns, _ = reader.stream(f"{noun.select}\nWHERE 1 = 0")
+    columns, _ = reader.stream(f"{select(reader, noun)}\nWHERE 1 = 0")
 
     def placeholder(column: str) -> str:  # "[]": an empty aliases list too
         if column.endswith(("_start", "_end")):
@@ -281,11 +312,12 @@ WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 # tungsten deal is a minerals event (``related_sectors``, derived: not in the export).
 # Events are few, so this is computed, not stored. Any kind with ``linked_sectors``.
 def _related_sectors(noun: Entity) -> str:
-    """(rid, sector_id): the sectors of the records each record of ``noun`` refers to."""
+    """(rid, sector_id): the sectors of the records each record of ``noun`` refers to
+    (through its link column to each other kind: events.agreement_id...)."""
     return " UNION ".join(
         f"SELECT t.id AS rid, rs.sector_id FROM {noun.table} t "
         f"JOIN record_sectors rs ON rs.{link} = t.{link}"
-        for link in REFERENCES[noun.table]
+        for link in (e.link for e in ENTITIES.values() if e is not noun)
     )
 
 
@@ -431,7 +463,7 @@ def _find_id(reader: Reader, table: str, key_column: str, key: str, what: str) -
 def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
     """One record by slug (any case) or id, with partners, sectors, sources and links."""
     record_id = _find_id(reader, noun.table, "slug", key, noun.name)
-    rows = reader.rows(f"{noun.select}\nWHERE t.id = :id", {"id": record_id})
+    rows = reader.rows(f"{select(reader, noun)}\nWHERE t.id = :id", {"id": record_id})
     record = attach(reader, noun, [shape(noun, rows[0])])[0]
     record["linked"] = {
         label: reader.rows(
@@ -439,7 +471,7 @@ def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
             f"WHERE {column} = :id ORDER BY slug",  # the same order on every backend
             {"id": record_id},
         )
-        for label, other, column in referrers(noun)
+        for label, other, column in referrers(reader, noun)
     }
     return record
 
@@ -717,7 +749,10 @@ def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text).split()
 
 
-MAX_SEARCH_TERMS = 64
+MAX_SEARCH_TERMS = 64  # words (those of a phrase each count) and operators
+# Room for 64 long words: a longer query is refused before it is read, so the work a
+# query costs is bounded by what it may ask, whatever its length.
+MAX_SEARCH_LENGTH = 1_000
 
 
 def search_terms(text: str) -> list[tuple[str, str]]:
@@ -725,6 +760,11 @@ def search_terms(text: str) -> list[tuple[str, str]]:
     (``word*``), ``phrase`` (``"two words"``) and the operators ``AND``, ``OR``, ``NOT``
     (upper case; words side by side mean AND). Only letters and digits of the user's
     words reach either backend's query syntax."""
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise UsageError(
+            f"search: at most {MAX_SEARCH_TERMS} words and operators, and "
+            f"{MAX_SEARCH_LENGTH:,} characters (this query has {len(text):,})"
+        )
     terms: list[tuple[str, str]] = []
     for n, part in enumerate(fold(text).split('"')):
         if n % 2:  # inside quotation marks
@@ -740,7 +780,8 @@ def search_terms(text: str) -> list[tuple[str, str]]:
                 terms.append((kind, _words(token)[-1]))
     if not any(kind != "op" for kind, _ in terms):
         raise UsageError("nothing to search for: give one or more words")
-    if len(terms) > MAX_SEARCH_TERMS:  # 3,000 words took 6 s and SQLite's whole heap
+    # 3,000 words took 6 s and SQLite's whole heap; a phrase costs as many words.
+    if sum(len(value.split()) for _, value in terms) > MAX_SEARCH_TERMS:
         raise UsageError(f"search: at most {MAX_SEARCH_TERMS} words and operators")
     previous = "op"
     for kind, value in terms:
