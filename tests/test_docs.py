@@ -49,3 +49,18 @@ def test_help_has_an_example(command: list[str]) -> None:
 def test_readme_mentions_every_command(command: list[str]) -> None:
     text = README.read_text(encoding="utf-8")
     assert re.search(rf"kzdiplo (--db \S+ )?{' '.join(command)}\b", text), " ".join(command)
+
+
+def test_the_readme_prints_the_hash_a_fresh_database_gives(seeded_db: Path) -> None:
+    """The README's cite and release examples show the content hash of the data as
+    shipped (before, the tour had loaded the example into the default database first, so
+    it printed a hash no fresh database gives). After a change to the seeds, rerun
+    scripts/readme_tour.py."""
+    from kzdiplo.dataset import DATA_VERSION, content_hash, from_database
+
+    text = README.read_text(encoding="utf-8")
+    shown = re.findall(r"content (sha256:[0-9a-f]{64})", text)
+    shown += re.findall(rf"release {re.escape(DATA_VERSION)} \((sha256:[0-9a-f]{{64}})\)", text)
+    assert len(shown) >= 2, "the README no longer shows the content hash of the seed data"
+    fresh = content_hash(from_database(str(seeded_db)))
+    assert set(shown) == {fresh}
