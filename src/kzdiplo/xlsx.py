@@ -48,6 +48,13 @@ DERIVED = {
 }
 _SKIP = ("id", "sources")  # ids differ between databases; sources have their own sheet
 
+# Column widths, in characters: wide enough for the longest line of a column's header or
+# cells (plus room for the filter button), never so wide that one long quote or summary
+# pushes the other columns off the screen, never so narrow that a short code is cut.
+MIN_WIDTH = 6
+MAX_WIDTH = 50
+FILTER_BUTTON = 2
+
 
 def _comments(table: str) -> dict[str, str]:
     from kzdiplo.models import Base
@@ -129,8 +136,13 @@ def write_xlsx(
         sheet = book.create_sheet(name)
         headers = list(dict.fromkeys(k for row in rows for k in row))
         # A nested value that is empty in some rows flattens to a bare column beside its
-        # parts (coordinates vs coordinates_latitude...): keep only the parts.
-        headers = [h for h in headers if not any(o.startswith(f"{h}_") for o in headers)]
+        # parts (coordinates vs coordinates_latitude...): keep only the parts. A column
+        # that only shares a prefix (usd_rate beside usd_rate_date) holds values: kept.
+        headers = [
+            h for h in headers
+            if not (any(o.startswith(f"{h}_") for o in headers)
+                    and all(row.get(h) is None for row in rows))
+        ]  # fmt: skip
         sheet.append(headers)
         for cell, header in zip(sheet[1], headers, strict=True):
             cell.font = Font(bold=True)
@@ -145,10 +157,33 @@ def write_xlsx(
                 if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
                     cell.data_type = "s"  # never a formula
                     cell.quotePrefix = True  # and stays text when edited
-        sheet.freeze_panes = "A2"
+        _finish_table(sheet, header_row=1)
         if progress:
             progress()
+    _finish_table(about, header_row=5)
     book.save(out.path("kzdiplo.xlsx"))
+
+
+def _finish_table(sheet: Any, header_row: int) -> None:
+    """What a spreadsheet user expects of a table: the header row stays in view while
+    scrolling, every column has a filter, and each column is as wide as its content
+    (within MIN_WIDTH and MAX_WIDTH)."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1).coordinate
+    last = get_column_letter(max(sheet.max_column, 1))
+    sheet.auto_filter.ref = f"A{header_row}:{last}{max(sheet.max_row, header_row)}"
+    for index, column in enumerate(sheet.iter_cols(min_row=header_row), start=1):
+        widest = max((_text_width(cell.value) for cell in column), default=0)
+        width = min(max(widest + FILTER_BUTTON, MIN_WIDTH), MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def _text_width(value: Any) -> int:
+    """The characters of a cell's longest line (what its column must show unwrapped)."""
+    if value is None:
+        return 0
+    return max(len(line) for line in str(value).splitlines() or [""])
 
 
 def _document(reader: Reader) -> dict[str, Any]:
