@@ -23,7 +23,12 @@ NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
 DATA_VERSION = "2026.12.1"
 DATA_DATE = "2026-12-06"  # when the data of DATA_VERSION was fixed
-LICENSE_ID = "CC-BY-4.0"  # the compilation; facts and quotes keep their sources' terms
+LICENSE_ID = "CC-BY-4.0"  # the compilation's licence, as SPDX names it
+LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
+# The licence sentence every page and export prints (its one home): the compilation is
+# ours to license, the facts and quotes keep their sources' terms; the code is apart.
+LICENCE = "Compilation: CC BY 4.0; facts and quotes: their sources' terms"
+CODE_LICENCE = "MIT"
 
 # The stable key of each load-format section (everything else is keyed by slug).
 KEYS = {"countries": "code"}

@@ -35,7 +35,6 @@ from kzdiplo.files import folder_writer, read_regular, regular_file
 from kzdiplo.reader import Reader
 
 MANIFEST = ".kzdiplo-release.json"
-LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
 
 
 def _field_type(column: Any) -> dict[str, Any]:
@@ -226,7 +225,7 @@ def datapackage(content_hash: str) -> dict[str, Any]:
         "licenses": [
             {
                 "name": dataset.LICENSE_ID,
-                "path": LICENSE_URL,
+                "path": dataset.LICENSE_URL,
                 "title": "Creative Commons Attribution 4.0 (the compilation; facts and "
                 "quotes keep their sources' terms)",
             }

@@ -220,59 +220,84 @@ def stage_legend() -> str:
 
 
 # Kazakhstan's extent, with a margin: a plain longitude/latitude frame, no base map
-# (no tiles to fetch, and no outline data to vendor).
+# (no tiles to fetch, and no outline data to vendor); the world's, for places abroad.
 MAP_BOX = (46.0, 40.0, 88.0, 56.0)  # west, south, east, north
+WORLD_BOX = (-180.0, -60.0, 180.0, 80.0)
 
 
-def _in_box(at: dict[str, Any]) -> bool:
-    """A point inside MAP_BOX: one outside it would be drawn off the frame."""
-    west, south, east, north = MAP_BOX
+def in_box(at: dict[str, Any], box: tuple[float, float, float, float] = MAP_BOX) -> bool:
+    """A point inside ``box``: one outside it would be drawn off the frame."""
+    west, south, east, north = box
     return bool(west <= at["longitude"] <= east and south <= at["latitude"] <= north)
+
+
+def _grid(box: tuple[float, float, float, float]) -> tuple[range, range]:
+    """Meridians and parallels to draw: every 5 degrees in a country, 30 on the world."""
+    west, south, east, north = box
+    step = 5 if east - west < 90 else 30
+    first_lon = int(math.ceil(west / step) * step)
+    first_lat = int(math.ceil(south / step) * step)
+    return range(first_lon, int(east), step), range(first_lat, int(north), step)
 
 
 def place_map(
     records: list[dict[str, Any]],
     href: Callable[[dict[str, Any]], str | None] = lambda _r: None,
+    box: tuple[float, float, float, float] = MAP_BOX,
     width: int = 700,
 ) -> str:
-    """Records whose sources give a place, as circles sized by how precise the place
-    is (a region is a wide circle, a site a dot), on a longitude/latitude grid."""
-    west, south, east, north = MAP_BOX
+    """Records whose sources give a place, one circle per place (its records named in
+    its label and tooltip), sized by how precise the place is (a region is a wide
+    circle, a site a dot), on a longitude/latitude grid of ``box``."""
+    west, south, east, north = box
     scale = width / (east - west)
-    height = round((north - south) * scale * 1.45)  # about right for 48°N
-    placed = [r for r in records if r.get("coordinates") and _in_box(r["coordinates"])]
+    # degrees of latitude drawn longer than longitude, about right for the frame's middle
+    stretch = 1 / max(math.cos(math.radians((north + south) / 2)), 0.5)
+    height = round((north - south) * scale * stretch)
+    groups: dict[tuple[float, float], list[dict[str, Any]]] = {}
+    for r in records:
+        c = r.get("coordinates")
+        if c and in_box(c, box):
+            groups.setdefault((c["longitude"], c["latitude"]), []).append(r)
 
     def xy(lon: float, lat: float) -> tuple[float, float]:
         return (lon - west) * scale, (north - lat) / (north - south) * height
 
+    placed = sum(len(g) for g in groups.values())
     parts = [
         f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg" aria-label="{len(placed)} placed records">'
+        f'xmlns="http://www.w3.org/2000/svg" aria-label="{placed} placed records">'
         f'<rect class="frame" x="0" y="0" width="{width}" height="{height}"/>'
     ]
-    for lon in range(50, 88, 5):
+    meridians, parallels = _grid(box)
+    for lon in meridians:
         x, _ = xy(lon, north)
         parts.append(
             f'<line class="grid" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}"/>'
-            f'<text class="axis" x="{x + 2:.1f}" y="{height - 4}">{lon}°E</text>'
+            f'<text class="axis" x="{x + 2:.1f}" y="{height - 4}">'
+            f"{abs(lon)}°{'E' if lon >= 0 else 'W'}</text>"
         )
-    for lat in range(42, 56, 4):
+    for lat in parallels:
         _, y = xy(west, lat)
         parts.append(
             f'<line class="grid" x1="0" y1="{y:.1f}" x2="{width}" y2="{y:.1f}"/>'
-            f'<text class="axis" x="2" y="{y - 2:.1f}">{lat}°N</text>'
+            f'<text class="axis" x="2" y="{y - 2:.1f}">{abs(lat)}°{"N" if lat >= 0 else "S"}</text>'
         )
-    for r in placed:
-        c = r["coordinates"]
-        x, y = xy(c["longitude"], c["latitude"])
-        radius = PLACE_RADIUS.get(c.get("precision") or "", 6)
-        name = r.get("title") or r.get("name") or r["slug"]
-        where = f"{name} ({c.get('precision') or 'precision not given'})"
+    for (at_lon, at_lat), group in groups.items():
+        x, y = xy(at_lon, at_lat)
+        radius = min(PLACE_RADIUS.get(r["coordinates"].get("precision") or "", 6) for r in group)
+        names = [str(r.get("title") or r.get("name") or r["slug"]) for r in group]
+        if len(group) == 1:
+            label = _link(href(group[0]), escape(names[0]))
+        else:
+            where = min((r.get("location") or "" for r in group), key=len) or f"{at_lat}, {at_lon}"
+            label = escape(f"{where}: {len(group)} records")
+        tooltip = "; ".join(names)
         parts.append(
-            f'<g class="place" data-slug="{escape(r["slug"])}"><title>{escape(where)}</title>'
+            f'<g class="place" data-slug="{escape(group[0]["slug"])}" data-count="{len(group)}">'
+            f"<title>{escape(tooltip)}</title>"
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}"/>'
-            f'<text class="label" x="{x + radius + 3:.1f}" y="{y + 4:.1f}">'
-            f"{_link(href(r), escape(name))}</text></g>"
+            f'<text class="label" x="{x + radius + 3:.1f}" y="{y + 4:.1f}">{label}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
