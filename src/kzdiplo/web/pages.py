@@ -15,6 +15,7 @@ from typing import Any
 
 from kzdiplo import display
 from kzdiplo.safetext import web_link
+from kzdiplo.web import svg
 from kzdiplo.web.svg import precision_word
 
 # Keys attach()/get_record() add that have their own section on the page, and the keys
@@ -215,3 +216,34 @@ def places_table(placed: list[tuple[str, dict[str, Any]]], href: Callable[[str, 
         "<th>Place, as the sources name it</th><th>Latitude, longitude</th><th>Precision</th>"
         f"</tr></thead><tbody>{rows}</tbody></table></div>"
     )
+
+
+def map_html(placed: list[tuple[str, dict[str, Any]]], href: Callable[[str, str], str]) -> str:
+    """Every (noun, record) with coordinates: Kazakhstan's region on one frame, places
+    further abroad (most events with a point) on the world's, then the same as a table.
+    Nothing at all when no record has coordinates: no empty grid."""
+    if not placed:
+        return '<p class="empty">No record has coordinates yet.</p>'
+    nouns = {id(r): n for n, r in placed}
+
+    def link(r: dict[str, Any]) -> str:
+        return href(nouns[id(r)], r["slug"])
+
+    near = [r for _, r in placed if svg.in_box(r["coordinates"], svg.MAP_BOX)]
+    far = [r for _, r in placed if not svg.in_box(r["coordinates"], svg.MAP_BOX)]
+    out = [
+        f"<p>{len(placed)} records have coordinates; a circle's size is how precisely a "
+        "cited source (or the gazetteer) places it: a site, a town, a region.</p>"
+    ]
+    if near:
+        out.append(f"<h3>Kazakhstan and its region ({len(near)})</h3>" + svg.place_map(near, link))
+    if far:
+        out.append(
+            f"<h3>Further abroad ({len(far)})</h3>"
+            + svg.place_map(far, link, box=svg.WORLD_BOX, width=1000)
+        )
+    out.append(
+        "<details open><summary>Every placed record, as a table</summary>"
+        f"{places_table(placed, href)}</details>"
+    )
+    return "".join(out)

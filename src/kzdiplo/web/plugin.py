@@ -19,8 +19,7 @@ from markupsafe import Markup
 
 from kzdiplo.errors import KzError
 from kzdiplo.reader import SqliteReader
-from kzdiplo.web import svg
-from kzdiplo.web.pages import RECORD_PREFIX, label_of, places_table, record_body, record_url
+from kzdiplo.web.pages import RECORD_PREFIX, label_of, map_html, record_body, record_url
 
 PAGE_SECONDS = 5.0  # kzdiplo's own pages: its own indexed queries, with the user's words
 
@@ -115,32 +114,9 @@ async def search_view(datasette: Any, request: Any) -> Any:
 
 
 async def map_view(datasette: Any, request: Any) -> Any:
-    """Every record with coordinates, on Kazakhstan's frame and, for the places abroad
-    (most events with a point), on the world's; each also in a table. Without any
-    coordinates there is no map, only a sentence saying so."""
-    placed = _placed(datasette)
-    if not placed:
-        message = "<h1>Map</h1><p>No record has coordinates yet.</p>"
-        return await _page(datasette, request, "Map", message)
-    nouns = {id(r): n for n, r in placed}
-    records = [r for _, r in placed]
-    home = [r for r in records if svg.in_box(r["coordinates"], svg.MAP_BOX)]
-    abroad = [r for r in records if not svg.in_box(r["coordinates"], svg.MAP_BOX)]
-
-    def link(r: dict[str, Any]) -> str:
-        return record_url(nouns[id(r)], r["slug"])
-
-    body = [f"<h1>Map</h1><p>{len(records)} records have coordinates from a cited source or "
-            "the gazetteer; a circle's size is how precise the place is.</p>"]  # fmt: skip
-    if home:
-        body.append(f"<h2>Kazakhstan and its region ({len(home)})</h2>" + svg.place_map(home, link))
-    if abroad:
-        body.append(
-            f"<h2>Further abroad ({len(abroad)})</h2>"
-            + svg.place_map(abroad, link, box=svg.WORLD_BOX, width=1000)
-        )
-    body.append("<h2>Every placed record</h2>" + places_table(placed, record_url))
-    return await _page(datasette, request, "Map", "".join(body))
+    """Every record with coordinates on a map and in a table (or a sentence: none)."""
+    body = "<h1>Map</h1>" + map_html(_placed(datasette), record_url)
+    return await _page(datasette, request, "Map", body)
 
 
 def _placed(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
