@@ -152,7 +152,7 @@ def test_a_record_page_shows_the_quote_and_marks_summaries(browser: Any, server:
 
 def test_canned_queries_and_metadata(server: str) -> None:
     meta = _get_json(server + "/-/metadata.json")
-    assert "Code licence: MIT" in meta["description_html"] and "CC BY 4.0" in meta["license"]
+    assert "code licence: MIT" in meta["about"] and "CC BY 4.0" in meta["license"]
     tables = meta["databases"]["kzdiplo"]["tables"]
     assert tables["records"]["columns"]["years"] and tables["agreements"]["description"]
     signed = _get_json(server + "/kzdiplo/signed_with_partner.json?partner=US&_shape=array")
@@ -208,3 +208,116 @@ def test_a_javascript_url_in_loaded_data_never_becomes_a_link(
             schemes = page.evaluate("[...document.links].map(a => a.protocol)")
             assert set(schemes) <= {"http:", "https:"}, (path, schemes)
             page.close()
+
+
+def _top(page: Any, selector: str) -> float:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return float(box["y"])
+
+
+def test_a_table_page_opens_on_rows_and_facets(browser: Any, server: str) -> None:
+    """At 1280x900 the first rows and every facet are above the fold; the column notes
+    are one click away (before: a screen of them, facets 1,100-1,500 px down)."""
+    page, guard = _open(browser, server, "/kzdiplo/records")
+    rows = page.locator("table.rows-and-columns tbody tr")
+    assert rows.count() > 3
+    assert rows.nth(2).bounding_box()["y"] < 900  # three rows in the first screen
+    facets = page.locator(".facet-info")
+    assert facets.count() == 6
+    assert all(facets.nth(i).bounding_box()["y"] < 900 for i in range(6))
+    notes = page.get_by_text("JSON array of sector slugs")
+    assert not any(notes.nth(i).is_visible() for i in range(notes.count()))
+    page.locator("details.columns summary").click()
+    assert page.locator("details.columns").get_by_text("JSON array of sector slugs").is_visible()
+    assert guard.blocked == []
+
+
+def test_long_texts_are_cut_and_open_on_a_click(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/kzdiplo/records?_sort=title")
+    cell = page.locator("td.col-quotes details.long").first
+    summary = cell.locator("summary")
+    full = cell.evaluate("d => d.textContent.length")
+    assert len(summary.inner_text()) < 80 < full
+    tallest = page.locator("table.rows-and-columns tbody tr").evaluate_all(
+        "rows => Math.max(...rows.slice(0, 20).map(r => r.getBoundingClientRect().height))"
+    )
+    assert tallest < 200, tallest  # a row is a few lines, not a screen
+    summary.click()
+    assert cell.evaluate("d => d.open")
+    assert guard.blocked == []
+
+
+def test_the_home_page_leads_with_the_records_and_the_questions(browser: Any, server: str) -> None:
+    from kzdiplo.dataset import LICENCE
+    from kzdiplo.web.serve import CANNED
+
+    page, guard = _open(browser, server, "/")
+    kinds = page.locator(".home-kinds a").all_inner_texts()
+    for word in ("agreements", "deals", "events", "partners"):
+        assert any(word in k for k in kinds), (word, kinds)
+    assert _top(page, ".home-kinds") < _top(page, ".questions") < 900
+    titles = page.locator(".questions a").all_inner_texts()
+    assert titles == [q["title"] for q in CANNED.values()]
+    assert page.locator("body").inner_text().count(LICENCE) == 1  # before: three times
+    page.get_by_role("link", name="Money by partner and stage").click()
+    page.wait_for_load_state("load")
+    assert page.title().startswith("Money by partner and stage")  # before: the raw SQL
+    money = page.locator("td.col-usd_from_high").all_inner_texts()
+    money = [m.strip() for m in money]
+    assert money and all(m == "" or m.startswith(("$", "≈ $")) for m in money), money[:5]
+    assert "$" in money[0] and not any(m.isdigit() for m in money)  # not 30111929027
+    assert page.locator("body").inner_text().count(LICENCE) == 1
+    assert guard.blocked == []
+
+
+def test_a_record_page_leads_with_its_facts(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/-/kzdiplo/record/deal/kz-us-washington-agreements-value")
+    facts = page.locator("table.facts th").all_inner_texts()
+    assert facts[:3] == ["amount", "usd", "date"] and "stage" in facts and "parties" in facts
+    assert "$17 bn" in page.locator("table.facts td").first.inner_text()
+    not_stated = page.locator("p.not-stated").inner_text()
+    assert not_stated.startswith("Not stated:") and "stake" in not_stated
+    assert page.locator("table.facts").bounding_box()["y"] < 400
+    assert _top(page, "table.facts") < _top(page, "h2:has-text('Citations')")
+    assert guard.blocked == []
+
+
+def _placed(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return sum(
+            conn.execute(f'SELECT count(*) FROM "{t}" WHERE latitude IS NOT NULL').fetchone()[0]
+            for t in tables
+            if "latitude" in [c[1] for c in conn.execute(f'PRAGMA table_info("{t}")')]
+        )
+
+
+def test_the_map_shows_every_placed_record(
+    browser: Any, server: str, seeded_template: Path
+) -> None:
+    placed = _placed(seeded_template)
+    page, guard = _open(browser, server, "/-/kzdiplo/map")
+    drawn = page.locator("svg.map g.place").evaluate_all(
+        "gs => gs.reduce((n, g) => n + Number(g.dataset.count), 0)"
+    )
+    assert drawn == placed > 0
+    assert page.locator("table.places tbody tr").count() == placed
+    assert guard.blocked == []
+
+
+def test_no_map_without_coordinates(browser: Any, seeded_db: Path) -> None:
+    """A database whose records have no coordinates gets no empty grid: the map page
+    says so and the home page does not offer a map."""
+    with sqlite3.connect(seeded_db) as conn:
+        for table in ("mineral_deposits", "infrastructure_projects", "events"):
+            conn.execute(f"UPDATE {table} SET latitude = NULL, longitude = NULL, "
+                         "location_precision = NULL")  # fmt: skip
+    assert _placed(seeded_db) == 0
+    with serving(seeded_db) as url:
+        page, guard = _open(browser, url, "/-/kzdiplo/map")
+        assert page.locator("svg").count() == 0
+        assert page.get_by_text("No record has coordinates yet.").count() == 1
+        page.goto(url + "/")
+        assert page.get_by_role("link", name="placed on the map").count() == 0
+        assert guard.blocked == []

@@ -298,7 +298,11 @@ def metadata(reader: Reader) -> dict[str, Any]:
         "rests on.</p>",
     }
     meta.pop("description", None)
-    meta["databases"] = {DATABASE: {"tables": tables, "queries": CANNED}}
+    # A canned query's page takes its footer from the query alone: give each the licence.
+    keep = ("license", "license_url", "source", "source_url", "about")
+    footer = {k: meta[k] for k in keep if meta.get(k)}
+    queries = {name: footer | query for name, query in CANNED.items()}
+    meta["databases"] = {DATABASE: {"tables": tables, "queries": queries}}
     return meta
 
 
