@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser import colours_in_png, guarded_page, launch, png_size
+from tests.browser import (
+    colours_in_png,
+    guarded_page,
+    launch,
+    png_size,
+    smallest_text,
+)
 from tests.cli_helpers import run
 
 pytestmark = pytest.mark.slow  # a Chromium browser (Playwright) over a built report
@@ -38,6 +44,14 @@ def _open(browser: Any, path: Path, width: int = 1280) -> Any:
     return page, guard
 
 
+def _dated_events(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM events WHERE date_start IS NOT NULL"
+        ).fetchone()
+    return int(count)
+
+
 def test_the_index_opens_with_no_request_leaving_the_machine(browser: Any, site: Path) -> None:
     page, guard = _open(browser, site / "index.html")
     assert page.locator("h1").inner_text() == "Kazakhstan's 2025 diplomacy"
@@ -51,11 +65,9 @@ def test_the_index_opens_with_no_request_leaving_the_machine(browser: Any, site:
 def test_the_timeline_has_one_bar_per_dated_event(
     browser: Any, site: Path, seeded_template: Path
 ) -> None:
-    with sqlite3.connect(seeded_template) as conn:
-        dated = conn.execute("SELECT count(*) FROM events WHERE date_start IS NOT NULL").fetchone()
     page, guard = _open(browser, site / "index.html")
     bars = page.locator("#timeline .chart .bar")
-    assert bars.count() == dated[0] > 5
+    assert bars.count() == _dated_events(seeded_template) > 5
     early = page.locator("#timeline li[data-slug='kz-gas-supply-halt-to-china-2023'] .bar")
     assert early.get_attribute("data-start") == "2023-01-01"
     assert early.get_attribute("data-precision") == "part_of_year"
@@ -84,23 +96,6 @@ def test_the_timeline_gives_2025_most_of_its_width(browser: Any, site: Path, wid
     assert guard.blocked == []
 
 
-# Every piece of text inside a chart, as drawn: its computed font size times the scale
-# its SVG is drawn at (1 for HTML), hidden elements left out.
-SMALLEST_TEXT = """(selector) => {
-    let smallest = Infinity, where = "";
-    for (const el of document.querySelectorAll(selector)) {
-        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-        if (!own || el.getClientRects().length === 0) continue;
-        const style = getComputedStyle(el);
-        if (style.display === "none" || style.visibility === "hidden") continue;
-        let size = parseFloat(style.fontSize);
-        if (el instanceof SVGElement) size *= el.getScreenCTM().a;
-        if (size < smallest) { smallest = size; where = el.textContent.trim().slice(0, 40); }
-    }
-    return [smallest, where];
-}"""
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 def test_no_chart_text_is_smaller_than_11_px(browser: Any, site: Path, width: int) -> None:
     """On a phone the charts reflow rather than scale down: before, the timeline's and
@@ -108,9 +103,7 @@ def test_no_chart_text_is_smaller_than_11_px(browser: Any, site: Path, width: in
     page, guard = _open(browser, site / "index.html", width)
     for chart in ("#timeline .chart", "#money .chart", "#map svg.map"):
         assert page.locator(chart).count() >= 1, chart
-    smallest, where = page.evaluate(
-        SMALLEST_TEXT, "#timeline .chart *, #money .chart *, #map svg.map *"
-    )
+    smallest, where = smallest_text(page, "#timeline .chart *, #money .chart *, #map svg.map *")
     assert smallest >= 11, (smallest, where)
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
     assert guard.blocked == []

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.browser import colours_in_png, guarded_page, launch, png_size
+from tests.browser import (
+    colours_in_png,
+    guarded_page,
+    launch,
+    placed_records,
+    png_size,
+    smallest_text,
+)
 from tests.cli_helpers import ENV, kzdiplo_command, run_process
 
 pytestmark = pytest.mark.slow  # a Chromium browser (Playwright) against a served site
@@ -283,20 +290,10 @@ def test_a_record_page_leads_with_its_facts(browser: Any, server: str) -> None:
     assert guard.blocked == []
 
 
-def _placed(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return sum(
-            conn.execute(f'SELECT count(*) FROM "{t}" WHERE latitude IS NOT NULL').fetchone()[0]
-            for t in tables
-            if "latitude" in [c[1] for c in conn.execute(f'PRAGMA table_info("{t}")')]
-        )
-
-
 def test_the_map_shows_every_placed_record(
     browser: Any, server: str, seeded_template: Path
 ) -> None:
-    placed = _placed(seeded_template)
+    placed = placed_records(seeded_template)
     page, guard = _open(browser, server, "/-/kzdiplo/map")
     drawn = page.locator("svg.map g.place").evaluate_all(
         "gs => gs.reduce((n, g) => n + Number(g.dataset.count), 0)"
@@ -313,7 +310,7 @@ def test_no_map_without_coordinates(browser: Any, seeded_db: Path) -> None:
         for table in ("mineral_deposits", "infrastructure_projects", "events"):
             conn.execute(f"UPDATE {table} SET latitude = NULL, longitude = NULL, "
                          "location_precision = NULL")  # fmt: skip
-    assert _placed(seeded_db) == 0
+    assert placed_records(seeded_db) == 0
     with serving(seeded_db) as url:
         page, guard = _open(browser, url, "/-/kzdiplo/map")
         assert page.locator("svg").count() == 0
@@ -321,3 +318,25 @@ def test_no_map_without_coordinates(browser: Any, seeded_db: Path) -> None:
         page.goto(url + "/")
         assert page.get_by_role("link", name="placed on the map").count() == 0
         assert guard.blocked == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/kzdiplo/records", "/kzdiplo/money_by_partner_and_stage", "/-/kzdiplo/map",
+     "/-/kzdiplo/record/deal/kz-us-washington-agreements-value"],
+)  # fmt: skip
+def test_on_a_phone_nothing_scrolls_sideways_or_shrinks(
+    browser: Any, server: str, path: str
+) -> None:
+    """At 390x844 no page is wider than the phone (before: a canned query's SQL made
+    the page 1,220 px wide) and no map label is drawn under 11 px (they give way to the
+    table that names every place)."""
+    page, guard = guarded_page(browser, (server + "/",), 390)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server + path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    smallest, where = smallest_text(page, "svg.map *, .facts *, .home-kinds *")
+    assert smallest >= 11, (smallest, where)
+    if "record/" in path:
+        assert _top(page, "table.facts") < 844  # the facts in the first screen
+    assert guard.blocked == []
