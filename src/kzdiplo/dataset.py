@@ -28,6 +28,7 @@ LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
 # The licence sentence every page and export prints (its one home): the compilation is
 # ours to license, the facts and quotes keep their sources' terms; the code is apart.
 LICENCE = "Compilation: CC BY 4.0; facts and quotes: their sources' terms"
+LICENCE_SHORT = f"{LICENSE_ID} for the compilation"  # where a line has no room for more
 CODE_LICENCE = "MIT"
 
 # The stable key of each load-format section (everything else is keyed by slug).

@@ -226,8 +226,7 @@ def datapackage(content_hash: str) -> dict[str, Any]:
             {
                 "name": dataset.LICENSE_ID,
                 "path": dataset.LICENSE_URL,
-                "title": "Creative Commons Attribution 4.0 (the compilation; facts and "
-                "quotes keep their sources' terms)",
+                "title": dataset.LICENCE,
             }
         ],
         "keywords": ["Kazakhstan", "diplomacy", "foreign policy", "agreements", "investment"],
