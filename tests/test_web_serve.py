@@ -283,6 +283,8 @@ def test_a_record_page_leads_with_its_facts(browser: Any, server: str) -> None:
     facts = page.locator("table.facts th").all_inner_texts()
     assert facts[:3] == ["amount", "usd", "date"] and "stage" in facts and "parties" in facts
     assert "$17 bn" in page.locator("table.facts td").first.inner_text()
+    wording = page.locator("table.facts td q").first  # the source's words, not run together
+    assert wording.evaluate("q => getComputedStyle(q, '::before').content") == '"\u201c"'
     not_stated = page.locator("p.not-stated").inner_text()
     assert not_stated.startswith("Not stated:") and "stake" in not_stated
     assert page.locator("table.facts").bounding_box()["y"] < 400
