@@ -275,6 +275,10 @@ def test_the_home_page_leads_with_the_records_and_the_questions(browser: Any, se
     assert money and all(m == "" or m.startswith(("$", "≈ $")) for m in money), money[:5]
     assert "$" in money[0] and not any(m.isdigit() for m in money)  # not 30111929027
     assert page.locator("body").inner_text().count(LICENCE) == 1
+    page.goto(server + "/kzdiplo/deals?currency__not=USD&usd_rate__notblank=1")
+    rates = [r.strip() for r in page.locator("td.col-usd_rate").all_inner_texts()]
+    assert rates and all(float(r) > 0 for r in rates), rates  # a rate is not money
+    assert all("$" in m for m in page.locator("td.col-usd_low").all_inner_texts())
     assert guard.blocked == []
 
 

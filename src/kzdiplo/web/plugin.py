@@ -145,6 +145,8 @@ def register_routes() -> list[tuple[str, Any]]:
     ]
 
 
+# Columns of US dollar amounts (usd_low, deal_usd_high, usd_from_low...; not usd_rate)
+USD_COLUMN = re.compile(r"usd_(from_|to_)?(low|high)$")
 LONG_TEXT = 100  # a longer text cell shows its first PREVIEW characters, the rest on a click
 PREVIEW = 60
 
@@ -171,7 +173,7 @@ def render_cell(value: Any, column: str, table: str | None, row: Any) -> Any:
             return Markup(f'<a href="{escape(row["page"])}">{escape(str(value))}</a>')
         except (KeyError, IndexError):
             return None
-    if "usd_" in column and isinstance(value, int | float) and not isinstance(value, bool):
+    if USD_COLUMN.search(column) and isinstance(value, int | float) and not isinstance(value, bool):
         shown = money(round(value), round(value), "USD")
         return Markup(f'<span class="money" title="{value:,}">{escape(shown)}</span>')
     if table == "records" and isinstance(value, str) and value.startswith("["):
