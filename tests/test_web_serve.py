@@ -306,6 +306,12 @@ def test_the_map_shows_every_placed_record(
     )
     assert drawn == placed > 0
     assert page.locator("table.places tbody tr").count() == placed
+    with sqlite3.connect(seeded_template) as conn:
+        (sites,) = conn.execute(
+            "SELECT (SELECT count(*) FROM mineral_deposits WHERE latitude IS NULL) + "
+            "(SELECT count(*) FROM infrastructure_projects WHERE latitude IS NULL)"
+        ).fetchone()
+    assert page.locator("ul.unplaced li").count() == sites > 0  # listed, not dropped
     assert guard.blocked == []
 
 

@@ -28,6 +28,8 @@ HEADED = ("slug", "title", "name", "summary", "source_count", "independent_sourc
 FACTS = ("amount", "cost", "usd", "capacity", "date", "started", "completion", "stage",
          "status", "count", "kind", "commodity", "figure", "location", "coordinates")  # fmt: skip
 SUMMARY_LABEL = "Our summary, not a quotation"
+# The kinds of record that are places themselves: the map lists those it cannot draw.
+SITES = ("deposit", "project")
 
 # The address of a record's page in ``kzdiplo serve`` (the plugin's route, the derived
 # ``records`` table's ``page`` column and the canned queries all build it from here).
@@ -218,12 +220,35 @@ def places_table(placed: list[tuple[str, dict[str, Any]]], href: Callable[[str, 
     )
 
 
-def map_html(placed: list[tuple[str, dict[str, Any]]], href: Callable[[str, str], str]) -> str:
+def map_html(records: list[tuple[str, dict[str, Any]]], href: Callable[[str, str], str]) -> str:
     """Every (noun, record) with coordinates: Kazakhstan's region on one frame, places
-    further abroad (most events with a point) on the world's, then the same as a table.
-    Nothing at all when no record has coordinates: no empty grid."""
-    if not placed:
-        return '<p class="empty">No record has coordinates yet.</p>'
+    further abroad (most events with a point) on the world's, then the same as a table;
+    then the deposits and projects no source places, listed with the place as named.
+    No empty grid: without coordinates, a sentence says so."""
+    placed = [(n, r) for n, r in records if r.get("coordinates")]
+    unplaced = [
+        (n, r) for n, r in records if n in ("deposit", "project") and not r.get("coordinates")
+    ]
+    out = []
+    if placed:
+        out.append(_maps(placed, href))
+    else:
+        out.append('<p class="empty">No record has coordinates yet.</p>')
+    if unplaced:
+        items = "".join(
+            f'<li><a href="{escape(href(n, r["slug"]))}">{escape(label_of(r))}</a>: '
+            f"{escape(r.get('location') or 'no place in any source')}</li>"
+            for n, r in unplaced
+        )
+        out.append(
+            f"<h3>Deposits and projects not placed ({len(unplaced)})</h3><p>No cited source "
+            f'gives coordinates; the place as the sources name it:</p><ul class="unplaced">'
+            f"{items}</ul>"
+        )
+    return "".join(out)
+
+
+def _maps(placed: list[tuple[str, dict[str, Any]]], href: Callable[[str, str], str]) -> str:
     nouns = {id(r): n for n, r in placed}
 
     def link(r: dict[str, Any]) -> str:

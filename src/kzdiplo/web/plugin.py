@@ -114,13 +114,14 @@ async def search_view(datasette: Any, request: Any) -> Any:
 
 
 async def map_view(datasette: Any, request: Any) -> Any:
-    """Every record with coordinates on a map and in a table (or a sentence: none)."""
-    body = "<h1>Map</h1>" + map_html(_placed(datasette), record_url)
+    """Every record with coordinates on a map and in a table (or a sentence: none), and
+    the deposits and projects no source places."""
+    body = "<h1>Map</h1>" + map_html(_records(datasette), record_url)
     return await _page(datasette, request, "Map", body)
 
 
-def _placed(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(noun, record) for every record with coordinates, in the registry's order."""
+def _records(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(noun, record) for every record, in the registry's order."""
     from kzdiplo import queries
     from kzdiplo.entities import ENTITIES
 
@@ -130,7 +131,6 @@ def _placed(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
             (entity.name, r)
             for entity in ENTITIES.values()
             for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records
-            if r.get("coordinates")
         ]
     finally:
         reader.close()

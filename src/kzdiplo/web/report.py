@@ -129,20 +129,8 @@ def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, An
         "<th>Agreements</th><th>Stages</th></tr>"
         f"</thead><tbody>{rows}</tbody></table></div></section>",
     ]
-    placed = [(noun, r) for noun, rs in records.items() for r in rs if r.get("coordinates")]
-    places = records["deposit"] + records["project"]
-    unplaced = [r for r in places if not r.get("coordinates")]
-    items = "".join(
-        f'<li><a href="{href(r)}">{escape(label_of(r))}</a>: '
-        f"{escape(r.get('location') or 'no place in any source')}</li>"
-        for r in unplaced
-    )
-    body.append(
-        f'<section id="map"><h2>Map</h2>{map_html(placed, _record_href)}'
-        f"<h3>Deposits and projects not placed ({len(unplaced)})</h3><p>No cited source "
-        f'gives coordinates; the place as the sources name it:</p><ul class="unplaced">{items}'
-        "</ul></section>"
-    )
+    located = [(noun, r) for noun, rs in records.items() for r in rs]
+    body.append(f'<section id="map"><h2>Map</h2>{map_html(located, _record_href)}</section>')
     body.append('<section id="records"><h2>Every record</h2>')
     for noun, rs in records.items():
         items = "".join(
