@@ -29,7 +29,13 @@ NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
 DATA_VERSION = "2026.12.1"
 DATA_DATE = "2026-12-06"  # when the data of DATA_VERSION was fixed
-LICENSE_ID = "CC-BY-4.0"  # the compilation; facts and quotes keep their sources' terms
+LICENSE_ID = "CC-BY-4.0"  # the compilation's licence, as SPDX names it
+LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
+# The licence sentence every page and export prints (its one home): the compilation is
+# ours to license, the facts and quotes keep their sources' terms; the code is apart.
+LICENCE = "Compilation: CC BY 4.0; facts and quotes: their sources' terms"
+LICENCE_SHORT = f"{LICENSE_ID} for the compilation"  # where a line has no room for more
+CODE_LICENCE = "MIT"
 
 # CalVer year.month.serial, without leading zeros: 2026.12.1, 2027.1.12
 VERSION_FORMAT = re.compile(

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kzdiplo import __version__
+from kzdiplo import __version__, dataset
 from kzdiplo.entities import BY_PLURAL, ENTITIES
 from kzdiplo.fields import AMOUNT, COST, DATE, DATES, FIELDS, drop_empty
 from kzdiplo.files import atomic_path, sqlite_read_uri
@@ -28,10 +28,6 @@ from kzdiplo.safetext import web_link
 
 if TYPE_CHECKING:
     from kzdiplo.files import FolderWriter
-
-LICENSE = (
-    "Facts and quotes: their sources' terms (each source row has its URL); compilation: CC BY 4.0"
-)
 
 
 def _said(s: dict[str, Any]) -> dict[str, Any]:
@@ -389,7 +385,8 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
             "A sourced relational database: every record cites the sentence it rests on "
             "(see the citations table and the citation_details view)."
         ),
-        "license": LICENSE,
+        "license": dataset.LICENCE,
+        "license_url": dataset.LICENSE_URL,
         "source": first["title"],
         "about": f"kzdiplo {__version__}",
         "databases": {"kzdiplo": {"tables": described}},

@@ -42,7 +42,6 @@ from kzdiplo.files import folder_writer, read_regular, regular_file
 from kzdiplo.reader import Reader
 
 MANIFEST = ".kzdiplo-release.json"
-LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
 
 
 def _field_type(column: Any) -> dict[str, Any]:
@@ -234,9 +233,8 @@ def datapackage(content_hash: str, edition: dataset.Edition = dataset.SHIPPED) -
         "licenses": [
             {
                 "name": dataset.LICENSE_ID,
-                "path": LICENSE_URL,
-                "title": "Creative Commons Attribution 4.0 (the compilation; facts and "
-                "quotes keep their sources' terms)",
+                "path": dataset.LICENSE_URL,
+                "title": dataset.LICENCE,
             }
         ],
         "keywords": ["Kazakhstan", "diplomacy", "foreign policy", "agreements", "investment"],

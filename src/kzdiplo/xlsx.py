@@ -125,7 +125,7 @@ def write_xlsx(
     document_hash = dataset.content_hash(_document(reader))
     about.append([dataset.NAME])
     version = f"Data version {dataset.DATA_VERSION} ({dataset.DATA_DATE})"
-    about.append([f"{version}, content {document_hash}; {dataset.LICENSE_ID} for the compilation"])
+    about.append([f"{version}, content {document_hash}; {dataset.LICENCE_SHORT}"])
     about.append(["A quote is verbatim from its source; a summary is our own words."])
     about.append([])
     about.append(["sheet", "column", "description"])
