@@ -91,6 +91,7 @@ def _quoted(citation: dict[str, Any]) -> str:
 
 
 LONG_TEXTS = ("summary", "notes", "relationship_level")
+KEYS = ("Partner", "Slug", "URL", "Record")  # never broken
 
 
 def _output(record: dict[str, Any], fmt: Format) -> Any:
@@ -171,6 +172,6 @@ def _output(record: dict[str, Any], fmt: Format) -> Any:
             ("Where sources disagree (the record keeps its claim)",
              ["Field", "Record says", "Other source says", "Other source", "URL"], rows)
         )  # fmt: skip
-    tables = [Table(rows, positional(headers), title) for title, headers, rows in sections]
+    tables = [Table(rows, positional(headers, KEYS), title) for title, headers, rows in sections]
     heading = str(record.get("title") or record.get("name") or record.get("key") or "")
     return Output(record, tables, keys=[(k, record[k]) for k in keys], heading=heading)
