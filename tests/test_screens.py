@@ -96,3 +96,30 @@ def test_a_partner_of_a_country_is_its_code_and_of_an_organisation_its_name() ->
                            {"key": "us-exim", "name": "US Export-Import Bank",
                             "type": "organization", "role": "x"}]}  # fmt: skip
     assert display.partners(record) == "KZ, US Export-Import Bank"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_timeline_keeps_dates_whole_wraps_titles_and_names_partners(
+    seeded_db: Path, width: int
+) -> None:
+    events = json.loads(invoke(seeded_db, 200, "events", "--limit", "0", "-f", "json"))
+    text = invoke(seeded_db, width, "timeline")
+    assert all(cell_len(line) <= width for line in text.splitlines())
+    words = {w for line in text.splitlines() for w in line.split()}
+    for event in events:
+        assert display.partial_date(event["date"]).split()[0] in words  # never cut with …
+        assert all(w in words for w in event["title"].split()), event["slug"]
+    assert "…" not in text
+    assert "European Commission" in " ".join(text.split())
+    assert "european-commission" not in text  # partners by name, not slug
+
+
+def test_the_timeline_keeps_one_kind(seeded_db: Path) -> None:
+    summits = json.loads(
+        invoke(seeded_db, 200, "events", "--kind", "summit", "--limit", "0", "-f", "json")
+    )
+    others = json.loads(invoke(seeded_db, 200, "events", "--limit", "0", "-f", "json"))
+    text = " ".join(invoke(seeded_db, 200, "timeline", "--kind", "summit").split())
+    assert summits and len(summits) < len(others)
+    for event in others:
+        assert (" ".join(event["title"].split()) in text) == (event in summits), event["slug"]
