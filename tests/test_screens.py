@@ -123,3 +123,69 @@ def test_the_timeline_keeps_one_kind(seeded_db: Path) -> None:
     assert summits and len(summits) < len(others)
     for event in others:
         assert (" ".join(event["title"].split()) in text) == (event in summits), event["slug"]
+
+
+def facts(db: Path, width: int, *args: str) -> list[str]:
+    """The lines of `show`'s first table, right-trimmed."""
+    text = invoke(db, width, "show", *args)
+    lines = [line.rstrip() for line in text.splitlines()]
+    rule = next(i for i, line in enumerate(lines) if RULE.match(line))
+    end = next((i for i in range(rule + 1, len(lines)) if lines[i] and lines[i][0] != " "
+                and lines[i].split()[0] in ("Sectors", "Sources", "Linked")), len(lines))  # fmt: skip
+    return lines[rule + 1 : end]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_show_leads_with_the_facts_each_apart_from_its_sources_words(
+    seeded_db: Path, width: int
+) -> None:
+    lines = facts(seeded_db, width, "deal", "kz-us-washington-agreements-value")
+    labels = [line.split()[0] for line in lines if not line.startswith(" ")]
+    assert labels[:4] == ["title", "amount", "USD", "date"]
+    assert labels.index("stage") < labels.index("parties") < labels.index("not")
+    assert lines[labels.index("title")].split()[1:3] == ["Value", "of"]
+    amount = next(line for line in lines if line.startswith("amount"))
+    assert amount.split()[1:] == ["≈", "$17", "bn"]  # the value alone on its line
+    worded = lines[lines.index(amount) + 1].strip()
+    assert worded == "in the source's words: “nearly $17 billion”"
+    quote = " ".join(" ".join(lines).split())
+    assert "“This visit resulted in 29 agreements worth nearly $17 billion” — Times Tengri" in quote
+    # fields no source states: one line, not a screen of dashes
+    assert "—" not in [line.split()[-1] for line in lines if not line.startswith(" ")]
+    start = next(i for i, line in enumerate(lines) if line.startswith("not stated"))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith(" "))
+    unstated = " ".join(" ".join(lines[start:end]).split()[2:])
+    assert unstated.startswith("stake, stake percent, parent,"), unstated
+
+
+def test_show_a_slug_without_its_noun(seeded_db: Path) -> None:
+    from tests.cli_helpers import run_json
+
+    for noun, key in [
+        ("deal", "us-exim-critical-minerals-funding"),
+        ("deposit", "north-katpal"),
+        ("source", "cove-bw-release"),
+        ("event", "tokayev-washington-visit"),
+    ]:
+        assert run_json(seeded_db, "show", key) == run_json(seeded_db, "show", noun, key)
+    assert run_json(seeded_db, "show", "United States")["key"] == "US"  # a partner by name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["agreement", "us-exim-critical-minerals-funding"],
+         "'us-exim-critical-minerals-funding' is a deal, not an agreement: "
+         "kzdiplo show deal us-exim-critical-minerals-funding"),
+        (["source", "north-katpal"], "'north-katpal' is a deposit, not a source"),
+        (["no-such-thing"], "no record, source or partner has the key 'no-such-thing'"),
+        (["deal"], "show deal needs a key: kzdiplo show deal SLUG"),
+    ],
+)  # fmt: skip
+def test_show_names_the_kind_a_slug_is(seeded_db: Path, args: list[str], message: str) -> None:
+    from tests.cli_helpers import run_process
+
+    result = run_process("--db", str(seeded_db), "show", *args)
+    assert result.returncode == 2 and not result.stdout
+    assert result.stderr.decode().startswith(f"kzdiplo: error: {message}")
+    assert len(result.stderr.decode().splitlines()) == 1

@@ -102,6 +102,16 @@ def timeline(
     _draw(console, events)
 
 
+def _when(date: dict[str, Any] | None) -> str:
+    """The date as the listings write it, an inferred one marked ~ only (the legend
+    says so): "~2025-12-17–20" fits the column whole."""
+    from kzdiplo import display
+
+    if date and date.get("inferred"):
+        return "~" + display.partial_date({**date, "inferred": False})
+    return display.partial_date(date)
+
+
 def _draw(console: Any, events: list[dict[str, Any]]) -> None:
     """The table at the console's width: the date whole (broken only at a space), the
     bar, the mark, and the title wrapped in what is left, its partners on a dim line
@@ -122,7 +132,7 @@ def _draw(console: Any, events: list[dict[str, Any]]) -> None:
     room = max(12, min(48, console.width // 5))
     per_cell = -(-months // room)
     cells = -(-months // per_cell)
-    when = [for_terminal(display.partial_date(e["date"])) for e in events]
+    when = [for_terminal(_when(e["date"])) for e in events]
     words = [w for text in [*when, "When"] for w in text.split()]
     when_width = max(max(cell_len(w) for w in words), min(16, max(cell_len(w) for w in when)))
     title_width = max(12, console.width - when_width - cells - 1 - 3)
@@ -139,7 +149,7 @@ def _draw(console: Any, events: list[dict[str, Any]]) -> None:
     console.print(table)
     scale = "a month" if per_cell == 1 else f"{per_cell} months"
     console.print(
-        f"{KNOWN} day or month  {VAGUE} anywhere on the bar  {DISPUTED} disputed  "
-        f"one cell: {scale}",
+        f"{KNOWN} day or month  {VAGUE} anywhere on the bar  ~ inferred  {DISPUTED} disputed  "
+        f"a cell: {scale}",
         overflow="fold",
     )
