@@ -22,10 +22,10 @@ COLUMNS = [
     Column("Name", lambda r: r["name"], min_width=16),
     Column("Partner", lambda r: r["key"], no_wrap=True, key_line=True),
     Column("Agreements", lambda r: _agreements(r), min_width=10),
-    Column("Deals involving", lambda r: _deals(r), min_width=10, gives_way=3),
+    Column("Deals involving", lambda r: _deals(r), min_width=10, gives_way=2),
     Column("USD from partner", lambda r: _own(r, "usd_from_partner"), min_width=12),
     Column("USD to partner", lambda r: _own(r, "usd_to_partner"), min_width=12),
-    Column("Not its own (whole sums)", lambda r: _not_own(r), gives_way=2),
+    Column("Not its own (whole sums)", lambda r: _not_own(r), gives_way=3),
     Column(
         "Relationship, in the source's words",
         lambda r: show.text(r["relationship_level"]),
