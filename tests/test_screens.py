@@ -189,3 +189,66 @@ def test_show_names_the_kind_a_slug_is(seeded_db: Path, args: list[str], message
     assert result.returncode == 2 and not result.stdout
     assert result.stderr.decode().startswith(f"kzdiplo: error: {message}")
     assert len(result.stderr.decode().splitlines()) == 1
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_search_sources_and_audit_rows_keep_their_key_whole_under_the_answer(
+    seeded_db: Path, width: int
+) -> None:
+    hits = json.loads(invoke(seeded_db, 200, "search", "tungsten", "-f", "json"))
+    text = invoke(seeded_db, width, "search", "tungsten")
+    keys = [f"{h['noun']} {h['key']}" for h in hits]
+    for hit, block in zip(hits, blocks(text, keys), strict=True):
+        assert set(hit["title"].split()) <= {w for line in block for w in line.split()}
+    sources = json.loads(invoke(seeded_db, 200, "sources", "-f", "json"))
+    text = invoke(seeded_db, width, "sources")
+    lines = {line.strip() for line in text.splitlines()}
+    assert {s["slug"] for s in sources} <= lines  # each slug a whole line of its own
+    assert {s["url"] for s in sources if s["url"]} <= lines
+    audit = json.loads(invoke(seeded_db, 200, "audit", "-f", "json"))
+    text = invoke(seeded_db, width, "audit")
+    lines = {line.strip() for line in text.splitlines()}
+    for row in audit["discrepancies"] + audit["single_sourced"]:
+        assert f"{row['record_type']} {row['record_key']}" in lines
+    for text in (invoke(seeded_db, width, c) for c in ("sources", "audit")):
+        assert all(cell_len(line) <= width or line.strip() in {s["url"] for s in sources}
+                   for line in text.splitlines())  # fmt: skip
+
+
+@pytest.fixture
+def long_names_db(seeded_db: Path) -> Path:
+    """Every kind of record with a slug wider than 80 columns, an unbreakable word in
+    its title and a partner with a very long name."""
+    import sqlite3
+
+    word = "Supercalifragilistic" * 3
+    with sqlite3.connect(seeded_db) as conn:
+        for table, label in (
+            ("agreements", "title"),
+            ("deals", "title"),
+            ("events", "title"),
+            ("infrastructure_projects", "name"),
+            ("mineral_deposits", "name"),
+        ):
+            slug = conn.execute(f"SELECT slug FROM {table} ORDER BY id LIMIT 1").fetchone()[0]
+            conn.execute(f"UPDATE {table} SET slug = ?, {label} = ? WHERE slug = ?",
+                         (f"{table}-" + "very-long-key-" * 6 + "end",
+                          f"{word} and {'a long title ' * 10}", slug))  # fmt: skip
+        conn.execute("UPDATE organizations SET name = ? WHERE slug = 'us-exim'",
+                     ("The " + "Very Long Name " * 10 + "Bank",))  # fmt: skip
+    return seeded_db
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(
+    "noun", ["agreements", "deals", "events", "projects", "deposits", "partners", "timeline"]
+)
+def test_long_synthetic_values_fit_every_listing(
+    long_names_db: Path, noun: str, width: int
+) -> None:
+    text = invoke(long_names_db, width, noun, "--limit", "0")
+    lines = [line.strip() for line in text.splitlines()]
+    long_keys = {line for line in lines if "very-long-key-" in line}
+    assert all(cell_len(line) <= width or line.strip() in long_keys for line in text.splitlines())
+    if noun not in ("partners", "timeline"):
+        assert len(long_keys) == 1 and next(iter(long_keys)).endswith("-end")  # whole
