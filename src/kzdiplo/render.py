@@ -384,13 +384,21 @@ class Table(NamedTuple):
 KEY_NAMES = frozenset({"slug", "key", "url", "record_key", "code"})
 
 
-def positional(headers: Sequence[str], keys: Iterable[str] = ()) -> list[Column]:
+def positional(
+    headers: Sequence[str], keys: Iterable[str] = (), lines: Iterable[str] = ()
+) -> list[Column]:
     """Columns for rows that are sequences (SQL rows, prepared cells): the i-th value
-    under the i-th header; the headers in ``keys``, and the usual key names of SQL
-    results (``slug``, ``url``...), are never broken."""
-    keyed = {*keys}
+    under the i-th header. The headers in ``keys``, and the usual key names of SQL
+    results (``slug``, ``url``...), are never broken; those in ``lines`` are key lines
+    under their row."""
+    keyed, below = {*keys}, {*lines}
     return [
-        Column(h, operator.itemgetter(i), no_wrap=h in keyed or h.lower() in KEY_NAMES)
+        Column(
+            h,
+            operator.itemgetter(i),
+            no_wrap=h in keyed | below or h.lower() in KEY_NAMES,
+            key_line=h in below,
+        )
         for i, h in enumerate(headers)
     ]
 

@@ -141,7 +141,7 @@ def _quoted(citation: dict[str, Any]) -> str:
 
 
 LONG_TEXTS = ("summary", "notes", "relationship_level", "overlap_note")
-KEYS = ("Partner", "Slug", "URL", "Record")  # never broken
+KEYS = ("Slug", "URL", "Record")  # whole lines under their row, never broken
 # What a reader asks first, in this order; the other fields follow, the long texts last.
 FACTS = ("amount", "usd", "cost", "capacity", "date", "started", "completion", "stage",
          "stake", "stake_percent", "count", "status", "parties", "location",
@@ -211,14 +211,14 @@ def _output(record: dict[str, Any], fmt: Format) -> Any:
     if record.get("sectors"):
         sections.append(("Sectors", ["Sector"], [[s] for s in record["sectors"]]))
     if record.get("organizations"):
-        rows = [[o["slug"], o["name"], o["kind"]] for o in record["organizations"]]
-        sections.append(("Organisations", ["Slug", "Name", "Kind"], rows))
-    linked = [[label, f"{r['noun']} {r['slug']}", r["title"]]
+        rows = [[o["name"], o["slug"], o["kind"]] for o in record["organizations"]]
+        sections.append(("Organisations", ["Name", "Slug", "Kind"], rows))
+    linked = [[r["title"], f"{r['noun']} {r['slug']}", label]
               for label, items in record.get("linked", {}).items() for r in items]  # fmt: skip
-    linked += [[r["role"] + f" (as {r['as_partner']})", f"{r['noun']} {r['slug']}", r["title"]]
+    linked += [[r["title"], f"{r['noun']} {r['slug']}", r["role"] + f" (as {r['as_partner']})"]
                for r in record.get("records", [])]  # fmt: skip
     if linked:
-        sections.append(("Linked records", ["Link", "Record", "Title"], linked))
+        sections.append(("Linked records", ["Title", "Record", "Link"], linked))
     if "cited_by" in record:
         rows = [[f"{c['record_type']} {c['record_key']}", c["field"] or "(record)", _quoted(c)]
                 for c in record["cited_by"]]  # fmt: skip
@@ -268,6 +268,8 @@ def _output(record: dict[str, Any], fmt: Format) -> Any:
             ("Where sources disagree (the record keeps its claim)",
              ["Field", "Record says", "Other source says", "Other source", "URL"], rows)
         )  # fmt: skip
-    tables = [Table(rows, positional(headers, KEYS), title) for title, headers, rows in sections]
+    tables = [
+        Table(rows, positional(headers, lines=KEYS), title) for title, headers, rows in sections
+    ]
     heading = str(record.get("title") or record.get("name") or record.get("key") or "")
     return Output(record, tables, keys=[(k, record[k]) for k in keys], heading=heading)
