@@ -176,7 +176,7 @@ def write_table(
 
 
 GAP = 2  # spaces between two columns
-LONG_WORD = 20  # a word longer than this (a URL, a slug in a text) may be folded
+LONG_WORD = 26  # a word longer than this (a URL, a long slug in a text) may be folded
 
 
 def _fit(
@@ -186,16 +186,17 @@ def _fit(
     columns that never give way do not fit ``width``."""
     from rich.cells import cell_len
 
-    def widest(i: int, part: Callable[[str], list[str]]) -> int:
+    def widths(i: int, part: Callable[[str], list[str]]) -> list[int]:
         texts = (columns[i].header, *(r[i] for r in cells))
-        return max(cell_len(piece) for text in texts for piece in part(text))
+        return [cell_len(piece) for text in texts for piece in part(text)]
 
     inline = [i for i, c in enumerate(columns) if not c.key_line]
-    natural = {i: widest(i, str.splitlines) for i in inline}
+    natural = {i: max(widths(i, str.splitlines)) for i in inline}
     need = {}
     for i in inline:
-        word = widest(i, str.split)  # no ordinary word is broken ("International")
-        floor = max(columns[i].min_width, word if word <= LONG_WORD else 0)
+        # no ordinary word is broken ("International"); a longer one (a URL) may be
+        word = max((w for w in widths(i, str.split) if w <= LONG_WORD), default=0)
+        floor = max(columns[i].min_width, word)
         need[i] = natural[i] if columns[i].no_wrap else min(natural[i], floor)
 
     def required(shown: list[int]) -> int:

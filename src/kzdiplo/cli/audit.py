@@ -50,18 +50,20 @@ def audit(
     per_record = [("Records", lambda r: r["record_type"]), ("Count", lambda r: str(r["records"])),
                   ("1 origin", lambda r: str(r["1"])), ("2 origins", lambda r: str(r["2"])),
                   ("3+ origins", lambda r: str(r["3+"]))]  # fmt: skip
-    # The record is a key line (what `kzdiplo show` takes) under each row.
+    # Under each row, whole lines: the record (what `kzdiplo show` takes) and the
+    # source that says otherwise, so the three texts share the width.
     record = Column("Record", lambda r: f"{r['record_type']} {r['record_key']}", no_wrap=True,
                     key_line=True)  # fmt: skip
+    other = Column("Other source", lambda r: f"other source: {r['publisher']}: {r['source_title']}",
+                   key_line=True)  # fmt: skip
     disagreements = [
         Column("Field", lambda r: r["field"], min_width=10),
         record,
+        other,
         Column("Record says", lambda r: r["record_says"] or ""),
         Column("Other source says", lambda r: r["source_says"]),
-        Column("Other source", lambda r: f"{r['publisher']}: {r['source_title']}", gives_way=1),
     ]
-    refined = [*disagreements[:2], Column("Second source adds", lambda r: r["source_says"]),
-               disagreements[4]]  # fmt: skip
+    refined = [*disagreements[:3], Column("Second source adds", lambda r: r["source_says"])]
     single = [Column("Its one origin", lambda r: r["origin"]), record,
               Column("Sources", lambda r: str(r["sources"]), min_width=7)]  # fmt: skip
     tables = [
