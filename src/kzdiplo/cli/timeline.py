@@ -1,8 +1,9 @@
-"""kzdiplo timeline: the events at a glance in the terminal, one line each.
+"""kzdiplo timeline: the events at a glance in the terminal, a row each: the date
+whole, a bar over its months, the title wrapped and the partners by name under it.
 
-Rich is imported only here (the listings draw their tables without it, for start-up
-speed). A partial date is drawn across every month it may fall in, in a lighter shade
-than a date known to the day or month, so "2025" never looks like 1 January.
+A partial date is drawn across every month it may fall in, in a lighter shade than a
+date known to the day or month, so "2025" never looks like 1 January. Rich is imported
+only when the table is drawn.
 """
 
 from __future__ import annotations
@@ -140,11 +141,11 @@ def _draw(console: Any, events: list[dict[str, Any]]) -> None:
     table.add_column("When", width=when_width)
     table.add_column(axis(first, per_cell, cells), no_wrap=True, width=cells)
     table.add_column(DISPUTED, no_wrap=True, width=1)
-    table.add_column("Event (partners)", width=title_width, overflow="fold")
+    table.add_column("Event", width=title_width, overflow="fold")
     for e, date_text in zip(events, when, strict=True):
         line = bar(e["date"], first, per_cell, cells) if e["date"] else " " * cells
         event = Text(for_terminal(e["title"] or ""))
-        event.append("\n" + for_terminal(display.partners(e)), style="dim")
+        event.append("\npartners: " + for_terminal(display.partners(e)), style="dim")
         table.add_row(Text(date_text), Text(line), Text(DISPUTED if e["disputes"] else ""), event)
     console.print(table)
     scale = "a month" if per_cell == 1 else f"{per_cell} months"
