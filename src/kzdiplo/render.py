@@ -220,19 +220,19 @@ def _fit(
 
 
 def _widths(need: dict[int, int], natural: dict[int, int], room: int) -> dict[int, int]:
-    """Each column at least its need, the room left shared in proportion to what each
-    still lacks of its natural width (so a long title gets more than a short stage)."""
+    """Each column at least its need; the room left shared out evenly among the columns
+    still narrower than their natural width, a column that reaches it giving its share
+    back (so one long column does not take the room a title needs)."""
     widths = dict(need)
     spare = room - sum(widths.values())
-    lacking = {i: natural[i] - widths[i] for i in widths if natural[i] > widths[i]}
-    total = sum(lacking.values())
-    if total <= spare:
-        return {i: max(widths[i], natural[i]) for i in widths}
-    for i, lack in lacking.items():
-        widths[i] += spare * lack // total
-    left = room - sum(widths.values())
-    for i in sorted(lacking, key=lambda i: lacking[i], reverse=True)[:left]:
-        widths[i] += 1
+    lacking = [i for i in widths if natural[i] > widths[i]]
+    while spare > 0 and lacking:
+        share = max(1, spare // len(lacking))
+        for i in lacking[:spare]:
+            give = min(share, natural[i] - widths[i], spare)
+            widths[i] += give
+            spare -= give
+        lacking = [i for i in lacking if natural[i] > widths[i]]
     return widths
 
 
