@@ -132,22 +132,29 @@ def _shaped(key: str) -> dict[str, Any]:
     return value
 
 
-def test_terminal_text() -> None:
-    assert fields.DATE.text(_shaped("date")) == (
-        '~Nov 2025 (inferred) ("in November") — from the visit\'s dates'
-    )
-    assert fields.COMPLETION.text(_shaped("completion")) == (
-        '~2035–2036 (inferred) ("2035-2036") — planned'
-    )
+def test_terminal_text_keeps_the_value_apart_from_the_source_words() -> None:
+    """``text`` is the value alone; ``words`` the source's wording and the note, each a
+    line of its own (before issue 26 they ran together: "Nov 2025 In 2025")."""
+    assert fields.DATE.text(_shaped("date")) == "~Nov 2025 (inferred)"
+    assert fields.DATE.words(_shaped("date")) == [
+        "in the source's words: \u201cin November\u201d",
+        "note: from the visit's dates",
+    ]
+    assert fields.COMPLETION.text(_shaped("completion")) == "~2035–2036 (inferred)"
+    assert fields.COMPLETION.words(_shaped("completion"))[-1] == "note: planned"
     assert fields.AMOUNT.text(_shaped("amount")) == "≈ €700–750 m"
     assert fields.COST.text(_shaped("cost")) == "≈ $3–3.7 bn"
-    assert fields.CAPACITY.text(_shaped("capacity")) == '2.4 GW ("2.4 gigawatts")'
+    assert fields.CAPACITY.text(_shaped("capacity")) == "2.4 GW"
+    assert fields.CAPACITY.words(_shaped("capacity")) == [
+        "in the source's words: \u201c2.4 gigawatts\u201d"
+    ]
+    assert fields.COORDINATES.text(None) == "—"
     assert fields.USD.text(fields.USD.shape(USD_ROW)) == (
         "$810–870 m (rate 1.157 on 2025-11-28; ECB)"
     )
     for f in fields.FIELDS.values():
-        if f is not fields.COORDINATES:
-            assert f.text(None) == "—", f
+        assert f.text(None) == "—", f
+        assert f.words(None) == [], f
 
 
 def test_html_text_escapes_and_quotes_the_source() -> None:

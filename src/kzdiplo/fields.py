@@ -39,11 +39,6 @@ def drop_empty(value: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if v not in (None, [], "") and v is not False}
 
 
-def _quoted(text: str, value: Mapping[str, Any]) -> str:
-    """``text`` followed by the source's own wording in quotation marks, if it gives one."""
-    return text + (f' ("{value["text"]}")' if value.get("text") else "")
-
-
 def _quoted_html(text: str, value: Mapping[str, Any]) -> str:
     return escape(text) + (f" <q>{escape(value['text'])}</q>" if value.get("text") else "")
 
@@ -89,8 +84,17 @@ class Grouped:
         return drop_empty(value) if value else None
 
     def text(self, value: dict[str, Any] | None) -> str:
-        """The value as ``kzdiplo show`` prints it."""
+        """The value as ``kzdiplo show`` prints it, without the source's words
+        (:meth:`words` gives those, on lines of their own)."""
         return display.text(value)
+
+    def words(self, value: dict[str, Any] | None) -> list[str]:
+        """The value's own words, each a line apart from the value: how the source put
+        it ("nearly $17 billion") and the note on where a refinement comes from."""
+        if not value:
+            return []
+        lines = [f"in the source's words: \u201c{value['text']}\u201d"] if value.get("text") else []
+        return lines + ([f"note: {value['note']}"] if value.get("note") else [])
 
     def html(self, value: dict[str, Any]) -> str:
         """A known value as a web page shows it (escaped HTML)."""
@@ -134,8 +138,7 @@ class PartialDateField(Grouped):
         return drop_empty({k: v for k, v in value.items() if k != "edtf"}) if value else None
 
     def text(self, value: dict[str, Any] | None) -> str:
-        text = _quoted(display.partial_date(value), value or {})
-        return text + (f" — {value['note']}" if value and value.get("note") else "")
+        return display.partial_date(value)
 
     def html(self, value: dict[str, Any]) -> str:
         detail = f"{precision_word(value)}: {value['start']} to {value['end']}"
@@ -207,7 +210,7 @@ class CapacityField(Grouped):
     """A project's capacity: a value in a unit, with the source's wording."""
 
     def text(self, value: dict[str, Any] | None) -> str:
-        return _quoted(display.capacity(value), value or {})
+        return display.capacity(value)
 
     def html(self, value: dict[str, Any]) -> str:
         return escape(display.capacity(value))
@@ -218,6 +221,11 @@ class CoordinatesField(Grouped):
 
     def to_load(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
         return value  # every key is required in the load format
+
+    def text(self, value: dict[str, Any] | None) -> str:
+        if not value:
+            return display.UNKNOWN
+        return f"{value['latitude']}, {value['longitude']} ({value['precision']})"
 
     def html(self, value: dict[str, Any]) -> str:
         return escape(

@@ -460,6 +460,17 @@ def _find_id(reader: Reader, table: str, key_column: str, key: str, what: str) -
     return int(rows[0]["id"])
 
 
+def kinds_with_slug(reader: Reader, key: str) -> list[str]:
+    """The kinds of record (and ``source``) whose slug is ``key``, in any case: what
+    `kzdiplo show KEY` without a noun looks up, and how a slug of another kind is named."""
+    tables = [(e.name, e.table) for e in ENTITIES.values()] + [("source", "sources")]
+    sql = " UNION ALL ".join(
+        f"SELECT '{name}' AS kind FROM {table} WHERE lower(slug) = lower(:key)"
+        for name, table in tables
+    )
+    return [r["kind"] for r in reader.rows(sql, {"key": key.strip()})]
+
+
 def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
     """One record by slug (any case) or id, with partners, sectors, sources and links."""
     record_id = _find_id(reader, noun.table, "slug", key, noun.name)
