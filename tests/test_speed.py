@@ -4,15 +4,29 @@ the plan SQLite chooses for a slug lookup, the statements a load sends, and wher
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from kzdiplo import queries
+from kzdiplo import dataset, queries
 from kzdiplo.cite import _find
 from kzdiplo.entities import ENTITIES
+from kzdiplo.export import as_document
 from kzdiplo.reader import SqliteReader
+from tests.cli_helpers import run_process
+
+CONTENT_TABLES = ("sources", "source_links", "sectors", "countries", "organizations",
+                  "agreements", "deals", "mineral_deposits", "infrastructure_projects",
+                  "events", "parties", "record_sectors", "citations", "discrepancies",
+                  "stage_changes", "deal_overlaps")  # fmt: skip
+
+
+def _one_slug(db: Path, table: str) -> str:
+    with sqlite3.connect(db) as conn:
+        return str(conn.execute(f"SELECT slug FROM {table} ORDER BY id LIMIT 1").fetchone()[0])
 
 
 def _plan(conn: sqlite3.Connection, sql: str) -> str:
@@ -63,3 +77,64 @@ def test_a_slug_written_in_capitals_through_sql_is_still_found(seeded_db: Path) 
     assert queries.get_record(reader, ENTITIES["event"], slug)["slug"] == slug.upper()
     assert _find(reader, slug) == [("event", slug.upper())]
     reader.close()
+
+
+# --- the dataset's content hash: kept by loads, read by cite --------------------------
+
+PLANTED = "sha256:" + "f" * 64  # no data hashes to this: only a read of the stored value
+
+
+def _cite_hash(db: Path, slug: str) -> str:
+    result = run_process("--db", str(db), "cite", slug, "--format", "csl-json")
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(result.stdout)
+    dataset = next(e for e in entries if e["id"].startswith("kzdiplo"))
+    note = json.dumps(dataset)
+    found = re.search(r"sha256:[0-9a-f]{64}", note)
+    assert found, note
+    return found.group(0)
+
+
+def _set_stored(db: Path, value: str) -> None:
+    with sqlite3.connect(db) as conn:  # derived_state has no trigger: stays fresh
+        conn.execute("UPDATE derived_state SET value = ? WHERE name = 'content_hash'", (value,))
+
+
+def test_a_load_stores_the_hash_of_what_it_loaded(seeded_db: Path) -> None:
+    reader = SqliteReader(seeded_db)
+    assert dataset.stored_hash(reader) == dataset.content_hash(as_document(reader))
+    reader.close()
+
+
+def test_cite_reads_the_stored_hash_instead_of_hashing_the_data(seeded_db: Path) -> None:
+    """A value planted where the load keeps the hash is what `cite` prints: the process
+    read one row, it did not hash every record (then it would print the real hash)."""
+    slug = _one_slug(seeded_db, "deals")
+    real = _cite_hash(seeded_db, slug)
+    _set_stored(seeded_db, PLANTED)
+    assert _cite_hash(seeded_db, slug) == PLANTED != real
+
+
+@pytest.mark.parametrize("table", CONTENT_TABLES)
+def test_any_write_to_the_data_makes_the_stored_hash_stale(seeded_db: Path, table: str) -> None:
+    """Whoever writes (here plain sqlite3, not kzdiplo), the stored hash stops being
+    trusted: `cite` then computes it from the data, as before."""
+    _set_stored(seeded_db, PLANTED)
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute(f"UPDATE {table} SET id = id WHERE id = (SELECT min(id) FROM {table})")
+    reader = SqliteReader(seeded_db)
+    assert dataset.stored_hash(reader) is None
+    assert dataset.current_hash(reader) == dataset.content_hash(as_document(reader))
+    reader.close()
+
+
+def test_every_table_of_the_data_has_its_stale_triggers(seeded_db: Path) -> None:
+    """A table added to the models must mark the hash stale too (a new migration adds
+    its triggers): the tables without them are the derived ones only."""
+    from kzdiplo.models import Base
+
+    with sqlite3.connect(seeded_db) as conn:
+        triggers = {r[0] for r in conn.execute("SELECT tbl_name FROM sqlite_master WHERE "
+                                               "type = 'trigger' AND name LIKE 'content_stale_%'")}  # fmt: skip
+    derived = {"derived_state", "partner_totals_cache"}
+    assert triggers == set(Base.metadata.tables) - derived

@@ -79,8 +79,6 @@ def build(reader: Reader, slugs: list[str], everything: bool) -> dict[str, Any]:
     """The dataset entry and one entry per source with its claims, in first-cited order."""
     if not slugs and not everything:
         raise UsageError("name one or more record slugs, or give --all")
-    from kzdiplo.export import as_document
-
     chosen = records(reader, slugs, everything)
     claims = _claims_by_source(chosen)
     meta = {
@@ -103,7 +101,7 @@ def build(reader: Reader, slugs: list[str], everything: bool) -> dict[str, Any]:
     data = {
         "name": dataset.NAME, "short_name": dataset.SHORT_NAME,
         "version": dataset.DATA_VERSION, "date": dataset.DATA_DATE,
-        "content_hash": dataset.content_hash(as_document(reader)),
+        "content_hash": dataset.current_hash(reader),
         "software": f"kzdiplo {__version__}", "license": dataset.LICENSE_ID,
     }  # fmt: skip
     return {"dataset": data, "sources": entries}

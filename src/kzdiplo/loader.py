@@ -637,6 +637,10 @@ def load_paths(
             sync_iso_countries(conn)
             report = load(conn, bundle, progress(total) if progress else None)
             rebuild_derived(conn)
+            if not dry_run:
+                from kzdiplo.dataset import store_hash
+
+                store_hash(conn)
         except BaseException:
             transaction.rollback()
             raise
