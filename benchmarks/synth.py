@@ -218,6 +218,11 @@ class Generator:
         self.sentences: list[str] = []
         self.package_ids: list[int] = []
         self.deal_ids: list[int] = []
+        # What a package has left for parts: agreements by count, deals by USD high. A
+        # part is linked only where it fits, so the database passes `db check` ("a
+        # package is no smaller than its parts").
+        self.package_room: dict[int, int] = {}
+        self.deal_room: dict[int, int] = {}
         self.made_agreements = 0
         self.made_deals = 0
 
@@ -332,8 +337,13 @@ class Generator:
             if kind == "package":
                 count = 2 + int(rng.paretovariate(1.3)) % 48
                 self.package_ids.append(aid)
+                self.package_room[aid] = count
             elif self.package_ids and rnd() < 0.05:
                 parent = self.package_ids[-1 - rng.randrange(min(50, len(self.package_ids)))]
+                if self.package_room[parent] > 0:
+                    self.package_room[parent] -= 1
+                else:
+                    parent = None  # the package is full
             k = 1 if (r := rnd()) < 0.70 else 2 if r < 0.90 else 3 if r < 0.97 else 4
             chosen: list[tuple] = []
             while len(chosen) < k:
@@ -412,6 +422,12 @@ class Generator:
             parent = None
             if self.deal_ids and rnd() < 0.05:
                 parent = self.deal_ids[-1 - rng.randrange(min(200, len(self.deal_ids)))]
+                room, need = self.deal_room.get(parent), amount[6]
+                if room is not None and need is not None:
+                    if need > room:
+                        parent = None  # more than the package has left
+                    else:
+                        self.deal_room[parent] = room - need
             agreement = None
             if rnd() < 0.3:
                 agreement = rng.randint(self.first_agreement, last_agreement)
@@ -424,6 +440,10 @@ class Generator:
             deals.append((did, f"synth-deal-{did}", title, kind, *amount, stake, parent,
                           agreement, None, None, *date, summary, None))  # fmt: skip
             self.deal_ids.append(did)
+            if amount[7] is not None:
+                self.deal_room[did] = amount[7]
+            if len(self.deal_ids) > 200:  # parents are drawn from the last 200 deals
+                self.deal_room.pop(self.deal_ids[-201], None)
             role = PAYER_ROLE[kind]
             for c, o in payers:
                 parties.append((nid["parties"], role, c, o, None, did))
