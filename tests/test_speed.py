@@ -225,3 +225,36 @@ def test_packages_that_form_a_loop_are_refused(seeded_db: Path, tmp_path: Path) 
     assert result.returncode == 2
     assert b"form a loop" in result.stderr and b"Traceback" not in result.stderr
     assert snapshot(seeded_db) == before
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "json", "yaml"])
+def test_load_dash_reads_stdin_and_an_export_loads_back_whole(
+    seeded_db: Path, tmp_path: Path, fmt: str
+) -> None:
+    """`export | load -` reproduces the database: no difference, the same content hash."""
+    if fmt == "yaml":
+        data = yaml.safe_dump(as_document(SqliteReader(seeded_db)), allow_unicode=True).encode()
+    else:
+        exported = run_process("--db", str(seeded_db), "export", "-f", fmt, "--out", "-")
+        assert exported.returncode == 0, exported.stderr
+        data = exported.stdout
+    copy = tmp_path / "copy.db"
+    assert run_process("--db", str(copy), "db", "init", "--empty").returncode == 0
+    loaded = run_process("--db", str(copy), "load", "-", input=data)
+    assert loaded.returncode == 0, loaded.stderr
+    differ = run_process("diff", str(seeded_db), str(copy), "--format", "json")
+    assert differ.returncode == 0, differ.stderr
+    assert json.loads(differ.stdout)["counts"] == {"added": 0, "removed": 0, "changed": 0}
+    original, again = SqliteReader(seeded_db), SqliteReader(copy)
+    assert dataset.stored_hash(again) == dataset.current_hash(original)
+    original.close()
+    again.close()
+
+
+def test_bad_stdin_is_one_line_naming_stdin(seeded_db: Path) -> None:
+    before = snapshot(seeded_db)
+    result = run_process("--db", str(seeded_db), "load", "-", input=b"agreements: [\n")
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kzdiplo: error: nothing loaded: - (stdin)")
+    assert snapshot(seeded_db) == before
