@@ -433,6 +433,14 @@ def _read_targets(c: dict) -> list[tuple[str, str, bool | None, str]]:
     return rows
 
 
+# Where a load's time goes (cProfile and statement timings of `kzdiplo load` of a 3,000-
+# agreement NDJSON export into an empty database, 12.8 s in all, on the shared machine).
+LOAD_COSTS = ("profiled at 3,000 agreements (12.8 s): Python per record (pydantic validation, "
+              "USD conversion, child rows) about 4 s; the search-index trigger that rebuilds "
+              "a record's document for each citation inserted 3.3 s; the content hash, "
+              "which re-reads the whole database, 2.6 s; reading and checking 0.9 s")  # fmt: skip
+
+
 def command_targets(c: dict) -> list[tuple[str, str, bool | None, str]]:
     """Issue 27's targets from section 7's figures: (target, figure, met, what stands in
     the way); None for a target this run could not measure."""
@@ -447,8 +455,7 @@ def command_targets(c: dict) -> list[tuple[str, str, bool | None, str]]:
             rows.append((f"`kzdiplo load` of the {fmt.upper()} export ({c['load_size']:,} "
                          "agreements) ≤ 1.0x `sqlite-utils insert` of the same NDJSON lines",
                          f"{x:.2f}x", x <= 1.0,
-                         "" if x <= 1.0 else "validation (pydantic per record), reference and "
-                         "quote checks, the search-index triggers and the content hash"))  # fmt: skip
+                         "" if x <= 1.0 else LOAD_COSTS))  # fmt: skip
         else:
             rows.append((f"`kzdiplo load` of the {fmt.upper()} export ({c['load_size']:,})",
                          "refused", False, refused[f"load_{fmt}"]))  # fmt: skip
@@ -469,6 +476,46 @@ def command_targets(c: dict) -> list[tuple[str, str, bool | None, str]]:
                  "is written (references may point forward); the 20 MB file limit is what "
                  "bounds it"))  # fmt: skip
     return rows
+
+
+def _figures(c: dict) -> dict[str, str]:
+    """The headline figure of each section-7 command, for the before/after table."""
+    out = {}
+    for group in ("load", "load_memory", "reads"):
+        by = _by_key(c.get(group, []))
+        for key, cmd in by.items():
+            st = cmd["stats"]
+            vs = (
+                f" ({ratio(st['median'], by[cmd['peer']]['stats']['median'])})"
+                if cmd["peer"]
+                else ""
+            )
+            shown = f"{st['peak_rss_mb']:,.0f} MB" if group == "load_memory" else ms(st["median"])
+            out[f"{group}:{key}"] = shown + vs
+    for key, why in c.get("refused", {}).items():
+        if why:
+            out[f"load:kz_{key.split('_')[1]}" if key.startswith("load") else key] = "refused"
+    return out
+
+
+def _before_after(c: dict) -> Lines:
+    """Section 7 of the code before issue 27 (another run, its own databases) beside
+    this one: medians, and in brackets the ratio to the peer of the same run."""
+    before = c.get("before")
+    if not before:
+        return []
+    old, new = _figures(before), _figures(c)
+    labels = {f"{g}:{cmd['key']}": cmd["label"] for g in ("load", "load_memory", "reads")
+              for cmd in c.get(g, [])}  # fmt: skip
+    rows = [(labels.get(k, k), old.get(k, "-"), new[k]) for k in new if k in labels]
+    return [
+        f"Before and after: the same benchmark on commit `{before['git']['commit']}` "
+        f"(measured {before['date']}, load average {load(before['loadavg_start'])}) and on "
+        "this one. Separate runs on a shared machine: compare the ratios in brackets "
+        "(each against its peer in the same run) more than the times.\n",
+        *table(("Command", "Before", "After"), rows),
+        "",
+    ]
 
 
 def commands_section(s: Scale) -> Lines:
@@ -507,6 +554,8 @@ def commands_section(s: Scale) -> Lines:
             ("Target", "Figure", "Verdict", "What stands in the way"),
             [(t, f, met[ok], why) for t, f, ok, why in command_targets(c)],
         ),
+        "",
+        *_before_after(c),
         "\n### Loads\n",
         *table(head, rows(c["load"], "sqlite-utils")),
         "",

@@ -26,6 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import commands
 from harness import (
     DEFAULT_WORKDIR,
     ENV,
@@ -414,6 +415,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="agreements in section 7's load files (12000: their JSON export, about 19 MB, "
         "is within the loader's 20 MB file limit)",
     )
+    add(
+        "--commands-from",
+        type=Path,
+        help="put section 7 of this results file (a --commands run) into docs/benchmarks.json "
+        "and re-render docs/benchmarks.md, measuring nothing",
+    )
+    add("--before", type=Path, help="with --commands-from: section 7 measured on older code")
     args = p.parse_args(argv)
     if args.quick:
         args.agreements, args.runs, args.warmup, args.load_runs = 20_000, 5, 1, 1
@@ -426,8 +434,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_commands(args: argparse.Namespace) -> dict:
     """Only section 7 (issue 27: load, show, cite at the seeded size and at N), added to
     the results file's other figures, which stay as they were measured."""
-    import commands
-
     work, n = args.workdir, args.agreements
     log("seeded database")
     seeded = work / "seeded.db"
@@ -452,6 +458,15 @@ def main() -> None:
     for name, path in (("kzdiplo", KZ), ("sqlite-utils", SU)):
         if not shutil.which(path):
             raise SystemExit(f"{name} not found: run this with the virtualenv's python")
+    if args.commands_from:  # section 7 measured by an earlier --commands run
+        taken = json.loads(args.commands_from.read_text())["commands"]
+        if args.before:  # the same section measured on the code before issue 27
+            taken["before"] = json.loads(args.before.read_text())["commands"]
+        r = commands.write_into(ROOT / "docs" / "benchmarks.json", {}, taken)
+        write_json(ROOT / "docs" / "benchmarks.json", r)
+        (ROOT / "docs" / "benchmarks.md").write_text(render(r))
+        log("wrote docs/benchmarks.md with section 7 from " + str(args.commands_from))
+        return
     if args.commands:
         r = portable(run_commands(args), workdir=args.workdir)
         write_json(args.json, r)
