@@ -59,7 +59,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("Name", lambda r: show.flagged(r, r["name"])),
         ("Status", lambda r: show.text(r["status"])),
         ("Capacity", lambda r: show.capacity(r["capacity"])),
-        ("Cost", lambda r: show.amount(r["cost"])),
+        ("Cost", lambda r: show.amount(r["cost"], r["cost_usd"])),
         ("Started", lambda r: show.partial_date(r["started"])),
         ("Completion", lambda r: show.partial_date(r["completion"])),
         ("Partners", show.partners),
