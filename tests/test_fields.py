@@ -40,10 +40,12 @@ ROWS: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
 }  # fmt: skip
 USD_ROW = {"usd_low": 810_000_000, "usd_high": 870_000_000, "usd_rate": 1.157,
            "usd_rate_date": dt.date(2025, 11, 28), "usd_rate_source": "ECB"}  # fmt: skip
+# The USD converters, computed at load time, each with a stored row (the same figure).
+USD_ROWS = {"usd": USD_ROW, "cost_usd": {f"cost_{c}": v for c, v in USD_ROW.items()}}
 
 
 def test_every_grouped_field_has_a_row_here() -> None:
-    assert set(ROWS) | {"usd"} == set(fields.FIELDS)
+    assert set(ROWS) | set(USD_ROWS) == set(fields.FIELDS)
 
 
 @pytest.mark.parametrize("key", sorted(ROWS))
@@ -72,14 +74,16 @@ def test_an_unknown_value_is_null_columns_and_none(key: str) -> None:
     assert f.to_load(None) is None
 
 
-def test_usd_columns_from_a_figure_and_back() -> None:
+@pytest.mark.parametrize("key", sorted(USD_ROWS))
+def test_usd_columns_from_a_figure_and_back(key: str) -> None:
+    f, row = fields.FIELDS[key], USD_ROWS[key]
+    assert isinstance(f, fields.UsdField) and f.derived_from in fields.FIELDS
     figure = UsdFigure(810_000_000, 870_000_000, 1.157, dt.date(2025, 11, 28), "ECB")
-    assert fields.USD.to_columns(figure) == USD_ROW
-    assert fields.USD.shape(USD_ROW) == {"low": 810_000_000, "high": 870_000_000,
-                                         "rate": 1.157, "rate_date": "2025-11-28",
-                                         "rate_source": "ECB"}  # fmt: skip
-    assert fields.USD.shape(fields.USD.to_columns(None)) is None
-    assert fields.USD.to_load(fields.USD.shape(USD_ROW)) is None  # recomputed at load
+    assert f.to_columns(figure) == row
+    assert f.shape(row) == {"low": 810_000_000, "high": 870_000_000, "rate": 1.157,
+                            "rate_date": "2025-11-28", "rate_source": "ECB"}  # fmt: skip
+    assert f.shape(f.to_columns(None)) is None
+    assert f.to_load(f.shape(row)) is None  # recomputed at load
 
 
 def test_a_shaped_date_has_its_edtf_form_and_strings() -> None:
@@ -149,9 +153,10 @@ def test_terminal_text_keeps_the_value_apart_from_the_source_words() -> None:
         "in the source's words: \u201c2.4 gigawatts\u201d"
     ]
     assert fields.COORDINATES.text(None) == "—"
-    assert fields.USD.text(fields.USD.shape(USD_ROW)) == (
-        "$810–870 m (rate 1.157 on 2025-11-28; ECB)"
-    )
+    for usd in (fields.USD, fields.COST_USD):
+        assert usd.text(usd.shape(USD_ROWS[usd.key])) == (
+            "$810–870 m (rate 1.157 on 2025-11-28; ECB)"
+        )
     for f in fields.FIELDS.values():
         assert f.text(None) == "—", f
         assert f.words(None) == [], f

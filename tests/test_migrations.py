@@ -141,3 +141,25 @@ def test_0009_keeps_every_citation_and_its_kind_down_and_up(seeded_db: Path) -> 
     finally:
         engine.dispose()
     assert snapshot(seeded_db) == everything
+
+
+def test_0016_gives_the_projects_already_there_their_cost_in_dollars(seeded_db: Path) -> None:
+    """A database brought up to 0016 shows the same US dollar costs as a fresh one,
+    before any re-seed: the migration computes them for the rows it finds (a project
+    loaded by a user is never re-seeded). The downgrade drops the columns again."""
+    url = sqlite_url(seeded_db)
+    query = (
+        "SELECT slug, cost_usd_low, cost_usd_high, cost_usd_rate, cost_usd_rate_date, "
+        "cost_usd_rate_source FROM infrastructure_projects ORDER BY slug"
+    )
+    with sqlite3.connect(seeded_db) as conn:
+        fresh = conn.execute(query).fetchall()
+    costed = {slug: low for slug, low, *_ in fresh if low is not None}
+    assert {"aktau-container-hub", "kz-first-nuclear-power-plant"} <= set(costed)
+    downgrade(url, "0014")
+    with sqlite3.connect(seeded_db) as conn:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(infrastructure_projects)")}
+    assert not {c for c in columns if c.startswith("cost_usd")}
+    upgrade(url)
+    with sqlite3.connect(seeded_db) as conn:
+        assert conn.execute(query).fetchall() == fresh

@@ -5,6 +5,7 @@ currency the ECB does not publish, such as the tenge."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -101,3 +102,90 @@ def test_a_stated_rate_converts_at_the_figure_it_states() -> None:
     usd = to_usd(505_730, 1_011_460, "KZT", dt.date(2025, 12, 31))
     assert (usd.low, usd.high, usd.rate_date) == (1000, 2000, dt.date(2025, 12, 31))
     assert "505.73 KZT per USD" in usd.rate_source and "https://" in usd.rate_source
+
+
+def _project(slug: str, cost: dict[str, object], **more: object) -> dict[str, object]:
+    citations = more.pop("citations", [{"source": "tengritimes-2026-01-03", "summary": "A test."}])
+    return {"slug": slug, "name": f"Test project {slug}", "cost": cost,
+            "citations": citations, **more}  # fmt: skip
+
+
+def _load_projects(db: Path, tmp_path: Path, *projects: dict[str, object]) -> object:
+    path = tmp_path / "projects.yaml"
+    path.write_text(yaml.safe_dump({"projects": list(projects)}, allow_unicode=True), "utf-8")
+    return run(db, "load", str(path))
+
+
+def test_the_aktau_hubs_tenge_cost_has_usd_at_a_named_rate(seeded_db: Path) -> None:
+    """Before, a project's cost had no US dollar figure: 20.7 billion tenge stood beside
+    $300 million with nothing to compare them by. It converts at the National Bank's rate
+    for the end of 2025, the year its source gives for completion."""
+    hub = next(p for p in run_json(seeded_db, "projects", "--limit", "0")
+               if p["slug"] == "aktau-container-hub")  # fmt: skip
+    assert hub["cost"]["currency"] == "KZT" and hub["cost"]["low"] == 20_700_000_000
+    assert hub["completion"]["end"] == "2025-12-31"
+    usd = hub["cost_usd"]
+    assert usd["rate_date"] == "2025-12-31"
+    assert usd["low"] == usd["high"] == round(20_700_000_000 / 505.73)
+    assert "National Bank of Kazakhstan" in usd["rate_source"]
+    assert "505.73 KZT per USD" in usd["rate_source"] and "https://" in usd["rate_source"]
+    assert run_json(seeded_db, "show", "project", "aktau-container-hub")["cost_usd"] == usd
+    text = " ".join(run(seeded_db, "show", "project", "aktau-container-hub").stdout.split())
+    assert "$40.9 m (rate 0.00197734 on 2025-12-31; National Bank of Kazakhstan" in text
+    table = run(seeded_db, "projects", "--limit", "0", "--format", "markdown").stdout
+    assert "| 20.7 bn KZT (≈ $40.9 m) |" in table
+
+
+def test_every_project_cost_in_any_currency_has_usd(seeded_db: Path, tmp_path: Path) -> None:
+    """Each cost converts at the rate of the end of the project's completion date, else
+    its start, else the publication day of the source cited for the cost (here Trend's
+    of 25 November 2025, not the first source's); a cost with no rate is refused."""
+    euros = {"low": 100_000_000, "high": 120_000_000, "currency": "EUR"}
+    loaded = _load_projects(
+        seeded_db, tmp_path,
+        _project("test-eur-started", euros, started="2024-12"),
+        _project("test-eur-cited", euros, citations=[
+            {"source": "tengritimes-2026-01-03", "summary": "A test."},
+            {"source": "trend-aktau-new-port", "field": "cost", "summary": "A test cost."}]),
+    )  # fmt: skip
+    assert loaded.exit_code == 0, loaded.stderr
+    projects = run_json(seeded_db, "projects", "--limit", "0")
+    costed = [p for p in projects if p["cost"]]
+    assert {"KZT", "EUR", "USD"} <= {p["cost"]["currency"] for p in costed}
+    for project in costed:
+        cost, usd = project["cost"], project["cost_usd"]
+        assert usd is not None and usd["rate"] > 0 and usd["rate_source"], project["slug"]
+        if cost["currency"] == "USD":
+            assert (usd["low"], usd["high"], usd["rate"]) == (cost["low"], cost["high"], 1.0)
+        else:
+            assert usd["rate_date"], project["slug"]
+            assert usd["low"] == pytest.approx(cost["low"] * usd["rate"], rel=1e-5)
+            assert usd["high"] == pytest.approx(cost["high"] * usd["rate"], rel=1e-5)
+    assert all(p["cost_usd"] is None for p in projects if not p["cost"])
+    by_slug = {p["slug"]: p["cost_usd"] for p in costed}
+    assert by_slug["test-eur-started"]["rate_date"] == "2024-12-31"
+    assert by_slug["test-eur-started"]["rate_source"].startswith("ECB")
+    assert by_slug["test-eur-cited"]["rate_date"] == "2025-11-25"
+    rouble = {"low": 1_000_000, "high": 1_000_000, "currency": "RUB"}
+    refused = _load_projects(seeded_db, tmp_path, _project("test-rub", rouble, completion=2025))
+    assert refused.exit_code == 2
+    assert "cost.currency" in refused.stderr and "no US dollar rate for RUB" in refused.stderr
+
+
+def test_sorting_by_cost_compares_dollars(seeded_db: Path) -> None:
+    """Before, --sort cost compared the figures as stated, so 20.7 billion tenge (about
+    $41 million) came after $14-15 billion."""
+    slugs = [p["slug"] for p in run_json(seeded_db, "projects", "--sort", "cost", "--limit", "3")]
+    assert slugs == ["aktau-container-hub", "aktau-new-seaport", "kz-first-nuclear-power-plant"]
+    top = run_json(seeded_db, "projects", "--sort", "-cost", "--limit", "1")
+    assert top[0]["slug"] == "kz-first-nuclear-power-plant"
+
+
+def test_the_export_leaves_the_dollars_to_the_loader(seeded_db: Path, tmp_path: Path) -> None:
+    """The USD figure is derived: the load format has the cost and the completion date
+    it converts by, never cost_usd (a reload computes it again)."""
+    assert run(seeded_db, "export", "-f", "json", "-o", str(tmp_path / "out")).exit_code == 0
+    exported = json.loads((tmp_path / "out" / "kzdiplo.json").read_text("utf-8"))
+    hub = next(p for p in exported["projects"] if p["slug"] == "aktau-container-hub")
+    assert "cost_usd" not in hub and not any(k.startswith("cost_usd") for k in hub)
+    assert hub["cost"]["currency"] == "KZT" and hub["completion"]["precision"] == "year"

@@ -134,9 +134,10 @@ ENTITIES: dict[str, Entity] = {
             "project", "projects", "infrastructure_projects", "started",
             {"name": "lower(t.name), t.id", "started": _date_sort("started"),
              "completion": _date_sort("completion"),
-             "cost": _high_sort("cost")},
+             # By the US dollar figure: costs in tenge and in dollars compare.
+             "cost": _high_sort("cost_usd", "low")},
             "name", "name",
-            grouped=("coordinates", "started", "completion", "cost", "capacity"),
+            grouped=("coordinates", "started", "completion", "cost", "cost_usd", "capacity"),
             declared_columns=frozenset({"kind", "status"}),
         ),
         Entity(

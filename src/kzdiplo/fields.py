@@ -173,8 +173,23 @@ class MoneyField(Grouped):
 
 
 class UsdField(Grouped):
-    """A deal's amount in US dollars, computed at load time (kzdiplo.money), with the
-    rate used and where it comes from. Never in a load file."""
+    """An amount in US dollars (a deal's amount, a project's cost), computed at load
+    time (kzdiplo.money), with the rate used and where it comes from. Never in a load
+    file.
+
+    ``dated_by``: the partial dates whose end day gives the rate, the first one known;
+    a record with none of them converts at the publication day of the source cited for
+    the amount (else of its first source). A deal's day is its own date's end; a
+    project's is the end of its completion date (the cost is that of the finished
+    work), else of its start."""
+
+    derived_from: str
+
+    def __init__(
+        self, key: str, names: Mapping[str, str], derived_from: str, dated_by: tuple[str, ...]
+    ) -> None:
+        super().__init__(key, names, derived_from)
+        self.dated_by = dated_by
 
     def to_columns(self, value: Any) -> dict[str, Any]:
         """Columns for a :class:`kzdiplo.money.UsdFigure` (None: no amount)."""
@@ -246,21 +261,25 @@ DATE = PartialDateField("date")
 STARTED = PartialDateField("started")
 COMPLETION = PartialDateField("completion")
 AMOUNT = _money("amount", "currency", "approximate", "qualifier")
-USD = UsdField(
-    "usd",
-    {k: f"usd_{k}" for k in ("low", "high", "rate", "rate_date", "rate_source")},
-    derived_from="amount",
-)
+USD_NAMES = ("low", "high", "rate", "rate_date", "rate_source")
+USD = UsdField("usd", {k: f"usd_{k}" for k in USD_NAMES}, derived_from="amount", dated_by=("date",))
 COORDINATES = CoordinatesField(
     "coordinates",
     {"latitude": "latitude", "longitude": "longitude", "precision": "location_precision"},
 )
 CAPACITY = CapacityField("capacity", {k: f"capacity_{k}" for k in ("value", "unit", "text")})
 COST = _money("cost", "cost_currency", "cost_approximate", "cost_qualifier")
+COST_USD = UsdField(
+    "cost_usd",
+    {k: f"cost_usd_{k}" for k in USD_NAMES},
+    derived_from="cost",
+    dated_by=("completion", "started"),
+)
 
 # Every grouped field, in the order a shaped record lists them (after its own columns).
 FIELDS: dict[str, Grouped] = {
-    f.key: f for f in (DATE, STARTED, COMPLETION, AMOUNT, USD, COORDINATES, CAPACITY, COST)
+    f.key: f
+    for f in (DATE, STARTED, COMPLETION, AMOUNT, USD, COORDINATES, CAPACITY, COST, COST_USD)
 }
 # The partial dates, in the order a record's years and dated rows list them.
 DATES: tuple[PartialDateField, ...] = (DATE, STARTED, COMPLETION)

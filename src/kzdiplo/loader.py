@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
 from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
-from kzdiplo.fields import DATE, FIELDS, USD
+from kzdiplo.fields import DATE, FIELDS, USD, UsdField
 from kzdiplo.loadfile import Entry, LoadFileError, records
 from kzdiplo.money import UsdFigure, to_usd
 from kzdiplo.records import SECTIONS
@@ -424,9 +424,7 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         keys.ids[item.section].setdefault(item.key, None)
     for item in bundle:
         problems.extend(_check(item, keys, texts, iso))
-        entity = BY_PLURAL.get(item.section)
-        if entity is not None and entity.priced:  # its amount converts to US dollars
-            problems.extend(_check_usd(item, published))
+        problems.extend(_check_usd(item, published))  # its amounts convert to US dollars
     for item in bundle.items["deals"]:  # checked once every record of the run is known
         for name, section in (("event", "events"), ("overlaps", "deals")):
             value = getattr(item.record, name)
@@ -771,32 +769,44 @@ def _published_dates(conn: Connection, bundle: Bundle) -> dict[str, Any]:
     return dates
 
 
-def _usd_date(item: Item, published: dict[str, Any]) -> Any:
-    """The date whose exchange rate converts a deal: the end of its date range, else the
-    publication date of its first source."""
+def _usd_date(item: Item, field: UsdField, published: dict[str, Any]) -> Any:
+    """The date whose exchange rate converts ``field``'s amount: the end of the first
+    of its ``dated_by`` dates the record gives, else the publication date of a source
+    cited for the amount, else of the record's first source that has one (None: no
+    date anywhere, and to_usd says so)."""
     record = item.record
-    if record.date is not None:
-        return record.date.resolve().end
-    return published.get(record.citations[0].source)
+    for key in field.dated_by:
+        date = getattr(record, key)
+        if date is not None:
+            return date.resolve().end
+    for_amount = [c for c in record.citations if c.field == field.derived_from]
+    days = (published.get(c.source) for c in [*for_amount, *record.citations])
+    return next((day for day in days if day is not None), None)
+
+
+def _usd_fields(item: Item) -> tuple[UsdField, ...]:
+    """The record's amounts converted to US dollars (none for partners and sources)."""
+    entity = BY_PLURAL.get(item.section)
+    return tuple(f for f in entity.fields if isinstance(f, UsdField)) if entity else ()
 
 
 def _check_usd(item: Item, published: dict[str, Any]) -> list[str]:
-    amount = item.record.amount
-    if amount is None or amount.currency == "USD":
-        return []
-    try:
-        to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
-    except ValueError as exc:
-        return [f"{item.where('amount.currency')}: {exc}"]
-    return []
+    """An amount in a currency with no rate near its day is refused, naming the field."""
+    problems = []
+    for usd in _usd_fields(item):
+        try:
+            _usd(item, usd, published)
+        except ValueError as exc:
+            problems.append(f"{item.where(f'{usd.derived_from}.currency')}: {exc}")
+    return problems
 
 
-def _usd(item: Item, published: dict[str, Any]) -> UsdFigure | None:
-    """The deal's amount in US dollars (None: it states no amount)."""
-    amount = item.record.amount
+def _usd(item: Item, field: UsdField, published: dict[str, Any]) -> UsdFigure | None:
+    """``field``'s amount in US dollars (None: the record states no amount)."""
+    amount = getattr(item.record, field.derived_from)
     if amount is None:
         return None
-    return to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
+    return to_usd(amount.low, amount.high, amount.currency, _usd_date(item, field, published))
 
 
 def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> dict[str, Any]:
@@ -824,7 +834,8 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         row["text"] = bundle.source_texts.get(r.slug)
     entity = BY_PLURAL.get(section)  # None for partners, sources and sectors
     for f in entity.fields if entity else ():
-        row |= f.to_columns(_usd(item, published) if f is USD else getattr(r, f.key))
+        value = _usd(item, f, published) if isinstance(f, UsdField) else getattr(r, f.key)
+        row |= f.to_columns(value)
     return row
 
 

@@ -427,6 +427,26 @@ class InfrastructureProject(StartedMixin, CompletionMixin, LocatedMixin, Describ
         comment="The vague word: nearly, up to, about"
     )
     cost_text: Mapped[str | None] = mapped_column(comment="The source's wording of the cost")
+    # Added by migration 0016 (which fills them for the rows it finds), so the CHECK is
+    # on a column: SQLite adds column CHECKs with ADD COLUMN.
+    cost_usd_low: Mapped[Money] = mapped_column(comment="cost_low in US dollars")
+    cost_usd_high: Mapped[Money] = mapped_column(
+        CheckConstraint(
+            "cost_usd_low IS NULL OR (cost_usd_low >= 0 AND cost_usd_low <= cost_usd_high)",
+            name="cost_usd",
+        ),
+        comment="cost_high in US dollars",
+    )
+    cost_usd_rate: Mapped[float | None] = mapped_column(
+        comment="USD per unit of cost_currency used"
+    )
+    cost_usd_rate_date: Mapped[dt.date | None] = mapped_column(
+        comment="Day of that rate, the one nearest the end of the completion date (else of the "
+        "start date, else the publication day of the source cited for the cost)"
+    )
+    cost_usd_rate_source: Mapped[str | None] = mapped_column(
+        comment="Where the rate comes from (ECB, or a rate a source states)"
+    )
 
 
 class Deal(StagedMixin, DatedMixin, DescribedMixin, Base):

@@ -551,12 +551,22 @@ def _is_terminal(out: TextIO) -> bool:
 
 def _leftover(name: str, headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> bool:
     """True for the column a null nested value leaves (``amount``) when other rows
-    spell that value out (``amount_low``): no row has both, and no row fills it."""
+    spell that value out (``amount_low``): no row has both, and no row fills it. A
+    longer key's own null leftover (``cost_usd`` beside ``cost``) is not ``cost``
+    spelled out."""
     nested = [h for h in headers if h.startswith(f"{name}_")]
     if not nested:
         return False
+
+    def spelled_out(row: dict[str, Any], column: str) -> bool:
+        if column not in row:
+            return False
+        leftover = row[column] is None and any(h.startswith(f"{column}_") for h in headers)
+        return not leftover
+
     return not any(
-        row.get(name) not in (None, "") or (name in row and any(h in row for h in nested))
+        row.get(name) not in (None, "")
+        or (name in row and any(spelled_out(row, h) for h in nested))
         for row in rows
     )
 

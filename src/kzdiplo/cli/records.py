@@ -78,7 +78,7 @@ COLUMNS: dict[str, list[Column]] = {
         Column("Name", lambda r: show.flagged(r, r["name"]), min_width=TITLE),
         SLUG,
         Column("Status", lambda r: show.text(r["status"]), gives_way=5),
-        Column("Cost", lambda r: show.amount(r["cost"]), min_width=10, gives_way=6),
+        Column("Cost", lambda r: show.amount(r["cost"], r["cost_usd"]), min_width=10, gives_way=6),
         Column("Capacity", lambda r: show.capacity(r["capacity"]), min_width=9, gives_way=4),
         _date("started")._replace(header="Started", gives_way=3),
         _date("completion")._replace(header="Completion", gives_way=2),
