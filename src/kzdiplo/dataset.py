@@ -18,17 +18,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kzdiplo.contenthash import KEYS
 from kzdiplo.errors import UsageError
 
-if TYPE_CHECKING:
-    pass
-
 NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
-DATA_VERSION = "2026.12.1"
+DATA_VERSION = "2026.12.2"
 DATA_DATE = "2026-12-06"  # when the data of DATA_VERSION was fixed
 
 # CalVer year.month.serial, without leading zeros: 2026.12.1, 2027.1.12
