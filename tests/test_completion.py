@@ -36,6 +36,8 @@ def complete(db: Path, line: str) -> list[str]:
         ("kzdiplo show deal us-ex", "us-exim-critical-minerals-funding"),
         ("kzdiplo show partner U", "US"),
         ("kzdiplo deals --sort u", "usd"),
+        ("kzdiplo deals --stage si", "signed"),  # from the vocabulary (Click's shell_complete)
+        ("kzdiplo agreements --stage in", "in_force"),
     ],
 )
 def test_completion_from_the_database(seeded_db: Path, line: str, expected: str) -> None:
@@ -63,3 +65,11 @@ def test_a_hostile_key_is_never_offered(seeded_db: Path) -> None:
     ).stdout.decode()  # fmt: skip
     assert "us-exim-critical-minerals-funding" in offered
     assert not any(c in offered for c in "\x1b\x07\u202e") and "rm -rf" not in offered
+
+
+@pytest.mark.slow
+def test_stage_completes_every_stage_and_only_those(seeded_db: Path) -> None:
+    from kzdiplo.vocab import STAGES
+
+    assert complete(seeded_db, "kzdiplo deals --stage ") == sorted(STAGES)
+    assert complete(seeded_db, "kzdiplo deals --stage c") == ["cancelled", "completed"]

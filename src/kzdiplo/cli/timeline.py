@@ -79,15 +79,15 @@ def timeline(
     from rich.text import Text
 
     from kzdiplo import display, queries
-    from kzdiplo.cli.listing import filters_from
+    from kzdiplo.cli.listing import Asked, filters_from
     from kzdiplo.entities import ENTITIES
     from kzdiplo.render import data_console
     from kzdiplo.safetext import for_terminal
 
     with reading(ctx) as reader:
-        values = {"partner": partner, "year": year, "since": since, "until": until,
-                  "include_undated": include_undated, "limit": limit}  # fmt: skip
-        f = filters_from(reader, ENTITIES["event"], values)
+        asked = Asked(partner=partner, year=year, since=since, until=until,
+                      include_undated=include_undated, limit=limit)  # fmt: skip
+        f = filters_from(reader, ENTITIES["event"], asked)
         page = queries.list_records(reader, ENTITIES["event"], f)
         events = page.records
     if page.undated:
