@@ -15,9 +15,12 @@ import hashlib
 import json
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzdiplo.errors import UsageError
+
+if TYPE_CHECKING:  # the reader is imported when a hash is computed
+    from kzdiplo.reader import SqliteReader
 
 NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
@@ -77,7 +80,7 @@ def from_database(db: str, seconds: float | None = None) -> dict[str, Any]:
         reader.close()
 
 
-def _read_guarded(reader: Any, db: str, seconds: float | None) -> dict[str, Any]:
+def _read_guarded(reader: SqliteReader, db: str, seconds: float | None) -> dict[str, Any]:
     """as_document on an SQLite reader under sql's limits (a view of another's file can
     recurse without end or build huge values); a stop is one line naming the file."""
     import sqlite3

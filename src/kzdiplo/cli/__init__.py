@@ -63,13 +63,13 @@ def load_command(name: str) -> "Command":
     only its module is imported. Every command (and each command of a group) also takes
     ``--db`` after its name (hidden from its help: the root's help names it), and each
     command with a ``--format`` gets the output shorthands (common.output_options)."""
-    from importlib import import_module
-
     import typer.main
 
     target, summary = COMMANDS[name]
     module, attribute = target.split(":")
-    found = getattr(import_module(module), attribute)
+    # __import__ rather than importlib.import_module: the same import, and the one that
+    # `python -X importtime` reports (it does not see import_module's own line).
+    found = getattr(__import__(module, fromlist=[attribute]), attribute)
     if isinstance(found, typer.Typer):
         command: Command = typer.main.get_group(found)
     else:
