@@ -156,6 +156,13 @@ def test_db_after_a_group_command(seeded_db: Path) -> None:
     assert result.returncode == 0 and result.stdout.decode().strip() == str(seeded_db)
 
 
+def test_db_after_the_command_is_checked_as_before_it(tmp_path: Path) -> None:
+    for args in (["deals", "--db", ""], ["--db", " ", "deals"], ["db", "path", "--db", ""]):
+        result = run_process(*args, home=tmp_path)
+        assert result.returncode == 2, args
+        assert result.stderr == b"kzdiplo: error: --db needs a file path\n", args
+
+
 def test_help_imports_no_command_module(tmp_path: Path) -> None:
     """`kzdiplo --help` lists every command from cli.COMMANDS without importing one."""
     code = (
