@@ -12,6 +12,10 @@ kzdiplo's own configuration. On SQLite, for the migration:
 A rebuild still drops the table's own triggers and expression indexes: a migration that
 rebuilds a table must recreate its search-index and derived-state triggers and its
 ``*_date_order`` index (``kzdiplo db check`` reports missing ones).
+
+On PostgreSQL, after the migrations of a run, the noun views (migration 0010) are brought
+up to their tables' columns (``_refresh_noun_views``), so a migration that adds a column
+needs no step of its own for them.
 """
 
 from __future__ import annotations
@@ -51,6 +55,32 @@ def include_name(name: str | None, type_: str, _parents: object) -> bool:
     return not (type_ == "index" and name.endswith("_order"))
 
 
+# The views that are a whole table under the CLI's noun (migration 0010: SELECT *).
+NOUN_VIEWS = {"projects": "infrastructure_projects", "deposits": "mineral_deposits"}
+_COLUMNS_OF = (
+    "SELECT column_name FROM information_schema.columns "
+    "WHERE table_schema = current_schema() AND table_name = %(name)s ORDER BY ordinal_position"
+)
+
+
+def _columns(connection: Connection, name: str) -> list[str]:
+    return [r[0] for r in connection.exec_driver_sql(_COLUMNS_OF, {"name": name})]
+
+
+def _refresh_noun_views(connection: Connection) -> None:
+    """PostgreSQL expands a view's ``SELECT *`` once, when the view is made, so a column
+    that a later migration adds to the table would never reach it (SQLite expands it at
+    each query). A noun view whose columns are not its table's is made again from the
+    same ``SELECT *``: CREATE OR REPLACE keeps its grants, and may add columns only at
+    the end, which is where ADD COLUMN puts them (anything else fails the migration)."""
+    if connection.dialect.name != "postgresql":
+        return
+    for view, table in NOUN_VIEWS.items():
+        have = _columns(connection, view)
+        if have and have != _columns(connection, table):
+            connection.exec_driver_sql(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {table}")
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=_url(),
@@ -85,6 +115,7 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        _refresh_noun_views(connection)
         if is_sqlite:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:

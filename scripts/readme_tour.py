@@ -2,7 +2,9 @@
 
 Each ```console block that starts with ``$ kzdiplo`` lines is run in order, in one
 throwaway home directory (so the first command creates the default database, as for a
-new user), at 80 columns (a new terminal's width) without colour. Run it after changing
+new user), at 80 columns (a new terminal's width) without colour. Each ``$`` line runs
+in bash, as a reader would paste it (``"$(kzdiplo db path)"`` works), with this
+checkout's ``kzdiplo`` first on the PATH. Run it after changing
 
     .venv/bin/python scripts/readme_tour.py
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -22,21 +23,16 @@ README = ROOT / "README.md"
 BLOCK = re.compile(r"```console\n(.*?)```\n", re.S)
 
 
-def kzdiplo() -> list[str]:
-    script = Path(sys.executable).with_name("kzdiplo")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "kzdiplo"]
-
-
 def run_block(block: str, env: dict[str, str], cwd: Path, home: Path) -> str:
     out = []
     for line in block.splitlines():
-        if not line.startswith("$ kzdiplo "):
+        if not line.startswith("$ "):
             continue
         out.append(line)
-        args = shlex.split(line[len("$ kzdiplo ") :])
         result = subprocess.run(
-            [*kzdiplo(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-        )
+            ["bash", "-c", line[2:]], cwd=cwd, env=env, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
         text = (result.stderr + result.stdout).replace(str(home / "data"), "~/.local/share")
         out += [row.rstrip() for row in text.rstrip("\n").splitlines()]
     return "\n".join(out) + "\n"
@@ -50,8 +46,10 @@ def main() -> int:
         cwd.mkdir()
         (cwd / "docs").symlink_to(ROOT / "docs")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")}
+        bin_dir = Path(sys.executable).parent  # this checkout's kzdiplo
         env |= {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "COLUMNS": "80",
-                "NO_COLOR": "1", "TERM": "dumb"}  # fmt: skip
+                "NO_COLOR": "1", "TERM": "dumb",
+                "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"}  # fmt: skip
 
         def replace(match: re.Match[str]) -> str:
             block = match.group(1)

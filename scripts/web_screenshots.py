@@ -3,8 +3,9 @@
     python scripts/web_screenshots.py [--out docs]
 
 Builds a fresh seeded SQLite file in a temporary folder, writes `kzdiplo report` there
-and photographs its index (1280 px wide) and a record page (390 px, a phone), then
-starts `kzdiplo serve` on a free local port and photographs its facets, with Debian's
+and photographs its index (1280 px wide, and 390 px: a phone) and a record page (390
+px), then starts `kzdiplo serve` on a free local port and photographs its home page, the
+records table and a record page at 1280x900 (the first screen a person sees), with Debian's
 Chromium through Playwright (no browser download; every request that would leave the
 machine is blocked and the script fails if there was one).
 """
@@ -34,6 +35,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 SHOTS = [  # (page in the report, width, height, file under --out)
     ("index.html", 1280, 1400, "report-index-1280.png"),
+    ("index.html", 390, 1400, "report-index-390.png"),
     ("records/deal-kz-us-washington-agreements-value.html", 390, 1600, "report-record-390.png"),
 ]
 
@@ -68,7 +70,7 @@ def main() -> int:
                 page.goto((site / page_name).as_uri())
                 page.screenshot(path=str(args.out / name))
                 print(f"wrote {args.out / name}")
-            _serve_shot(browser, db, args.out / "serve-facets-1280.png", blocked)
+            _serve_shots(browser, db, args.out, blocked)
             browser.close()
     if blocked:
         print(f"requests left the machine: {blocked}", file=sys.stderr)
@@ -76,8 +78,15 @@ def main() -> int:
     return 0
 
 
-def _serve_shot(browser: object, db: Path, target: Path, blocked: list[str]) -> None:
-    """The facet boxes of Datasette's records table: partners, roles, sectors, years."""
+SERVE_SHOTS = [  # (path in kzdiplo serve, file under --out): each the first 1280x900
+    ("/", "serve-home-1280.png"),
+    ("/kzdiplo/records", "serve-records-1280.png"),
+    ("/-/kzdiplo/record/deal/kz-us-washington-agreements-value", "serve-record-1280.png"),
+]
+
+
+def _serve_shots(browser: object, db: Path, out: Path, blocked: list[str]) -> None:
+    """The first screen of serve's home page, records table and a record page."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -100,9 +109,10 @@ def _serve_shot(browser: object, db: Path, target: Path, blocked: list[str]) -> 
                 else (blocked.append(route.request.url), route.abort())
             ),
         )
-        page.goto(url + "/kzdiplo/records")
-        page.locator(".facet-results").screenshot(path=str(target))
-        print(f"wrote {target}")
+        for path, name in SERVE_SHOTS:
+            page.goto(url + path)
+            page.screenshot(path=str(out / name))
+            print(f"wrote {out / name}")
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -110,3 +110,41 @@ def png_size(png: bytes) -> tuple[int, int]:
     """Width and height from a PNG's IHDR chunk."""
     assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+# Every piece of text matching a selector, as drawn: its computed font size times the
+# scale its SVG is drawn at (1 for HTML); hidden elements are left out.
+_SMALLEST_TEXT = """(selector) => {
+    let smallest = Infinity, where = "";
+    for (const el of document.querySelectorAll(selector)) {
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || el.getClientRects().length === 0) continue;
+        const style = getComputedStyle(el);
+        if (style.display === "none" || style.visibility === "hidden") continue;
+        let size = parseFloat(style.fontSize);
+        if (el instanceof SVGElement) size *= el.getScreenCTM().a;
+        if (size < smallest) { smallest = size; where = el.textContent.trim().slice(0, 40); }
+    }
+    return [smallest, where];
+}"""
+
+
+def smallest_text(page: Any, selector: str) -> tuple[float, str]:
+    """The smallest text a person sees among ``selector``'s elements, in CSS pixels,
+    and the start of that text (Infinity when nothing shows)."""
+    smallest, where = page.evaluate(_SMALLEST_TEXT, selector)
+    return float(smallest), str(where)
+
+
+def placed_records(db: Path) -> int:
+    """How many records of the SQLite file ``db`` have coordinates (any table with a
+    ``latitude`` column)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return sum(
+            conn.execute(f'SELECT count(*) FROM "{t}" WHERE latitude IS NOT NULL').fetchone()[0]
+            for t in tables
+            if "latitude" in [c[1] for c in conn.execute(f'PRAGMA table_info("{t}")')]
+        )

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,18 @@ def run_process(
     return subprocess.run(
         [*kzdiplo_command(), *args], capture_output=True, env=full_env, input=input, timeout=120
     )
+
+
+def row_of(table: str, key: str, keys: Iterable[str]) -> str:
+    """The lines of one record in a drawn table: after the rule under the headers, or
+    after the key line of the record before (``keys``: every key on the page), down to
+    its own key line (the key printed whole under its row)."""
+    lines = table.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.strip() == key)
+    others = set(keys)
+    start = end
+    while start > 0 and lines[start - 1].strip() not in others:
+        if set(lines[start - 1].strip()) <= {"─", " "}:
+            break
+        start -= 1
+    return "\n".join(lines[start : end + 1])

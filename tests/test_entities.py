@@ -1,13 +1,11 @@
-"""The entity registry and the column lists derived from the models: each check names
-the file to change when the models and what reads them drift apart."""
+"""The entity registry against the models, and the columns the read path finds in the
+database: each check names the file to change when they drift apart."""
 
 import io
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from kzdiplo import entities, models, queries, table_columns
+from kzdiplo import entities, fields, models, queries
 from kzdiplo.access import open_reader
 from kzdiplo.entities import ENTITIES
 from kzdiplo.export import plain_fields
@@ -15,64 +13,58 @@ from kzdiplo.records import SECTIONS
 from kzdiplo.render import flatten, write_csv
 from tests.cli_helpers import run_json
 
-REGENERATE = "src/kzdiplo/table_columns.py is stale: run `python -m kzdiplo.entities`"
-
-# Columns that the load format gives as one nested field (loader._row writes them,
-# queries.shape reads them back): prefix -> field.
-GROUPED = {
-    "date_": "date", "started_": "started", "completion_": "completion",
-    "amount_": "amount", "cost_": "cost", "capacity_": "capacity",
-}  # fmt: skip
-GROUPED_COLUMNS = {
-    "currency": "amount", "approximate": "amount", "qualifier": "amount",
-    "latitude": "coordinates", "longitude": "coordinates", "location_precision": "coordinates",
-}  # fmt: skip
 DERIVED = {"id"}  # the database's own key
-DERIVED_PREFIXES = ("usd_",)  # computed from the amount at load time (kzdiplo.money)
 
 
 def load_field(column: str) -> str | None:
     """The load record field a table column is read from (None: derived, not loaded)."""
-    if column in DERIVED or column.startswith(DERIVED_PREFIXES):
+    if column in DERIVED:
         return None
-    if column in GROUPED_COLUMNS:
-        return GROUPED_COLUMNS[column]
-    for prefix, name in GROUPED.items():
-        if column.startswith(prefix):
-            return name
+    grouped = fields.BY_COLUMN.get(column)  # one of a nested field's columns
+    if grouped is not None:
+        return None if grouped.derived_from else grouped.key  # USD: from the amount
     return column.removesuffix("_id")
 
 
-def test_generated_columns_match_the_models() -> None:
+def test_the_database_has_the_models_columns_and_references(seeded_db: Path) -> None:
+    """What the read path asks the database (Reader.columns and Reader.references) is
+    what the models define; a migration that drifts from its model fails here."""
+    reader = open_reader(str(seeded_db))
+    try:
+        for entity in ENTITIES.values():
+            table = models.Base.metadata.tables[entity.table]
+            assert set(reader.columns(entity.table)) == {c.name for c in table.columns}
+            assert reader.references(entity.table) == models.references(entity.table)
+    finally:
+        reader.close()
+
+
+def test_the_declared_columns_are_the_models() -> None:
+    """Each column an entity declares (for the CLI, before a database is open) is in its
+    table, and each table with a column that some entity declares declares it too."""
+    declared = set().union(*(e.declared_columns for e in ENTITIES.values()))
     for entity in ENTITIES.values():
-        table = models.Base.metadata.tables[entity.table]
-        assert table_columns.COLUMNS[entity.table] == tuple(c.name for c in table.columns), (
-            REGENERATE
-        )
-        references = {
-            c.name: next(iter(c.foreign_keys)).column.table.name
-            for c in table.columns
-            if c.foreign_keys and next(iter(c.foreign_keys)).column.table.name in entities.BY_TABLE
-        }
-        assert table_columns.REFERENCES[entity.table] == references, REGENERATE
-    assert set(table_columns.COLUMNS) == set(entities.BY_TABLE), REGENERATE
-
-
-def test_the_generated_file_is_what_the_generator_writes() -> None:
-    path = Path(table_columns.__file__)
-    assert path.read_text(encoding="utf-8") == entities.generate(), REGENERATE
+        columns = models.Base.metadata.tables[entity.table].c
+        for column in declared:
+            assert entity.has(column) == (column in columns), (
+                f"entities.py: {entity.name}'s declared_columns and {column}"
+            )
 
 
 def test_each_entity_names_its_model_and_load_record() -> None:
     for entity in ENTITIES.values():
-        model = getattr(models, entity.model, None)
-        assert model is not None, f"entities.py: models has no class {entity.model}"
-        assert model.__tablename__ == entity.table, f"entities.py: {entity.name}'s table"
-        assert SECTIONS[entity.plural].__name__ == entity.record, (
-            f"entities.py: the load section {entity.plural} is read with "
-            f"{SECTIONS[entity.plural].__name__}, not {entity.record}"
+        assert entity.model.__tablename__ == entity.table, f"entities.py: {entity.name}'s table"
+        assert entity.record is SECTIONS[entity.plural], (
+            f"records.py: SECTIONS has no load record for {entity.plural}"
         )
-        assert entity.label in entity.columns, f"entities.py: {entity.name}'s label column"
+        staged = "stages" in entity.record.model_fields
+        assert entity.has_stages == staged == ("stage" in entity.model.__table__.c), (
+            f"entities.py: {entity.name}'s has_stages, its load record's stages and its "
+            "table's stage column disagree"
+        )
+        assert entity.label in entity.model.__table__.c, (
+            f"entities.py: {entity.name}'s label column"
+        )
         for link_table in (models.Citation, models.Party, models.RecordSector):
             assert entity.link in link_table.__table__.c, (
                 f"models.py: {link_table.__tablename__} has no {entity.link}"
@@ -87,7 +79,7 @@ def test_every_model_column_is_loaded_exported_and_documented() -> None:
             if field is not None:
                 assert field in fields, (
                     f"{entity.table}.{column.name}: add the field {field!r} to "
-                    f"{entity.record} in src/kzdiplo/records.py (the load format)"
+                    f"{entity.record.__name__} in src/kzdiplo/records.py (the load format)"
                 )
             assert column.comment, (
                 f"{entity.table}.{column.name}: give it comment= in src/kzdiplo/models.py "
@@ -111,8 +103,33 @@ def test_every_plain_load_field_is_in_the_listing_record(seeded_db: Path) -> Non
         reader.close()
 
 
-def test_linked_records_follow_the_references() -> None:
-    labels = {e.name: [label for label, _, _ in entities.referrers(e)] for e in ENTITIES.values()}
+def test_every_derived_key_of_a_listing_record_is_described(seeded_db: Path) -> None:
+    """What a listing record holds beyond its table's columns and grouped fields is
+    described once, in entities.LISTING_KEYS (the spreadsheet and the served table read
+    it); ``sources`` has a sheet and a page section of its own."""
+    reader = open_reader(str(seeded_db))
+    try:
+        for entity in ENTITIES.values():
+            record = queries.csv_template(reader, entity)
+            own = {*reader.columns(entity.table), *fields.FIELDS, "sources"}
+            for key in record:
+                assert key in own or key in entities.LISTING_KEYS, (
+                    f"{entity.plural}: the listing record's {key!r} is not described: add "
+                    "it to LISTING_KEYS in src/kzdiplo/entities.py"
+                )
+    finally:
+        reader.close()
+
+
+def test_linked_records_follow_the_references(seeded_db: Path) -> None:
+    reader = open_reader(str(seeded_db))
+    try:
+        labels = {
+            e.name: [label for label, _, _ in queries.referrers(reader, e)]
+            for e in ENTITIES.values()
+        }
+    finally:
+        reader.close()
     assert labels == {
         "agreement": ["parts", "deals", "events"],
         "deal": ["parts", "events"],
@@ -122,34 +139,27 @@ def test_linked_records_follow_the_references() -> None:
     }
 
 
-def test_a_new_nullable_column_reaches_every_output(
-    seeded_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A column added to a table (as a migration would) and to the generated list (as
-    regenerating would) reaches listing JSON, show and CSV with no other edit."""
+def test_a_column_added_to_the_database_reaches_listing_show_and_csv(seeded_db: Path) -> None:
+    """A column added to a table (as a migration would) reaches listing JSON, show and
+    CSV with no other edit: the read path takes the columns from the database.
+    tests/test_new_column.py makes the same probe through the model and a migration."""
     conn = sqlite3.connect(seeded_db)
     conn.execute("ALTER TABLE deals ADD COLUMN audit_note TEXT")
     conn.execute("UPDATE deals SET audit_note = 'checked' WHERE id = (SELECT min(id) FROM deals)")
     conn.commit()
     conn.close()
-    columns = {**table_columns.COLUMNS, "deals": (*table_columns.COLUMNS["deals"], "audit_note")}
-    monkeypatch.setattr(entities, "COLUMNS", columns)
-    entities._select.cache_clear()
+    reader = open_reader(str(seeded_db))
     try:
-        reader = open_reader(str(seeded_db))
-        try:
-            deal = ENTITIES["deal"]
-            listed = queries.list_records(reader, deal, queries.Filters(limit=None)).records
-            assert {r["audit_note"] for r in listed} == {"checked", None}
-            slug = next(r["slug"] for r in listed if r["audit_note"])
-            assert queries.get_record(reader, deal, slug)["audit_note"] == "checked"
-            out = io.StringIO()
-            write_csv([flatten(r) for r in listed], out)
-            assert "audit_note" in out.getvalue().splitlines()[0].split(",")
-        finally:
-            reader.close()
+        deal = ENTITIES["deal"]
+        listed = queries.list_records(reader, deal, queries.Filters(limit=None)).records
+        assert {r["audit_note"] for r in listed} == {"checked", None}
+        slug = next(r["slug"] for r in listed if r["audit_note"])
+        assert queries.get_record(reader, deal, slug)["audit_note"] == "checked"
+        out = io.StringIO()
+        write_csv([flatten(r) for r in listed], out)
+        assert "audit_note" in out.getvalue().splitlines()[0].split(",")
     finally:
-        entities._select.cache_clear()
+        reader.close()
 
 
 def test_the_listing_commands_show_every_column(seeded_db: Path) -> None:
@@ -159,7 +169,7 @@ def test_the_listing_commands_show_every_column(seeded_db: Path) -> None:
         records = run_json(seeded_db, entity.plural, "--limit", "0")
         assert records, entity.plural
         keys = set(records[0])
-        for column in entity.columns:
+        for column in (c.name for c in models.Base.metadata.tables[entity.table].columns):
             shown = column.removesuffix("_id") if column != "id" else column
             assert shown in keys or load_field(column) in keys or column.startswith("usd_"), (
                 f"{entity.plural}: {column} is missing from the listing"

@@ -93,6 +93,11 @@ CASES = {
         "deals.yaml: deals[0]",
         "citations",
     ),
+    "a deal overlapping itself": (
+        lambda f: _edit(f["deals.yaml"], "deals", 0, lambda r: r.update(overlaps=r["slug"])),
+        "deals.yaml: deals[0]",
+        "overlaps: a deal cannot overlap itself",
+    ),
     "unknown field": (
         lambda f: _edit(f["deals.yaml"], "deals", 0, _set("price", 5)),
         "deals.yaml: deals[0]",

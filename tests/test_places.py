@@ -80,6 +80,26 @@ def test_places_in_kazakhstan_are_inside_its_bounding_box(db: sqlite3.Connection
         assert low <= lon <= high, (noun, slug, where, lon)
 
 
+def test_a_place_abroad_is_in_the_country_its_text_names(db: sqlite3.Connection) -> None:
+    """Where a place's text ends with a country ("..., Russia"), the gazetteer entry its
+    coordinates cite is in that country: a town named like the country ("Russia", Ohio)
+    is not taken for it."""
+    script = _script()
+    checked = 0
+    for noun, slug, where, lat, _lon, _precision in _located(db):
+        country = script._country(where.rsplit(",", 1)[-1]) if "," in where else None
+        if lat is None or country is None:
+            continue
+        summary = db.execute(
+            "SELECT summary FROM citation_details WHERE record_type = ? AND record_key = ? "
+            "AND field = 'coordinates'",
+            (noun, slug),
+        ).fetchone()[0]
+        assert f", {country}) is at" in summary, (noun, slug, where, summary)
+        checked += 1
+    assert checked >= 5
+
+
 def test_geojson_listings_show_points(seeded_db: Path) -> None:
     """`kzdiplo events|projects|deposits -f geojson` give Points (there were none before)."""
     for noun in ("events", "projects", "deposits"):

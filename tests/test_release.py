@@ -105,7 +105,8 @@ def test_changelog_lists_what_changed_since_the_previous_release(
     assert run(new, "load", str(EXAMPLE)).exit_code == 0
     # Same data version, different data: refused, so no two releases share a version.
     same = run(new, "release", "--out", str(tmp_path / "new"), "--previous", str(tmp_path / "old"))
-    assert same.exit_code == 1 and "bump DATA_VERSION" in same.stderr
+    assert same.exit_code == 2 and "--data-version" in same.stderr
+    assert "dataset.py" not in same.stderr  # nobody edits the source to release data
     _release(new, tmp_path / "new", "--previous", str(tmp_path / "old"), "--force")
     changelog = (tmp_path / "new" / "CHANGELOG.md").read_text(encoding="utf-8")
     slug = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["events"][0]["slug"]
@@ -159,3 +160,66 @@ def test_every_partial_date_is_released_with_its_edtf(seeded_db: Path, tmp_path:
         assert str(struct_time_to_date(parsed.lower_strict())) == row["start"], row
         assert str(struct_time_to_date(parsed.upper_strict())) == row["end"], row
     assert {"2035/2036", "2023-01~/2023-04~"} <= {r["edtf"] for r in rows}
+
+
+def _headings(folder: Path) -> list[str]:
+    changelog = (folder / "CHANGELOG.md").read_text(encoding="utf-8")
+    return [line for line in changelog.splitlines() if line.startswith("## ")]
+
+
+@pytest.mark.slow
+def test_data_version_names_a_release_of_changed_data(seeded_db: Path, tmp_path: Path) -> None:
+    """Before, the only way to release changed data under a new version was to edit
+    DATA_VERSION in src/kzdiplo/dataset.py, which a pip install cannot do."""
+    _release(seeded_db, tmp_path / "old")
+    new = tmp_path / "new.db"
+    new.write_bytes(seeded_db.read_bytes())
+    assert run(new, "load", str(EXAMPLE)).exit_code == 0
+    previous = ("--previous", str(tmp_path / "old"))
+    for bad in ("2026.13.1", "v2", "2026.12", "2026.012.1", "2026.12.0", "x" * 500):
+        refused = run(new, "release", "--out", str(tmp_path / "new"), *previous,
+                      "--data-version", bad)  # fmt: skip
+        assert refused.exit_code == 2, (bad, refused.stderr)
+        assert refused.stderr.startswith("kzdiplo: error: --data-version")
+        assert refused.stderr.count("\n") == 1 and len(refused.stderr) < 200
+        assert "year.month.serial" in refused.stderr and "Traceback" not in refused.stderr
+        assert not (tmp_path / "new").exists()
+    older = run(new, "release", "--out", str(tmp_path / "new"), *previous,
+                "--data-version", "2026.1.7")  # fmt: skip
+    assert older.exit_code == 2 and f"older than the previous release's {DATA_VERSION}" in (
+        older.stderr
+    )
+    year, month, serial = DATA_VERSION.split(".")
+    bumped = f"{year}.{month}.{int(serial) + 1}"
+    _release(new, tmp_path / "new", *previous, "--data-version", bumped)
+    folder = tmp_path / "new"
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    citation = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
+    manifest = json.loads((folder / ".kzdiplo-release.json").read_text(encoding="utf-8"))
+    assert package["version"] == citation["version"] == manifest["version"] == bumped
+    assert [h.split()[1] for h in _headings(folder)] == [bumped, DATA_VERSION]
+    # The next release of the same data keeps the version it was given.
+    _release(new, tmp_path / "again", "--previous", str(folder))
+    again = json.loads((tmp_path / "again" / ".kzdiplo-release.json").read_text("utf-8"))
+    assert again["version"] == bumped
+    assert [h.split()[1] for h in _headings(tmp_path / "again")] == [bumped, DATA_VERSION]
+
+
+@pytest.mark.slow
+def test_one_changelog_section_per_version(seeded_db: Path, tmp_path: Path) -> None:
+    """Before, --force (and any re-release of one version) wrote a second section under
+    the same version's heading."""
+    _release(seeded_db, tmp_path / "first")
+    _release(seeded_db, tmp_path / "same", "--previous", str(tmp_path / "first"))
+    assert _headings(tmp_path / "same") == _headings(tmp_path / "first")
+    assert (tmp_path / "same" / "CHANGELOG.md").read_text("utf-8") == (
+        tmp_path / "first" / "CHANGELOG.md"
+    ).read_text("utf-8")
+    new = tmp_path / "new.db"
+    new.write_bytes(seeded_db.read_bytes())
+    assert run(new, "load", str(EXAMPLE)).exit_code == 0
+    _release(new, tmp_path / "forced", "--previous", str(tmp_path / "first"), "--force")
+    assert len(_headings(tmp_path / "forced")) == 1
+    changelog = (tmp_path / "forced" / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert changelog.index("### Added") < changelog.index("First release")
+    assert "### Earlier in this version" in changelog

@@ -32,12 +32,35 @@ def test_or_not_and_phrases(seeded_db: Path) -> None:
     assert phrase and phrase <= keys(seeded_db, "nuclear power plant")
 
 
+LONG_PHRASE = '"' + "tungsten " * 65 + '"'  # one phrase, but 65 words for the index to match
+
+
 @pytest.mark.parametrize(("query", "message"), [("OR tungsten", "OR needs a word before it"),
                                                  ("tungsten NOT", "NOT needs a word after it"),
-                                                 ("!!!", "nothing to search for")])  # fmt: skip
+                                                 ("!!!", "nothing to search for"),
+                                                 (LONG_PHRASE, "at most 64 words"),
+                                                 ("tungsten " * 5_000, "(this query has 45,000)")],
+                         ids=["OR first", "NOT last", "no word", "long phrase", "5,000 words"])  # fmt: skip
 def test_a_malformed_query_is_one_clear_error(seeded_db: Path, query: str, message: str) -> None:
     result = run(seeded_db, "search", query)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_query_past_the_length_cap_is_refused_before_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cost of a refused query does not grow with its length: the length is checked
+    before a word of it is split or folded (5,000 words once took 25 s)."""
+    from kzdiplo import queries
+    from kzdiplo.errors import UsageError
+
+    read: list[str] = []
+    monkeypatch.setattr(queries, "fold", lambda text: read.append(text) or text)
+    queries.search_terms("x" * queries.MAX_SEARCH_LENGTH)
+    assert len(read) == 1
+    with pytest.raises(UsageError, match="at most 64 words"):
+        queries.search_terms("tungsten " * 5_000)
+    assert len(read) == 1  # the long query was never read
 
 
 def test_a_leading_dash_goes_after_double_dash(seeded_db: Path) -> None:

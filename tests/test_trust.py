@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from kzdiplo.vocab import STAGES
-from tests.cli_helpers import run, run_json
+from tests.cli_helpers import row_of, run, run_json
 
 NOUNS = ("agreements", "deals", "deposits", "projects", "events")
 
@@ -225,9 +225,8 @@ def test_listings_mark_disputed_records_in_every_format(seeded_db: Path) -> None
     slug = "kz-cn-24-intergovernmental-agreements"  # "signed in Tianjin": disputed
     record = next(r for r in run_json(seeded_db, "agreements") if r["slug"] == slug)
     assert record["disputes"] >= 1 and "place" in record["disputed_fields"]
-    table = run(seeded_db, "agreements").stdout
-    line = next(line for line in table.splitlines() if slug in line)
-    assert "⚠" in line
+    slugs = [r["slug"] for r in run_json(seeded_db, "agreements")]
+    assert "⚠" in row_of(run(seeded_db, "agreements").stdout, slug, slugs)
     markdown = run(seeded_db, "agreements", "--format", "markdown").stdout
     assert "⚠" in next(line for line in markdown.splitlines() if slug in line)
     rows = csv.DictReader(io.StringIO(run(seeded_db, "agreements", "--format", "csv").stdout))
@@ -287,11 +286,9 @@ def test_a_package_shows_its_stated_count_and_how_much_is_itemised(seeded_db: Pa
     parts = [a for a in run_json(seeded_db, "agreements", "--limit", "0")
              if a["parent"] == package["slug"]]  # fmt: skip
     assert package["count"] == 29 and package["itemised"] == len(parts) > 0
-    line = next(
-        line for line in run(seeded_db, "agreements", "-p", "US").stdout.splitlines()
-        if package["slug"] in line
-    )  # fmt: skip
-    assert f"29 ({len(parts)}" in line
+    table = run(seeded_db, "agreements", "-p", "US").stdout
+    slugs = [a["slug"] for a in run_json(seeded_db, "agreements", "-p", "US")]
+    assert f"29 ({len(parts)}" in row_of(table, package["slug"], slugs)
 
 
 def test_a_load_that_leaves_out_links_keeps_them(seeded_db: Path, tmp_path: Path) -> None:

@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser import colours_in_png, guarded_page, launch, png_size
+from tests.browser import (
+    colours_in_png,
+    guarded_page,
+    launch,
+    png_size,
+    smallest_text,
+)
 from tests.cli_helpers import run
 
 pytestmark = pytest.mark.slow  # a Chromium browser (Playwright) over a built report
@@ -38,11 +44,19 @@ def _open(browser: Any, path: Path, width: int = 1280) -> Any:
     return page, guard
 
 
+def _dated_events(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM events WHERE date_start IS NOT NULL"
+        ).fetchone()
+    return int(count)
+
+
 def test_the_index_opens_with_no_request_leaving_the_machine(browser: Any, site: Path) -> None:
     page, guard = _open(browser, site / "index.html")
     assert page.locator("h1").inner_text() == "Kazakhstan's 2025 diplomacy"
-    for section in ("#timeline svg", "#money svg", "#map svg"):
-        assert page.locator(section).count() == 1, section
+    for section in ("#timeline .chart", "#money .chart", "#map svg.map"):
+        assert page.locator(section).count() >= 1, section
     page.locator("#records a[href^='records/']").first.click()
     page.wait_for_load_state("load")
     assert guard.blocked == []
@@ -51,22 +65,75 @@ def test_the_index_opens_with_no_request_leaving_the_machine(browser: Any, site:
 def test_the_timeline_has_one_bar_per_dated_event(
     browser: Any, site: Path, seeded_template: Path
 ) -> None:
-    with sqlite3.connect(seeded_template) as conn:
-        dated = conn.execute("SELECT count(*) FROM events WHERE date_start IS NOT NULL").fetchone()
     page, guard = _open(browser, site / "index.html")
-    bars = page.locator("#timeline svg rect.bar")
-    assert bars.count() == dated[0] > 5
-    per_day = float(page.locator("#timeline svg").get_attribute("data-px-per-day"))
-    early = page.locator("#timeline g[data-slug='kz-gas-supply-halt-to-china-2023'] rect.bar")
+    bars = page.locator("#timeline .chart .bar")
+    assert bars.count() == _dated_events(seeded_template) > 5
+    early = page.locator("#timeline li[data-slug='kz-gas-supply-halt-to-china-2023'] .bar")
     assert early.get_attribute("data-start") == "2023-01-01"
     assert early.get_attribute("data-precision") == "part_of_year"
-    days = float(early.get_attribute("width")) / per_day
-    assert days > 90, days  # Jan-Apr, several months, not a point on 1 January
-    shown = early.bounding_box()
-    month = page.locator("#timeline svg").bounding_box()["width"] * 30 * per_day / 1000
-    assert shown["width"] > 3 * month
-    label = page.locator("#timeline g[data-slug='kz-gas-supply-halt-to-china-2023'] text")
-    assert "part of a year" in label.text_content()
+    label = page.locator("#timeline li[data-slug='kz-gas-supply-halt-to-china-2023'] .label")
+    assert "part of a year" in label.inner_text()
+    # a year-only 2025 date spans the whole 2025 stretch of the axis, a day is a sliver
+    year = page.locator("#timeline .segment", has_text="2025").bounding_box()
+    whole = page.locator("#timeline li .bar[data-precision='year'][data-start='2025-01-01']")
+    assert abs(whole.first.bounding_box()["width"] - year["width"]) < 2
+    assert guard.blocked == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_timeline_gives_2025_most_of_its_width(browser: Any, site: Path, width: int) -> None:
+    """The busiest year (2025: nearly every event) takes most of the axis; the three
+    events of 2022-2024 share a folded stretch, each still drawn."""
+    page, guard = _open(browser, site / "index.html", width)
+    axis = page.locator("#timeline .axis").bounding_box()
+    year = page.locator("#timeline .segment", has_text="2025").bounding_box()
+    folded = page.locator("#timeline .segment.folded")
+    assert folded.count() >= 1 and "2022" in folded.first.inner_text()
+    assert year["width"] > 0.7 * axis["width"], (year, axis)
+    for slug in ("kz-gas-supply-halt-to-china-2023",):
+        bar = page.locator(f"#timeline li[data-slug='{slug}'] .bar").bounding_box()
+        assert bar["width"] >= 3 and axis["x"] <= bar["x"] < year["x"]
+    assert guard.blocked == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_chart_text_is_smaller_than_11_px(browser: Any, site: Path, width: int) -> None:
+    """On a phone the charts reflow rather than scale down: before, the timeline's and
+    the money chart's SVG text was drawn 4-5 px high at 390 px."""
+    page, guard = _open(browser, site / "index.html", width)
+    for chart in ("#timeline .chart", "#money .chart", "#map svg.map"):
+        assert page.locator(chart).count() >= 1, chart
+    smallest, where = smallest_text(page, "#timeline .chart *, #money .chart *, #map svg.map *")
+    assert smallest >= 11, (smallest, where)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    assert guard.blocked == []
+
+
+def test_every_chart_has_its_figures_as_a_table(
+    browser: Any, site: Path, seeded_template: Path
+) -> None:
+    with sqlite3.connect(seeded_template) as conn:
+        dated = conn.execute("SELECT count(*) FROM events WHERE date_start IS NOT NULL").fetchone()
+        placed = sum(
+            conn.execute(f"SELECT count(*) FROM {t} WHERE latitude IS NOT NULL").fetchone()[0]
+            for t in (
+                "agreements",
+                "deals",
+                "mineral_deposits",
+                "infrastructure_projects",
+                "events",
+            )
+            if "latitude" in [c[1] for c in conn.execute(f"PRAGMA table_info({t})")]
+        )
+    page, guard = _open(browser, site / "index.html", 390)
+    assert page.locator("#timeline table.figures tbody tr").count() == dated[0]
+    rows = page.locator("#money .chart li.money-row").count()
+    assert page.locator("#money table.figures tbody tr").count() == rows > 3
+    assert page.locator("#map table.places tbody tr").count() == placed > 0
+    drawn = page.locator("#map svg.map g.place").evaluate_all(
+        "gs => gs.reduce((n, g) => n + Number(g.dataset.count), 0)"
+    )
+    assert drawn == placed  # every placed record is on a map, none dropped
     assert guard.blocked == []
 
 
@@ -164,7 +231,7 @@ def test_the_map_draws_placed_records_by_precision_and_lists_the_rest() -> None:
 
 def test_money_keeps_ranges_nearly_unpriced_and_stages() -> None:
     from kzdiplo.queries import NO_STAGE
-    from kzdiplo.web.svg import money
+    from kzdiplo.web.svg import money, money_table
 
     def stage(usd: dict[str, Any] | None, unpriced: int = 0) -> dict[str, Any]:
         return {"usd_from_partner": usd, "usd_to_partner": None, "unpriced_deals": unpriced}
@@ -174,12 +241,14 @@ def test_money_keeps_ranges_nearly_unpriced_and_stages() -> None:
         "announced": stage({"low": 17 * 10**9, "high": 17 * 10**9, "approximate": True}, 1),
         NO_STAGE: stage(None, 2),
     }}  # fmt: skip
-    svg = money([partner])
-    assert svg.count('class="money-row"') == 3
-    assert 'data-stage="signed"' in svg and 'data-stage="announced"' in svg
-    assert '<line class="range"' in svg and "$14–15 bn" in svg  # a range, with end caps
-    assert 'fill="none"' in svg and "≈ $17 bn + 1 unpriced" in svg  # "nearly": hollow and ≈
-    assert "2 unpriced deal(s)" in svg  # counted, not drawn
+    chart = money([partner])
+    assert chart.count('class="money-row"') == 3
+    assert 'data-stage="signed"' in chart and 'data-stage="announced"' in chart
+    assert 'class="range"' in chart and "$14–15 bn" in chart  # a range, with end caps
+    assert 'class="dot hollow"' in chart and "≈ $17 bn + 1 unpriced" in chart  # "nearly"
+    assert "2 unpriced deal(s)" in chart  # counted, not drawn
+    table = money_table([partner])
+    assert table.count("<tr><td>") == 3 and "$14–15 bn" in table
 
 
 def test_only_web_links_become_links() -> None:

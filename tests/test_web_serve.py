@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.browser import colours_in_png, guarded_page, launch, png_size
+from tests.browser import (
+    colours_in_png,
+    guarded_page,
+    launch,
+    placed_records,
+    png_size,
+    smallest_text,
+)
 from tests.cli_helpers import ENV, kzdiplo_command, run_process
 
 pytestmark = pytest.mark.slow  # a Chromium browser (Playwright) against a served site
@@ -152,7 +159,7 @@ def test_a_record_page_shows_the_quote_and_marks_summaries(browser: Any, server:
 
 def test_canned_queries_and_metadata(server: str) -> None:
     meta = _get_json(server + "/-/metadata.json")
-    assert "Code licence: MIT" in meta["description_html"] and "CC BY 4.0" in meta["license"]
+    assert "code licence: MIT" in meta["about"] and "CC BY 4.0" in meta["license"]
     tables = meta["databases"]["kzdiplo"]["tables"]
     assert tables["records"]["columns"]["years"] and tables["agreements"]["description"]
     signed = _get_json(server + "/kzdiplo/signed_with_partner.json?partner=US&_shape=array")
@@ -208,3 +215,140 @@ def test_a_javascript_url_in_loaded_data_never_becomes_a_link(
             schemes = page.evaluate("[...document.links].map(a => a.protocol)")
             assert set(schemes) <= {"http:", "https:"}, (path, schemes)
             page.close()
+
+
+def _top(page: Any, selector: str) -> float:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return float(box["y"])
+
+
+def test_a_table_page_opens_on_rows_and_facets(browser: Any, server: str) -> None:
+    """At 1280x900 the first rows and every facet are above the fold; the column notes
+    are one click away (before: a screen of them, facets 1,100-1,500 px down)."""
+    page, guard = _open(browser, server, "/kzdiplo/records")
+    rows = page.locator("table.rows-and-columns tbody tr")
+    assert rows.count() > 3
+    assert rows.nth(2).bounding_box()["y"] < 900  # three rows in the first screen
+    facets = page.locator(".facet-info")
+    assert facets.count() == 6
+    assert all(facets.nth(i).bounding_box()["y"] < 900 for i in range(6))
+    notes = page.get_by_text("JSON array of sector slugs")
+    assert not any(notes.nth(i).is_visible() for i in range(notes.count()))
+    page.locator("details.columns summary").click()
+    assert page.locator("details.columns").get_by_text("JSON array of sector slugs").is_visible()
+    assert guard.blocked == []
+
+
+def test_long_texts_are_cut_and_open_on_a_click(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/kzdiplo/records?_sort=title")
+    cell = page.locator("td.col-quotes details.long").first
+    summary = cell.locator("summary")
+    full = cell.evaluate("d => d.textContent.length")
+    assert len(summary.inner_text()) < 80 < full
+    tallest = page.locator("table.rows-and-columns tbody tr").evaluate_all(
+        "rows => Math.max(...rows.slice(0, 20).map(r => r.getBoundingClientRect().height))"
+    )
+    assert tallest < 200, tallest  # a row is a few lines, not a screen
+    summary.click()
+    assert cell.evaluate("d => d.open")
+    assert guard.blocked == []
+
+
+def test_the_home_page_leads_with_the_records_and_the_questions(browser: Any, server: str) -> None:
+    from kzdiplo.dataset import LICENCE
+    from kzdiplo.web.serve import CANNED
+
+    page, guard = _open(browser, server, "/")
+    kinds = page.locator(".home-kinds a").all_inner_texts()
+    for word in ("agreements", "deals", "events", "partners"):
+        assert any(word in k for k in kinds), (word, kinds)
+    assert _top(page, ".home-kinds") < _top(page, ".questions") < 900
+    titles = page.locator(".questions a").all_inner_texts()
+    assert titles == [q["title"] for q in CANNED.values()]
+    assert page.locator("body").inner_text().count(LICENCE) == 1  # before: three times
+    page.get_by_role("link", name="Money by partner and stage").click()
+    page.wait_for_load_state("load")
+    assert page.title().startswith("Money by partner and stage")  # before: the raw SQL
+    money = page.locator("td.col-usd_from_high").all_inner_texts()
+    money = [m.strip() for m in money]
+    assert money and all(m == "" or m.startswith(("$", "≈ $")) for m in money), money[:5]
+    assert "$" in money[0] and not any(m.isdigit() for m in money)  # not 30111929027
+    assert page.locator("body").inner_text().count(LICENCE) == 1
+    page.goto(server + "/kzdiplo/deals?currency__not=USD&usd_rate__notblank=1")
+    rates = [r.strip() for r in page.locator("td.col-usd_rate").all_inner_texts()]
+    assert rates and all(float(r) > 0 for r in rates), rates  # a rate is not money
+    assert all("$" in m for m in page.locator("td.col-usd_low").all_inner_texts())
+    assert guard.blocked == []
+
+
+def test_a_record_page_leads_with_its_facts(browser: Any, server: str) -> None:
+    page, guard = _open(browser, server, "/-/kzdiplo/record/deal/kz-us-washington-agreements-value")
+    facts = page.locator("table.facts th").all_inner_texts()
+    assert facts[:3] == ["amount", "usd", "date"] and "stage" in facts and "parties" in facts
+    assert "$17 bn" in page.locator("table.facts td").first.inner_text()
+    wording = page.locator("table.facts td q").first  # the source's words, not run together
+    assert wording.evaluate("q => getComputedStyle(q, '::before').content") == '"\u201c"'
+    not_stated = page.locator("p.not-stated").inner_text()
+    assert not_stated.startswith("Not stated:") and "stake" in not_stated
+    assert page.locator("table.facts").bounding_box()["y"] < 400
+    assert _top(page, "table.facts") < _top(page, "h2:has-text('Citations')")
+    assert guard.blocked == []
+
+
+def test_the_map_shows_every_placed_record(
+    browser: Any, server: str, seeded_template: Path
+) -> None:
+    placed = placed_records(seeded_template)
+    page, guard = _open(browser, server, "/-/kzdiplo/map")
+    drawn = page.locator("svg.map g.place").evaluate_all(
+        "gs => gs.reduce((n, g) => n + Number(g.dataset.count), 0)"
+    )
+    assert drawn == placed > 0
+    assert page.locator("table.places tbody tr").count() == placed
+    with sqlite3.connect(seeded_template) as conn:
+        (sites,) = conn.execute(
+            "SELECT (SELECT count(*) FROM mineral_deposits WHERE latitude IS NULL) + "
+            "(SELECT count(*) FROM infrastructure_projects WHERE latitude IS NULL)"
+        ).fetchone()
+    assert page.locator("ul.unplaced li").count() == sites > 0  # listed, not dropped
+    assert guard.blocked == []
+
+
+def test_no_map_without_coordinates(browser: Any, seeded_db: Path) -> None:
+    """A database whose records have no coordinates gets no empty grid: the map page
+    says so and the home page does not offer a map."""
+    with sqlite3.connect(seeded_db) as conn:
+        for table in ("mineral_deposits", "infrastructure_projects", "events"):
+            conn.execute(f"UPDATE {table} SET latitude = NULL, longitude = NULL, "
+                         "location_precision = NULL")  # fmt: skip
+    assert placed_records(seeded_db) == 0
+    with serving(seeded_db) as url:
+        page, guard = _open(browser, url, "/-/kzdiplo/map")
+        assert page.locator("svg").count() == 0
+        assert page.get_by_text("No record has coordinates yet.").count() == 1
+        page.goto(url + "/")
+        assert page.get_by_role("link", name="placed on the map").count() == 0
+        assert guard.blocked == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/kzdiplo/records", "/kzdiplo/money_by_partner_and_stage", "/-/kzdiplo/map",
+     "/-/kzdiplo/record/deal/kz-us-washington-agreements-value"],
+)  # fmt: skip
+def test_on_a_phone_nothing_scrolls_sideways_or_shrinks(
+    browser: Any, server: str, path: str
+) -> None:
+    """At 390x844 no page is wider than the phone (before: a canned query's SQL made
+    the page 1,220 px wide) and no map label is drawn under 11 px (they give way to the
+    table that names every place)."""
+    page, guard = guarded_page(browser, (server + "/",), 390)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server + path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    smallest, where = smallest_text(page, "svg.map *, .facts *, .home-kinds *")
+    assert smallest >= 11, (smallest, where)
+    if "record/" in path:
+        assert _top(page, "table.facts") < 844  # the facts in the first screen
+    assert guard.blocked == []

@@ -40,6 +40,9 @@ def test_a_sheet_per_record_table_with_described_columns(seeded_db: Path, tmp_pa
     assert "date_edtf" in [c.value for c in events[1]]
     described = {(r[0], r[1]): r[2] for r in book["about"].iter_rows(min_row=6, values_only=True)}
     assert described[("deals", "amount_low")]
+    # A grouped value's parts are described by the column that stores each (fields.py).
+    assert described[("deals", "amount_currency")] == "ISO 4217 code"
+    assert described[("deposits", "coordinates_latitude")].startswith("WGS 84 latitude")
     assert "EDTF" in described[("events", "date_edtf")]
     with sqlite3.connect(seeded_db) as conn:
         citations = conn.execute("SELECT count(*) FROM citations").fetchone()[0]
@@ -118,3 +121,43 @@ def test_control_characters_are_shown_not_refused(seeded_db: Path, tmp_path: Pat
     row = next(r for r in sheet.iter_rows(min_row=2) if r[headers.index("slug")].value == slug)
     shown = row[headers.index("title")].value
     assert shown == for_terminal(title, multiline=True) and "\u241b]52" in shown, shown
+
+
+@pytest.mark.slow
+def test_every_sheet_has_filters_a_frozen_header_and_widths_from_its_content(
+    seeded_db: Path, tmp_path: Path
+) -> None:
+    """Before, no sheet had a filter and every column kept Excel's default width (13):
+    slugs were cut and one-letter flags took as much room as quotes."""
+    from openpyxl.utils import get_column_letter
+
+    from kzdiplo.xlsx import MAX_WIDTH, MIN_WIDTH
+
+    book = _export(seeded_db, tmp_path)
+    for sheet in book.worksheets:
+        header_row = 5 if sheet.title == "about" else 1
+        last = get_column_letter(sheet.max_column)
+        assert sheet.auto_filter.ref == f"A{header_row}:{last}{sheet.max_row}", sheet.title
+        assert sheet.freeze_panes == f"A{header_row + 1}", sheet.title
+        widths = {}
+        for index, column in enumerate(sheet.iter_cols(min_row=header_row), start=1):
+            header = column[0].value
+            longest = max(len(line) for c in column if c.value is not None
+                          for line in str(c.value).splitlines())  # fmt: skip
+            width = sheet.column_dimensions[get_column_letter(index)].width
+            assert MIN_WIDTH <= width <= MAX_WIDTH, (sheet.title, header, width)
+            # the longest line fits, unless it is longer than the cap
+            assert width >= min(longest, MAX_WIDTH), (sheet.title, header, width, longest)
+            widths[header] = width
+        if sheet.title == "deals":
+            longest_slug = max(len(s) for s in _column(sheet, "slug"))
+            assert widths["slug"] >= min(longest_slug, MAX_WIDTH)
+            assert widths["summary"] == MAX_WIDTH  # summaries are long: capped
+            assert widths["amount_currency"] < 20  # the header's width, not a default
+            assert "usd_rate" in widths  # before, dropped as if it were usd_rate_date's parent
+
+
+def _column(sheet: openpyxl.worksheet.worksheet.Worksheet, header: str) -> list[str]:
+    headers = [c.value for c in sheet[1]]
+    at = headers.index(header)
+    return [str(r[at]) for r in sheet.iter_rows(min_row=2, values_only=True) if r[at] is not None]

@@ -123,7 +123,7 @@ def claim_text(claim: dict[str, Any], open_q: str = "\u201c", close_q: str = "\u
 
 def _dataset_note(d: dict[str, Any]) -> str:
     return (f"Data version {d['version']} ({d['date']}), content {d['content_hash']}; "
-            f"made with {d['software']}; licence {d['license']} for the compilation")  # fmt: skip
+            f"made with {d['software']}; licence {dataset.LICENCE_SHORT}")  # fmt: skip
 
 
 def _date_parts(value: str) -> list[int]:

@@ -2,17 +2,23 @@
 
 The data version is the version of the seed data, separate from the code version
 (``kzdiplo.__version__``): a code release that changes no fact keeps it, a corrected
-quote bumps it. It lives here, in one constant, because ``seeds/`` holds only data and
-the loader reads every file there; bump it (CalVer: year.month.serial) whenever the seed
-data changes, and ``kzdiplo release`` stamps it on the package, CITATION.cff and the
-CHANGELOG. The content hash pins the exact data whatever the version says: two databases
-with the same facts have the same hash, whatever their row ids or load history.
+quote bumps it. The shipped seeds' version lives here, in one constant, because
+``seeds/`` holds only data and the loader reads every file there; the project bumps it
+(CalVer: year.month.serial) whenever the seed data changes. Someone who releases their
+own data (the seeds plus their loads) names its version with ``kzdiplo release
+--data-version``, which :func:`edition` checks; ``release`` stamps it on the package,
+CITATION.cff and the CHANGELOG. The content hash pins the exact data whatever the version
+says: two databases with the same facts have the same hash, whatever their row ids or
+load history.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +32,63 @@ NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
 DATA_VERSION = "2026.12.1"
 DATA_DATE = "2026-12-06"  # when the data of DATA_VERSION was fixed
-LICENSE_ID = "CC-BY-4.0"  # the compilation; facts and quotes keep their sources' terms
+LICENSE_ID = "CC-BY-4.0"  # the compilation's licence, as SPDX names it
+LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
+# The licence sentence every page and export prints (its one home): the compilation is
+# ours to license, the facts and quotes keep their sources' terms; the code is apart.
+LICENCE = "Compilation: CC BY 4.0; facts and quotes: their sources' terms"
+LICENCE_SHORT = f"{LICENSE_ID} for the compilation"  # where a line has no room for more
+CODE_LICENCE = "MIT"
+
+# CalVer year.month.serial, without leading zeros: 2026.12.1, 2027.1.12
+VERSION_FORMAT = re.compile(
+    r"(?P<year>[1-9][0-9]{3})\.(?P<month>[1-9][0-9]?)\.(?P<serial>[1-9][0-9]*)"
+)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """A data version and the day its data was fixed, as a release stamps them."""
+
+    version: str
+    date: str  # ISO 8601 day
+
+    def order(self) -> tuple[int, int, int]:
+        """The version as numbers, so 2026.12.2 sorts after 2026.9.10."""
+        match = VERSION_FORMAT.fullmatch(self.version)
+        assert match is not None  # every Edition is checked by edition() or shipped
+        return int(match["year"]), int(match["month"]), int(match["serial"])
+
+
+SHIPPED = Edition(DATA_VERSION, DATA_DATE)
+
+
+def edition(version: str | None, today: dt.date | None = None) -> Edition:
+    """The edition a release stamps: the shipped seeds' own, or ``version`` (from
+    ``--data-version``) dated ``today`` (UTC by default). A version not in the CalVer
+    form year.month.serial is bad input."""
+    if version is None or version == DATA_VERSION:
+        return SHIPPED
+    match = VERSION_FORMAT.fullmatch(version)
+    if match is None or not 1 <= int(match["month"]) <= 12:
+        shown = version if len(version) <= 40 else version[:40] + "..."
+        raise UsageError(
+            f"--data-version {shown!r}: expected year.month.serial, such as "
+            f"{next_version(SHIPPED.version)} (no leading zeros)"
+        )
+    day = today or dt.datetime.now(dt.UTC).date()
+    return Edition(version, day.isoformat())
+
+
+def next_version(version: str, today: dt.date | None = None) -> str:
+    """The version that follows ``version``: the next serial in its month, or serial 1
+    of the current month once the month has changed."""
+    day = today or dt.datetime.now(dt.UTC).date()
+    match = VERSION_FORMAT.fullmatch(version)
+    if match and (int(match["year"]), int(match["month"])) >= (day.year, day.month):
+        return f"{match['year']}.{match['month']}.{int(match['serial']) + 1}"
+    return f"{day.year}.{day.month}.1"
+
 
 # The stable key of each load-format section (everything else is keyed by slug).
 KEYS = {"countries": "code"}

@@ -12,6 +12,7 @@ from kzdiplo.vocab import PAYER_ROLES, RECIPIENT_ROLES
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "RUB": "₽"}
 UNKNOWN = "—"
+SHORT = 20  # a source's words for a date longer than this are a sentence, not a date
 
 
 def _number(value: float) -> str:
@@ -62,6 +63,8 @@ def partial_date(date: dict[str, Any] | None) -> str:
     if precision == "day":
         text = start.isoformat() if start == end else f"{start.isoformat()}–{end:%d}"
         if start != end and (start.year, start.month) != (end.year, end.month):
+            text = f"{start.isoformat()}–{end:%m-%d}"
+        if start.year != end.year:
             text = f"{start.isoformat()}–{end.isoformat()}"
     elif precision == "month":
         text = start.strftime("%b %Y")
@@ -69,16 +72,22 @@ def partial_date(date: dict[str, Any] | None) -> str:
         text = str(start.year)
     elif precision == "years":
         text = f"{start.year}–{end.year}"
-    elif date.get("text"):
-        text = date["text"]
+    elif date.get("text") and len(date["text"]) <= SHORT:
+        text = date["text"]  # the source's own words: "early 2023"
     else:
         text = f"{start:%b}–{end:%b %Y}" if start.year == end.year else f"{start}–{end}"
     return f"~{text} (inferred)" if date.get("inferred") else text
 
 
+def party(partner: dict[str, Any]) -> str:
+    """A partner as people read it: a country by its code (KZ, US, EU), an organisation
+    by its name (its slug is a key for commands, not for reading)."""
+    return str(partner["key"] if partner.get("type") == "country" else partner["name"])
+
+
 def partners(record: dict[str, Any], roles: tuple[str, ...] | None = None) -> str:
-    keys = [p["key"] for p in record.get("partners", []) if roles is None or p["role"] in roles]
-    return ", ".join(dict.fromkeys(keys)) or UNKNOWN
+    names = [party(p) for p in record.get("partners", []) if roles is None or p["role"] in roles]
+    return ", ".join(dict.fromkeys(names)) or UNKNOWN
 
 
 def package_count(record: dict[str, Any]) -> str:
@@ -108,7 +117,7 @@ def disputes(record: dict[str, Any]) -> str:
 
 
 def flows(record: dict[str, Any]) -> str:
-    """Who pays and who receives: ``us-exim → KZ``."""
+    """Who pays and who receives: ``US Export-Import Bank → KZ``."""
     payers = partners(record, PAYER_ROLES)
     recipients = partners(record, RECIPIENT_ROLES)
     if any(p["role"] == "co-financier" for p in record.get("partners", [])):

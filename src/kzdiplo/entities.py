@@ -2,21 +2,35 @@
 record, sorts and dates. The loader, queries, export, CLI, completion and checks read it.
 
 Adding a kind of record is one entry here, its model (models.py), its load record
-(records.py) and its migration; ``python -m kzdiplo.entities`` then regenerates the
-column lists (table_columns.py) that the read path uses instead of importing
-SQLAlchemy.
+(records.py) and its migration. A table's columns are not listed here: the read path
+asks the open database for them (``Reader.columns``); an entry names only the few
+columns the CLI must know before a database is open (which options a listing takes).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from kzdiplo.table_columns import COLUMNS, REFERENCES
+from kzdiplo.fields import COORDINATES, FIELDS, USD, Grouped
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from kzdiplo.models import Base
 
 
-def _date_sort(prefix: str) -> str:
-    return f"(t.{prefix}_start IS NULL), t.{prefix}_start, t.{prefix}_end, t.id"
+def _date_sort(key: str) -> str:
+    """Earliest first by the range a partial date may fall in; unknown dates last."""
+    start, end = FIELDS[key].names["start"], FIELDS[key].names["end"]
+    return f"(t.{start} IS NULL), t.{start}, t.{end}, t.id"
+
+
+def _high_sort(key: str, *then: str) -> str:
+    """Smallest first by an amount's upper figure (then its ``then`` figures); unknown
+    amounts last."""
+    names = [FIELDS[key].names[n] for n in ("high", *then)]
+    return f"(t.{names[0]} IS NULL), {', '.join(f't.{n}' for n in names)}, t.id"
 
 
 class Entity(NamedTuple):
@@ -25,8 +39,6 @@ class Entity(NamedTuple):
     name: str  # singular, as in ``kzdiplo show agreement``
     plural: str  # the listing command and the load file's section
     table: str
-    model: str  # its class in kzdiplo.models (named, so the read path needs no SQLAlchemy)
-    record: str  # its class in kzdiplo.records
     date: str | None  # prefix of the partial date that --year/--since/--until use
     sorts: dict[str, str]
     default_sort: str
@@ -34,6 +46,30 @@ class Entity(NamedTuple):
     # What a listing selects beyond the table's own columns, and the joins it needs.
     extra_columns: tuple[str, ...] = ()
     extra_joins: tuple[str, ...] = ()
+    # Its grouped fields (kzdiplo.fields), in the order the loader writes their columns.
+    grouped: tuple[str, ...] = ()
+    # Sources give its stage over time (a stage column and stage_changes rows).
+    has_stages: bool = False
+    # Its sectors include those of the records it refers to: a visit about a tungsten
+    # deal is a minerals event (``related_sectors``; --sector matches either).
+    linked_sectors: bool = False
+    # Its plain columns that decide, before a database is open, which listing options
+    # apply (--kind, --stage, --status...); its grouped fields' columns are known from
+    # ``grouped``. tests/test_entities.py checks both against the models.
+    declared_columns: frozenset[str] = frozenset()
+
+    @property
+    def model(self) -> type[Base]:
+        """Its SQLAlchemy class, the one mapped to its table (SQLAlchemy is imported on
+        first use: the read path never asks)."""
+        return _model(self.table)
+
+    @property
+    def record(self) -> type[BaseModel]:
+        """Its load record, the pydantic class of its section (imported on first use)."""
+        from kzdiplo.records import SECTIONS
+
+        return SECTIONS[self.plural]
 
     @property
     def link(self) -> str:
@@ -41,36 +77,46 @@ class Entity(NamedTuple):
         return f"{self.name}_id"
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return COLUMNS[self.table]
+    def fields(self) -> tuple[Grouped, ...]:
+        """The converters of its grouped fields."""
+        return tuple(FIELDS[key] for key in self.grouped)
 
     @property
-    def select(self) -> str:
-        """``SELECT ... FROM <table> t [JOIN ...]``: every column of the table, each
-        reference to another record as that record's slug (``parent_id`` -> ``parent``)."""
-        return _select(self.name)
+    def priced(self) -> bool:
+        """Its amounts are converted to US dollars (``--min-usd``, the USD sort)."""
+        return USD in self.fields
+
+    @property
+    def placed(self) -> bool:
+        """Sources may place it on a map (GeoJSON output)."""
+        return COORDINATES in self.fields
 
     def has(self, column: str) -> bool:
-        return column in COLUMNS[self.table]
+        """Whether its table has ``column``: a declared plain column or a grouped field's."""
+        return column in self.declared_columns or any(column in f.columns for f in self.fields)
 
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
         Entity(
-            "agreement", "agreements", "agreements", "Agreement", "AgreementIn", "date",
+            "agreement", "agreements", "agreements", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id",
              "count": "(t.count IS NULL), t.count, t.id"},
             "date",
+            grouped=("date",), has_stages=True,
+            declared_columns=frozenset({"kind", "stage"}),
             extra_columns=(
                 "(SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised",
             ),
         ),
         Entity(
-            "deal", "deals", "deals", "Deal", "DealIn", "date",
+            "deal", "deals", "deals", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id",
-             "usd": "(t.usd_high IS NULL), t.usd_high, t.usd_low, t.id"},
+             "usd": _high_sort("usd", "low")},
             "date",
+            grouped=("date", "amount", "usd"), has_stages=True,
+            declared_columns=frozenset({"kind", "stage"}),
             extra_columns=("ox.overlaps", "ox.overlap_note"),
             extra_joins=(
                 "LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note "
@@ -79,25 +125,54 @@ ENTITIES: dict[str, Entity] = {
             ),
         ),
         Entity(
-            "deposit", "deposits", "mineral_deposits", "MineralDeposit", "DepositIn", None,
+            "deposit", "deposits", "mineral_deposits", None,
             {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
-            "name", "name",
+            "name", "name", grouped=("coordinates",),
+            declared_columns=frozenset({"commodity", "status"}),
         ),
         Entity(
-            "project", "projects", "infrastructure_projects", "InfrastructureProject",
-            "ProjectIn", "started",
+            "project", "projects", "infrastructure_projects", "started",
             {"name": "lower(t.name), t.id", "started": _date_sort("started"),
              "completion": _date_sort("completion"),
-             "cost": "(t.cost_high IS NULL), t.cost_high, t.id"},
+             "cost": _high_sort("cost")},
             "name", "name",
+            grouped=("coordinates", "started", "completion", "cost", "capacity"),
+            declared_columns=frozenset({"kind", "status"}),
         ),
         Entity(
-            "event", "events", "events", "Event", "EventIn", "date",
+            "event", "events", "events", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
-            "date",
+            "date", grouped=("date", "coordinates"), linked_sectors=True,
+            declared_columns=frozenset({"kind"}),
         ),
     )
 }  # fmt: skip
+
+# What a listing record holds beyond its table's own columns, and what each means: the
+# SELECT's joins (a reference as the slug it names) and what queries.attach adds. The
+# spreadsheet, the views and the served records table describe these keys from here.
+LISTING_KEYS = {
+    "partners": "Its parties: each partner's key (an ISO code or an organisation's slug) and role",
+    "sectors": "Its sectors' slugs",
+    "related_sectors": "Events: the sectors of the records it concerns (an event about a "
+    "minerals deal is a minerals event)",
+    "itemised": "Packages: how many of its documents are records of their own (parts)",
+    "stages": "Stage history: each stage with its date and source",
+    "discrepancies": "Sources that say otherwise (disagreement) or more precisely (refinement)",
+    "source_count": "How many sources cite the record",
+    "independent_sources": "How many independent origins those sources rest on (a "
+    "republication counts with its origin)",
+    "disputes": "How many disagreements a second source raises against it",
+    "disputed_fields": "The fields they disagree on",
+    "parent": "The slug of the package it is part of, if any",
+    "overlaps": "The slug of a deal whose money this one overlaps (counted once), if any",
+    "overlap_note": "How the two overlap",
+    "event": "The slug of the event it was announced at, if any",
+    "agreement": "The slug of the agreement it belongs to, if any",
+    "deal": "The slug of the deal it concerns, if any",
+    "deposit": "The slug of the deposit it concerns, if any",
+    "project": "The slug of the project it concerns, if any",
+}
 
 BY_TABLE = {e.table: e for e in ENTITIES.values()}
 BY_PLURAL = {e.plural: e for e in ENTITIES.values()}
@@ -109,75 +184,9 @@ LINKS = {**PARTNER_LINKS, **{e.plural: e.link for e in ENTITIES.values()}}
 
 
 @functools.cache
-def _select(name: str) -> str:
-    e = ENTITIES[name]
-    columns, joins = [], []
-    for column in COLUMNS[e.table]:
-        target = REFERENCES[e.table].get(column)
-        if target is None:
-            columns.append(f"t.{column}")
-            continue
-        alias = column.removesuffix("_id")
-        columns.append(f"r_{alias}.slug AS {alias}")
-        joins.append(f"LEFT JOIN {target} r_{alias} ON r_{alias}.id = t.{column}")
-    joins.extend(e.extra_joins)
-    return "\n".join(
-        [f"SELECT {', '.join([*columns, *e.extra_columns])}", f"FROM {e.table} t", *joins]
+def _model(table: str) -> type[Base]:
+    from kzdiplo.models import Base
+
+    return next(
+        m.class_ for m in Base.registry.mappers if getattr(m.class_, "__tablename__", "") == table
     )
-
-
-def referrers(e: Entity) -> list[tuple[str, Entity, str]]:
-    """(label, kind, column) for each kind of record that points at ``e``: its parts
-    (``parent_id``) first, then e.g. the deals and events of an agreement."""
-    found = []
-    for other in ENTITIES.values():
-        for column, target in REFERENCES[other.table].items():
-            if target == e.table:
-                label = "parts" if column == "parent_id" else other.plural
-                found.append((label, other, column))
-    return sorted(found, key=lambda f: f[0] != "parts")
-
-
-def generate() -> str:
-    """table_columns.py as the models define it (SQLAlchemy imported here only)."""
-    import textwrap
-
-    from kzdiplo import models
-
-    tables = sorted({e.table for e in ENTITIES.values()})
-    columns, references = [], []
-    for name in tables:
-        table = models.Base.metadata.tables[name]
-        names = textwrap.wrap(", ".join(f'"{c.name}"' for c in table.columns), 88)
-        columns.append(f'    "{name}": (\n        ' + "\n        ".join(names) + ",\n    ),")
-        refs = {
-            c.name: next(iter(c.foreign_keys)).column.table.name
-            for c in table.columns
-            if c.foreign_keys and next(iter(c.foreign_keys)).column.table.name in BY_TABLE
-        }
-        pairs = "".join(f'        "{k}": "{v}",\n' for k, v in refs.items())
-        references.append(f'    "{name}": {{\n{pairs}    }},' if refs else f'    "{name}": {{}},')
-    return "\n".join(
-        [
-            '"""The columns of each record table, generated from kzdiplo.models by',
-            "``python -m kzdiplo.entities`` (do not edit: tests/test_entities.py fails when",
-            'it differs from the models). The read path uses it so as not to import SQLAlchemy."""',
-            "",
-            "COLUMNS: dict[str, tuple[str, ...]] = {",
-            *columns,
-            "}  # fmt: skip",
-            "# Each column that refers to another record, and that record's table.",
-            "REFERENCES: dict[str, dict[str, str]] = {",
-            *references,
-            "}  # fmt: skip",
-            "",
-        ]
-    )
-
-
-if __name__ == "__main__":
-    from pathlib import Path
-
-    target = Path(__file__).with_name("table_columns.py")
-    target.write_text(generate(), encoding="utf-8")
-    print(f"wrote {target}")

@@ -15,8 +15,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kzdiplo import __version__
+from kzdiplo import __version__, dataset
 from kzdiplo.entities import BY_PLURAL, ENTITIES
+from kzdiplo.fields import AMOUNT, COST, DATE, DATES, FIELDS, drop_empty
 from kzdiplo.files import atomic_path, sqlite_read_uri
 from kzdiplo.queries import Filters, attach, list_records
 from kzdiplo.reader import Reader
@@ -27,15 +28,6 @@ from kzdiplo.safetext import web_link
 
 if TYPE_CHECKING:
     from kzdiplo.files import FolderWriter
-
-LICENSE = (
-    "Facts and quotes: their sources' terms (each source row has its URL); compilation: CC BY 4.0"
-)
-
-
-def _drop_empty(record: dict[str, Any]) -> dict[str, Any]:
-    """Leave out what is unknown: the load format reads a missing field as NULL."""
-    return {k: v for k, v in record.items() if v not in (None, [], "") and v is not False}
 
 
 def _said(s: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +42,7 @@ SHARE_FIELD = "share:"  # a stated share's citation: field share:<partner key>
 def _citations(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The record's citations, less those of its parties' shares (written with them)."""
     return [
-        _drop_empty(_said(s) | {"field": s["field"], "note": s["note"]})
+        drop_empty(_said(s) | {"field": s["field"], "note": s["note"]})
         for s in record["sources"]
         if not (s["field"] or "").startswith(SHARE_FIELD)
     ]
@@ -65,28 +57,22 @@ def _party(record: dict[str, Any], party: dict[str, Any]) -> dict[str, Any]:
         cited = next(s for s in record["sources"] if s["field"] == field)
         stated = {"percent": share["percent"]} if share["percent"] is not None else {
             "low": share["low"], "high": share["high"]}  # fmt: skip
-        out["share"] = _drop_empty(stated | {"text": share["text"]}) | _said(cited)
+        out["share"] = drop_empty(stated | {"text": share["text"]}) | _said(cited)
     return out
 
 
 def _stages(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        _drop_empty(
-            {"stage": s["stage"], "date": _stage_date(s["date"])} | _said(s) | {"note": s["note"]}
+        drop_empty(
+            {"stage": s["stage"], "date": DATE.to_load(s["date"])} | _said(s) | {"note": s["note"]}
         )
         for s in record.get("stages", [])
     ]
 
 
-def _stage_date(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not value:
-        return None
-    return _drop_empty({k: value[k] for k in ("start", "end", "precision", "text")})
-
-
 def _discrepancies(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        _drop_empty({"field": d["field"], "source": d["source"], "says": d["says"],
+        drop_empty({"field": d["field"], "source": d["source"], "says": d["says"],
                      "record_says": d["record_says"], "note": d["note"]})
         | ({} if d["kind"] == "disagreement" else {"kind": d["kind"]})
         for d in record.get("discrepancies", [])
@@ -98,40 +84,46 @@ _DERIVED = ("id", "sources", "source_count", "independent_sources", "disputes",
             "disputed_fields", "related_sectors")  # fmt: skip
 
 
-def _date(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    # EDTF is derived from the range for readers: the load format does not take it.
-    return _drop_empty({k: v for k, v in value.items() if k != "edtf"}) if value else None
-
-
-# The load record's fields that _record writes in a shape of its own; every other field
-# of a record's load class is written as the listing holds it.
-_SHAPED = frozenset({"slug", "date", "started", "completion", "amount", "cost", "parties",
-                     "sectors", "citations", "discrepancies", "stages"})  # fmt: skip
+# The load record's fields that _record writes in a shape of its own, and (after every
+# plain field, in this order: the JSON export's key order is part of its hash) the
+# grouped fields written there; every other field, a grouped one included, is written
+# where the load record has it, as kzdiplo.fields gives it to a load file.
+_SHAPED = frozenset({"slug", "parties", "sectors", "citations", "discrepancies", "stages"})
+_LAST = (*(d.key for d in DATES), AMOUNT.key, COST.key)
 
 
 def plain_fields(section: str) -> list[str]:
-    """The fields of ``section``'s load record that the export copies as they are."""
-    return [f for f in SECTIONS[section].model_fields if f not in _SHAPED]
+    """The fields of ``section``'s load record that the export copies as they are (a
+    grouped field converted to the load format)."""
+    return [f for f in SECTIONS[section].model_fields if f not in _SHAPED and f not in _LAST]
 
 
-def _record(section: str, r: dict[str, Any]) -> dict[str, Any]:
+def _loaded(key: str, value: Any) -> Any:
+    """A listing record's value as the load format gives it."""
+    return FIELDS[key].to_load(value) if key in FIELDS else value
+
+
+def _beyond_the_load_format(reader: Reader, section: str, record: dict[str, Any]) -> list[str]:
+    """The table's plain columns (as the database has them) that its load record does not
+    name yet: a column a migration added. The export writes them too, so no stored fact
+    is left out (``kzdiplo load`` of such a file names the field records.py lacks)."""
+    known = {*SECTIONS[section].model_fields, "id"}
+    table = BY_PLURAL[section].table
+    return [c for c in reader.columns(table) if c not in known and c in record]
+
+
+def _record(section: str, r: dict[str, Any], beyond: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"slug": r["slug"]}
-    out |= {f: r[f] for f in plain_fields(section)}
-    for key in ("date", "started", "completion"):
-        if key in r:
-            out[key] = _date(r[key])
-    for key in ("amount", "cost"):
-        if r.get(key):
-            out[key] = _drop_empty(dict(r[key])) | {"low": r[key]["low"], "high": r[key]["high"]}
-    if out.get("capacity"):
-        out["capacity"] = _drop_empty(dict(out["capacity"]))
+    out |= {f: _loaded(f, r[f]) for f in plain_fields(section)}
+    out |= {c: r[c] for c in beyond}
+    out |= {f: _loaded(f, r[f]) for f in _LAST if f in r}
     out["parties"] = [_party(r, p) for p in r["partners"]]
     out["sectors"] = r["sectors"]
     out["citations"] = _citations(r)
     out["discrepancies"] = _discrepancies(r)
     if "stages" in r:
         out["stages"] = _stages(r)
-    return _drop_empty(out)
+    return drop_empty(out)
 
 
 def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -142,7 +134,7 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
         "FROM sources s LEFT JOIN source_links l ON l.source_id = s.id "
         "LEFT JOIN sources o ON o.id = l.derived_from_id ORDER BY s.id"
     ):
-        yield "sources", _drop_empty(_stringify(source))
+        yield "sources", drop_empty(_stringify(source))
     for sector in _topological(reader.rows(
         "SELECT s.id, s.slug, s.name, p.slug AS parent, s.aliases, s.description, s.parent_id "
         "FROM sectors s LEFT JOIN sectors p ON p.id = s.parent_id ORDER BY s.id"
@@ -150,7 +142,7 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
         sector["aliases"] = aliases_of(sector["aliases"])
         yield (
             "sectors",
-            _drop_empty({k: v for k, v in sector.items() if k not in ("id", "parent_id")}),
+            drop_empty({k: v for k, v in sector.items() if k not in ("id", "parent_id")}),
         )
     yield from _countries(reader)
     organizations = reader.rows(
@@ -164,14 +156,15 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
         org["discrepancies"] = _discrepancies(org)
         yield (
             "organizations",
-            _drop_empty({k: v for k, v in org.items() if k not in _DERIVED}),
+            drop_empty({k: v for k, v in org.items() if k not in _DERIVED}),
         )
     for section in (s for s in SECTIONS if s in BY_PLURAL):  # load order
         entity = BY_PLURAL[section]
         # By label, then parents before their parts: a stable order that loads back.
         records = list_records(reader, entity, Filters(limit=None, sort=entity.label)).records
+        beyond = _beyond_the_load_format(reader, section, records[0]) if records else []
         for record in _parents_before_parts(records):
-            yield section, _record(section, record)
+            yield section, _record(section, record, beyond)
 
 
 def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -226,7 +219,7 @@ def _countries(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
         out["summary"] = country["summary"]
         out["citations"] = _citations(country)
         out["discrepancies"] = _discrepancies(country)
-        yield "countries", _drop_empty(out)
+        yield "countries", drop_empty(out)
 
 
 def as_document(reader: Reader, progress: Callable[[], None] | None = None) -> dict[str, Any]:
@@ -392,7 +385,8 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
             "A sourced relational database: every record cites the sentence it rests on "
             "(see the citations table and the citation_details view)."
         ),
-        "license": LICENSE,
+        "license": dataset.LICENCE,
+        "license_url": dataset.LICENSE_URL,
         "source": first["title"],
         "about": f"kzdiplo {__version__}",
         "databases": {"kzdiplo": {"tables": described}},

@@ -16,26 +16,25 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kzdiplo import models
 from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
+from kzdiplo.fields import DATE, FIELDS, USD
 from kzdiplo.loadfile import Entry, LoadFileError, records
-from kzdiplo.money import to_usd
-from kzdiplo.partialdate import empty_columns
+from kzdiplo.money import UsdFigure, to_usd
 from kzdiplo.records import SECTIONS
 from kzdiplo.resolve import aliases_of
-from kzdiplo.table_columns import REFERENCES
 
 TABLES: dict[str, Table] = {
     "sources": cast(Table, models.Source.__table__),
     "sectors": cast(Table, models.Sector.__table__),
     "countries": cast(Table, models.Country.__table__),
     "organizations": cast(Table, models.Organization.__table__),
-    **{e.plural: getattr(models, e.model).__table__ for e in ENTITIES.values()},
+    **{e.plural: cast(Table, e.model.__table__) for e in ENTITIES.values()},
 }
 PARTIES: Table = cast(Table, models.Party.__table__)
 RECORD_SECTORS: Table = cast(Table, models.RecordSector.__table__)
@@ -78,7 +77,7 @@ class Item:
 
     @property
     def key(self) -> str:
-        return self.record.code if self.section == "countries" else self.record.slug
+        return str(getattr(self.record, self.record.key_field))
 
     def where(self, field_name: str | None = None) -> str:
         place = f"{self.file}: {self.section}[{self.index}] {self.key!r}"
@@ -193,8 +192,8 @@ def _take(
 def _validate(
     path: Path, section: str, index: int, raw: Any, problems: list[str], line: str = ""
 ) -> Item | None:
-    model: type[BaseModel] = SECTIONS[section]
-    key = raw.get("code" if section == "countries" else "slug") if isinstance(raw, dict) else None
+    model = SECTIONS[section]
+    key = raw.get(model.key_field) if isinstance(raw, dict) else None
     at = f" ({line})" if line else ""
     where = f"{path}{at}: {section}[{index}]" + (f" {clip(repr(key), 80)}" if key else "")
     if not isinstance(raw, dict):
@@ -251,7 +250,7 @@ class _Keys:
         self.conn = conn
         self.ids: dict[str, dict[str, int | None]] = {}
         for section, table in TABLES.items():
-            key = table.c.code if section == "countries" else table.c.slug
+            key = table.c[SECTIONS[section].key_field]
             rows = conn.execute(select(key, table.c.id)).all()
             self.ids[section] = {k: i for k, i in rows}
 
@@ -288,8 +287,8 @@ def _references() -> dict[str, dict[str, str]]:
     for e in ENTITIES.values():
         found[e.plural] = {
             column.removesuffix("_id"): BY_TABLE[table].plural
-            for column, table in REFERENCES[e.table].items()
-            if order.index(BY_TABLE[table].plural) <= order.index(e.plural)
+            for column, table in models.references(e.table).items()
+            if table in BY_TABLE and order.index(BY_TABLE[table].plural) <= order.index(e.plural)
         }
     return found
 
@@ -322,8 +321,6 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
         if party.share is not None:
             where = item.where(f"parties.{i}.share")
             problems.extend(_check_cited(where, party.share.cited, texts))
-    if item.section == "deals" and record.overlaps == record.slug:
-        problems.append(f"{item.where('overlaps')}: a deal cannot overlap itself")
     origin = record.derived_from if item.section == "sources" else None
     if origin is not None and origin not in texts:
         problems.append(f"{item.where('derived_from')}: unknown source {record.derived_from!r}")
@@ -351,7 +348,7 @@ def _check_shares(item: Item) -> list[str]:
     shared = [(i, p.share) for i, p in enumerate(getattr(record, "parties", [])) if p.share]
     if not shared:
         return []
-    if item.section != "deals":
+    if "amount" not in type(record).model_fields:  # a share is a part of the amount
         return [f"{item.where(f'parties.{shared[0][0]}.share')}: only a deal's parties have shares"]
     amount = record.amount
     if amount is None:
@@ -426,7 +423,8 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
     for item in bundle:  # in load order, so a record may name earlier ones
         problems.extend(_check(item, keys, texts, iso))
         keys.ids[item.section].setdefault(item.key, None)
-        if item.section == "deals":
+        entity = BY_PLURAL.get(item.section)
+        if entity is not None and entity.priced:  # its amount converts to US dollars
             problems.extend(_check_usd(item, published))
     for item in bundle.items["deals"]:  # checked once every record of the run is known
         for name, section in (("event", "events"), ("overlaps", "deals")):
@@ -530,17 +528,9 @@ def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
     return problems
 
 
-# Columns a record field fills, where they are not the field's own name (``*``: a prefix).
-_FIELD_COLUMNS = {
-    "date": ("date_*",),
-    "started": ("started_*",),
-    "completion": ("completion_*",),
-    "amount": ("amount_*", "currency", "approximate", "qualifier", "usd_*"),
-    "cost": ("cost_*",),
-    "capacity": ("capacity_*",),
-    "coordinates": ("latitude", "longitude", "location_precision"),
-    "relationship": ("relationship_level",),
-}
+# Columns a plain record field fills, where they are not the field's own name (grouped
+# fields name theirs in kzdiplo.fields).
+_FIELD_COLUMNS = {"relationship": ("relationship_level",)}
 
 
 def _given(item: Item, bundle: Bundle, row: dict[str, Any]) -> dict[str, Any]:
@@ -554,6 +544,9 @@ def _given(item: Item, bundle: Bundle, row: dict[str, Any]) -> dict[str, Any]:
             patterns.append(f"{name}_id")
         elif name in ("text", "text_file"):
             continue
+        elif name in FIELDS:
+            patterns.extend(c for f in FIELDS.values() if name in (f.key, f.derived_from)
+                            for c in f.columns)  # fmt: skip
         else:
             patterns.extend(_FIELD_COLUMNS.get(name, (name,)))
     if item.section == "sources" and item.key not in bundle.source_texts:
@@ -681,17 +674,12 @@ def _check_usd(item: Item, published: dict[str, Any]) -> list[str]:
     return []
 
 
-def _amount_columns(amount: Any, prefix: str, currency: str, approximate: str) -> dict[str, Any]:
-    return {
-        f"{prefix}_low": amount.low if amount else None,
-        f"{prefix}_high": amount.high if amount else None,
-        currency: amount.currency if amount else None,
-        approximate: amount.approximate if amount else False,
-    }
-
-
-def _date(value: Any, prefix: str) -> dict[str, Any]:
-    return value.resolve().columns(prefix) if value is not None else empty_columns(prefix)
+def _usd(item: Item, published: dict[str, Any]) -> UsdFigure | None:
+    """The deal's amount in US dollars (None: it states no amount)."""
+    amount = item.record.amount
+    if amount is None:
+        return None
+    return to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
 
 
 def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> dict[str, Any]:
@@ -701,12 +689,7 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         f"{name}_id": keys.id(target, getattr(r, name))
         for name, target in _REFS.get(section, {}).items()
     }
-    if section == "sources":
-        row = r.model_dump(exclude={"text_file", "text", "derived_from", "relation"})
-        return row | {"text": bundle.source_texts.get(r.slug)}
-    if section == "sectors":
-        return r.model_dump(exclude={"parent"}) | refs
-    if section == "countries":
+    if section == "countries":  # an ISO country's name and kind are pycountry's
         row = {
             "code": r.code,
             "relationship_level": r.relationship,
@@ -716,42 +699,15 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
         if r.kind == "bloc":
             row |= {"kind": "bloc", "name": r.name, "alpha3": r.alpha3}
         return row
-    plain = r.model_dump(
-        exclude={"citations", "discrepancies", "parties", "sectors", "date", "amount", "cost",
-                 "capacity", "started", "completion", "coordinates", "stages", "overlaps",
-                 "overlap_note", "event", *_REFS.get(section, {})}
-    )  # fmt: skip
-    row = plain | refs
-    entity = BY_PLURAL.get(section)  # None for organisations
-    if entity and entity.has("date_start"):
-        row |= _date(r.date, "date")
-    if entity and entity.has("latitude"):
-        at = r.coordinates
-        row |= {
-            "latitude": at and at.latitude,
-            "longitude": at and at.longitude,
-            "location_precision": at and at.precision,
-        }
-    if section == "projects":
-        row |= _date(r.started, "started") | _date(r.completion, "completion")
-        row |= _amount_columns(r.cost, "cost", "cost_currency", "cost_approximate")
-        row |= {"cost_qualifier": r.cost and r.cost.qualifier, "cost_text": r.cost and r.cost.text}
-        cap = r.capacity
-        row |= {
-            "capacity_value": cap and cap.value,
-            "capacity_unit": cap and cap.unit,
-            "capacity_text": cap and cap.text,
-        }
-    if section == "deals":
-        amount = r.amount
-        row |= _amount_columns(amount, "amount", "currency", "approximate")
-        row |= {"qualifier": amount and amount.qualifier, "amount_text": amount and amount.text}
-        if amount is None:
-            row |= dict.fromkeys(("usd_low", "usd_high", "usd_rate", "usd_rate_date"), None)
-            row["usd_rate_source"] = None
-        else:
-            usd = to_usd(amount.low, amount.high, amount.currency, _usd_date(item, published))
-            row |= usd.columns()
+    # The fields that are columns of the table as they are; references as ids; grouped
+    # fields as their converters write them (citations, parties... are link rows).
+    row = r.model_dump(include={k for k in type(r).model_fields if k in TABLES[section].c})
+    row |= refs
+    if section == "sources":  # its text may come from a file beside the load file
+        row["text"] = bundle.source_texts.get(r.slug)
+    entity = BY_PLURAL.get(section)  # None for partners, sources and sectors
+    for f in entity.fields if entity else ():
+        row |= f.to_columns(_usd(item, published) if f is USD else getattr(r, f.key))
     return row
 
 
@@ -761,7 +717,7 @@ def _upsert(
     """Insert or update one record by its natural key: (id, action, changed fields). An
     update writes only the fields the file gives (see :func:`_given`)."""
     table = TABLES[item.section]
-    key_column = table.c.code if item.section == "countries" else table.c.slug
+    key_column = table.c[item.record.key_field]
     existing = conn.execute(select(table).where(key_column == item.key)).mappings().first()
     if existing is None:
         if item.section == "countries":
@@ -812,7 +768,8 @@ def _sync_links(
         wanted["parties"] = []
         for p in r.parties:
             partner_column, partner_id = keys.partner(p.partner)  # type: ignore[misc]  # _check refused unknown partners
-            share = _share_columns(p.share, getattr(r, "amount", None), values.get("usd_rate_date"))
+            rate_date = values.get(USD.names["rate_date"])  # the date the amount converts at
+            share = _share_columns(p.share, getattr(r, "amount", None), rate_date)
             wanted["parties"].append({"role": p.role, partner_column: partner_id, **share})
             if p.share is not None:
                 c = p.share.cited
@@ -839,8 +796,7 @@ def _sync_links(
 def _stage_date(date: Any) -> dict[str, Any]:
     """A stage change's partial date (stage_changes has no inferred/note columns: a stage
     is dated only as its source dates it)."""
-    columns = _date(date, "date")
-    return {k: columns[k] for k in ("date_start", "date_end", "date_precision", "date_text")}
+    return {k: v for k, v in DATE.to_columns(date).items() if k in STAGE_CHANGES.c}
 
 
 def _replace_children(

@@ -796,3 +796,13 @@ def _index_link_columns() -> None:
 
 
 _index_link_columns()
+
+
+def references(table: str) -> dict[str, str]:
+    """Each foreign key column of ``table`` and the table it refers to, as the models
+    define them (the loader's view; the read path asks the database: Reader.references)."""
+    return {
+        column.name: next(iter(column.foreign_keys)).column.table.name
+        for column in Base.metadata.tables[table].columns
+        if column.foreign_keys
+    }

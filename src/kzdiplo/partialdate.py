@@ -41,29 +41,6 @@ class PartialDate:
     inferred: bool = False
     note: str | None = None
 
-    def columns(self, prefix: str) -> dict[str, object]:
-        """The ``<prefix>_*`` column values for this date."""
-        return {
-            f"{prefix}_start": self.start,
-            f"{prefix}_end": self.end,
-            f"{prefix}_precision": self.precision,
-            f"{prefix}_text": self.text,
-            f"{prefix}_inferred": self.inferred,
-            f"{prefix}_note": self.note,
-        }
-
-
-def empty_columns(prefix: str) -> dict[str, object]:
-    """Column values for an unknown date (all NULL)."""
-    return {
-        f"{prefix}_start": None,
-        f"{prefix}_end": None,
-        f"{prefix}_precision": None,
-        f"{prefix}_text": None,
-        f"{prefix}_inferred": False,
-        f"{prefix}_note": None,
-    }
-
 
 def _month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])

@@ -10,12 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from kzdiplo.edtfdate import edtf
-from kzdiplo.entities import ENTITIES, Entity, referrers
+from kzdiplo import fields
+from kzdiplo.entities import BY_TABLE, ENTITIES, Entity
 from kzdiplo.errors import UsageError, did_you_mean
 from kzdiplo.reader import Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of, fold, postgres_fold
-from kzdiplo.table_columns import REFERENCES
 from kzdiplo.vocab import STAGES
 
 
@@ -128,9 +127,9 @@ def _where(
         where.append(_link_filter(reader, f"p.{link}", link_sql, params))
         if f.bilateral:
             where.append(_bilateral(reader, noun, f.partner, params))
-    if f.sector_ids is not None and noun.name == "event":
+    if f.sector_ids is not None and noun.linked_sectors:
         where.append(
-            f"t.id IN (SELECT es.rid FROM ({EVENT_SECTORS}) es "
+            f"t.id IN (SELECT es.rid FROM ({_own_and_related_sectors(noun)}) es "
             f"WHERE es.sector_id IN {in_list('sec', f.sector_ids, params)})"
         )
     elif f.sector_ids is not None:
@@ -141,7 +140,8 @@ def _where(
         where.append(_link_filter(reader, f"rs.{noun.link}", link_sql, params))
     if noun.date is not None and dated(f):
         # A partial date matches when the range it may fall in overlaps the one asked for.
-        start, end = f"t.{noun.date}_start", f"t.{noun.date}_end"
+        date = fields.FIELDS[noun.date].names
+        start, end = f"t.{date['start']}", f"t.{date['end']}"
         within = []
         if f.year is not None:
             params |= {"year_start": f"{f.year:04d}-01-01", "year_end": f"{f.year:04d}-12-31"}
@@ -161,11 +161,11 @@ def _where(
     for column, values in (("kind", f.kinds), ("commodity", f.commodities), ("status", f.statuses)):
         if values is not None:
             where.append(f"t.{column} IN {in_list(column, values, params)}")
-    if f.stages is not None and noun.has("stage"):
+    if f.stages is not None and noun.has_stages:
         where.append(f"t.stage IN {in_list('stage', f.stages, params)}")
     if f.min_usd is not None:
         params["min_usd"] = f.min_usd
-        where.append("t.usd_high >= :min_usd")
+        where.append(f"t.{fields.USD.names['high']} >= :min_usd")
     return where
 
 
@@ -184,11 +184,43 @@ def order_by(noun: Entity, sort: str | None) -> str:
     return ", ".join(p if p.endswith("IS NULL)") else f"{p} DESC" for p in parts)
 
 
+def select(reader: Reader, noun: Entity) -> str:
+    """``SELECT ... FROM <table> t [JOIN ...]``: every column the table has in the open
+    database, each reference to another record as that record's slug (``parent_id`` ->
+    ``parent``), then what the entity adds (``extra_columns``)."""
+    references = reader.references(noun.table)
+    columns, joins = [], []
+    for column in reader.columns(noun.table):
+        target = references.get(column)
+        if target not in BY_TABLE:
+            columns.append(f"t.{column}")
+            continue
+        alias = column.removesuffix("_id")
+        columns.append(f"r_{alias}.slug AS {alias}")
+        joins.append(f"LEFT JOIN {target} r_{alias} ON r_{alias}.id = t.{column}")
+    joins.extend(noun.extra_joins)
+    return "\n".join(
+        [f"SELECT {', '.join([*columns, *noun.extra_columns])}", f"FROM {noun.table} t", *joins]
+    )
+
+
+def referrers(reader: Reader, noun: Entity) -> list[tuple[str, Entity, str]]:
+    """(label, kind, column) for each kind of record that points at ``noun``: its parts
+    (``parent_id``) first, then e.g. the deals and events of an agreement."""
+    found = []
+    for other in ENTITIES.values():
+        for column, target in reader.references(other.table).items():
+            if target == noun.table:
+                label = "parts" if column == "parent_id" else other.plural
+                found.append((label, other, column))
+    return sorted(found, key=lambda f: f[0] != "parts")
+
+
 def list_records(reader: Reader, noun: Entity, f: Filters) -> Page:
     """The records of ``noun`` matching ``f``, in order, with their links attached."""
     params: dict[str, Any] = {}
     where = _where(reader, noun, f, params)
-    sql = noun.select
+    sql = select(reader, noun)
     if where:
         sql += "\nWHERE " + "\nAND ".join(where)
     sql += f"\nORDER BY {order_by(noun, f.sort)}"
@@ -209,7 +241,7 @@ def _undated(reader: Reader, noun: Entity, f: Filters) -> dict[str, Any]:
     ``f`` leaves out because they have no date: a filter never hides in silence."""
     params: dict[str, Any] = {}
     where = " AND ".join(_where(reader, noun, f, params, undated=True))
-    money = "sum(t.usd_low)" if noun.has("usd_low") else "NULL"
+    money = f"sum(t.{fields.USD.names['low']})" if noun.priced else "NULL"
     row = reader.rows(
         f"SELECT count(*) AS n, {money} AS usd FROM {noun.table} t WHERE {where}", params
     )[0]
@@ -220,7 +252,7 @@ def csv_template(reader: Reader, noun: Entity) -> dict[str, Any]:
     """A record of ``noun`` with every nested value present (never shown): the columns
     a CSV of any page of it has, found by shaping a row of placeholders the way real
     rows are shaped, so no list of columns is kept by hand."""
-    columns, _ = reader.stream(f"{noun.select}\nWHERE 1 = 0")
+    columns, _ = reader.stream(f"{select(reader, noun)}\nWHERE 1 = 0")
 
     def placeholder(column: str) -> str:  # "[]": an empty aliases list too
         if column.endswith(("_start", "_end")):
@@ -235,88 +267,12 @@ def csv_template(reader: Reader, noun: Entity) -> dict[str, Any]:
 # --- shaping rows into records --------------------------------------------------------
 
 
-def _partial_date(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
-    if row.get(f"{prefix}_start") is None:
-        return None
-    return {
-        "start": str(row[f"{prefix}_start"]),
-        "end": str(row[f"{prefix}_end"]),
-        "precision": row[f"{prefix}_precision"],
-        "text": row[f"{prefix}_text"],
-        "inferred": bool(row[f"{prefix}_inferred"]),
-        "note": row[f"{prefix}_note"],
-        "edtf": edtf(row[f"{prefix}_start"], row[f"{prefix}_end"], row[f"{prefix}_precision"],
-                     bool(row[f"{prefix}_inferred"])),
-    }  # fmt: skip
-
-
-def _take(row: dict[str, Any], *prefixes: str) -> None:
-    for prefix in prefixes:
-        for key in [k for k in row if k.startswith(prefix)]:
-            del row[key]
-
-
 def shape(noun: Entity, row: dict[str, Any]) -> dict[str, Any]:
-    """A flat SQL row as a record: partial dates, amounts and aliases as nested values."""
-    record = dict(row)
+    """A flat SQL row as a record: grouped fields (kzdiplo.fields) and aliases as nested
+    values."""
+    record = fields.shape(row)
     if "aliases" in record:
         record["aliases"] = aliases_of(record["aliases"])
-    for prefix in ("date", "started", "completion"):
-        if f"{prefix}_start" in row:
-            _take(record, f"{prefix}_")
-            record[prefix] = _partial_date(row, prefix)
-    if noun.name == "deal":
-        _take(record, "amount_", "usd_")
-        for key in ("currency", "approximate", "qualifier"):
-            del record[key]
-        record["amount"] = None
-        if row["amount_low"] is not None:
-            record["amount"] = {
-                "low": row["amount_low"],
-                "high": row["amount_high"],
-                "currency": row["currency"],
-                "approximate": bool(row["approximate"]),
-                "qualifier": row["qualifier"],
-                "text": row["amount_text"],
-            }
-            record["usd"] = {
-                "low": row["usd_low"],
-                "high": row["usd_high"],
-                "rate": row["usd_rate"],
-                "rate_date": None if row["usd_rate_date"] is None else str(row["usd_rate_date"]),
-                "rate_source": row["usd_rate_source"],
-            }
-        else:
-            record["usd"] = None
-    if "latitude" in row:
-        for key in ("latitude", "longitude", "location_precision"):
-            del record[key]
-        record["coordinates"] = None
-        if row["latitude"] is not None:
-            record["coordinates"] = {
-                "latitude": row["latitude"],
-                "longitude": row["longitude"],
-                "precision": row["location_precision"],
-            }
-    if noun.name == "project":
-        _take(record, "cost_", "capacity_")
-        record["capacity"] = None
-        if row["capacity_value"] is not None:
-            record["capacity"] = {
-                "value": row["capacity_value"],
-                "unit": row["capacity_unit"],
-                "text": row["capacity_text"],
-            }
-        record["cost"] = None
-        if row["cost_low"] is not None:
-            record["cost"] = {
-                "low": row["cost_low"],
-                "high": row["cost_high"],
-                "currency": row["cost_currency"],
-                "approximate": bool(row["cost_approximate"]),
-                "qualifier": row["cost_qualifier"],
-                "text": row["cost_text"],
-            }
     return record
 
 
@@ -348,19 +304,30 @@ _SECTORS_SQL = """
 SELECT rs.{link} AS rid, s.slug FROM record_sectors rs JOIN sectors s ON s.id = rs.sector_id
 WHERE rs.{link} IN {ids} ORDER BY rs.id"""
 
+
 # An event has the sectors of the record it concerns as well as its own: a visit about a
 # tungsten deal is a minerals event (``related_sectors``, derived: not in the export).
-# Events are few, so this is computed, not stored.
-RELATED_SECTORS = " UNION ".join(
-    f"SELECT e.id AS rid, rs.sector_id FROM events e JOIN record_sectors rs ON rs.{link} = e.{link}"
-    for link in REFERENCES["events"]
-)
-EVENT_SECTORS = (
-    "SELECT rs.event_id AS rid, rs.sector_id FROM record_sectors rs "
-    f"WHERE rs.event_id IS NOT NULL UNION {RELATED_SECTORS}"
-)
+# Events are few, so this is computed, not stored. Any kind with ``linked_sectors``.
+def _related_sectors(noun: Entity) -> str:
+    """(rid, sector_id): the sectors of the records each record of ``noun`` refers to
+    (through its link column to each other kind: events.agreement_id...)."""
+    return " UNION ".join(
+        f"SELECT t.id AS rid, rs.sector_id FROM {noun.table} t "
+        f"JOIN record_sectors rs ON rs.{link} = t.{link}"
+        for link in (e.link for e in ENTITIES.values() if e is not noun)
+    )
+
+
+def _own_and_related_sectors(noun: Entity) -> str:
+    """(rid, sector_id): each record's own sectors and those of the records it refers to."""
+    return (
+        f"SELECT rs.{noun.link} AS rid, rs.sector_id FROM record_sectors rs "
+        f"WHERE rs.{noun.link} IS NOT NULL UNION {_related_sectors(noun)}"
+    )
+
+
 _RELATED_SECTORS_SQL = (
-    f"SELECT es.rid, s.slug FROM ({RELATED_SECTORS}) es JOIN sectors s ON s.id = es.sector_id "
+    "SELECT es.rid, s.slug FROM ({related}) es JOIN sectors s ON s.id = es.sector_id "
     "WHERE es.rid IN {ids} ORDER BY s.slug"
 )
 
@@ -434,12 +401,12 @@ def attach(
     link = link or (noun.link if noun else "")
     by_id = {r["id"]: r for r in records}
     wanted = ["sources", "discrepancies"]
-    if link not in ("country_id", "organization_id"):
+    if noun is not None:  # a record, not a partner: it has parties and sectors
         wanted = ["partners", "sectors", *wanted]
-    if link in ("agreement_id", "deal_id"):
-        wanted.append("stages")
-    if link == "event_id":
-        wanted.append("related_sectors")
+        if noun.has_stages:
+            wanted.append("stages")
+        if noun.linked_sectors:
+            wanted.append("related_sectors")
     for r in records:
         for name in wanted:
             r[name] = []
@@ -451,10 +418,11 @@ def attach(
         "discrepancies": _DISCREPANCIES_SQL,
         "stages": _STAGES_SQL,
     }
+    related = _related_sectors(noun) if noun is not None and noun.linked_sectors else ""
     for chunk in _chunks(list(by_id)):
         for name in wanted:
             params: dict[str, Any] = {}
-            sql = queries[name].format(link=link, ids=in_list("id", chunk, params))
+            sql = queries[name].format(link=link, ids=in_list("id", chunk, params), related=related)
             for row in reader.rows(sql, params):
                 target = by_id[row.pop("rid")]
                 if name in ("sectors", "related_sectors"):
@@ -465,9 +433,7 @@ def attach(
                 if name == "partners":
                     _share(row)
                 if name == "stages":
-                    row["date"] = _partial_date(row | {"date_inferred": False,
-                                                       "date_note": None}, "date")  # fmt: skip
-                    _take(row, "date_")
+                    row["date"] = fields.DATE.pop(row)
                 target[name].append(cited(row) if "text" in row else row)
     if records:
         origins = source_origins(reader)
@@ -491,10 +457,21 @@ def _find_id(reader: Reader, table: str, key_column: str, key: str, what: str) -
     return int(rows[0]["id"])
 
 
+def kinds_with_slug(reader: Reader, key: str) -> list[str]:
+    """The kinds of record (and ``source``) whose slug is ``key``, in any case: what
+    `kzdiplo show KEY` without a noun looks up, and how a slug of another kind is named."""
+    tables = [(e.name, e.table) for e in ENTITIES.values()] + [("source", "sources")]
+    sql = " UNION ALL ".join(
+        f"SELECT '{name}' AS kind FROM {table} WHERE lower(slug) = lower(:key)"
+        for name, table in tables
+    )
+    return [r["kind"] for r in reader.rows(sql, {"key": key.strip()})]
+
+
 def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
     """One record by slug (any case) or id, with partners, sectors, sources and links."""
     record_id = _find_id(reader, noun.table, "slug", key, noun.name)
-    rows = reader.rows(f"{noun.select}\nWHERE t.id = :id", {"id": record_id})
+    rows = reader.rows(f"{select(reader, noun)}\nWHERE t.id = :id", {"id": record_id})
     record = attach(reader, noun, [shape(noun, rows[0])])[0]
     record["linked"] = {
         label: reader.rows(
@@ -502,7 +479,7 @@ def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
             f"WHERE {column} = :id ORDER BY slug",  # the same order on every backend
             {"id": record_id},
         )
-        for label, other, column in referrers(noun)
+        for label, other, column in referrers(reader, noun)
     }
     return record
 
@@ -537,9 +514,8 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
     )
     records = []
     for noun in ENTITIES.values():
-        label = "t.title" if noun.label == "title" else "t.name"
         records += reader.rows(
-            f"SELECT DISTINCT '{noun.name}' AS noun, t.slug, {label} AS title, p.role, "
+            f"SELECT DISTINCT '{noun.name}' AS noun, t.slug, t.{noun.label} AS title, p.role, "
             f"COALESCE(c.code, o.slug) AS as_partner FROM parties p "
             f"JOIN {noun.table} t ON t.id = p.{noun.link} "
             f"LEFT JOIN countries c ON c.id = p.country_id "
@@ -781,7 +757,10 @@ def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text).split()
 
 
-MAX_SEARCH_TERMS = 64
+MAX_SEARCH_TERMS = 64  # words (those of a phrase each count) and operators
+# Room for 64 long words: a longer query is refused before it is read, so the work a
+# query costs is bounded by what it may ask, whatever its length.
+MAX_SEARCH_LENGTH = 1_000
 
 
 def search_terms(text: str) -> list[tuple[str, str]]:
@@ -789,6 +768,11 @@ def search_terms(text: str) -> list[tuple[str, str]]:
     (``word*``), ``phrase`` (``"two words"``) and the operators ``AND``, ``OR``, ``NOT``
     (upper case; words side by side mean AND). Only letters and digits of the user's
     words reach either backend's query syntax."""
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise UsageError(
+            f"search: at most {MAX_SEARCH_TERMS} words and operators, and "
+            f"{MAX_SEARCH_LENGTH:,} characters (this query has {len(text):,})"
+        )
     terms: list[tuple[str, str]] = []
     for n, part in enumerate(fold(text).split('"')):
         if n % 2:  # inside quotation marks
@@ -804,7 +788,8 @@ def search_terms(text: str) -> list[tuple[str, str]]:
                 terms.append((kind, _words(token)[-1]))
     if not any(kind != "op" for kind, _ in terms):
         raise UsageError("nothing to search for: give one or more words")
-    if len(terms) > MAX_SEARCH_TERMS:  # 3,000 words took 6 s and SQLite's whole heap
+    # 3,000 words took 6 s and SQLite's whole heap; a phrase costs as many words.
+    if sum(len(value.split()) for _, value in terms) > MAX_SEARCH_TERMS:
         raise UsageError(f"search: at most {MAX_SEARCH_TERMS} words and operators")
     previous = "op"
     for kind, value in terms:

@@ -17,31 +17,87 @@ from kzdiplo.db import BUSY_TIMEOUT_MS, sqlite_pragmas
 from kzdiplo.errors import KzError, UsageError
 from kzdiplo.files import sqlite_read_uri, sqlite_uri
 
-# The schema revisions this kzdiplo knows, oldest first; the last is the head.
-# A test keeps this in step with migrations/versions.
-REVISIONS = (
-    "0001",
-    "0002",
-    "0003",
-    "0004",
-    "0005",
-    "0006",
-    "0007",
-    "0008",
-    "0009",
-    "0010",
-    "0011",
-    "0012",
-    "0013",
-    "0014",
+# ``revision = "0014"`` and ``down_revision = "0013"`` (or ``None``) in a migration
+# script, with or without a type annotation, in either kind of quotes.
+_REVISION_LINE = re.compile(
+    r"""^(down_revision|revision)\b[^=\n]*=\s*(?:None|(['"])(.+?)\2)\s*$""", re.M
 )
+
+
+def script_revisions(versions: Path) -> tuple[str, ...]:
+    """The revision ids of the migration scripts in ``versions``, oldest first.
+
+    Read from each script's ``revision`` and ``down_revision`` lines with a regular
+    expression, so a migration added to the folder is known with no list kept by hand
+    and without importing Alembic (whose script directory would cost every command its
+    start-up). A folder that is not one chain (two heads, a gap) is a packaging error."""
+    parents: dict[str, str | None] = {}
+    for path in sorted(versions.glob("*.py")):
+        found = {m[1]: m[3] for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
+        if "revision" in found and found["revision"] is not None:
+            parents[found["revision"]] = found.get("down_revision")
+    children = {parent: child for child, parent in parents.items()}
+    chain: list[str] = []
+    while (child := children.get(chain[-1] if chain else None)) is not None:
+        chain.append(child)
+    if len(chain) != len(parents) or len(children) != len(parents):
+        raise RuntimeError(f"{versions}: the migrations are not one chain of revisions")
+    return tuple(chain)
+
+
+def _known_revisions() -> tuple[str, ...]:
+    from kzdiplo.paths import migrations_dir
+
+    return script_revisions(migrations_dir() / "versions")
+
+
+# The schema revisions this kzdiplo knows, oldest first; the last is the head.
+REVISIONS = _known_revisions()
 HEAD = REVISIONS[-1]
+
+
+# Each foreign key of a table as (column, the table it refers to), by backend.
+_FOREIGN_KEYS = {
+    "sqlite": 'SELECT "from" AS "column", "table" AS target FROM pragma_foreign_key_list(:table)',
+    "postgresql": (
+        'SELECT a.attname AS "column", f.relname AS target FROM pg_constraint c '
+        "JOIN pg_class t ON t.oid = c.conrelid "
+        "JOIN pg_class f ON f.oid = c.confrelid "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "WHERE c.contype = 'f' AND t.relname = :table AND pg_table_is_visible(t.oid)"
+    ),
+}
 
 
 class Reader:
     """A read-only connection that returns rows as dicts."""
 
     dialect: str
+
+    def __init__(self) -> None:
+        self._columns: dict[str, tuple[str, ...]] = {}
+        self._references: dict[str, dict[str, str]] = {}
+
+    def columns(self, table: str) -> tuple[str, ...]:
+        """``table``'s columns as the open database has them, in its order: the cursor's
+        description of an empty SELECT (as sqlite-utils reads a table). A column that a
+        migration adds is read with no list kept by hand. Asked once per connection."""
+        if table not in self._columns:
+            names, rows = self.stream(f"SELECT * FROM {table} WHERE 1 = 0")
+            list(rows)
+            self._columns[table] = tuple(names)
+        return self._columns[table]
+
+    def references(self, table: str) -> dict[str, str]:
+        """Each column of ``table`` that is a foreign key, and the table it refers to, in
+        the table's column order (from the database's catalogue, once per connection)."""
+        if table not in self._references:
+            found = {
+                r["column"]: r["target"]
+                for r in self.rows(_FOREIGN_KEYS[self.dialect], {"table": table})
+            }
+            self._references[table] = {c: found[c] for c in self.columns(table) if c in found}
+        return self._references[table]
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         columns, rows = self.stream(sql, params)
@@ -68,6 +124,7 @@ class SqliteReader(Reader):
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
         self.conn = connect_sqlite(path)
 
@@ -88,6 +145,7 @@ class SqlAlchemyReader(Reader):
     def __init__(self, url: str) -> None:
         from kzdiplo.db import make_engine
 
+        super().__init__()
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self.conn = self.engine.connect()
@@ -115,6 +173,7 @@ class PsycopgReader(Reader):
     def __init__(self, url: str) -> None:
         import psycopg
 
+        super().__init__()
         self.conn = psycopg.connect(libpq_url(url))
 
     def stream(

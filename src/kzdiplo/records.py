@@ -8,9 +8,17 @@ by :mod:`kzdiplo.loader`, which sees the whole run and the database.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from kzdiplo import vocab
 from kzdiplo.partialdate import PartialDate, check_supported, range_of
@@ -28,6 +36,8 @@ Day = Annotated[dt.date, AfterValidator(check_supported)]  # within FIRST_YEAR-L
 class Strict(BaseModel):
     # No inf or NaN (YAML's .inf, JSON's Infinity): JSON, CSV and SQL cannot all carry them.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+    # The field (and column) that names a record in its section: its natural key.
+    key_field: ClassVar[str] = "slug"
 
 
 class Cited(Strict):
@@ -259,6 +269,8 @@ class SectorIn(Strict):
 
 
 class CountryIn(Strict):
+    key_field: ClassVar[str] = "code"
+
     code: Code
     kind: Literal[vocab.PARTNER_KINDS] | None = None  # type: ignore[valid-type]  # vocab tuple (see Role)
     name: str | None = None  # required for blocs; ISO countries take pycountry's
@@ -309,6 +321,13 @@ class DealIn(Record, Dated, Staged):
     sectors: list[Slug] = []
     summary: str | None = None
     notes: str | None = None
+
+    @field_validator("overlaps")
+    @classmethod
+    def _not_itself(cls, overlaps: str | None, info: ValidationInfo) -> str | None:
+        if overlaps is not None and overlaps == info.data.get("slug"):
+            raise ValueError("a deal cannot overlap itself")
+        return overlaps
 
 
 class DepositIn(Record):
@@ -361,7 +380,7 @@ class EventIn(Record, Dated):
 
 
 # Sections in load order: a record may refer to records of earlier sections.
-SECTIONS: dict[str, type[BaseModel]] = {
+SECTIONS: dict[str, type[Strict]] = {
     "sources": SourceIn,
     "sectors": SectorIn,
     "countries": CountryIn,

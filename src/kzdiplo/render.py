@@ -23,9 +23,32 @@ from typing import Any, NamedTuple, TextIO
 
 from kzdiplo.safetext import csv_cell, for_terminal, json_text
 
-Column = tuple[str, Callable[[dict[str, Any]], str]]
-# Keys people copy into `kzdiplo show`: never broken across lines in a table.
-NO_WRAP = frozenset({"Slug", "Key", "Partner", "URL", "Record"})
+FLOOR = 14  # a wrapped column narrower than this gives way instead (a readable width)
+
+
+class Column(NamedTuple):
+    """One column people read: its header is only a label; the settings say how the
+    column behaves when space runs out (as Rich's ``Column`` has ``no_wrap`` and
+    ``min_width``), so renaming a header changes nothing else.
+
+    ``no_wrap``: never broken across lines (a key people copy, a date), shown whole or
+    not at all. ``min_width``: narrower than this (or its widest text, if less), the
+    column gives way rather than wrap one word a line. ``gives_way``: 0 for a column
+    that is always shown (the answer: a title, an amount); otherwise the order in which
+    columns are left out at a narrow width, 1 first. ``key_line``: a key printed whole
+    on a dim line of its own under its record's row in a table (so it never takes the
+    answer's place), a field of its own in the other layouts and in Markdown."""
+
+    header: str
+    get: Callable[[Any], str]
+    no_wrap: bool = False
+    min_width: int = FLOOR
+    gives_way: int = 0
+    key_line: bool = False
+
+
+# What commands pass: Columns, or (header, getter) pairs for columns with no settings.
+Columns = Sequence[Column | tuple[str, Callable[..., Any]]]
 
 
 class Format(StrEnum):
@@ -123,78 +146,101 @@ class Layout(StrEnum):
     records = "records"
 
 
-# Columns people may do without at a narrow width, the first given up first. Key columns
-# are never dropped, nor anything not named here (a title, a name, the user's own SQL).
-DROP_ORDER = (
-    "Includes", "Where", "Kind", "Capacity", "Started", "Rests on", "Published", "Cited",
-    "Commodity", "Count", "Completion", "Relationship, in the source's words", "Partners",
-    "Publisher", "Not its own (whole sums)", "Status", "Payer \u2192 recipient", "Date",
-    "Disputed", "Stage", "Cost",
-    "Amount", "USD to partner", "USD from partner", "Agreements",
-)  # fmt: skip
-FLOOR = 14  # Rich narrows wrapped columns to one width: below this, drop a column instead
-
-
-def is_key(header: str) -> bool:
-    """A column people copy from (a slug, a key, a URL): never broken across lines."""
-    return header in NO_WRAP or header.lower() in KEY_NAMES
-
-
-KEY_NAMES = frozenset({"slug", "key", "url", "record_key", "code"})  # `kzdiplo sql` columns
-
-
 def write_table(
     rows: Sequence[Sequence[str]],
-    headers: Sequence[str],
+    columns: Sequence[Column],
     out: TextIO,
     title: str | None = None,
     *,
     layout: Layout = Layout.auto,
     drop: bool = True,
 ) -> None:
-    """Draw ``rows`` with Rich, fitted to the width Rich finds (the terminal's, or
-    COLUMNS): columns in DROP_ORDER give way first, then a record-per-block layout;
-    key columns are never broken. Rich is imported here only, when a table is drawn."""
-    from rich.cells import cell_len
-
+    """Draw ``rows`` (a text per column) fitted to the width Rich finds (the terminal's,
+    or COLUMNS): key lines go under their row, columns that give way are left out (and
+    named) in their order, and when even the rest does not fit, one block of fields per
+    record. A no-wrap column is never broken. Rich is imported here only."""
     console = data_console(out)
     # Nothing from the data can drive the terminal (safetext), nor be read as markup.
-    headers = [for_terminal(h) for h in headers]
+    columns = [c._replace(header=for_terminal(c.header)) for c in columns]
     cells = [[for_terminal(_cell(c), multiline=True) for c in row] for row in rows]
     title = title and for_terminal(title)
-    if not headers:
+    if not columns:
         if title:
             console.print(title, soft_wrap=True)
         return
-
-    def widest(i: int) -> int:
-        lines = [line for text in (headers[i], *(r[i] for r in cells)) for line in text.split("\n")]
-        return max(cell_len(line) for line in lines)
-
-    natural = [widest(i) for i in range(len(headers))]
-    need = [natural[i] if is_key(h) else min(natural[i], FLOOR) for i, h in enumerate(headers)]
-    shown = list(range(len(headers)))
-
-    def required(columns: list[int]) -> int:
-        return sum(need[i] for i in columns) + 3 * len(columns) + 1
-
-    if drop and layout is not Layout.records and required(shown) > console.width:
-        # a column that gives way and says nothing on this page (every cell empty) first
-        shown = [i for i in shown if headers[i] not in DROP_ORDER
-                 or any(r[i].strip() not in ("", "\u2014") for r in cells)]  # fmt: skip
-        for name in DROP_ORDER:
-            if required(shown) <= console.width:
-                break
-            shown = [i for i in shown if is_key(headers[i]) or headers[i] != name]
-    fits = required(shown) <= console.width
-    if layout is Layout.records or (layout is Layout.auto and not fits):
-        _draw_records(console, title, headers, cells)
+    if layout is Layout.records:
+        _draw_records(console, title, columns, cells)
         return
-    if not fits:  # --layout table asked for a table even wider than the terminal
-        console.width = required(shown)
-    hidden = [h for i, h in enumerate(headers) if i not in shown]
-    _draw_table(console, title, [headers[i] for i in shown], [[r[i] for i in shown] for r in cells],
-                hidden)  # fmt: skip
+    fit = _fit(columns, cells, console.width, drop=drop)
+    if fit is None and layout is Layout.auto:
+        _draw_records(console, title, columns, cells)
+        return
+    if fit is None:  # --layout table asked for a table even wider than the terminal
+        fit = _fit(columns, cells, 10**6, drop=False)
+        assert fit is not None  # any table fits a million columns
+        console.width = sum(fit.values()) + GAP * (len(fit) - 1)
+    _draw_table(console, title, columns, cells, fit)
+
+
+GAP = 2  # spaces between two columns
+LONG_WORD = 26  # a word longer than this (a URL, a long slug in a text) may be folded
+
+
+def _fit(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, *, drop: bool
+) -> dict[int, int] | None:
+    """The columns shown in the row (by index) and their widths, or None when even the
+    columns that never give way do not fit ``width``."""
+    from rich.cells import cell_len
+
+    def widths(i: int, part: Callable[[str], list[str]]) -> list[int]:
+        texts = (columns[i].header, *(r[i] for r in cells))
+        return [cell_len(piece) for text in texts for piece in part(text)]
+
+    inline = [i for i, c in enumerate(columns) if not c.key_line]
+    natural = {i: max(widths(i, str.splitlines)) for i in inline}
+    need = {}
+    for i in inline:
+        # no ordinary word is broken ("International"); a longer one (a URL) may be
+        word = max((w for w in widths(i, str.split) if w <= LONG_WORD), default=0)
+        floor = max(columns[i].min_width, word)
+        need[i] = natural[i] if columns[i].no_wrap else min(natural[i], floor)
+
+    def required(shown: list[int]) -> int:
+        return sum(need[i] for i in shown) + GAP * (len(shown) - 1)
+
+    shown = inline
+    if drop and required(shown) > width:
+        # a column that gives way and says nothing on this page (every cell empty) first
+        shown = [i for i in shown if not columns[i].gives_way
+                 or any(r[i].strip() not in ("", "\u2014") for r in cells)]  # fmt: skip
+        order = sorted(
+            (i for i in shown if columns[i].gives_way), key=lambda i: columns[i].gives_way
+        )
+        for i in order:
+            if required(shown) <= width:
+                break
+            shown.remove(i)
+    if required(shown) > width:
+        return None
+    return _widths({i: need[i] for i in shown}, natural, width - GAP * (len(shown) - 1))
+
+
+def _widths(need: dict[int, int], natural: dict[int, int], room: int) -> dict[int, int]:
+    """Each column at least its need; the room left shared out evenly among the columns
+    still narrower than their natural width, a column that reaches it giving its share
+    back (so one long column does not take the room a title needs)."""
+    widths = dict(need)
+    spare = room - sum(widths.values())
+    lacking = [i for i in widths if natural[i] > widths[i]]
+    while spare > 0 and lacking:
+        share = max(1, spare // len(lacking))
+        for i in lacking[:spare]:
+            give = min(share, natural[i] - widths[i], spare)
+            widths[i] += give
+            spare -= give
+        lacking = [i for i in lacking if natural[i] > widths[i]]
+    return widths
 
 
 def data_console(out: TextIO | None = None) -> Any:
@@ -231,49 +277,94 @@ def write_keys(pairs: Sequence[tuple[str, str]], out: TextIO) -> None:
 
 
 def _draw_table(
-    console: Any, title: str | None, headers: list[str], cells: list[list[str]], hidden: list[str]
+    console: Any,
+    title: str | None,
+    columns: Sequence[Column],
+    cells: Sequence[Sequence[str]],
+    widths: dict[int, int],
 ) -> None:
-    from rich.table import Table
+    """A header, a rule, then each record's row with its key lines under it, dim and
+    whole: under the column before the key when there is room, else from the margin."""
+    from rich.cells import cell_len
     from rich.text import Text
 
-    table = Table()
-    for header in headers:
-        key = is_key(header)
-        table.add_column(Text(header), no_wrap=key, overflow="ignore" if key else "fold")
-    for row in cells:
-        table.add_row(*(Text(c) for c in row))
+    shown = list(widths)
     if title:  # printed apart, not as Rich's title: that would pad it with spaces
         console.print(Text(title))
-    console.print(table)
+    console.print(_row([Text(columns[i].header, style="bold") for i in shown], columns, widths))
+    console.print(Text((" " * GAP).join("\u2500" * widths[i] for i in shown), style="dim"))
+    offsets = {}
+    at = 0
+    for i in shown:
+        offsets[i] = at
+        at += widths[i] + GAP
+    for row in cells:
+        console.print(_row([Text(row[i]) for i in shown], columns, widths))
+        for k, column in enumerate(columns):
+            if not column.key_line or not row[k]:
+                continue
+            before = [i for i in shown if i < k]
+            indent = offsets[before[-1]] if before else 0
+            if indent + cell_len(row[k]) > console.width:
+                indent = 0
+            for line in _whole_words(row[k], console.width):
+                console.print(Text(" " * indent + line, style="dim"), soft_wrap=True)
+    hidden = [c.header for i, c in enumerate(columns) if i not in widths and not c.key_line]
     if hidden:
-        console.print(
-            Text(f"Not shown at this width: {', '.join(hidden)} (--layout records shows all)")
-        )
+        note = f"Not shown at this width: {', '.join(hidden)} (--layout records shows all)"
+        console.print(Text(note))
+
+
+def _whole_words(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken between words only: a word wider
+    than the width stands whole on a line of its own."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and cell_len(lines[-1]) + 1 + cell_len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _row(texts: list[Any], columns: Sequence[Column], widths: dict[int, int]) -> Any:
+    """One line of the table as a Rich table of fixed widths: every row is laid out
+    alike, so the columns line up though each is drawn on its own."""
+    from rich.table import Table
+
+    row = Table(box=None, show_header=False, padding=(0, GAP, 0, 0), pad_edge=False)
+    for i, width in widths.items():
+        no_wrap = columns[i].no_wrap
+        row.add_column(width=width, no_wrap=no_wrap, overflow="ignore" if no_wrap else "fold")
+    row.add_row(*texts)
+    return row
 
 
 def _draw_records(
-    console: Any, title: str | None, headers: list[str], cells: list[list[str]]
+    console: Any, title: str | None, columns: Sequence[Column], cells: Sequence[Sequence[str]]
 ) -> None:
     """One block per record, a field a line: a key too long to sit beside its label is
     printed whole on a line of its own."""
     from rich.cells import cell_len
     from rich.text import Text
 
-    label = max(cell_len(h) for h in headers)
+    label = max(cell_len(c.header) for c in columns)
     if title:
         console.print(Text(title))
     for row in cells:
         console.print(Text("\u2500" * min(console.width, 40), style="dim"))
         grid = _grid(label)
-        for header, value in zip(headers, row, strict=True):
-            if is_key(header) and cell_len(value) > console.width - label - 1:
+        for column, value in zip(columns, row, strict=True):
+            if column.no_wrap and cell_len(value) > console.width - label - 1:
                 if grid.row_count:
                     console.print(grid)
-                console.print(Text(header, style="bold"))
+                console.print(Text(column.header, style="bold"))
                 console.print(Text(value), soft_wrap=True)
                 grid = _grid(label)
                 continue
-            grid.add_row(Text(header), Text(value))
+            grid.add_row(Text(column.header), Text(value))
         if grid.row_count:
             console.print(grid)
 
@@ -293,14 +384,31 @@ class Table(NamedTuple):
     its records, the columns shown of them, and a title."""
 
     rows: Iterable[Any]  # records (dicts), or SQL rows (tuples) for index getters
-    columns: Sequence[Column]
+    columns: Columns
     title: str | None = None
 
 
-def positional(headers: Sequence[str]) -> list[Column]:
+# Columns of users' SQL have no definitions: these names are the keys among them.
+KEY_NAMES = frozenset({"slug", "key", "url", "record_key", "code"})
+
+
+def positional(
+    headers: Sequence[str], keys: Iterable[str] = (), lines: Iterable[str] = ()
+) -> list[Column]:
     """Columns for rows that are sequences (SQL rows, prepared cells): the i-th value
-    under the i-th header."""
-    return [(h, operator.itemgetter(i)) for i, h in enumerate(headers)]
+    under the i-th header. The headers in ``keys``, and the usual key names of SQL
+    results (``slug``, ``url``...), are never broken; those in ``lines`` are key lines
+    under their row."""
+    keyed, below = {*keys}, {*lines}
+    return [
+        Column(
+            h,
+            operator.itemgetter(i),
+            no_wrap=h in keyed | below or h.lower() in KEY_NAMES,
+            key_line=h in below,
+        )
+        for i, h in enumerate(headers)
+    ]
 
 
 class Output(NamedTuple):
@@ -363,17 +471,18 @@ def _as_markdown(output: Output, out: TextIO, layout: Layout) -> None:
     for table in output.tables:
         if len(output.tables) > 1 and table.title:
             out.write(f"\n## {markdown_cell(table.title)}\n\n")
-        rows = ([get(r) for _, get in table.columns] for r in table.rows)
-        write_markdown([name for name, _ in table.columns], rows, out)
+        columns = [Column(*c) for c in table.columns]
+        rows = ([c.get(r) for c in columns] for r in table.rows)
+        write_markdown([c.header for c in columns], rows, out)
 
 
 def _as_table(output: Output, out: TextIO, layout: Layout) -> None:
     if output.keys:
         write_keys(output.keys, out)
     for table in output.tables:
-        rows = [[get(r) for _, get in table.columns] for r in table.rows]
-        headers = [name for name, _ in table.columns]
-        write_table(rows, headers, out, table.title, layout=layout, drop=output.drop)
+        columns = [Column(*c) for c in table.columns]
+        rows = [[c.get(r) for c in columns] for r in table.rows]
+        write_table(rows, columns, out, table.title, layout=layout, drop=output.drop)
 
 
 def _as_geojson(output: Output, out: TextIO, layout: Layout) -> None:
@@ -398,7 +507,7 @@ def write(
 
 def emit(
     records: list[dict[str, Any]],
-    columns: Sequence[Column],
+    columns: Columns,
     fmt: str,
     *,
     title: str | None = None,

@@ -3,6 +3,8 @@ SQL is in migrations/): ``kzdiplo schema`` and docs/schema.md print it."""
 
 from __future__ import annotations
 
+from kzdiplo.entities import LISTING_KEYS
+
 VIEWS: dict[str, str] = {
     "party_details": (
         "Every party of every record (record_type, record_key), with the partner's code or "
@@ -72,10 +74,7 @@ _SHARED = {
     "published": "The day the source was published, when known",
     "partners": "Its partners' codes or slugs, comma-separated",
     "sectors": "Its sectors' slugs, comma-separated",
-    "agreement": "The slug of the agreement it belongs to, if any",
-    "deal": "The slug of the deal it concerns, if any",
-    "deposit": "The slug of the deposit it concerns, if any",
-    "project": "The slug of the project it concerns, if any",
+    **{k: LISTING_KEYS[k] for k in ("agreement", "deal", "deposit", "project")},
     "note": "Our note on this citation or disagreement, if any",
 }
 VIEW_COLUMNS: dict[str, dict[str, str]] = {

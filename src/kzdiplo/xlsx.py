@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kzdiplo import dataset
-from kzdiplo.entities import ENTITIES
+from kzdiplo.entities import ENTITIES, LISTING_KEYS
+from kzdiplo.fields import FLAT_COLUMNS
 from kzdiplo.queries import Filters, list_records, list_sources
 from kzdiplo.reader import Reader
 from kzdiplo.render import flatten
@@ -31,27 +32,11 @@ from kzdiplo.vocab import SOURCE_RELATIONS, in_words
 if TYPE_CHECKING:
     from kzdiplo.files import FolderWriter
 
-# Columns the listings derive (not stored as such): what they mean.
+# Columns the listings derive (not stored as such): what they mean, in a spreadsheet.
 DERIVED = {
+    **LISTING_KEYS,
     "partners": "Parties as key (role); the parties table has one row each",
     "sectors": "Sector slugs; the record_sectors table links them",
-    "discrepancies": "Sources that say otherwise (disagreement) or more precisely (refinement)",
-    "stages": "Stage history: each stage with its date and source",
-    "source_count": "How many sources cite the record",
-    "independent_sources": "How many independent origins those sources rest on",
-    "disputes": "How many sources disagree with the record",
-    "disputed_fields": "The fields they disagree on",
-    "parent": "Slug of the package it is part of",
-    "overlaps": "Slug of a deal whose money this one overlaps (counted once)",
-    "overlap_note": "How the two overlap",
-    "event": "Slug of the event it was announced at",
-    "agreement": "Slug of the agreement it belongs to",
-    "deal": "Slug of the deal it belongs to",
-    "deposit": "Slug of the deposit it concerns",
-    "project": "Slug of the project it concerns",
-    "coordinates_latitude": "WGS 84 latitude, when a source gives coordinates",
-    "coordinates_longitude": "WGS 84 longitude, when a source gives coordinates",
-    "coordinates_precision": "How precise the coordinates are",
     "quote": "A verbatim excerpt of the source (its text is held and checked)",
     "summary": "Our own summary of the source: not a quotation",
     "origin": "The source it ultimately rests on (itself when original)",
@@ -62,6 +47,13 @@ DERIVED = {
     "text_held": "Whether its text is held (only then is it quoted verbatim)",
 }
 _SKIP = ("id", "sources")  # ids differ between databases; sources have their own sheet
+
+# Column widths, in characters: wide enough for the longest line of a column's header or
+# cells (plus room for the filter button), never so wide that one long quote or summary
+# pushes the other columns off the screen, never so narrow that a short code is cut.
+MIN_WIDTH = 6
+MAX_WIDTH = 50
+FILTER_BUTTON = 2
 
 
 def _comments(table: str) -> dict[str, str]:
@@ -77,7 +69,8 @@ def _comments(table: str) -> dict[str, str]:
 def _description(name: str, comments: dict[str, str]) -> str:
     if name.endswith("_edtf"):
         return "The same partial date in EDTF (ISO 8601-2), e.g. 2025-11, 2035/2036"
-    return comments.get(name) or DERIVED.get(name) or ""
+    column = FLAT_COLUMNS.get(name, name)  # coordinates_latitude: the latitude column
+    return comments.get(name) or comments.get(column) or DERIVED.get(name) or ""
 
 
 def _sheets(reader: Reader) -> list[tuple[str, str, list[dict[str, Any]]]]:
@@ -132,7 +125,7 @@ def write_xlsx(
     document_hash = dataset.content_hash(_document(reader))
     about.append([dataset.NAME])
     version = f"Data version {dataset.DATA_VERSION} ({dataset.DATA_DATE})"
-    about.append([f"{version}, content {document_hash}; {dataset.LICENSE_ID} for the compilation"])
+    about.append([f"{version}, content {document_hash}; {dataset.LICENCE_SHORT}"])
     about.append(["A quote is verbatim from its source; a summary is our own words."])
     about.append([])
     about.append(["sheet", "column", "description"])
@@ -143,8 +136,13 @@ def write_xlsx(
         sheet = book.create_sheet(name)
         headers = list(dict.fromkeys(k for row in rows for k in row))
         # A nested value that is empty in some rows flattens to a bare column beside its
-        # parts (coordinates vs coordinates_latitude...): keep only the parts.
-        headers = [h for h in headers if not any(o.startswith(f"{h}_") for o in headers)]
+        # parts (coordinates vs coordinates_latitude...): keep only the parts. A column
+        # that only shares a prefix (usd_rate beside usd_rate_date) holds values: kept.
+        headers = [
+            h for h in headers
+            if not (any(o.startswith(f"{h}_") for o in headers)
+                    and all(row.get(h) is None for row in rows))
+        ]  # fmt: skip
         sheet.append(headers)
         for cell, header in zip(sheet[1], headers, strict=True):
             cell.font = Font(bold=True)
@@ -159,10 +157,33 @@ def write_xlsx(
                 if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
                     cell.data_type = "s"  # never a formula
                     cell.quotePrefix = True  # and stays text when edited
-        sheet.freeze_panes = "A2"
+        _finish_table(sheet, header_row=1)
         if progress:
             progress()
+    _finish_table(about, header_row=5)
     book.save(out.path("kzdiplo.xlsx"))
+
+
+def _finish_table(sheet: Any, header_row: int) -> None:
+    """What a spreadsheet user expects of a table: the header row stays in view while
+    scrolling, every column has a filter, and each column is as wide as its content
+    (within MIN_WIDTH and MAX_WIDTH)."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1).coordinate
+    last = get_column_letter(max(sheet.max_column, 1))
+    sheet.auto_filter.ref = f"A{header_row}:{last}{max(sheet.max_row, header_row)}"
+    for index, column in enumerate(sheet.iter_cols(min_row=header_row), start=1):
+        widest = max((_text_width(cell.value) for cell in column), default=0)
+        width = min(max(widest + FILTER_BUTTON, MIN_WIDTH), MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def _text_width(value: Any) -> int:
+    """The characters of a cell's longest line (what its column must show unwrapped)."""
+    if value is None:
+        return 0
+    return max(len(line) for line in str(value).splitlines() or [""])
 
 
 def _document(reader: Reader) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -140,10 +139,8 @@ agreements:
 def _text_file_result(seeded_db: Path, folder: Path, name: str):  # type: ignore[no-untyped-def]
     path = _write(folder, SOURCE.replace("tengritimes-2026-01-03", "other-source").format(
         text=f"text_file: '{name}'"))  # fmt: skip
-    started = time.monotonic()
-    result = run(seeded_db, "load", str(path))
-    assert time.monotonic() - started < 30
-    return result
+    # A FIFO or /dev/zero is refused by what it is, before it is opened: nothing waits.
+    return run(seeded_db, "load", str(path))
 
 
 @pytest.mark.parametrize(
@@ -170,9 +167,10 @@ def test_text_file_stays_in_its_folder(
     assert snapshot(seeded_db) == before
 
 
-def _bounded_load(db: Path, path: Path) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    """``kzdiplo load`` in a child capped at 1 GiB of address space; returns its result,
-    wall time and peak RSS in MB (measured by a launcher, as in test_hostile_input)."""
+def _bounded_load(db: Path, path: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """``kzdiplo load`` in a child capped at 1 GiB of address space; returns its result
+    and peak RSS in MB (measured by a launcher, as in test_hostile_input). Which limit
+    stopped the load is in its one line; no assertion reads a clock."""
     launcher = (
         "import os, resource, subprocess, sys\n"
         "cap = lambda: resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))\n"
@@ -183,14 +181,13 @@ def _bounded_load(db: Path, path: Path) -> tuple[subprocess.CompletedProcess[str
         "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("KZDIPLO_")} | ENV
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", launcher, *kzdiplo_command(), "--db", str(db), "load", str(path)],
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     code, peak_kb = map(int, result.stdout.split())
     result.returncode = code
-    return result, time.monotonic() - started, peak_kb // 1024
+    return result, peak_kb // 1024
 
 
 ALIAS_BOMB = "\n".join(
@@ -211,11 +208,11 @@ def test_yaml_is_bounded(body: str, expected: str, seeded_db: Path, tmp_path: Pa
     if body is ALIAS_BOMB:
         assert len(body) < 700
     path = _write(tmp_path, body)
-    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    result, peak_mb = _bounded_load(seeded_db, path)
     assert result.returncode == 2, result.stderr[-500:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0] and len(lines[0]) < 500, lines[:3]
-    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+    assert peak_mb < 300, peak_mb
 
 
 def _ndjson_line(section: str, record: str) -> str:
@@ -252,12 +249,12 @@ def test_every_load_format_is_bounded(name: str, seeded_db: Path, tmp_path: Path
     file_name, body, expected = EVERY_FORMAT[name]
     path = _write(tmp_path, body, file_name)
     before = snapshot(seeded_db)
-    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    result, peak_mb = _bounded_load(seeded_db, path)
     assert result.returncode == 2, result.stderr[-500:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0] and str(path) in lines[0], lines[:3]
     assert len(lines[0]) < 500 and "Traceback" not in result.stderr
-    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+    assert peak_mb < 300, peak_mb
     assert snapshot(seeded_db) == before
 
 
@@ -271,11 +268,11 @@ def test_a_file_over_the_size_limit_is_refused_unread(
     with path.open("w", encoding="utf-8") as f:
         for _ in range(100_000_000 // len(line)):
             f.write(line)
-    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    result, peak_mb = _bounded_load(seeded_db, path)
     assert result.returncode == 2, result.stderr[-500:]
     (only,) = result.stderr.strip().splitlines()
     assert "larger than 20,000,000 bytes" in only and str(path) in only, only
-    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+    assert peak_mb < 300, peak_mb
 
 
 def test_a_file_of_thousands_of_bad_records_stops_early(seeded_db: Path, tmp_path: Path) -> None:
@@ -283,11 +280,11 @@ def test_a_file_of_thousands_of_bad_records_stops_early(seeded_db: Path, tmp_pat
     problems (before: 846,808 problems listed, 51 s)."""
     line = _ndjson_line("events", '{"slug": "e"}')
     path = _write(tmp_path, line * (19_900_000 // len(line)), "load.ndjson")
-    result, seconds, peak_mb = _bounded_load(seeded_db, path)
+    result, peak_mb = _bounded_load(seeded_db, path)
     assert result.returncode == 2, result.stderr[-500:]
     (only,) = result.stderr.strip().splitlines()
     assert "and 1000 more problems" in only, only
-    assert seconds < 20 and peak_mb < 300, (seconds, peak_mb)
+    assert peak_mb < 300, peak_mb
 
 
 PROJECT = {"slug": "probe-project", "name": "A probe",

@@ -5,7 +5,7 @@ from typing import Any
 import typer
 
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
-from kzdiplo.render import Format, Layout
+from kzdiplo.render import Column, Format, Layout
 
 SECTIONS = ("summary", "discrepancies", "refinements", "single_sourced")
 
@@ -50,18 +50,22 @@ def audit(
     per_record = [("Records", lambda r: r["record_type"]), ("Count", lambda r: str(r["records"])),
                   ("1 origin", lambda r: str(r["1"])), ("2 origins", lambda r: str(r["2"])),
                   ("3+ origins", lambda r: str(r["3+"]))]  # fmt: skip
+    # Under each row, whole lines: the record (what `kzdiplo show` takes) and the
+    # source that says otherwise, so the three texts share the width.
+    record = Column("Record", lambda r: f"{r['record_type']} {r['record_key']}", no_wrap=True,
+                    key_line=True)  # fmt: skip
+    other = Column("Other source", lambda r: f"other source: {r['publisher']}: {r['source_title']}",
+                   key_line=True)  # fmt: skip
     disagreements = [
-        ("Record", lambda r: f"{r['record_type']} {r['record_key']}"),
-        ("Field", lambda r: r["field"]),
-        ("Record says", lambda r: r["record_says"] or ""),
-        ("Other source says", lambda r: r["source_says"]),
-        ("Other source", lambda r: f"{r['publisher']}: {r['source_title']}"),
+        Column("Field", lambda r: r["field"], min_width=10),
+        record,
+        other,
+        Column("Record says", lambda r: r["record_says"] or ""),
+        Column("Other source says", lambda r: r["source_says"]),
     ]
-    refined = [*disagreements[:2], ("Second source adds", lambda r: r["source_says"]),
-               disagreements[4]]  # fmt: skip
-    single = [("Record", lambda r: r["record_type"]), ("Key", lambda r: r["record_key"]),
-              ("Its one origin", lambda r: r["origin"]),
-              ("Sources", lambda r: str(r["sources"]))]  # fmt: skip
+    refined = [*disagreements[:3], Column("Second source adds", lambda r: r["source_says"])]
+    single = [Column("Its one origin", lambda r: r["origin"]), record,
+              Column("Sources", lambda r: str(r["sources"]), min_width=7)]  # fmt: skip
     tables = [
         Table(summary, per_record, "Independent sources per record"
               + (f" ({share:.0%} have two or more)" if share is not None else "")),

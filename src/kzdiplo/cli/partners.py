@@ -14,18 +14,24 @@ from kzdiplo.cli.common import (
     reading,
     stages_of,
 )
-from kzdiplo.render import Format, Layout
+from kzdiplo.render import Column, Format, Layout
 
+# The name and the figures (agreements, money each way); the key `kzdiplo show partner`
+# takes is a line under the name; the words and the lists give way first.
 COLUMNS = [
-    ("Partner", lambda r: r["key"]),
-    ("Name", lambda r: r["name"]),
-    ("Agreements", lambda r: _agreements(r)),
-    ("Deals involving", lambda r: _deals(r)),
-    ("USD from partner", lambda r: _own(r, "usd_from_partner")),
-    ("USD to partner", lambda r: _own(r, "usd_to_partner")),
-    ("Not its own (whole sums)", lambda r: _not_own(r)),
-    ("Relationship, in the source's words", lambda r: show.text(r["relationship_level"])),
-    ("Includes", lambda r: show.text(r["organizations"])),
+    Column("Name", lambda r: r["name"], min_width=16),
+    Column("Partner", lambda r: r["key"], no_wrap=True, key_line=True),
+    Column("Agreements", lambda r: _agreements(r), min_width=10),
+    Column("Deals involving", lambda r: _deals(r), min_width=10, gives_way=2),
+    Column("USD from partner", lambda r: _own(r, "usd_from_partner"), min_width=12),
+    Column("USD to partner", lambda r: _own(r, "usd_to_partner"), min_width=12),
+    Column("Not its own (whole sums)", lambda r: _not_own(r), gives_way=3),
+    Column(
+        "Relationship, in the source's words",
+        lambda r: show.text(r["relationship_level"]),
+        gives_way=1,
+    ),
+    Column("Includes", lambda r: show.text(r["organizations"]), gives_way=1),
 ]
 
 

@@ -46,52 +46,71 @@ def _titled(record: dict[str, Any]) -> str:
     return title
 
 
+def _key(record: dict[str, Any]) -> str:
+    return str(record["slug"])
+
+
+def _date(field: str) -> Column:
+    """A date column: wide enough for the longest date without a space in it
+    ("2025-08-31–09-01"), so a date is broken only where it has one."""
+    return Column("Date", lambda r: show.partial_date(r[field]), min_width=16)
+
+
+# Each listing leads with what its question needs; the rest gives way at a narrow width
+# (``gives_way``: 1 first), named under the table with the option that shows it. The
+# slug people type into `kzdiplo show` is a key line under the title: never broken, and
+# never taking the answer's place.
+SLUG = Column("Slug", _key, no_wrap=True, key_line=True)
+TITLE = 30  # a title narrower than this wraps to a line every few words
+DISPUTED = Column("Disputed", show.disputes, gives_way=1)  # the title carries ⚠ anyway
+PARTNERS = Column("Partners", show.partners, gives_way=1)
 COLUMNS: dict[str, list[Column]] = {
     "agreement": [
-        ("Date", lambda r: show.partial_date(r["date"])),
-        ("Title", _titled),
-        ("Kind", lambda r: r["kind"]),
-        ("Stage", lambda r: show.stage(r["stage"])),
-        ("Count", lambda r: show.package_count(r)),
-        ("Partners", show.partners),
-        ("Disputed", show.disputes),
-        ("Slug", lambda r: r["slug"]),
+        _date("date"),
+        Column("Title", _titled, min_width=TITLE),
+        SLUG,
+        Column("Kind", lambda r: r["kind"], min_width=9, gives_way=2),
+        Column("Stage", lambda r: show.stage(r["stage"]), min_width=10, gives_way=4),
+        Column("Count", lambda r: show.package_count(r), min_width=9, gives_way=3),
+        PARTNERS,
+        DISPUTED,
     ],
     "deal": [
-        ("Title", _titled),
-        ("Amount", lambda r: show.amount(r["amount"], r["usd"])),
-        ("Payer → recipient", show.flows),
-        ("Stage", lambda r: show.stage(r["stage"])),
-        ("Date", lambda r: show.partial_date(r["date"])),
-        ("Disputed", show.disputes),
-        ("Slug", lambda r: r["slug"]),
+        Column("Title", _titled, min_width=TITLE),
+        SLUG,
+        # 20: "≈ ¥3 tn (≈ $19.1 bn)" on one line
+        Column("Amount", lambda r: show.amount(r["amount"], r["usd"]), min_width=20),
+        Column("Stage", lambda r: show.stage(r["stage"]), min_width=10, gives_way=4),
+        Column("Payer → recipient", show.flows, gives_way=3),
+        _date("date")._replace(gives_way=2),
+        DISPUTED,
     ],
     "deposit": [
-        ("Name", lambda r: show.flagged(r, r["name"])),
-        ("Commodity", lambda r: show.text(r["commodity"])),
-        ("Count", lambda r: show.text(r["count"])),
-        ("Status", lambda r: show.text(r["status"])),
-        ("Disputed", show.disputes),
-        ("Slug", lambda r: r["slug"]),
+        Column("Name", lambda r: show.flagged(r, r["name"]), min_width=TITLE),
+        SLUG,
+        Column("Status", lambda r: show.text(r["status"]), gives_way=3),
+        Column("Count", lambda r: show.text(r["count"]), min_width=5, gives_way=4),
+        Column("Commodity", lambda r: show.text(r["commodity"]), min_width=9, gives_way=2),
+        DISPUTED,
     ],
     "project": [
-        ("Name", lambda r: show.flagged(r, r["name"])),
-        ("Status", lambda r: show.text(r["status"])),
-        ("Capacity", lambda r: show.capacity(r["capacity"])),
-        ("Cost", lambda r: show.amount(r["cost"])),
-        ("Started", lambda r: show.partial_date(r["started"])),
-        ("Completion", lambda r: show.partial_date(r["completion"])),
-        ("Partners", show.partners),
-        ("Disputed", show.disputes),
-        ("Slug", lambda r: r["slug"]),
+        Column("Name", lambda r: show.flagged(r, r["name"]), min_width=TITLE),
+        SLUG,
+        Column("Status", lambda r: show.text(r["status"]), gives_way=5),
+        Column("Cost", lambda r: show.amount(r["cost"]), min_width=10, gives_way=6),
+        Column("Capacity", lambda r: show.capacity(r["capacity"]), min_width=9, gives_way=4),
+        _date("started")._replace(header="Started", gives_way=3),
+        _date("completion")._replace(header="Completion", gives_way=2),
+        PARTNERS,
+        DISPUTED,
     ],
     "event": [
-        ("Date", lambda r: show.partial_date(r["date"])),
-        ("Event", lambda r: show.flagged(r, r["title"])),
-        ("Where", lambda r: show.text(r["location"])),
-        ("Partners", show.partners),
-        ("Disputed", show.disputes),
-        ("Slug", lambda r: r["slug"]),
+        _date("date"),
+        Column("Event", lambda r: show.flagged(r, r["title"]), min_width=TITLE),
+        SLUG,
+        Column("Where", lambda r: show.text(r["location"]), min_width=12, gives_way=3),
+        PARTNERS._replace(gives_way=2),
+        DISPUTED,
     ],
 }
 

@@ -153,6 +153,16 @@ def release(
             "(data/kzdiplo.json always holds the exact text).",
         ),
     ] = False,
+    data_version: Annotated[
+        str | None,
+        typer.Option(
+            "--data-version",
+            metavar="YEAR.MONTH.N",
+            help="The version of this data (CalVer, e.g. 2026.12.2), dated today: needed "
+            "when the data changed since --previous. Default: --previous's version, else "
+            "the shipped seeds'.",
+        ),
+    ] = None,
 ) -> None:
     """Write a data release: a Frictionless data package (datapackage.json, a CSV per
     table, schemas and foreign keys from the models), the data in the load format,
@@ -166,15 +176,18 @@ def release(
     \b
     Examples:
       kzdiplo release --out release/
-      kzdiplo release --out release-new/ --previous release/
+      kzdiplo release --out release-new/ --previous release/ --data-version 2026.12.2
       frictionless validate release/datapackage.json
     """
     from kzdiplo.access import note
+    from kzdiplo.dataset import edition
     from kzdiplo.release import write_release
     from kzdiplo.safetext import say
 
+    # bad input is refused before the database is read
+    stamped = None if data_version is None else edition(data_version)
     with reading(ctx) as reader:
-        manifest = write_release(reader, out, previous, force, raw=raw_csv)
+        manifest = write_release(reader, out, previous, force, raw=raw_csv, edition=stamped)
     note(f"release {manifest['version']} ({manifest['content_hash']}): "
          f"{len(manifest['files'])} files")  # fmt: skip
     say(str(out))

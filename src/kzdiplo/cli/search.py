@@ -5,13 +5,13 @@ from typing import Annotated
 import typer
 
 from kzdiplo.cli.common import FormatOption, LayoutOption, LimitOption, guarded, reading
-from kzdiplo.render import Format, Layout
+from kzdiplo.render import Column, Format, Layout
 
+# The title and the matching words; under them, what to type after `kzdiplo show`.
 COLUMNS = [
-    ("Noun", lambda r: r["noun"]),
-    ("Key", lambda r: r["key"]),
-    ("Title", lambda r: r["title"]),
-    ("Match", lambda r: r["snippet"]),
+    Column("Title", lambda r: r["title"], min_width=24),
+    Column("Record", lambda r: f"{r['noun']} {r['key']}", no_wrap=True, key_line=True),
+    Column("Match", lambda r: r["snippet"], min_width=24),
 ]
 
 

@@ -8,6 +8,7 @@ from kzdiplo import display
 from kzdiplo.cli import complete
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
 from kzdiplo.errors import did_you_mean
+from kzdiplo.fields import FIELDS
 from kzdiplo.render import Format, Layout
 
 NOUN_HELP = "agreement, deal, deposit, project, event, partner or source (plural forms work too)"
@@ -17,68 +18,101 @@ NOUN_HELP = "agreement, deal, deposit, project, event, partner or source (plural
 def show(
     ctx: typer.Context,
     noun: Annotated[
-        str, typer.Argument(help=NOUN_HELP, metavar="NOUN", autocompletion=complete.nouns)
+        str,
+        typer.Argument(
+            help=f"{NOUN_HELP}; or the slug alone, of any kind",
+            metavar="NOUN",
+            autocompletion=complete.nouns,
+        ),
     ],
     key: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="Slug or id (a partner: code, name or alias).", autocompletion=complete.keys
         ),
-    ],
+    ] = None,
     fmt: FormatOption = Format.table,
     layout: LayoutOption = Layout.auto,
 ) -> None:
-    """One record in full: every field, its partners and roles, linked records, and
-    every citation with the source's title, URL and the quote.
+    """One record in full: its facts first (amount, date, stage, parties, place, each
+    with its source's words), what no source states on one line, then every citation
+    with the source's title, URL and the quote, the stages and the disagreements.
 
     \b
     Examples:
-      kzdiplo show agreement kz-us-washington-29-agreements
+      kzdiplo show kz-us-washington-29-agreements
       kzdiplo show deal us-exim-critical-minerals-funding --format json
       kzdiplo show partner "United States"
       kzdiplo show source cove-bw-release
     """
-    from kzdiplo import queries
-    from kzdiplo.entities import ENTITIES
     from kzdiplo.render import write
-    from kzdiplo.resolve import resolve_partner
 
     with reading(ctx) as reader:
-        if noun.strip().lower() in ("partner", "partners"):
-            record = queries.get_partner(reader, resolve_partner(reader, key))
-        elif noun.strip().lower() in ("source", "sources"):
-            record = queries.get_source(reader, key)
-        elif noun.strip().lower() in {*ENTITIES, *(n.plural for n in ENTITIES.values())}:
-            record = queries.get_record(reader, queries.noun_named(noun), key)
-        else:
-            raise did_you_mean("noun", noun, [*ENTITIES, "partner", "source"])
+        record = _find(reader, noun, key)
     write(_output(record, fmt), fmt, layout=layout)
 
 
+def _find(reader: Any, noun: str, key: str | None) -> dict[str, Any]:
+    """The record ``noun key`` names; ``key`` alone when no noun is given (its kind
+    found by its slug, else a partner by code, name or alias)."""
+    from kzdiplo import queries
+    from kzdiplo.entities import ENTITIES
+    from kzdiplo.errors import UsageError
+    from kzdiplo.resolve import resolve_partner
+
+    nouns = {*ENTITIES, *(n.plural for n in ENTITIES.values())}
+    wanted = noun.strip().lower()
+    if key is None:
+        if wanted in nouns | {"partner", "partners", "source", "sources"}:
+            raise UsageError(f"show {wanted} needs a key: kzdiplo show {wanted} SLUG")
+        kinds = queries.kinds_with_slug(reader, noun)
+        if len(kinds) > 1:
+            raise UsageError(f"{noun!r} is the slug of {_kinds(kinds)}: "
+                             + ", or ".join(f"kzdiplo show {k} {noun}" for k in kinds))  # fmt: skip
+        if not kinds:
+            try:
+                return queries.get_partner(reader, resolve_partner(reader, noun))
+            except UsageError:
+                raise UsageError(
+                    f"no record, source or partner has the key {noun!r} "
+                    f"(kzdiplo search {noun!r} finds records by their words)"
+                ) from None
+        wanted, key = kinds[0], noun
+    if wanted in ("partner", "partners"):
+        return queries.get_partner(reader, resolve_partner(reader, key))
+    if wanted not in nouns | {"source", "sources"}:
+        raise did_you_mean("noun", noun, [*ENTITIES, "partner", "source"])
+    try:
+        if wanted in ("source", "sources"):
+            return queries.get_source(reader, key)
+        return queries.get_record(reader, queries.noun_named(wanted), key)
+    except UsageError:
+        other = queries.kinds_with_slug(reader, key)
+        if other:  # the slug of another kind: say which
+            asked = "source" if wanted in ("source", "sources") else queries.noun_named(wanted).name
+            raise UsageError(
+                f"{key!r} is {_kinds(other)}, not {_kinds([asked])}: kzdiplo show {other[0]} {key}"
+            ) from None
+        raise
+
+
+def _kinds(kinds: list[str]) -> str:
+    """``a deal``, ``an agreement``, ``a deal and a project``."""
+    return " and ".join(f"{'an' if k[0] in 'aeiou' else 'a'} {k}" for k in kinds)
+
+
 def _value(key: str, value: Any) -> str:
-    if key in ("date", "started", "completion"):
-        text = display.partial_date(value)
-        if value and value.get("text"):
-            text += f' ("{value["text"]}")'
-        if value and value.get("note"):
-            text += f" — {value['note']}"
-        return text
-    if key in ("amount", "cost"):
-        return display.amount(value)
-    if key == "usd":
-        if not value:
-            return display.UNKNOWN
-        rate = f"rate {value['rate']}" + (f" on {value['rate_date']}" if value["rate_date"] else "")
-        return (
-            f"{display.money(value['low'], value['high'], 'USD')} ({rate}; {value['rate_source']})"
-        )
-    if key == "capacity":
-        return display.capacity(value) + (
-            f' ("{value["text"]}")' if value and value["text"] else ""
-        )
+    """A field's value as short text, without its source's words (:func:`_worded`)."""
+    if key in FIELDS:
+        return FIELDS[key].text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     return display.text(value)
+
+
+def _worded(key: str, value: Any) -> list[str]:
+    """A grouped value's own words, each on a line apart from the value."""
+    return FIELDS[key].words(value) if key in FIELDS and isinstance(value, dict) else []
 
 
 def _quoted(citation: dict[str, Any]) -> str:
@@ -90,38 +124,85 @@ def _quoted(citation: dict[str, Any]) -> str:
     return said(citation) + (f" ({note})" if note else "")
 
 
-LONG_TEXTS = ("summary", "notes", "relationship_level")
+LONG_TEXTS = ("summary", "notes", "relationship_level", "overlap_note")
+KEYS = ("Slug", "URL", "Record")  # whole lines under their row, never broken
+# What a reader asks first, in this order; the other fields follow, the long texts last.
+FACTS = ("amount", "usd", "cost", "capacity", "date", "started", "completion", "stage",
+         "stake", "stake_percent", "count", "status", "parties", "location",
+         "coordinates")  # fmt: skip
+# Lists and links shown in sections of their own, not as fields.
+SECTIONS = ("partners", "sectors", "sources", "linked", "records", "organizations", "id",
+            "discrepancies", "stages", "cited_by", "disputes", "derived_by")  # fmt: skip
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _fields(record: dict[str, Any], keys: list[str]) -> list[list[str]]:
+    """The title, the facts in FACTS' order, each value with its source's words and the
+    citations that support it, the other fields, one line naming the fields no source
+    states, and the long texts last."""
+    fields = {k: v for k, v in record.items() if k not in {*SECTIONS, *keys, "title", "name"}}
+    if record.get("partners"):
+        fields["parties"] = record["partners"]
+    names = [k for k in FACTS if k in fields] + [k for k in fields if k not in FACTS]
+    citations = record.get("sources", [])
+
+    def shown(group: list[str]) -> list[list[str]]:
+        return [[_label(k), _shown(k, fields[k], citations)] for k in group
+                if not _empty(fields[k])]  # fmt: skip
+
+    unstated = [_label(k) for k in names if _empty(fields[k])]
+    return [
+        *([k, str(record[k])] for k in ("title", "name") if record.get(k)),
+        *shown([k for k in names if k not in LONG_TEXTS]),
+        *([["not stated", ", ".join(unstated)]] if unstated else []),
+        *shown([k for k in LONG_TEXTS if k in names]),
+    ]
+
+
+def _label(name: str) -> str:
+    return "USD" if name == "usd" else name.replace("_", " ")
+
+
+def _shown(name: str, value: Any, citations: list[dict[str, Any]]) -> str:
+    """A value, then on lines of their own its source's words and each citation that
+    supports it (the quote, or our summary marked as ours, and who published it)."""
+    if name == "parties":
+        return _parties(value)
+    lines = [_value(name, value), *_worded(name, value)]
+    lines += [f"{_quoted(c)} \u2014 {c['publisher'] or c['title']}"
+              for c in citations if c.get("field") == name]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _parties(partners: list[dict[str, Any]]) -> str:
+    """Each party with its role, a line each: ``US Export-Import Bank (us-exim): financier``."""
+    return "\n".join(f"{p['name']} ({p['key']}): {p['role']}" for p in partners)
 
 
 def _output(record: dict[str, Any], fmt: Format) -> Any:
     """The record whole for JSON and CSV; for people, its keys (slug, URL: on lines of
-    their own in a table, never broken) and a table per section."""
+    their own in a table, never broken), its facts, then a table per section."""
     from kzdiplo.render import Output, Table, positional
 
     keys = [k for k in ("key", "slug", "url") if record.get(k)] if fmt is Format.table else []
-    skip = {*keys, "partners", "sectors", "sources", "linked", "records", "organizations", "id",
-            "discrepancies", "stages", "cited_by", "disputes", "derived_by"}  # fmt: skip
-    # The long texts last, whatever the table's column order: the facts first.
-    names = [k for k in record if k not in skip]
-    names = [k for k in names if k not in LONG_TEXTS] + [k for k in LONG_TEXTS if k in names]
-    fields = [[k, _value(k, record[k])] for k in names]
     sections: list[tuple[str, list[str], list[list[str]]]] = [
-        ("Fields", ["Field", "Value"], fields)
-    ]
-    if record.get("partners"):
-        rows = [[p["key"], p["name"], p["role"]] for p in record["partners"]]
-        sections.append(("Partners", ["Partner", "Name", "Role"], rows))
+        ("Facts (the source's words and its quote under each)", ["Field", "Value"],
+         _fields(record, keys))
+    ]  # fmt: skip
     if record.get("sectors"):
         sections.append(("Sectors", ["Sector"], [[s] for s in record["sectors"]]))
     if record.get("organizations"):
-        rows = [[o["slug"], o["name"], o["kind"]] for o in record["organizations"]]
-        sections.append(("Organisations", ["Slug", "Name", "Kind"], rows))
-    linked = [[label, f"{r['noun']} {r['slug']}", r["title"]]
+        rows = [[o["name"], o["slug"], o["kind"]] for o in record["organizations"]]
+        sections.append(("Organisations", ["Name", "Slug", "Kind"], rows))
+    linked = [[r["title"], f"{r['noun']} {r['slug']}", label]
               for label, items in record.get("linked", {}).items() for r in items]  # fmt: skip
-    linked += [[r["role"] + f" (as {r['as_partner']})", f"{r['noun']} {r['slug']}", r["title"]]
+    linked += [[r["title"], f"{r['noun']} {r['slug']}", r["role"] + f" (as {r['as_partner']})"]
                for r in record.get("records", [])]  # fmt: skip
     if linked:
-        sections.append(("Linked records", ["Link", "Record", "Title"], linked))
+        sections.append(("Linked records", ["Title", "Record", "Link"], linked))
     if "cited_by" in record:
         rows = [[f"{c['record_type']} {c['record_key']}", c["field"] or "(record)", _quoted(c)]
                 for c in record["cited_by"]]  # fmt: skip
@@ -171,6 +252,8 @@ def _output(record: dict[str, Any], fmt: Format) -> Any:
             ("Where sources disagree (the record keeps its claim)",
              ["Field", "Record says", "Other source says", "Other source", "URL"], rows)
         )  # fmt: skip
-    tables = [Table(rows, positional(headers), title) for title, headers, rows in sections]
+    tables = [
+        Table(rows, positional(headers, lines=KEYS), title) for title, headers, rows in sections
+    ]
     heading = str(record.get("title") or record.get("name") or record.get("key") or "")
     return Output(record, tables, keys=[(k, record[k]) for k in keys], heading=heading)

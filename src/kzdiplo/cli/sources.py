@@ -4,16 +4,23 @@ import typer
 
 from kzdiplo import display
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
-from kzdiplo.render import Format, Layout
+from kzdiplo.render import Column, Format, Layout
 
+# The title, who published it and when; the slug (for `kzdiplo show source`), the URL
+# and the source it rests on are key lines under the title, never broken.
 COLUMNS = [
-    ("Published", lambda r: display.text(r["published"])),
-    ("Publisher", lambda r: display.text(r["publisher"])),
-    ("Title", lambda r: r["title"]),
-    ("Rests on", lambda r: f"{r['derived_from']} ({r['relation']})" if r["derived_from"] else ""),
-    ("Cited", lambda r: str(r["citation_count"])),
-    ("Slug", lambda r: r["slug"]),
-    ("URL", lambda r: display.text(r["url"])),
+    Column("Title", lambda r: r["title"], min_width=30),
+    Column("Slug", lambda r: r["slug"], no_wrap=True, key_line=True),
+    Column("URL", lambda r: r["url"] or "", no_wrap=True, key_line=True),
+    Column(
+        "Rests on",
+        lambda r: f"rests on {r['derived_from']} ({r['relation']})" if r["derived_from"] else "",
+        no_wrap=True,
+        key_line=True,
+    ),
+    Column("Publisher", lambda r: display.text(r["publisher"]), gives_way=3),
+    Column("Published", lambda r: display.text(r["published"]), no_wrap=True, gives_way=2),
+    Column("Cited", lambda r: str(r["citation_count"]), min_width=5, gives_way=1),
 ]
 
 

@@ -19,15 +19,7 @@ from markupsafe import Markup
 
 from kzdiplo.errors import KzError
 from kzdiplo.reader import SqliteReader
-from kzdiplo.web import svg
-from kzdiplo.web.pages import label_of, record_body
-
-RECORD = "/-/kzdiplo/record/{noun}/{slug}"
-
-
-def _href(noun: str, slug: str) -> str:
-    return RECORD.format(noun=noun, slug=slug)
-
+from kzdiplo.web.pages import RECORD_PREFIX, label_of, map_html, record_body, record_url
 
 PAGE_SECONDS = 5.0  # kzdiplo's own pages: its own indexed queries, with the user's words
 
@@ -39,9 +31,8 @@ def _reader(datasette: Any) -> SqliteReader:
     import time
 
     from kzdiplo.adhoc import limit_connection, stop_at
-    from kzdiplo.web.serve import DATABASE
 
-    reader = SqliteReader(Path(datasette.get_database(DATABASE).path))
+    reader = SqliteReader(Path(datasette.get_database().path))  # the one served copy
     limit_connection(reader.conn, _max_value_bytes(datasette))
     stop_at(reader.conn, time.monotonic() + PAGE_SECONDS)
     return reader
@@ -53,9 +44,8 @@ def _max_value_bytes(datasette: Any) -> int:
 
 
 async def _page(datasette: Any, request: Any, title: str, body: str, status: int = 200) -> Any:
-    html = await datasette.render_template(
-        "kzdiplo_page.html", {"page_title": title, "body": Markup(body)}, request=request
-    )
+    context = {"page_title": title, "body": Markup(body), "metadata": datasette.metadata()}
+    html = await datasette.render_template("kzdiplo_page.html", context, request=request)
     return Response.html(html, status=status)
 
 
@@ -79,7 +69,7 @@ async def record_view(datasette: Any, request: Any) -> Any:
         return await _page(datasette, request, "Not found", f"<p>{escape(str(exc))}</p>", 404)
     finally:
         reader.close()
-    body = f"<h1>{escape(label_of(record))}</h1>" + record_body(record, noun, _href)
+    body = f"<h1>{escape(label_of(record))}</h1>" + record_body(record, noun, record_url)
     return await _page(datasette, request, label_of(record), body)
 
 
@@ -114,7 +104,7 @@ async def search_view(datasette: Any, request: Any) -> Any:
     finally:
         reader.close()
     items = "".join(
-        f'<li><a href="{escape(_href(r["noun"], r["key"]))}">{escape(r["title"])}</a> '
+        f'<li><a href="{escape(record_url(r["noun"], r["key"]))}">{escape(r["title"])}</a> '
         f'({escape(r["noun"])}) <span class="snippet">'
         f"{_highlight(r['snippet'])}</span></li>"
         for r in found
@@ -124,56 +114,132 @@ async def search_view(datasette: Any, request: Any) -> Any:
 
 
 async def map_view(datasette: Any, request: Any) -> Any:
-    """Placed deposits and projects on a grid; the unplaced listed, not dropped."""
+    """Every record with coordinates on a map and in a table (or a sentence: none), and
+    the deposits and projects no source places."""
+    body = "<h1>Map</h1>" + map_html(_records(datasette), record_url)
+    return await _page(datasette, request, "Map", body)
+
+
+def _records(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(noun, record) for every record, in the registry's order."""
     from kzdiplo import queries
     from kzdiplo.entities import ENTITIES
 
     reader = _reader(datasette)
     try:
-        places = []
-        # Deposits and projects, as in the report: the map is Kazakhstan's frame, and most
-        # events with a point are abroad (their points: ``kzdiplo events -f geojson``).
-        for entity in (ENTITIES["deposit"], ENTITIES["project"]):
-            for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records:
-                places.append((entity.name, r))
+        return [
+            (entity.name, r)
+            for entity in ENTITIES.values()
+            for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records
+        ]
     finally:
         reader.close()
-    nouns = {id(r): n for n, r in places}
-    records = [r for _, r in places]
-    unplaced = "".join(
-        f'<li><a href="{escape(_href(nouns[id(r)], r["slug"]))}">{escape(label_of(r))}</a>: '
-        f"{escape(r.get('location') or 'no place in any source')}</li>"
-        for r in records
-        if not r.get("coordinates")
-    )
-    body = (
-        "<h1>Map</h1>"
-        + svg.place_map(records, lambda r: _href(nouns[id(r)], r["slug"]))
-        + f"<h2>Not placed</h2><ul>{unplaced}</ul>"
-    )
-    return await _page(datasette, request, "Map", body)
 
 
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
     return [
-        (r"^/-/kzdiplo/record/(?P<noun>[a-z]+)/(?P<slug>[^/]+)$", record_view),
+        (rf"^{RECORD_PREFIX}(?P<noun>[a-z]+)/(?P<slug>[^/]+)$", record_view),
         (r"^/-/kzdiplo/search$", search_view),
         (r"^/-/kzdiplo/map$", map_view),
     ]
 
 
+# Columns of US dollar amounts (usd_low, deal_usd_high, usd_from_low...; not usd_rate)
+USD_COLUMN = re.compile(r"usd_(from_|to_)?(low|high)$")
+LONG_TEXT = 100  # a longer text cell shows its first PREVIEW characters, the rest on a click
+PREVIEW = 60
+
+
+def _long_text(value: str) -> Markup:
+    """A long cell cut to its start, the whole text one click away (keeps rows short)."""
+    cut = value[:PREVIEW].rsplit(" ", 1)[0]
+    return Markup(
+        f'<details class="long"><summary>{escape(cut)}…</summary>{escape(value)}</details>'
+    )
+
+
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, row: Any) -> Any:
-    """Record pages as links: the ``page`` column anywhere, a title in ``records``."""
-    if column == "page" and isinstance(value, str) and value.startswith("/-/kzdiplo/record/"):
+    """Record pages as links (the ``page`` column anywhere, a title in ``records``),
+    US dollar columns as money ("$30.1 bn", the exact figure in its tooltip), and long
+    texts cut with the rest one click away."""
+    from kzdiplo.display import money
+
+    if column == "page" and isinstance(value, str) and value.startswith(RECORD_PREFIX):
         return Markup(f'<a href="{escape(value)}">record page</a>')
     if table == "records" and column == "title" and row is not None:
         try:
             return Markup(f'<a href="{escape(row["page"])}">{escape(str(value))}</a>')
         except (KeyError, IndexError):
             return None
+    if USD_COLUMN.search(column) and isinstance(value, int | float) and not isinstance(value, bool):
+        shown = money(round(value), round(value), "USD")
+        return Markup(f'<span class="money" title="{value:,}">{escape(shown)}</span>')
+    if table == "records" and isinstance(value, str) and value.startswith("["):
+        return _list_cell(value)
+    if isinstance(value, str) and len(value) > LONG_TEXT:
+        return _long_text(value)
     return None
+
+
+SHORT_LIST = 4  # items a list cell shows before the rest is folded
+
+
+def _list_cell(value: str) -> Any:
+    """A JSON array of the ``records`` table as a short comma list (its facets stay on
+    the array), the items past SHORT_LIST one click away."""
+    import json
+
+    try:
+        items = [str(v) for v in json.loads(value)]
+    except (ValueError, TypeError):
+        return None
+    shown = escape(", ".join(items[:SHORT_LIST]))
+    if len(items) <= SHORT_LIST:
+        return Markup(f'<span class="list">{shown}</span>')
+    return Markup(
+        f'<details class="long"><summary><span class="list">{shown}</span> '
+        f"+{len(items) - SHORT_LIST}</summary>{escape(', '.join(items))}</details>"
+    )
+
+
+# The home page's sections: the kinds of record people come for, in the order they ask.
+HOME_NOUNS = ("agreement", "deal", "event", "deposit", "project")
+
+
+@hookimpl
+def extra_template_vars(template: str, datasette: Any, request: Any) -> Any:
+    """The home page's figures: records of each kind, partners, placed records and the
+    canned queries (the questions people ask), so it leads with the data."""
+    if template != "index.html":
+        return None
+
+    async def home() -> dict[str, Any]:
+        from kzdiplo.entities import ENTITIES
+
+        db = datasette.get_database()
+        counts = dict((await db.execute("SELECT noun, count(*) FROM records GROUP BY noun")).rows)
+        partners = (await db.execute(
+            "SELECT count(DISTINCT value) FROM records, json_each(records.partners)"
+        )).first()[0]  # fmt: skip
+        placed = 0
+        for entity in ENTITIES.values():
+            if entity.has("latitude"):
+                sql = f"SELECT count(*) FROM {entity.table} WHERE latitude IS NOT NULL"
+                placed += (await db.execute(sql)).first()[0]
+        queries = await datasette.get_canned_queries(db.name, request.actor if request else None)
+        return {
+            "kzdiplo_home": {
+                "database": db.name,
+                "kinds": [(ENTITIES[n].plural, n, counts.get(n, 0)) for n in HOME_NOUNS],
+                "partners": partners,
+                "placed": placed,
+                "questions": list(queries.values()),
+            }
+        }
+
+    return home
 
 
 @hookimpl

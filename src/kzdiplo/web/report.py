@@ -16,12 +16,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kzdiplo import __version__, display
+from kzdiplo import __version__, dataset, display
 from kzdiplo.entities import ENTITIES
 from kzdiplo.queries import Filters, get_record, list_records, partner_totals
 from kzdiplo.reader import Reader
 from kzdiplo.web import svg
-from kzdiplo.web.pages import label_of, record_body
+from kzdiplo.web.pages import label_of, map_html, record_body
 
 MARKER = ".kzdiplo-report"
 _SAFE = re.compile(r"[^a-z0-9._-]+")
@@ -40,9 +40,14 @@ def _page(title: str, body: str, root: str) -> str:
         f'<link rel="stylesheet" href="{root}static/report.css"></head><body>'
         f'<header><a href="{root}index.html">kzdiplo</a> · Kazakhstan\'s 2025 diplomacy, '
         "every fact with its source</header>"
-        f"<main>{body}</main><footer>kzdiplo {escape(__version__)} · facts and quotes: their "
-        "sources' terms; compilation CC BY 4.0; code MIT</footer></body></html>\n"
+        f"<main>{body}</main><footer>kzdiplo {escape(__version__)} · {escape(dataset.LICENCE)}; "
+        f"code: {dataset.CODE_LICENCE}</footer></body></html>\n"
     )
+
+
+def _record_href(noun: str, slug: str) -> str:
+    """A record's page, from the index."""
+    return "records/" + page_name(noun, slug)
 
 
 def collect(reader: Reader) -> dict[str, list[dict[str, Any]]]:
@@ -82,8 +87,12 @@ def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, An
         "<noscript>Search needs JavaScript; every record is listed below.</noscript></section>",
         '<section id="timeline"><h2>Timeline</h2>'
         "<p>Each bar runs from the first to the last day a date may fall on: a date known "
-        "only to the year spans the year; the precision is written beside it.</p>",
+        "only to the year spans the year; the precision is written beside it. The year "
+        "with the most events takes most of the width; the years before and after it are "
+        "folded into narrow stretches.</p>",
         svg.timeline(events, href),
+        "<details><summary>The timeline as a table</summary>"
+        f"{svg.timeline_table(events, href)}</details>",
     ]
     if undated:
         items = "".join(f'<li><a href="{href(e)}">{escape(label_of(e))}</a></li>' for e in undated)
@@ -113,26 +122,15 @@ def _index(records: dict[str, list[dict[str, Any]]], partners: list[dict[str, An
         "not drawn. Colour is the stage.</p>",
         svg.money(partners),
         svg.stage_legend(),
+        f"<details><summary>The chart as a table</summary>{svg.money_table(partners)}</details>",
+        "<h3>Totals by partner</h3>",
         '<div class="scroll"><table class="totals"><thead><tr><th>Partner</th><th>From partner</th>'
         "<th>To partner</th><th>Not its own (whole sums)</th><th>Unpriced deals</th>"
         "<th>Agreements</th><th>Stages</th></tr>"
         f"</thead><tbody>{rows}</tbody></table></div></section>",
     ]
-    places = records["deposit"] + records["project"]
-    unplaced = [r for r in places if not r.get("coordinates")]
-    items = "".join(
-        f'<li><a href="{href(r)}">{escape(label_of(r))}</a>: '
-        f"{escape(r.get('location') or 'no place in any source')}</li>"
-        for r in unplaced
-    )
-    body.append(
-        '<section id="map"><h2>Map</h2><div class="map-with-list">'
-        f"<div>{svg.place_map(places, href)}<p>Circle size is how precisely a cited source "
-        "places it (a site, a district, a region).</p></div>"
-        f"<div><h3>Not placed ({len(unplaced)})</h3><p>No cited source gives coordinates; "
-        f'the place as the sources name it:</p><ul class="unplaced">{items}</ul></div>'
-        "</div></section>"
-    )
+    located = [(noun, r) for noun, rs in records.items() for r in rs]
+    body.append(f'<section id="map"><h2>Map</h2>{map_html(located, _record_href)}</section>')
     body.append('<section id="records"><h2>Every record</h2>')
     for noun, rs in records.items():
         items = "".join(

@@ -21,18 +21,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kzdiplo import dataset
 from kzdiplo.display import not_own, usd_total
-from kzdiplo.entities import ENTITIES
+from kzdiplo.entities import ENTITIES, LISTING_KEYS
 from kzdiplo.errors import KzError, UsageError
+from kzdiplo.fields import years
 from kzdiplo.queries import NO_STAGE, Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
+from kzdiplo.views import VIEWS
 from kzdiplo.vocab import PRECISIONS, in_words
-from kzdiplo.web.pages import label_of
+from kzdiplo.web.pages import RECORD_PREFIX, label_of, record_url
 
 DATABASE = "kzdiplo"  # the copy's file stem: Datasette's database name and URL path
-RECORD_PATH = "/-/kzdiplo/record/{noun}/{slug}"
-DATA_LICENCE = "CC BY 4.0 (the compilation); facts and quotes: each source's own terms"
-CODE_LICENCE = "MIT (the kzdiplo software)"
 
 RECORDS_COLUMNS: dict[str, str] = {
     "noun": "agreement, deal, deposit, project or event",
@@ -56,11 +56,10 @@ RECORDS_COLUMNS: dict[str, str] = {
     "usd_low": "Deals: the lower US dollar figure (NULL: unpriced)",
     "usd_high": "Deals: the upper US dollar figure",
     "approximate": "1 when the source says 'nearly', 'about'...",
-    "disputes": "How many disagreements a second source raises against it",
+    "disputes": LISTING_KEYS["disputes"],
     "disputed_fields": "JSON array of the disputed fields",
-    "source_count": "Sources cited",
-    "independent_sources": "Independent origins among them (a republication counts "
-    "with its origin)",
+    "source_count": LISTING_KEYS["source_count"],
+    "independent_sources": LISTING_KEYS["independent_sources"],
     "summary": "Our summary of the record (our words, not a quotation)",
     "quotes": "Every citation's text, for search (quotes verbatim, summaries ours)",
     "page": "The record's page in this Datasette",
@@ -85,17 +84,9 @@ MONEY_COLUMNS: dict[str, str] = {
 }
 
 
-def _years(record: dict[str, Any]) -> list[str]:
-    years: set[int] = set()
-    for key in ("date", "started", "completion"):
-        d = record.get(key)
-        if d:
-            years.update(range(int(d["start"][:4]), int(d["end"][:4]) + 1))
-    return [str(y) for y in sorted(years)]
-
-
 def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str, Any]:
-    date = r.get("date") or r.get("started")
+    main = ENTITIES[noun].date  # the partial date --year and the timeline use
+    date = r.get(main) if main else None
     usd = r.get("usd") or {}
     parties = r.get("partners", [])
     keys = list(dict.fromkeys(p["key"] for p in parties))
@@ -108,12 +99,12 @@ def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str,
         "slug": r["slug"],
         "title": label_of(r),
         "kind": r.get("kind"),
-        "stage": r.get("stage") or ("not recorded" if ENTITIES[noun].has("stage") else None),
+        "stage": r.get("stage") or ("not recorded" if ENTITIES[noun].has_stages else None),
         "date_text": date and (date.get("text") or None),
         "date_start": date and date["start"],
         "date_end": date and date["end"],
         "date_precision": date and date["precision"],
-        "years": json.dumps(_years(r)),
+        "years": json.dumps([str(y) for y in years(r)]),
         "partners": json.dumps(keys),
         "partner_countries": json.dumps(countries),
         "roles": json.dumps(sorted({p["role"] for p in parties if p["role"]})),
@@ -128,7 +119,7 @@ def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str,
         "independent_sources": r["independent_sources"],
         "summary": r.get("summary"),
         "quotes": " ".join(c.get("quote") or c.get("summary") or "" for c in r["sources"]),
-        "page": RECORD_PATH.format(noun=noun, slug=r["slug"]),
+        "page": record_url(noun, r["slug"]),
     }
 
 
@@ -239,18 +230,17 @@ CANNED: dict[str, dict[str, str]] = {
     },
     "timeline": {
         "title": "The timeline",
-        "description": "Every event in date order, with the range its partial date may "
-        "fall in and its precision: a year-only date runs from 1 January to 31 December.",
+        "description": f"{VIEWS['timeline']}. Here from the records table, with the range "
+        "a partial date may fall in: a year-only date runs from 1 January to 31 December.",
         "sql": "SELECT date_text, date_start, date_end, date_precision, title, partners, "
         "disputes, page FROM records WHERE noun = 'event' "
         "ORDER BY date_start IS NULL, date_start, date_end",
     },
     "disputed_facts": {
         "title": "Disputed facts",
-        "description": "Every disagreement: what the record says and what the other source "
-        "says, with that source's title and link.",
+        "description": f"{VIEWS['discrepancy_details']}; here the disagreements only.",
         "sql": "SELECT record_type, record_key, field, record_says, source_says, note, "
-        "source_title, publisher, url, '/-/kzdiplo/record/' || record_type || '/' || "
+        f"source_title, publisher, url, '{RECORD_PREFIX}' || record_type || '/' || "
         "record_key AS page FROM discrepancy_details WHERE kind = 'disagreement' "
         "ORDER BY record_type, record_key, field",
     },
@@ -293,20 +283,18 @@ def metadata(reader: Reader) -> dict[str, Any]:
         "columns": MONEY_COLUMNS,
     }
     tables["records_fts"] = {"hidden": True}
+    # The licence is in the footer of every page, once: the data's (linked) and the code's.
     meta |= {
-        "license": DATA_LICENCE,
-        "license_url": "https://creativecommons.org/licenses/by/4.0/",
-        "about": f"{meta['about']}; code licence: {CODE_LICENCE}",
-        "description_html": (
-            "<p>A sourced database: every record cites the sentence it rests on.</p>"
-            f"<p>Data licence: {DATA_LICENCE}. Code licence: {CODE_LICENCE}.</p>"
-            '<p><a href="/-/kzdiplo/search">Search every record</a> · '
-            f'<a href="/{DATABASE}/records">Browse records with facets</a> · '
-            '<a href="/-/kzdiplo/map">Map</a></p>'
-        ),
+        "about": f"{meta['about']}; code licence: {dataset.CODE_LICENCE}",
+        "description_html": "<p>A sourced database: every record cites the sentence it "
+        "rests on.</p>",
     }
     meta.pop("description", None)
-    meta["databases"] = {DATABASE: {"tables": tables, "queries": CANNED}}
+    # A canned query's page takes its footer from the query alone: give each the licence.
+    keep = ("license", "license_url", "source", "source_url", "about")
+    footer = {k: meta[k] for k in keep if meta.get(k)}
+    queries = {name: footer | query for name, query in CANNED.items()}
+    meta["databases"] = {DATABASE: {"tables": tables, "queries": queries}}
     return meta
 
 

@@ -1,4 +1,6 @@
-"""Charts as plain SVG text, no script: a timeline, money by partner, a map.
+"""Charts with no script: a timeline and money by partner as HTML (bars placed in
+percent, so they reflow at any width and their text stays at the page's size: a phone
+gets the same chart, not a scaled-down picture), and a map as SVG.
 
 Generated on the server side so that the static report opens from ``file://`` with no
 library and no network, and the Datasette pages can show the same pictures. Each chart
@@ -15,15 +17,9 @@ from html import escape
 from typing import Any
 
 from kzdiplo import display
+from kzdiplo.fields import precision_word
 from kzdiplo.queries import NO_STAGE
 
-PRECISION_WORDS = {
-    "day": "day",
-    "month": "month",
-    "part_of_year": "part of a year",
-    "year": "year",
-    "years": "span of years",
-}
 # One colour per stage (colour-blind-safe Okabe-Ito order); "not recorded" is grey.
 STAGE_COLOURS = {
     "announced": "#E69F00",
@@ -51,86 +47,127 @@ def date_span(date: dict[str, Any]) -> tuple[dt.date, dt.date]:
     return _day(date["start"]), _day(date["end"]) + dt.timedelta(days=1)
 
 
-def precision_word(date: dict[str, Any]) -> str:
-    return PRECISION_WORDS.get(date["precision"], date["precision"])
-
-
 def _link(href: str | None, body: str) -> str:
     return f'<a href="{escape(href)}">{body}</a>' if href else body
+
+
+# The timeline's axis: the year with the most events gets FOCUS_SHARE of the width; the
+# years before it (and after it) are folded into FOLDED_SHARE each, so three events in
+# 2022-2024 do not squeeze a year of seventy into a fifth of a phone's width.
+FOLDED_SHARE = 0.14
+
+
+def _segments(
+    spans: list[tuple[dt.date, dt.date]],
+) -> list[tuple[str, dt.date, dt.date, float, float]]:
+    """(label, first day, day after the last, left, width) of each stretch of the axis,
+    left and width as fractions of the track."""
+    starts = [s.year for s, _ in spans]
+    focus = max(set(starts), key=lambda y: (starts.count(y), y))
+    first = dt.date(min(s for s, _ in spans).year, 1, 1)
+    last = dt.date(max(e - dt.timedelta(days=1) for _, e in spans).year + 1, 1, 1)
+    year_start, year_end = dt.date(focus, 1, 1), dt.date(focus + 1, 1, 1)
+    before, after = first < year_start, last > year_end
+    share = 1 - FOLDED_SHARE * (before + after)
+    out = []
+    left = 0.0
+    if before:
+        label = (
+            f"{first.year}–{(focus - 1) % 100:02d}" if first.year < focus - 1 else str(first.year)
+        )
+        out.append((label, first, year_start, left, FOLDED_SHARE))
+        left += FOLDED_SHARE
+    out.append((str(focus), year_start, year_end, left, share))
+    left += share
+    if after:
+        label = (
+            f"{focus + 1}–{(last.year - 1) % 100:02d}"
+            if last.year - 1 > focus + 1
+            else str(focus + 1)
+        )
+        out.append((label, year_end, last, left, FOLDED_SHARE))
+    return out
+
+
+def _position(day: dt.date, segments: list[tuple[str, dt.date, dt.date, float, float]]) -> float:
+    """Where ``day`` falls on the track, as a percentage (linear within its stretch)."""
+    for _, start, end, left, width in segments:
+        if day <= end:
+            return 100 * (left + width * max((day - start).days, 0) / (end - start).days)
+    return 100.0
 
 
 def timeline(
     events: list[dict[str, Any]],
     href: Callable[[dict[str, Any]], str | None] = lambda _r: None,
-    width: int = 1000,
 ) -> str:
-    """One bar per dated event over its whole range (a year-only date spans the year),
-    labelled with the source's wording and the precision; undated events are left to
-    the caller to list."""
+    """One row per dated event: its title and date as text (wrapping at any width, at
+    the page's font size), and a bar over every day its date may fall on (a year-only
+    date spans the year) on an axis that gives the busiest year most of the width and
+    folds the years before and after it. Undated events are left to the caller."""
     dated = [e for e in events if e.get("date")]
     if not dated:
         return '<p class="empty">No dated events.</p>'
     spans = [date_span(e["date"]) for e in dated]
-    first = dt.date(min(s for s, _ in spans).year, 1, 1)
-    last = dt.date(max(e for _, e in spans).year + 1, 1, 1)
-    left, right, top, row = 8, 8, 34, 34
-    plot = width - left - right
-    per_day = plot / (last - first).days
-    height = top + row * len(dated) + 10
-
-    def x(day: dt.date) -> float:
-        return left + (day - first).days * per_day
-
-    parts = [
-        f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg" data-px-per-day="{per_day:.6f}" '
-        f'aria-label="Timeline of {len(dated)} dated events">'
-    ]
-    year = first.year
-    while dt.date(year, 1, 1) < last:
-        x0 = x(dt.date(year, 1, 1))
-        parts.append(
-            f'<line class="year" x1="{x0:.1f}" y1="18" x2="{x0:.1f}" y2="{height}"/>'
-            f'<text class="axis" x="{x0 + 3:.1f}" y="14">{year}</text>'
+    segments = _segments(spans)
+    axis = []
+    for label, start, _, left, width in segments:
+        folded = " folded" if width <= FOLDED_SHARE else ""
+        axis.append(
+            f'<span class="segment{folded}" style="left:{100 * left:.2f}%;width:{100 * width:.2f}%"'
+            f' data-from="{start}">{label}</span>'
         )
-        for month in range(2, 13):
-            xm = x(dt.date(year, month, 1))
-            parts.append(f'<line class="month" x1="{xm:.1f}" y1="22" x2="{xm:.1f}" y2="28"/>')
-        year += 1
-    for i, (event, (start, end)) in enumerate(zip(dated, spans, strict=True)):
-        y = top + i * row
-        x0, x1 = x(start), x(end)
+        if not folded:
+            for month, name in ((4, "Apr"), (7, "Jul"), (10, "Oct")):
+                at = _position(dt.date(start.year, month, 1), segments)
+                axis.append(f'<span class="tick" style="left:{at:.2f}%">{name}</span>')
+    rows = []
+    for event, (start, end) in zip(dated, spans, strict=True):
         date = event["date"]
         when = display.partial_date(date)
         wording = f" ({date['text']})" if date.get("text") else ""
         disputed = " ⚠" if event.get("disputes") else ""
-        label = f"{when} · {precision_word(date)} — {event['title']}{disputed}"
-        parts.append(
-            f'<g class="event" data-slug="{escape(event["slug"])}">'
-            f"<title>{escape(when + wording)}: {escape(event['title'])}</title>"
-            f'<rect class="bar p-{escape(date["precision"])}" x="{x0:.2f}" y="{y + 15}" '
-            f'width="{max(x1 - x0, 3):.2f}" height="12" rx="2" '
+        x0, x1 = _position(start, segments), _position(end, segments)
+        rows.append(
+            f'<li class="event" data-slug="{escape(event["slug"])}">'
+            f'<div class="label">{_link(href(event), escape(event["title"]))}{disputed} '
+            f'<span class="when">{escape(when)} · {escape(precision_word(date))}</span></div>'
+            f'<div class="track"><span class="bar p-{escape(date["precision"])}" '
+            f'style="left:{x0:.3f}%;width:{x1 - x0:.3f}%" title="{escape(when + wording)}" '
             f'data-start="{start}" data-end="{end - dt.timedelta(days=1)}" '
-            f'data-precision="{escape(date["precision"])}"/>'
-            f'<text class="label" x="{left}" y="{y + 11}">'
-            f"{_link(href(event), escape(label))}</text></g>"
+            f'data-precision="{escape(date["precision"])}"></span></div></li>'
         )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _log_x(value: float, low: float, high: float, left: float, plot: float) -> float:
     return (
-        left + (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low)) * plot
+        f'<figure class="chart timeline" aria-label="Timeline of {len(dated)} dated events">'
+        f'<div class="axis-row"><div class="label"></div><div class="axis">{"".join(axis)}'
+        f'</div></div><ol class="rows">{"".join(rows)}</ol></figure>'
     )
 
 
-def money(partners: list[dict[str, Any]], width: int = 1000) -> str:
-    """Each partner's own US dollars (the money_flows ledger's), from and to it, one row per
-    partner, direction and stage:
-    a range is a bar from low to high with end caps, a single figure a dot, "nearly" a
-    hollow mark and ≈; a log scale, so that $8 m and $17 bn both show. Unpriced deals
-    are counted at the row's end."""
+def timeline_table(
+    events: list[dict[str, Any]], href: Callable[[dict[str, Any]], str | None] = lambda _r: None
+) -> str:
+    """The timeline's figures as a table: each dated event's date, its precision, the
+    range it may fall in and the source's wording."""
+    rows = "".join(
+        f"<tr><td>{escape(display.partial_date(e['date']))}</td>"
+        f"<td>{escape(precision_word(e['date']))}: {e['date']['start']} to {e['date']['end']}</td>"
+        f"<td>{escape(e['date'].get('text') or display.UNKNOWN)}</td>"
+        f"<td>{_link(href(e), escape(e['title']))}</td></tr>"
+        for e in events
+        if e.get("date")
+    )
+    return (
+        '<div class="scroll"><table class="figures"><thead><tr><th>Date</th><th>May fall '
+        "in</th><th>The source's words</th><th>Event</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _money_rows(
+    partners: list[dict[str, Any]],
+) -> list[tuple[dict[str, Any], dict[str, Any], str, dict[str, Any] | None]]:
+    """(partner, stage totals, direction, US dollars or None) for each row of the chart."""
     rows = []
     for p in partners:
         for name, s in p["by_stage"].items():
@@ -140,6 +177,24 @@ def money(partners: list[dict[str, Any]], width: int = 1000) -> str:
                     rows.append((p, s, word, s[side]))
             if not (s["usd_from_partner"] or s["usd_to_partner"]) and s["unpriced_deals"]:
                 rows.append((p, s, "unpriced", None))
+    return rows
+
+
+def _figure(stage: dict[str, Any], usd: dict[str, Any] | None) -> str:
+    if usd is None:
+        return f"{stage['unpriced_deals']} unpriced deal(s), no amount in any source"
+    figure = display.money(usd["low"], usd["high"], "USD", usd["approximate"])
+    extra = f" + {stage['unpriced_deals']} unpriced" if stage["unpriced_deals"] else ""
+    return figure + extra
+
+
+def money(partners: list[dict[str, Any]]) -> str:
+    """Each partner's own US dollars (the money_flows ledger's), from and to it, one row
+    per partner, direction and stage, as text with a bar beside it (under it on a phone):
+    a range is a bar from low to high with end caps, a single figure a dot, "nearly" a
+    hollow mark and ≈; a log scale, so that $8 m and $17 bn both show. Unpriced deals
+    are counted in the row's figure."""
+    rows = _money_rows(partners)
     if not rows:
         return '<p class="empty">No money recorded.</p>'
     values = [v for *_, u in rows if u for v in (u["low"], u["high"]) if v]
@@ -147,66 +202,59 @@ def money(partners: list[dict[str, Any]], width: int = 1000) -> str:
     high = 10 ** math.ceil(math.log10(max(values)))
     if high == low:
         high = low * 10
-    left, right, top, row = 330, 130, 30, 24
-    plot = width - left - right
-    height = top + row * len(rows) + 10
-    parts = [
-        f'<svg class="money" viewBox="0 0 {width} {height}" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg" aria-label="US dollars by partner and stage">'
-    ]
+
+    def at(value: float) -> float:
+        return 100 * (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
+
+    ticks = []
     tick = low
     while tick <= high:
-        tx = _log_x(tick, low, high, left, plot)
-        parts.append(
-            f'<line class="year" x1="{tx:.1f}" y1="18" x2="{tx:.1f}" y2="{height}"/>'
-            f'<text class="axis" x="{tx:.1f}" y="14" text-anchor="middle">'
-            f"{escape(display.money(int(tick), int(tick), 'USD'))}</text>"
+        ticks.append(
+            f'<span class="tick" style="left:{at(tick):.2f}%">'
+            f"{escape(display.money(int(tick), int(tick), 'USD'))}</span>"
         )
         tick *= 10
-    for i, (partner, stage, word, usd) in enumerate(rows):
-        y = top + i * row + 8
+    items = []
+    for partner, stage, word, usd in rows:
         colour = STAGE_COLOURS.get(stage["stage"], STAGE_COLOURS[None])
-        name = f"{partner['name']} ({partner['key']})"
-        short = name if len(name) <= 26 else name[:25] + "…"
         stage_word = display.stage(stage["stage"])
-        parts.append(
-            f'<g class="money-row" data-partner="{escape(partner["key"])}" '
-            f'data-stage="{escape(stage["stage"] or "")}" data-direction="{word}">'
-            f"<title>{escape(name)}: {word} the partner, {escape(stage_word)}</title>"
-            f'<text class="label" x="{left - 8}" y="{y + 4}" text-anchor="end">'
-            f"{escape(short)} · {word} · {escape(stage_word)}</text>"
-        )
+        mark = ""
         if usd:
-            x0 = _log_x(usd["low"], low, high, left, plot)
-            x1 = _log_x(max(usd["high"], usd["low"]), low, high, left, plot)
-            fill = "none" if usd["approximate"] else colour
-            if x1 - x0 > 1:
-                parts.append(
-                    f'<line class="range" x1="{x0:.1f}" y1="{y}" x2="{x1:.1f}" y2="{y}" '
-                    f'stroke="{colour}"/>'
-                    f'<line x1="{x0:.1f}" y1="{y - 5}" x2="{x0:.1f}" y2="{y + 5}" '
-                    f'stroke="{colour}"/>'
-                    f'<line x1="{x1:.1f}" y1="{y - 5}" x2="{x1:.1f}" y2="{y + 5}" '
-                    f'stroke="{colour}"/>'
-                )
+            x0, x1 = at(usd["low"]), at(max(usd["high"], usd["low"]))
+            hollow = " hollow" if usd["approximate"] else ""
+            if x1 - x0 > 0.5:
+                mark = (f'<span class="range{hollow}" style="left:{x0:.2f}%;width:{x1 - x0:.2f}%;'
+                        f'border-color:{colour};color:{colour}"></span>')  # fmt: skip
             else:
-                parts.append(
-                    f'<circle cx="{x0:.1f}" cy="{y}" r="5" fill="{fill}" stroke="{colour}" '
-                    'stroke-width="2"/>'
-                )
-            figure = display.money(usd["low"], usd["high"], "USD", usd["approximate"])
-            extra = f" + {stage['unpriced_deals']} unpriced" if stage["unpriced_deals"] else ""
-            parts.append(
-                f'<text class="figure" x="{x1 + 9:.1f}" y="{y + 4}">{escape(figure + extra)}</text>'
-            )
-        else:
-            parts.append(
-                f'<text class="figure" x="{left}" y="{y + 4}">'
-                f"{stage['unpriced_deals']} unpriced deal(s), no amount in any source</text>"
-            )
-        parts.append("</g>")
-    parts.append("</svg>")
-    return "".join(parts)
+                mark = (f'<span class="dot{hollow}" style="left:{x0:.2f}%;border-color:{colour};'
+                        f'color:{colour}"></span>')  # fmt: skip
+        items.append(
+            f'<li class="money-row" data-partner="{escape(partner["key"])}" '
+            f'data-stage="{escape(stage["stage"] or "")}" data-direction="{word}">'
+            f'<div class="label">{escape(partner["name"])} ({escape(partner["key"])}) · {word} · '
+            f"{escape(stage_word)}</div>"
+            f'<div class="track">{mark}</div>'
+            f'<div class="figure">{escape(_figure(stage, usd))}</div></li>'
+        )
+    return (
+        '<figure class="chart money" aria-label="US dollars by partner and stage">'
+        f'<div class="axis-row"><div class="label"></div><div class="axis">{"".join(ticks)}'
+        f'</div><div class="figure"></div></div><ol class="rows">{"".join(items)}</ol></figure>'
+    )
+
+
+def money_table(partners: list[dict[str, Any]]) -> str:
+    """The money chart's figures as a table, row for row."""
+    rows = "".join(
+        f"<tr><td>{escape(p['name'])} ({escape(p['key'])})</td><td>{word}</td>"
+        f"<td>{escape(display.stage(s['stage']))}</td><td>{escape(_figure(s, usd))}</td></tr>"
+        for p, s, word, usd in _money_rows(partners)
+    )
+    return (
+        '<div class="scroll"><table class="figures"><thead><tr><th>Partner</th>'
+        "<th>Direction</th><th>Stage</th><th>US dollars</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )
 
 
 def stage_legend() -> str:
@@ -220,59 +268,84 @@ def stage_legend() -> str:
 
 
 # Kazakhstan's extent, with a margin: a plain longitude/latitude frame, no base map
-# (no tiles to fetch, and no outline data to vendor).
+# (no tiles to fetch, and no outline data to vendor); the world's, for places abroad.
 MAP_BOX = (46.0, 40.0, 88.0, 56.0)  # west, south, east, north
+WORLD_BOX = (-180.0, -60.0, 180.0, 80.0)
 
 
-def _in_box(at: dict[str, Any]) -> bool:
-    """A point inside MAP_BOX: one outside it would be drawn off the frame."""
-    west, south, east, north = MAP_BOX
+def in_box(at: dict[str, Any], box: tuple[float, float, float, float] = MAP_BOX) -> bool:
+    """A point inside ``box``: one outside it would be drawn off the frame."""
+    west, south, east, north = box
     return bool(west <= at["longitude"] <= east and south <= at["latitude"] <= north)
+
+
+def _grid(box: tuple[float, float, float, float]) -> tuple[range, range]:
+    """Meridians and parallels to draw: every 5 degrees in a country, 30 on the world."""
+    west, south, east, north = box
+    step = 5 if east - west < 90 else 30
+    first_lon = int(math.ceil(west / step) * step)
+    first_lat = int(math.ceil(south / step) * step)
+    return range(first_lon, int(east), step), range(first_lat, int(north), step)
 
 
 def place_map(
     records: list[dict[str, Any]],
     href: Callable[[dict[str, Any]], str | None] = lambda _r: None,
+    box: tuple[float, float, float, float] = MAP_BOX,
     width: int = 700,
 ) -> str:
-    """Records whose sources give a place, as circles sized by how precise the place
-    is (a region is a wide circle, a site a dot), on a longitude/latitude grid."""
-    west, south, east, north = MAP_BOX
+    """Records whose sources give a place, one circle per place (its records named in
+    its label and tooltip), sized by how precise the place is (a region is a wide
+    circle, a site a dot), on a longitude/latitude grid of ``box``."""
+    west, south, east, north = box
     scale = width / (east - west)
-    height = round((north - south) * scale * 1.45)  # about right for 48°N
-    placed = [r for r in records if r.get("coordinates") and _in_box(r["coordinates"])]
+    # degrees of latitude drawn longer than longitude, about right for the frame's middle
+    stretch = 1 / max(math.cos(math.radians((north + south) / 2)), 0.5)
+    height = round((north - south) * scale * stretch)
+    groups: dict[tuple[float, float], list[dict[str, Any]]] = {}
+    for r in records:
+        c = r.get("coordinates")
+        if c and in_box(c, box):
+            groups.setdefault((c["longitude"], c["latitude"]), []).append(r)
 
     def xy(lon: float, lat: float) -> tuple[float, float]:
         return (lon - west) * scale, (north - lat) / (north - south) * height
 
+    placed = sum(len(g) for g in groups.values())
     parts = [
         f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
-        f'xmlns="http://www.w3.org/2000/svg" aria-label="{len(placed)} placed records">'
+        f'xmlns="http://www.w3.org/2000/svg" aria-label="{placed} placed records">'
         f'<rect class="frame" x="0" y="0" width="{width}" height="{height}"/>'
     ]
-    for lon in range(50, 88, 5):
+    meridians, parallels = _grid(box)
+    for lon in meridians:
         x, _ = xy(lon, north)
         parts.append(
             f'<line class="grid" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}"/>'
-            f'<text class="axis" x="{x + 2:.1f}" y="{height - 4}">{lon}°E</text>'
+            f'<text class="axis" x="{x + 2:.1f}" y="{height - 4}">'
+            f"{abs(lon)}°{'E' if lon >= 0 else 'W'}</text>"
         )
-    for lat in range(42, 56, 4):
+    for lat in parallels:
         _, y = xy(west, lat)
         parts.append(
             f'<line class="grid" x1="0" y1="{y:.1f}" x2="{width}" y2="{y:.1f}"/>'
-            f'<text class="axis" x="2" y="{y - 2:.1f}">{lat}°N</text>'
+            f'<text class="axis" x="2" y="{y - 2:.1f}">{abs(lat)}°{"N" if lat >= 0 else "S"}</text>'
         )
-    for r in placed:
-        c = r["coordinates"]
-        x, y = xy(c["longitude"], c["latitude"])
-        radius = PLACE_RADIUS.get(c.get("precision") or "", 6)
-        name = r.get("title") or r.get("name") or r["slug"]
-        where = f"{name} ({c.get('precision') or 'precision not given'})"
+    for (at_lon, at_lat), group in groups.items():
+        x, y = xy(at_lon, at_lat)
+        radius = min(PLACE_RADIUS.get(r["coordinates"].get("precision") or "", 6) for r in group)
+        names = [str(r.get("title") or r.get("name") or r["slug"]) for r in group]
+        if len(group) == 1:
+            label = _link(href(group[0]), escape(names[0]))
+        else:
+            where = min((r.get("location") or "" for r in group), key=len) or f"{at_lat}, {at_lon}"
+            label = escape(f"{where}: {len(group)} records")
+        tooltip = "; ".join(names)
         parts.append(
-            f'<g class="place" data-slug="{escape(r["slug"])}"><title>{escape(where)}</title>'
+            f'<g class="place" data-slug="{escape(group[0]["slug"])}" data-count="{len(group)}">'
+            f"<title>{escape(tooltip)}</title>"
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}"/>'
-            f'<text class="label" x="{x + radius + 3:.1f}" y="{y + 4:.1f}">'
-            f"{_link(href(r), escape(name))}</text></g>"
+            f'<text class="label" x="{x + radius + 3:.1f}" y="{y + 4:.1f}">{label}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
