@@ -3,6 +3,7 @@
 
     python benchmarks/run.py                       # N = 1,000,000 (about 15 min on 2 cores)
     python benchmarks/run.py --quick               # 20,000 agreements, few runs, into the workdir
+    python benchmarks/run.py --commands --quick    # only section 7 (load, show, cite) at 20,000
 
 Run it with the Python of the virtualenv that has kzdiplo and sqlite-utils installed
 (``pip install -e '.[bench]'``): the commands timed come from that interpreter's ``bin``
@@ -25,6 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import commands
 from harness import (
     DEFAULT_WORKDIR,
     ENV,
@@ -400,6 +402,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also run benchmarks/explore/experiments.py (candidate fixes on a scratch copy) "
         "and add its Markdown as section 7",
     )
+    add(
+        "--commands",
+        action="store_true",
+        help="measure only section 7 (load, show, cite at the seeded size and at --agreements, "
+        "issue 27) and add it to the results file, keeping its other figures",
+    )
+    add(
+        "--commands-load",
+        type=int,
+        default=12_000,
+        help="agreements in section 7's load files (12000: their JSON export, about 19 MB, "
+        "is within the loader's 20 MB file limit)",
+    )
+    add(
+        "--commands-from",
+        type=Path,
+        help="put section 7 of this results file (a --commands run) into docs/benchmarks.json "
+        "and re-render docs/benchmarks.md, measuring nothing",
+    )
+    add("--before", type=Path, help="with --commands-from: section 7 measured on older code")
     args = p.parse_args(argv)
     if args.quick:
         args.agreements, args.runs, args.warmup, args.load_runs = 20_000, 5, 1, 1
@@ -409,12 +431,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def run_commands(args: argparse.Namespace) -> dict:
+    """Only section 7 (issue 27: load, show, cite at the seeded size and at N), added to
+    the results file's other figures, which stay as they were measured."""
+    work, n = args.workdir, args.agreements
+    log("seeded database")
+    seeded = work / "seeded.db"
+    make_seeded(seeded)
+    big, _ = scale_database(work, n, reuse=True)
+    load_n = min(args.commands_load, n)
+    load_db, _ = scale_database(work, load_n, reuse=True)
+    for path in (big, load_db):
+        kz(path, "db", "upgrade")
+    meta = {"date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "git": git_state(),
+            "loadavg_start": load_average(), "command": " ".join(["benchmarks/run.py",
+            "--commands", *(["--quick"] if args.quick else []), "--agreements", str(n)])}  # fmt: skip
+    figures = commands.measure_all(KZ, work, seeded, big, load_db, args.runs, args.warmup)
+    meta |= {"loadavg_end": load_average(), "elapsed": time.perf_counter() - T0}
+    base = args.json if args.json.exists() else ROOT / "docs" / "benchmarks.json"
+    return commands.write_into(base, figures, meta)
+
+
 def main() -> None:
     args = parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     for name, path in (("kzdiplo", KZ), ("sqlite-utils", SU)):
         if not shutil.which(path):
             raise SystemExit(f"{name} not found: run this with the virtualenv's python")
+    if args.commands_from:  # section 7 measured by an earlier --commands run
+        taken = json.loads(args.commands_from.read_text())["commands"]
+        if args.before:  # the same section measured on the code before issue 27
+            taken["before"] = json.loads(args.before.read_text())["commands"]
+        r = commands.write_into(ROOT / "docs" / "benchmarks.json", {}, taken)
+        write_json(ROOT / "docs" / "benchmarks.json", r)
+        (ROOT / "docs" / "benchmarks.md").write_text(render(r))
+        log("wrote docs/benchmarks.md with section 7 from " + str(args.commands_from))
+        return
+    if args.commands:
+        r = portable(run_commands(args), workdir=args.workdir)
+        write_json(args.json, r)
+        args.output.write_text(render(r))
+        log(f"wrote {args.output} (raw figures: {args.json})")
+        return
     r = portable(run(args), workdir=args.workdir)
     write_json(args.json, r)
     args.output.write_text(render(r))

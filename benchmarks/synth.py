@@ -55,7 +55,7 @@ import time
 from itertools import accumulate
 from pathlib import Path
 
-SYNTH_VERSION = 4  # bump when the generated data or the statistics change shape
+SYNTH_VERSION = 5  # bump when the generated data or the statistics change shape
 
 # Partners a Kazakh diplomacy database meets most, most frequent first; the other
 # countries follow in a seeded random order (the long tail).
@@ -88,6 +88,7 @@ PAYER_ROLE = {"investment": "investor", "funding": "financier", "acquisition": "
               "fund": "co-financier", "package_value": "investor"}  # fmt: skip
 CURRENCIES = [("USD", 60, 1.0), ("EUR", 18, 1.08), ("CNY", 10, 0.14), ("RUB", 6, 0.011),
               ("JPY", 3, 0.0067), ("GBP", 3, 1.27)]  # fmt: skip
+FIRST_RATES = "2006-01-01"  # ECB reference rates for every currency above (CNY, RUB: 2006)
 SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 QUALIFIERS = ["nearly", "about", "up to", "over", "approximately"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -218,6 +219,11 @@ class Generator:
         self.sentences: list[str] = []
         self.package_ids: list[int] = []
         self.deal_ids: list[int] = []
+        # What a package has left for parts: agreements by count, deals by USD high. A
+        # part is linked only where it fits, so the database passes `db check` ("a
+        # package is no smaller than its parts").
+        self.package_room: dict[int, int] = {}
+        self.deal_room: dict[int, int] = {}
         self.made_agreements = 0
         self.made_deals = 0
 
@@ -332,8 +338,13 @@ class Generator:
             if kind == "package":
                 count = 2 + int(rng.paretovariate(1.3)) % 48
                 self.package_ids.append(aid)
+                self.package_room[aid] = count
             elif self.package_ids and rnd() < 0.05:
                 parent = self.package_ids[-1 - rng.randrange(min(50, len(self.package_ids)))]
+                if self.package_room[parent] > 0:
+                    self.package_room[parent] -= 1
+                else:
+                    parent = None  # the package is full
             k = 1 if (r := rnd()) < 0.70 else 2 if r < 0.90 else 3 if r < 0.97 else 4
             chosen: list[tuple] = []
             while len(chosen) < k:
@@ -382,8 +393,11 @@ class Generator:
                 extra = self.partner()
                 if extra != payers[0]:
                     payers.append(extra)
+            date = self.date() if rnd() < 0.4 else (None, None, None, None, 0, None)
             if rnd() < 0.85:
                 cur = self.pick_currency()
+                if date[1] is not None and date[1] < FIRST_RATES:
+                    cur = "USD"  # kzdiplo converts at ECB rates, which start later
                 low = int(round(10 ** (6 + rnd() * 4.3), -5)) or 100_000
                 high = low if rnd() < 0.8 else int(low * (1.05 + rnd() * 0.55))
                 approx = 1 if rnd() < 0.25 else 0
@@ -412,6 +426,12 @@ class Generator:
             parent = None
             if self.deal_ids and rnd() < 0.05:
                 parent = self.deal_ids[-1 - rng.randrange(min(200, len(self.deal_ids)))]
+                room, need = self.deal_room.get(parent), amount[6]
+                if room is not None and need is not None:
+                    if need > room:
+                        parent = None  # more than the package has left
+                    else:
+                        self.deal_room[parent] = room - need
             agreement = None
             if rnd() < 0.3:
                 agreement = rng.randint(self.first_agreement, last_agreement)
@@ -419,11 +439,14 @@ class Generator:
             names = ", ".join(self.partner_name(p) for p in payers)
             title = f"{kind.replace('_', ' ').capitalize()} by {names} in " \
                     f"{self.sector_names[sec]}"  # fmt: skip
-            date = self.date() if rnd() < 0.4 else (None, None, None, None, 0, None)
             summary = f"{names} {self.words(rng.randint(8, 18))}."
             deals.append((did, f"synth-deal-{did}", title, kind, *amount, stake, parent,
                           agreement, None, None, *date, summary, None))  # fmt: skip
             self.deal_ids.append(did)
+            if amount[7] is not None:
+                self.deal_room[did] = amount[7]
+            if len(self.deal_ids) > 200:  # parents are drawn from the last 200 deals
+                self.deal_room.pop(self.deal_ids[-201], None)
             role = PAYER_ROLE[kind]
             for c, o in payers:
                 parties.append((nid["parties"], role, c, o, None, did))
@@ -489,16 +512,44 @@ def log(message: str) -> None:
     print(f"synth: {message}", file=sys.stderr, flush=True)
 
 
+HASH_UP_TO = 200_000  # agreements: beyond, hashing the whole document needs GBs of memory
+
+
+def store_content_hash(conn: sqlite3.Connection, path: Path) -> str | None:
+    """The content hash a `kzdiplo load` keeps (migration 0015), computed with kzdiplo's
+    own code, so that `cite` on the file reads it as it would after a load; None when
+    the schema has no place for it."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(derived_state)")}
+    if "value" not in columns:
+        return None
+    from kzdiplo.dataset import content_hash
+    from kzdiplo.export import as_document
+    from kzdiplo.reader import SqliteReader
+
+    reader = SqliteReader(path)
+    try:
+        value = content_hash(as_document(reader))
+    finally:
+        reader.close()
+    with conn:
+        conn.execute("UPDATE derived_state SET value = ?, stale = 0 WHERE name = 'content_hash'",
+                     (value,))  # fmt: skip
+    return value
+
+
 def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "after",
           foreign_keys: str = "after", chunk: int = 50_000, deal_ratio: float = 0.25,
           organizations: int = 300,
           seed: int = 20260101, fast: bool = True, progress: bool = True,
-          schema_hook=None) -> dict:  # fmt: skip
+          schema_hook=None, content_hash: bool | None = None) -> dict:  # fmt: skip
     """Create ``path`` and fill it; returns the statistics (timings in seconds).
 
     ``foreign_keys="after"`` loads with enforcement off and checks every reference once
     at the end (``PRAGMA foreign_key_check``, counted in the load: any problem fails the
     build); ``"during"`` checks each row as it goes in.
+
+    ``content_hash``: store the dataset's hash as a load does (default: up to HASH_UP_TO
+    agreements).
 
     ``schema_hook(path)``, if given, runs after ``db init`` and before the load (the
     experiments use it to try schema variants on a scratch database).
@@ -650,6 +701,13 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
     stats["derived_rebuilt"] = bool(rebuild)
 
     t0 = time.perf_counter()
+    if content_hash if content_hash is not None else agreements <= HASH_UP_TO:
+        if progress:
+            log("storing the content hash")
+        stats["content_hash"] = store_content_hash(conn, path)
+    t["content_hash"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     problems = q("PRAGMA foreign_key_check").fetchall()
     t["foreign_key_check"] = time.perf_counter() - t0
     if problems:
@@ -740,6 +798,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--safe", action="store_true", help="keep SQLite's default durability PRAGMAs (slower)"
     )
+    parser.add_argument(
+        "--content-hash", action=argparse.BooleanOptionalAction, default=None,
+        help=f"store the content hash as a load does (default: up to {HASH_UP_TO:,} agreements)",
+    )  # fmt: skip
     parser.add_argument("--stats-json", type=Path, help="also write the statistics here")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
@@ -763,6 +825,7 @@ def main(argv: list[str] | None = None) -> None:
         organizations=args.organizations,
         seed=args.seed,
         fast=not args.safe,
+        content_hash=args.content_hash,
     )
     log(summary(stats))
     if args.stats_json:

@@ -103,7 +103,7 @@ def _probe(table: str, run: Callable[..., str], sql: Callable[[str], list[Any]],
     assert {r["slug"]: r[COLUMN] for r in listed if r[COLUMN] is not None} == {slug: VALUE}
     assert json.loads(run("show", noun, slug, "--format", "json"))[COLUMN] == VALUE
     shown = run("show", noun, slug)
-    assert COLUMN in shown and VALUE in shown
+    assert COLUMN.replace("_", " ") in shown and VALUE in shown  # show labels "probe note"
     run("export", "--format", "json", "--out", str(tmp / "export"))
     exported = json.loads((tmp / "export" / "kzdiplo.json").read_text(encoding="utf-8"))
     assert {r["slug"]: r.get(COLUMN) for r in exported[listing] if r.get(COLUMN)} == {slug: VALUE}

@@ -20,7 +20,7 @@ from typing import Any
 from kzdiplo import __version__, dataset
 from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import UsageError
-from kzdiplo.queries import Filters, get_record, list_records
+from kzdiplo.queries import Filters, by_slug, get_record, list_records
 from kzdiplo.reader import Reader
 
 SUMMARY_LABEL = "Our summary (not a quotation)"
@@ -32,14 +32,14 @@ _RIS_TYPE = {"media": "NEWS", "official": "ELEC", "company": "ELEC", "analysis":
 
 
 def _find(reader: Reader, slug: str) -> list[tuple[str, str]]:
-    """(noun, slug) of every kind of record with this slug (any case)."""
-    found = []
-    for noun in ENTITIES.values():
-        rows = reader.rows(
-            f"SELECT slug FROM {noun.table} WHERE lower(slug) = lower(:s)", {"s": slug.strip()}
-        )
-        found += [(noun.name, r["slug"]) for r in rows]
-    return found
+    """(noun, slug) of every kind of record with this slug (any case): a seek in each
+    table, and a scan only when none has it."""
+    for scan in (False, True):
+        found = [(noun.name, r["slug"]) for noun in ENTITIES.values()
+                 for r in by_slug(reader, noun.table, slug, "slug", scan=scan)]  # fmt: skip
+        if found:
+            return found
+    return []
 
 
 def records(reader: Reader, slugs: list[str], everything: bool) -> list[dict[str, Any]]:
@@ -79,8 +79,6 @@ def build(reader: Reader, slugs: list[str], everything: bool) -> dict[str, Any]:
     """The dataset entry and one entry per source with its claims, in first-cited order."""
     if not slugs and not everything:
         raise UsageError("name one or more record slugs, or give --all")
-    from kzdiplo.export import as_document
-
     chosen = records(reader, slugs, everything)
     claims = _claims_by_source(chosen)
     meta = {
@@ -103,7 +101,7 @@ def build(reader: Reader, slugs: list[str], everything: bool) -> dict[str, Any]:
     data = {
         "name": dataset.NAME, "short_name": dataset.SHORT_NAME,
         "version": dataset.DATA_VERSION, "date": dataset.DATA_DATE,
-        "content_hash": dataset.content_hash(as_document(reader)),
+        "content_hash": dataset.current_hash(reader),
         "software": f"kzdiplo {__version__}", "license": dataset.LICENSE_ID,
     }  # fmt: skip
     return {"dataset": data, "sources": entries}

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from kzdiplo.errors import UsageError
 
-if TYPE_CHECKING:  # the reader is imported when a hash is computed
-    from kzdiplo.reader import SqliteReader
+if TYPE_CHECKING:  # types only: the reader and SQLAlchemy load when a hash is computed
+    from sqlalchemy.engine import Connection
+
+    from kzdiplo.reader import Reader, SqliteReader
 
 NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
@@ -113,6 +115,42 @@ def content_hash(document: dict[str, Any]) -> str:
     text = json.dumps(canonical(document), ensure_ascii=False, sort_keys=True,
                       separators=(",", ":"), default=str)  # fmt: skip
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+HASH_STATE = "content_hash"  # its row in derived_state (migration 0015)
+
+
+def stored_hash(reader: Reader) -> str | None:
+    """The content hash the last load or seed stored, while no write has touched the
+    data since (triggers mark it stale); None otherwise."""
+    rows = reader.rows(
+        "SELECT value FROM derived_state WHERE name = :name AND NOT stale", {"name": HASH_STATE}
+    )
+    return rows[0]["value"] if rows and rows[0]["value"] else None
+
+
+def current_hash(reader: Reader) -> str:
+    """The database's content hash: the stored one when fresh (a read of one row), else
+    computed from every record (as_document: time and memory in proportion to the data)."""
+    from kzdiplo.export import as_document
+
+    return stored_hash(reader) or content_hash(as_document(reader))
+
+
+def store_hash(conn: Connection) -> str:
+    """Compute the content hash inside the caller's transaction (a load, once its rows
+    are written) and keep it in derived_state, marked fresh."""
+    from sqlalchemy import text
+
+    from kzdiplo.export import as_document
+    from kzdiplo.reader import ConnectionReader
+
+    value = content_hash(as_document(ConnectionReader(conn)))
+    conn.execute(
+        text("UPDATE derived_state SET value = :value, stale = false WHERE name = :name"),
+        {"value": value, "name": HASH_STATE},
+    )
+    return value
 
 
 def from_database(db: str, seconds: float | None = None) -> dict[str, Any]:

@@ -420,9 +420,10 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
     iso = _iso_codes(conn)
     published = _published_dates(conn, bundle)
     problems: list[str] = []
-    for item in bundle:  # in load order, so a record may name earlier ones
-        problems.extend(_check(item, keys, texts, iso))
+    for item in bundle:  # every key of the run, so a part may come before its package
         keys.ids[item.section].setdefault(item.key, None)
+    for item in bundle:
+        problems.extend(_check(item, keys, texts, iso))
         entity = BY_PLURAL.get(item.section)
         if entity is not None and entity.priced:  # its amount converts to US dollars
             problems.extend(_check_usd(item, published))
@@ -431,22 +432,16 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
             value = getattr(item.record, name)
             if value is not None and not keys.known(section, value):
                 problems.append(f"{item.where(name)}: unknown {section[:-1]} {value!r}")
+    levels = {section: _levels(bundle.items[section], problems) for section in SECTIONS}
     problems.extend(_broken_quotes(conn, bundle, keys))
     if problems:
         raise LoadError(problems)
     report = Report()
-    for item in bundle:
-        values = _row(item, keys, bundle, published)
-        _check_integers(item, values)
-        record_id, action, changed = _upsert(conn, item, values, bundle)
-        keys.ids[item.section][item.key] = record_id
-        if item.section in LINKS:
-            changed += _sync_links(conn, item, record_id, keys, values)
-        if action == "unchanged" and changed:
-            action = "updated"
-        report.record(item.section, item.key, action, changed if action == "updated" else [])
-        if progress is not None:
-            progress()
+    for section in SECTIONS:  # parents before their parts, each level in batches
+        for level in levels[section]:
+            for start in range(0, len(level), BATCH):
+                batch = _Batch(conn, keys, bundle, published, report, progress)
+                batch.write(level[start : start + BATCH])
     for item in bundle.items["deals"]:  # after every event has its id
         _link_later(conn, report, item, keys)
     for item in bundle.items["sources"]:  # after every source has its id
@@ -461,6 +456,124 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
         if _replace_children(conn, SOURCE_LINKS, "source_id", source_id, rows):
             report.promote("sources", item.key, "derived_from")
     return report
+
+
+BATCH = 500  # records written together: a constant number of statements per batch
+
+
+def _parent_field(section: str) -> str | None:
+    """The field of a section that names a record of the same section (its package)."""
+    return next((n for n, target in _REFS.get(section, {}).items() if target == section), None)
+
+
+def _levels(items: list[Item], problems: list[str]) -> list[list[Item]]:
+    """``items`` by depth: the records whose package is not in the run first, then their
+    parts, and so on, so that every package has its id before its parts are written,
+    whatever the order of the file. A loop of packages is a problem."""
+    name = _parent_field(items[0].section) if items else None
+    by_key = {item.key: item for item in items}
+
+    def package(item: Item) -> Item | None:
+        return by_key.get(getattr(item.record, name)) if name else None
+
+    depth: dict[str, int] = {}
+    for item in items:
+        path: list[Item] = []  # from item up to the first package of known depth
+        current: Item | None = item
+        while current is not None and current.key not in depth:
+            if current in path:
+                problems.append(f"{current.where(name)}: its packages form a loop")
+                depth.update((i.key, 0) for i in path)
+                break
+            path.append(current)
+            current = package(current)
+        below = -1 if current is None or current in path else depth[current.key]
+        for i in reversed(path):
+            below = depth.setdefault(i.key, below + 1)
+    levels: dict[int, list[Item]] = {}
+    for item in items:
+        levels.setdefault(depth[item.key], []).append(item)
+    return [levels[d] for d in sorted(levels)]
+
+
+_CHILD_TABLES = {
+    "citations": CITATIONS,
+    "discrepancies": DISCREPANCIES,
+    "parties": PARTIES,
+    "sectors": RECORD_SECTORS,
+    "stages": STAGE_CHANGES,
+}
+
+
+@dataclass
+class _Batch:
+    """Up to BATCH records of one section and level, written with a fixed number of
+    statements: one read of the stored ones, one insert of the new ones (executemany)
+    and one read of their ids, one insert per kind of child row. A stored record is updated on
+    its own (an update writes only the fields that changed)."""
+
+    conn: Connection
+    keys: _Keys
+    bundle: Bundle
+    published: dict[str, Any]
+    report: Report
+    progress: Callable[[], None] | None
+
+    def write(self, items: list[Item]) -> None:
+        section = items[0].section
+        table = TABLES[section]
+        key_column = table.c[SECTIONS[section].key_field]
+        values = [_row(item, self.keys, self.bundle, self.published) for item in items]
+        for item, row in zip(items, values, strict=True):
+            _check_integers(item, row)
+        stored = {
+            row[key_column.name]: row
+            for row in self.conn.execute(
+                select(table).where(key_column.in_([i.key for i in items]))
+            ).mappings()
+        }
+        new = [(i, v) for i, v in zip(items, values, strict=True) if i.key not in stored]
+        self._insert(table, new)
+        children: dict[str, list[dict[str, Any]]] = {name: [] for name in _CHILD_TABLES}
+        for item, row in zip(items, values, strict=True):
+            record_id = self.keys.ids[section][item.key]
+            if item.key in stored:
+                record_id, action, changed = _update(self.conn, item, row, self.bundle,
+                                                     stored[item.key])  # fmt: skip
+                if item.section in LINKS:
+                    changed += _sync_links(self.conn, item, record_id, self.keys, row)
+                if action == "unchanged" and changed:
+                    action = "updated"
+            else:
+                action, changed = "added", []
+                assert record_id is not None  # _insert gave it one
+                if item.section in LINKS:
+                    for name, rows in _wanted_links(item, record_id, self.keys, row).items():
+                        children[name] += rows
+            self.report.record(section, item.key, action, changed if action == "updated" else [])
+            if self.progress is not None:
+                self.progress()
+        for name, rows in children.items():
+            if rows:
+                self.conn.execute(insert(_CHILD_TABLES[name]), rows)
+
+    def _insert(self, table: Table, new: list[tuple[Item, dict[str, Any]]]) -> None:
+        """Insert the new records, rows of the same columns together, then read their
+        ids back by key in one query (RETURNING with an executemany falls back to one
+        statement per row on SQLite)."""
+        if not new:
+            return
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for item, row in new:
+            if item.section == "countries":
+                row = {"kind": "country", "aliases": [], **row}
+            groups.setdefault(tuple(row), []).append(row)
+        for rows in groups.values():
+            self.conn.execute(insert(table), rows)
+        section = new[0][0].section
+        key_column = table.c[SECTIONS[section].key_field]
+        written = select(key_column, table.c.id).where(key_column.in_([i.key for i, _ in new]))
+        self.keys.ids[section].update({k: int(i) for k, i in self.conn.execute(written)})
 
 
 def _link_later(conn: Connection, report: Report, item: Item, keys: _Keys) -> None:
@@ -630,6 +743,10 @@ def load_paths(
             sync_iso_countries(conn)
             report = load(conn, bundle, progress(total) if progress else None)
             rebuild_derived(conn)
+            if not dry_run:
+                from kzdiplo.dataset import store_hash
+
+                store_hash(conn)
         except BaseException:
             transaction.rollback()
             raise
@@ -711,20 +828,12 @@ def _row(item: Item, keys: _Keys, bundle: Bundle, published: dict[str, Any]) -> 
     return row
 
 
-def _upsert(
-    conn: Connection, item: Item, values: dict[str, Any], bundle: Bundle
+def _update(
+    conn: Connection, item: Item, values: dict[str, Any], bundle: Bundle, existing: Any
 ) -> tuple[int, str, list[str]]:
-    """Insert or update one record by its natural key: (id, action, changed fields). An
-    update writes only the fields the file gives (see :func:`_given`)."""
+    """Update a stored record from its file: (id, action, changed fields). An update
+    writes only the fields the file gives (see :func:`_given`) that differ."""
     table = TABLES[item.section]
-    key_column = table.c[item.record.key_field]
-    existing = conn.execute(select(table).where(key_column == item.key)).mappings().first()
-    if existing is None:
-        if item.section == "countries":
-            values = {"kind": "country", "aliases": [], **values}
-        result = conn.execute(insert(table).values(**values))
-        assert result.inserted_primary_key is not None  # a single-row insert
-        return int(result.inserted_primary_key[0]), "added", []
     values = _given(item, bundle, values)
     if item.section == "countries" and existing["kind"] == "country" and "aliases" in values:
         values = {**values, "aliases": _union(existing["aliases"], values["aliases"])}
@@ -741,10 +850,22 @@ def _union(first: list[str], second: list[str]) -> list[str]:
 def _sync_links(
     conn: Connection, item: Item, record_id: int, keys: _Keys, values: dict[str, Any]
 ) -> list[str]:
-    """Make the record's parties, sectors and citations exactly those of the file; return
-    the names of those that changed. A party's stated share adds its citation (field
-    ``share:<partner>``) to the record's."""
-    r, column = item.record, LINKS[item.section]
+    """Make a stored record's parties, sectors and citations exactly those of the file;
+    return the names of those that changed."""
+    return [
+        name
+        for name, rows in _wanted_links(item, record_id, keys, values).items()
+        if _replace_children(conn, _CHILD_TABLES[name], LINKS[item.section], record_id, rows)
+    ]
+
+
+def _wanted_links(
+    item: Item, record_id: int, keys: _Keys, values: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """The child rows (whole, repeats dropped) of each kind of link the file gives for a
+    record. A party's stated share adds its citation (field ``share:<partner>``) to the
+    record's."""
+    r = item.record
     wanted: dict[str, list[dict[str, Any]]] = {"citations": []}
     given = r.model_fields_set
     for c in r.citations:
@@ -779,24 +900,28 @@ def _sync_links(
                 )  # fmt: skip
     if hasattr(r, "sectors"):
         wanted["sectors"] = [{"sector_id": keys.id("sectors", s)} for s in r.sectors]
-    tables = {
-        "citations": CITATIONS,
-        "discrepancies": DISCREPANCIES,
-        "parties": PARTIES,
-        "sectors": RECORD_SECTORS,
-        "stages": STAGE_CHANGES,
-    }
-    return [
-        name
+    column = LINKS[item.section]
+    return {
+        name: _child_rows(_CHILD_TABLES[name], column, record_id, rows)
         for name, rows in wanted.items()
-        if name in given and _replace_children(conn, tables[name], column, record_id, rows)
-    ]
+        if name in given
+    }
 
 
 def _stage_date(date: Any) -> dict[str, Any]:
     """A stage change's partial date (stage_changes has no inferred/note columns: a stage
     is dated only as its source dates it)."""
     return {k: v for k, v in DATE.to_columns(date).items() if k in STAGE_CHANGES.c}
+
+
+def _child_rows(
+    table: Table, column: str, record_id: int, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Child rows with every column (unset ones NULL) and their record's id, repeats
+    dropped: the same keys in each, so they can be inserted in one executemany."""
+    names = [c.name for c in table.columns if c.name != "id"]
+    full_rows = [dict.fromkeys(names) | row | {column: record_id} for row in rows]
+    return list({tuple(r.items()): r for r in full_rows}.values())
 
 
 def _replace_children(
@@ -806,8 +931,7 @@ def _replace_children(
     there are as many rows as before, each keeps its id and only changed values are
     written (a reload that adds a party's share rewrites no other row)."""
     names = [c.name for c in table.columns if c.name != "id"]
-    full_rows = [dict.fromkeys(names) | row | {column: record_id} for row in rows]
-    wanted = list({tuple(r.items()): r for r in full_rows}.values())  # drop repeats
+    wanted = _child_rows(table, column, record_id, rows)
     existing = conn.execute(
         select(table.c.id, *[table.c[n] for n in names])
         .where(table.c[column] == record_id)

@@ -89,6 +89,32 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
         raise LoadFileError(f"{path}: not UTF-8 text") from None
 
 
+STDIN = "-"  # the file name that means standard input (``kzdiplo load -``)
+
+
+def spool_stdin(stream: IO[bytes], folder: Path, limit: int = MAX_FILE_BYTES) -> Path:
+    """Standard input copied into ``folder`` (at most ``limit`` bytes) under a name whose
+    suffix is its format, so that it is read like any load file: NDJSON when its first
+    line is a ``{"section": ..., "record": ...}`` object, JSON when it starts with
+    ``{``, else YAML. A ``text_file`` in it finds nothing in the private folder."""
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise LoadFileError(f"{STDIN}: larger than {limit:,} bytes (the limit)")
+    first = raw.lstrip().split(b"\n", 1)[0]
+    suffix = ".yaml"
+    if first.startswith(b"{"):
+        suffix = ".json"
+        try:
+            line = json.loads(first)
+        except ValueError:
+            line = None
+        if isinstance(line, dict) and set(line) == {"section", "record"}:
+            suffix = ".ndjson"
+    path = folder / f"stdin{suffix}"
+    path.write_bytes(raw)
+    return path
+
+
 def check_value(value: Any) -> str | None:
     """Why ``value`` (parsed JSON or YAML) is over a limit, with the path to the
     offending part, or None. Walks without recursion, so depth cannot overflow it."""

@@ -777,6 +777,9 @@ class DerivedState(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True, comment="The derived table")
     stale: Mapped[bool] = mapped_column(Boolean, comment="True until the next rebuild")
+    value: Mapped[str | None] = mapped_column(
+        comment="The derived value, when it is one value (the content hash)"
+    )
 
 
 def _index_link_columns() -> None:

@@ -445,14 +445,28 @@ def attach(
 # --- one record in full -----------------------------------------------------------------
 
 
-def _find_id(reader: Reader, table: str, key_column: str, key: str, what: str) -> int:
-    rows = reader.rows(
-        f"SELECT id FROM {table} WHERE lower({key_column}) = lower(:key)", {"key": key.strip()}
-    )
+def by_slug(
+    reader: Reader, table: str, key: str, columns: str = "id", *, scan: bool = True
+) -> list[dict[str, Any]]:
+    """The rows of ``table`` whose slug is ``key`` in any case. Loaded slugs are lower
+    case, so the key as typed and folded are looked up through the slug's unique index
+    (a seek, flat at a million rows). Only a miss, with ``scan``, falls back to comparing
+    folded slugs, which reads them all (a slug written in capitals through ad-hoc SQL is
+    still found)."""
+    typed = key.strip()
+    wanted = {"key": typed, "folded": typed.lower()}
+    rows = reader.rows(f"SELECT {columns} FROM {table} WHERE slug IN (:key, :folded)", wanted)
+    if rows or not scan:
+        return rows
+    return reader.rows(f"SELECT {columns} FROM {table} WHERE lower(slug) = :folded", wanted)
+
+
+def _find_id(reader: Reader, table: str, key: str, what: str) -> int:
+    rows = by_slug(reader, table, key)
     if not rows and key.strip().isdigit():
         rows = reader.rows(f"SELECT id FROM {table} WHERE id = :id", {"id": int(key)})
     if not rows:
-        known = [r["k"] for r in reader.rows(f"SELECT {key_column} AS k FROM {table}")]
+        known = [r["slug"] for r in reader.rows(f"SELECT slug FROM {table}")]
         raise did_you_mean(what, key, known)
     return int(rows[0]["id"])
 
@@ -461,16 +475,14 @@ def kinds_with_slug(reader: Reader, key: str) -> list[str]:
     """The kinds of record (and ``source``) whose slug is ``key``, in any case: what
     `kzdiplo show KEY` without a noun looks up, and how a slug of another kind is named."""
     tables = [(e.name, e.table) for e in ENTITIES.values()] + [("source", "sources")]
-    sql = " UNION ALL ".join(
-        f"SELECT '{name}' AS kind FROM {table} WHERE lower(slug) = lower(:key)"
-        for name, table in tables
-    )
-    return [r["kind"] for r in reader.rows(sql, {"key": key.strip()})]
+    # Index seeks first; the scan of folded slugs only when no table has the key.
+    found = [name for name, table in tables if by_slug(reader, table, key, scan=False)]
+    return found or [name for name, table in tables if by_slug(reader, table, key)]
 
 
 def get_record(reader: Reader, noun: Entity, key: str) -> dict[str, Any]:
     """One record by slug (any case) or id, with partners, sectors, sources and links."""
-    record_id = _find_id(reader, noun.table, "slug", key, noun.name)
+    record_id = _find_id(reader, noun.table, key, noun.name)
     rows = reader.rows(f"{select(reader, noun)}\nWHERE t.id = :id", {"id": record_id})
     record = attach(reader, noun, [shape(noun, rows[0])])[0]
     record["linked"] = {
@@ -965,7 +977,7 @@ def list_sources(reader: Reader) -> list[dict[str, Any]]:
 
 def get_source(reader: Reader, key: str) -> dict[str, Any]:
     """One source with every record and field that cites it, and what it disputes."""
-    source_id = _find_id(reader, "sources", "slug", key, "source")
+    source_id = _find_id(reader, "sources", key, "source")
     row = _source_row(reader.rows(f"{_SOURCE_LIST} WHERE s.id = :id", {"id": source_id})[0])
     row["origin"] = source_origins(reader).get(row["slug"], row["slug"])
     row["derived_by"] = reader.rows(

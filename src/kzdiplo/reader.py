@@ -139,16 +139,14 @@ class SqliteReader(Reader):
         self.conn.close()
 
 
-class SqlAlchemyReader(Reader):
-    """Any other SQLAlchemy URL (PostgreSQL...)."""
+class ConnectionReader(Reader):
+    """Reads through an open SQLAlchemy connection, inside its transaction: the loader
+    uses it to read back what it has just written before committing."""
 
-    def __init__(self, url: str) -> None:
-        from kzdiplo.db import make_engine
-
+    def __init__(self, conn: Any) -> None:
         super().__init__()
-        self.engine = make_engine(url)
-        self.dialect = self.engine.dialect.name
-        self.conn = self.engine.connect()
+        self.conn = conn
+        self.dialect = conn.dialect.name
 
     def stream(
         self, sql: str, params: dict[str, Any] | None = None
@@ -157,6 +155,19 @@ class SqlAlchemyReader(Reader):
 
         result = self.conn.execute(text(sql), params or {})
         return list(result.keys()), iter(result)
+
+    def close(self) -> None:
+        """The connection belongs to the caller."""
+
+
+class SqlAlchemyReader(ConnectionReader):
+    """Any other SQLAlchemy URL (PostgreSQL...)."""
+
+    def __init__(self, url: str) -> None:
+        from kzdiplo.db import make_engine
+
+        self.engine = make_engine(url)
+        super().__init__(self.engine.connect())
 
     def close(self) -> None:
         self.conn.close()

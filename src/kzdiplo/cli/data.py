@@ -15,7 +15,10 @@ from kzdiplo.safetext import say
 @guarded
 def load(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="YAML files in the seed format.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Files in the seed format (YAML, JSON, NDJSON); - reads stdin."),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Show what would change; change nothing.")
     ] = False,
@@ -35,31 +38,58 @@ def load(
       kzdiplo new events > my-facts.yaml
       kzdiplo load --dry-run my-facts.yaml
       kzdiplo load my-facts.yaml
+      kzdiplo export -f ndjson --out - | kzdiplo --db copy.db load -
     """
+    import tempfile
+
     from kzdiplo.access import note, writing
     from kzdiplo.loader import LoadError, load_paths
+    from kzdiplo.loadfile import STDIN
     from kzdiplo.progress import progress_bar
 
     for path in files:
-        if not path.is_file():
+        if str(path) != STDIN and not path.is_file():
             raise UsageError(
                 f"{path}: no such file" if not path.exists() else f"{path}: not a file"
             )
-    try:
-        with writing(state(ctx).db) as engine, progress_bar("loading") as start:
-            report = load_paths(engine, files, dry_run=dry_run, progress=start, waiting=note)
-    except LoadError as exc:
-        for problem in exc.problems if verbose else []:
-            note(problem)
-        more = len(exc.problems) - 1
-        hint = f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
-        raise UsageError(f"nothing loaded: {exc.problems[0]}{hint}") from None
+    with tempfile.TemporaryDirectory(prefix="kzdiplo-stdin-") as spool:
+        paths = [_spooled(path, Path(spool)) for path in files]
+        try:
+            with writing(state(ctx).db) as engine, progress_bar("loading") as start:
+                report = load_paths(engine, paths, dry_run=dry_run, progress=start, waiting=note)
+        except LoadError as exc:
+            problems = exc.problems
+            for spooled in (p for p in paths if p.parent == Path(spool)):
+                problems = [p.replace(str(spooled), "- (stdin)") for p in problems]
+            for problem in problems if verbose else []:
+                note(problem)
+            more = len(problems) - 1
+            hint = (
+                f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
+            )
+            raise UsageError(f"nothing loaded: {problems[0]}{hint}") from None
     for section, key, action, fields in report.changes:
         mark = "+" if action == "added" else "~"
         detail = f" ({', '.join(fields)})" if fields else ""
         say(f"{mark} {section} {key}{detail}")
     verb = "dry run, nothing written: would be" if dry_run else "loaded:"
     note(f"{verb} {report.summary()}")
+
+
+def _spooled(path: Path, folder: Path) -> Path:
+    """``path``, or for ``-`` standard input copied into ``folder`` (read once)."""
+    import sys
+
+    from kzdiplo.loadfile import STDIN, LoadFileError, spool_stdin
+
+    if str(path) != STDIN:
+        return path
+    if any(p.name.startswith("stdin.") for p in folder.iterdir()):
+        raise UsageError("- (standard input) given twice")
+    try:
+        return spool_stdin(sys.stdin.buffer, folder)
+    except LoadFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @guarded
