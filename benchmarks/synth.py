@@ -522,7 +522,7 @@ def store_content_hash(conn: sqlite3.Connection, path: Path) -> str | None:
     columns = {r[1] for r in conn.execute("PRAGMA table_info(derived_state)")}
     if "value" not in columns:
         return None
-    from kzdiplo.dataset import content_hash
+    from kzdiplo.contenthash import content_hash
     from kzdiplo.export import as_document
     from kzdiplo.reader import SqliteReader
 

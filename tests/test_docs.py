@@ -61,7 +61,8 @@ def test_the_readme_prints_the_hash_a_fresh_database_gives(seeded_db: Path) -> N
     shipped (before, the tour had loaded the example into the default database first, so
     it printed a hash no fresh database gives). After a change to the seeds, rerun
     scripts/readme_tour.py."""
-    from kzdiplo.dataset import DATA_VERSION, content_hash, from_database
+    from kzdiplo.contenthash import content_hash
+    from kzdiplo.dataset import DATA_VERSION, from_database
 
     text = README.read_text(encoding="utf-8")
     shown = re.findall(r"content (sha256:[0-9a-f]{64})", text)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kzdiplo import dataset, queries
+from kzdiplo import contenthash, queries
 from kzdiplo.cite import _find
 from kzdiplo.entities import ENTITIES
 from kzdiplo.export import as_document
@@ -105,7 +105,7 @@ def _set_stored(db: Path, value: str) -> None:
 
 def test_a_load_stores_the_hash_of_what_it_loaded(seeded_db: Path) -> None:
     reader = SqliteReader(seeded_db)
-    assert dataset.stored_hash(reader) == dataset.content_hash(as_document(reader))
+    assert contenthash.stored_hash(reader) == contenthash.content_hash(as_document(reader))
     reader.close()
 
 
@@ -126,8 +126,8 @@ def test_any_write_to_the_data_makes_the_stored_hash_stale(seeded_db: Path, tabl
     with sqlite3.connect(seeded_db) as conn:
         conn.execute(f"UPDATE {table} SET id = id WHERE id = (SELECT min(id) FROM {table})")
     reader = SqliteReader(seeded_db)
-    assert dataset.stored_hash(reader) is None
-    assert dataset.current_hash(reader) == dataset.content_hash(as_document(reader))
+    assert contenthash.stored_hash(reader) is None
+    assert contenthash.current_hash(reader) == contenthash.content_hash(as_document(reader))
     reader.close()
 
 
@@ -246,7 +246,7 @@ def test_load_dash_reads_stdin_and_an_export_loads_back_whole(
     assert differ.returncode == 0, differ.stderr
     assert json.loads(differ.stdout)["counts"] == {"added": 0, "removed": 0, "changed": 0}
     original, again = SqliteReader(seeded_db), SqliteReader(copy)
-    assert dataset.stored_hash(again) == dataset.current_hash(original)
+    assert contenthash.stored_hash(again) == contenthash.current_hash(original)
     original.close()
     again.close()
 

@@ -256,7 +256,7 @@ def test_long_texts_are_cut_and_open_on_a_click(browser: Any, server: str) -> No
 
 
 def test_the_home_page_leads_with_the_records_and_the_questions(browser: Any, server: str) -> None:
-    from kzdiplo.dataset import LICENCE
+    from kzdiplo.licence import LICENCE
     from kzdiplo.web.serve import CANNED
 
     page, guard = _open(browser, server, "/")

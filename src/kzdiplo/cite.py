@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from kzdiplo import __version__, dataset
+from kzdiplo import __version__, contenthash, dataset, licence
 from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import UsageError
 from kzdiplo.queries import Filters, by_slug, get_record, list_records
@@ -101,8 +101,8 @@ def build(reader: Reader, slugs: list[str], everything: bool) -> dict[str, Any]:
     data = {
         "name": dataset.NAME, "short_name": dataset.SHORT_NAME,
         "version": dataset.DATA_VERSION, "date": dataset.DATA_DATE,
-        "content_hash": dataset.current_hash(reader),
-        "software": f"kzdiplo {__version__}", "license": dataset.LICENSE_ID,
+        "content_hash": contenthash.current_hash(reader),
+        "software": f"kzdiplo {__version__}", "license": licence.LICENSE_ID,
     }  # fmt: skip
     return {"dataset": data, "sources": entries}
 
@@ -121,7 +121,7 @@ def claim_text(claim: dict[str, Any], open_q: str = "\u201c", close_q: str = "\u
 
 def _dataset_note(d: dict[str, Any]) -> str:
     return (f"Data version {d['version']} ({d['date']}), content {d['content_hash']}; "
-            f"made with {d['software']}; licence {dataset.LICENCE_SHORT}")  # fmt: skip
+            f"made with {d['software']}; licence {licence.LICENCE_SHORT}")  # fmt: skip
 
 
 def _date_parts(value: str) -> list[int]:

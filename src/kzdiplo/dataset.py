@@ -15,32 +15,21 @@ load history.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kzdiplo.contenthash import KEYS
 from kzdiplo.errors import UsageError
 
-if TYPE_CHECKING:  # types only: the reader and SQLAlchemy load when a hash is computed
-    from sqlalchemy.engine import Connection
-
-    from kzdiplo.reader import Reader, SqliteReader
+if TYPE_CHECKING:  # types only: the reader is imported when a database is read
+    from kzdiplo.reader import SqliteReader
 
 NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
 DATA_VERSION = "2026.12.1"
 DATA_DATE = "2026-12-06"  # when the data of DATA_VERSION was fixed
-LICENSE_ID = "CC-BY-4.0"  # the compilation's licence, as SPDX names it
-LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
-# The licence sentence every page and export prints (its one home): the compilation is
-# ours to license, the facts and quotes keep their sources' terms; the code is apart.
-LICENCE = "Compilation: CC BY 4.0; facts and quotes: their sources' terms"
-LICENCE_SHORT = f"{LICENSE_ID} for the compilation"  # where a line has no room for more
-CODE_LICENCE = "MIT"
 
 # CalVer year.month.serial, without leading zeros: 2026.12.1, 2027.1.12
 VERSION_FORMAT = re.compile(
@@ -93,64 +82,7 @@ def next_version(version: str, today: dt.date | None = None) -> str:
 
 
 # The stable key of each load-format section (everything else is keyed by slug).
-KEYS = {"countries": "code"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def key_of(section: str, record: dict[str, Any]) -> str:
-    return str(record[KEYS.get(section, "slug")])
-
-
-def canonical(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The document with each section's records in key order: the same facts give the
-    same bytes whatever order they were loaded in."""
-    return {
-        section: sorted(records, key=partial(key_of, section))
-        for section, records in sorted(document.items())
-    }
-
-
-def content_hash(document: dict[str, Any]) -> str:
-    """``sha256:<hex>`` of the canonical JSON of every record, source text included."""
-    text = json.dumps(canonical(document), ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"), default=str)  # fmt: skip
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-HASH_STATE = "content_hash"  # its row in derived_state (migration 0015)
-
-
-def stored_hash(reader: Reader) -> str | None:
-    """The content hash the last load or seed stored, while no write has touched the
-    data since (triggers mark it stale); None otherwise."""
-    rows = reader.rows(
-        "SELECT value FROM derived_state WHERE name = :name AND NOT stale", {"name": HASH_STATE}
-    )
-    return rows[0]["value"] if rows and rows[0]["value"] else None
-
-
-def current_hash(reader: Reader) -> str:
-    """The database's content hash: the stored one when fresh (a read of one row), else
-    computed from every record (as_document: time and memory in proportion to the data)."""
-    from kzdiplo.export import as_document
-
-    return stored_hash(reader) or content_hash(as_document(reader))
-
-
-def store_hash(conn: Connection) -> str:
-    """Compute the content hash inside the caller's transaction (a load, once its rows
-    are written) and keep it in derived_state, marked fresh."""
-    from sqlalchemy import text
-
-    from kzdiplo.export import as_document
-    from kzdiplo.reader import ConnectionReader
-
-    value = content_hash(as_document(ConnectionReader(conn)))
-    conn.execute(
-        text("UPDATE derived_state SET value = :value, stale = false WHERE name = :name"),
-        {"value": value, "name": HASH_STATE},
-    )
-    return value
 
 
 def from_database(db: str, seconds: float | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from kzdiplo.dataset import key_of
+from kzdiplo.contenthash import key_of
 from kzdiplo.entities import ENTITIES
 
 # List fields whose items are matched by identity, so an edited quote is one changed

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kzdiplo import __version__, dataset
+from kzdiplo import __version__, licence
 from kzdiplo.entities import BY_PLURAL, ENTITIES
 from kzdiplo.fields import AMOUNT, COST, DATE, DATES, FIELDS, drop_empty
 from kzdiplo.files import atomic_path, sqlite_read_uri
@@ -385,8 +385,8 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
             "A sourced relational database: every record cites the sentence it rests on "
             "(see the citations table and the citation_details view)."
         ),
-        "license": dataset.LICENCE,
-        "license_url": dataset.LICENSE_URL,
+        "license": licence.LICENCE,
+        "license_url": licence.LICENSE_URL,
         "source": first["title"],
         "about": f"kzdiplo {__version__}",
         "databases": {"kzdiplo": {"tables": described}},

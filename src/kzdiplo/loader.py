@@ -744,7 +744,7 @@ def load_paths(
             report = load(conn, bundle, progress(total) if progress else None)
             rebuild_derived(conn)
             if not dry_run:
-                from kzdiplo.dataset import store_hash
+                from kzdiplo.contenthash import store_hash
 
                 store_hash(conn)
         except BaseException:

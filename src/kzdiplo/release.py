@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kzdiplo import __version__, dataset
+from kzdiplo import __version__, contenthash, dataset, licence
 from kzdiplo.errors import UsageError
 from kzdiplo.files import folder_writer, read_regular, regular_file
 from kzdiplo.reader import Reader
@@ -232,9 +232,9 @@ def datapackage(content_hash: str, edition: dataset.Edition = dataset.SHIPPED) -
         ),
         "licenses": [
             {
-                "name": dataset.LICENSE_ID,
-                "path": dataset.LICENSE_URL,
-                "title": dataset.LICENCE,
+                "name": licence.LICENSE_ID,
+                "path": licence.LICENSE_URL,
+                "title": licence.LICENCE,
             }
         ],
         "keywords": ["Kazakhstan", "diplomacy", "foreign policy", "agreements", "investment"],
@@ -255,7 +255,7 @@ def citation_cff(content_hash: str, edition: dataset.Edition = dataset.SHIPPED) 
         "version": edition.version,
         "date-released": edition.date,
         "authors": [{"name": f"{dataset.SHORT_NAME} project"}],
-        "license": dataset.LICENSE_ID,
+        "license": licence.LICENSE_ID,
         "abstract": "A sourced database of Kazakhstan's 2025 diplomacy: every record cites "
         "the sentence it rests on, or says that its text is our summary.",
         "keywords": ["Kazakhstan", "diplomacy", "dataset"],
@@ -402,7 +402,7 @@ def write_release(
     with folder_writer(out, MANIFEST, who="kzdiplo release", database=database,
                        force=force) as folder:  # fmt: skip
         document = as_document(reader)
-        content_hash = dataset.content_hash(document)
+        content_hash = contenthash.content_hash(document)
         edition = edition or _previous_edition(previous_dir) or dataset.SHIPPED
         _check_version(edition, previous_dir, content_hash, force)
         changelog = _changelog(document, previous, previous_dir, edition)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kzdiplo import dataset
+from kzdiplo import contenthash, dataset, licence
 from kzdiplo.entities import ENTITIES, LISTING_KEYS
 from kzdiplo.fields import FLAT_COLUMNS
 from kzdiplo.queries import Filters, list_records, list_sources
@@ -122,10 +122,10 @@ def write_xlsx(
     about = book.active
     assert about is not None  # a new workbook has its one sheet
     about.title = "about"
-    document_hash = dataset.content_hash(_document(reader))
+    document_hash = contenthash.content_hash(_document(reader))
     about.append([dataset.NAME])
     version = f"Data version {dataset.DATA_VERSION} ({dataset.DATA_DATE})"
-    about.append([f"{version}, content {document_hash}; {dataset.LICENCE_SHORT}"])
+    about.append([f"{version}, content {document_hash}; {licence.LICENCE_SHORT}"])
     about.append(["A quote is verbatim from its source; a summary is our own words."])
     about.append([])
     about.append(["sheet", "column", "description"])

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kzdiplo import __version__, dataset, display
+from kzdiplo import __version__, display, licence
 from kzdiplo.entities import ENTITIES
 from kzdiplo.queries import Filters, get_record, list_records, partner_totals
 from kzdiplo.reader import Reader
@@ -40,8 +40,8 @@ def _page(title: str, body: str, root: str) -> str:
         f'<link rel="stylesheet" href="{root}static/report.css"></head><body>'
         f'<header><a href="{root}index.html">kzdiplo</a> · Kazakhstan\'s 2025 diplomacy, '
         "every fact with its source</header>"
-        f"<main>{body}</main><footer>kzdiplo {escape(__version__)} · {escape(dataset.LICENCE)}; "
-        f"code: {dataset.CODE_LICENCE}</footer></body></html>\n"
+        f"<main>{body}</main><footer>kzdiplo {escape(__version__)} · {escape(licence.LICENCE)}; "
+        f"code: {licence.CODE_LICENCE}</footer></body></html>\n"
     )
 
 

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kzdiplo import dataset
+from kzdiplo import licence
 from kzdiplo.display import not_own, usd_total
 from kzdiplo.entities import ENTITIES, LISTING_KEYS
 from kzdiplo.errors import KzError, UsageError
@@ -285,7 +285,7 @@ def metadata(reader: Reader) -> dict[str, Any]:
     tables["records_fts"] = {"hidden": True}
     # The licence is in the footer of every page, once: the data's (linked) and the code's.
     meta |= {
-        "about": f"{meta['about']}; code licence: {dataset.CODE_LICENCE}",
+        "about": f"{meta['about']}; code licence: {licence.CODE_LICENCE}",
         "description_html": "<p>A sourced database: every record cites the sentence it "
         "rests on.</p>",
     }
