@@ -137,22 +137,49 @@ def test_machine_formats_import_no_rich(seeded_db: Path, fmt: str, command: list
 
 
 @pytest.mark.parametrize(
-    ("args", "expected"),
+    "args",
     [
-        (["agreements", "-p", "US"], "agreements"),
-        (["--db", "deals", "events"], "events"),  # "deals" is the --db value here
-        (["--db=x.db", "db", "check"], "db"),
-        (["--help", "agreements"], None),
-        (["agreemnts"], None),  # unknown: the full app suggests the right name
-        ([], None),
+        ["--db", "{db}", "events", "-f", "json"],
+        ["events", "--db", "{db}", "-f", "json"],  # Click's own option on the command
+        ["--db=/nowhere/x.db", "events", "--db", "{db}", "-f", "json"],  # the later wins
     ],
 )
-def test_the_requested_command_is_found_past_root_options(
-    args: list[str], expected: str | None
-) -> None:
-    from kzdiplo.cli import requested_command
+def test_db_is_taken_before_or_after_the_command(seeded_db: Path, args: list[str]) -> None:
+    result = run_process(*(a.format(db=seeded_db) for a in args))
+    assert result.returncode == 0, result.stderr
+    assert b'"slug"' in result.stdout
 
-    assert requested_command(args) == expected
+
+def test_db_after_a_group_command(seeded_db: Path) -> None:
+    """``kzdiplo db path --db X``: each command of a group takes --db too."""
+    result = run_process("db", "path", "--db", str(seeded_db))
+    assert result.returncode == 0 and result.stdout.decode().strip() == str(seeded_db)
+
+
+def test_db_after_the_command_is_checked_as_before_it(tmp_path: Path) -> None:
+    for args in (["deals", "--db", ""], ["--db", " ", "deals"], ["db", "path", "--db", ""]):
+        result = run_process(*args, home=tmp_path)
+        assert result.returncode == 2, args
+        assert result.stderr == b"kzdiplo: error: --db needs a file path\n", args
+
+
+def test_help_imports_no_command_module(tmp_path: Path) -> None:
+    """`kzdiplo --help` lists every command from cli.COMMANDS without importing one."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['kzdiplo', '--help']\n"
+        "from kzdiplo.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.startswith('kzdiplo.cli.')),\n"
+        "      file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert b"\n  serve " in result.stdout and b"\n  agreements " in result.stdout
+    loaded = ast.literal_eval(result.stderr.decode().rpartition("LOADED ")[2])
+    assert loaded == ["kzdiplo.cli.common", "kzdiplo.cli.complete"], loaded
 
 
 def test_lazy_start_up_still_knows_every_command(tmp_path: Path) -> None:
@@ -187,7 +214,7 @@ def test_help_at_80_columns_cuts_no_sentence(tmp_path: Path) -> None:
     """Each command's line in `kzdiplo --help` is whole at a new terminal's width."""
     from kzdiplo.cli import COMMANDS, load_command
 
-    assert all(load_command(name) for name in COMMANDS)  # each name has its function
+    assert all(load_command(name).name == name for name in COMMANDS)  # each entry loads
     text = run_process("--help", home=tmp_path, env={"COLUMNS": "80"}).stdout.decode()
     listed = text.split("Commands:")[1].splitlines()
     assert all(not line.rstrip().endswith("...") for line in listed), listed

@@ -48,12 +48,6 @@ def test_the_entry_point_prints_click_errors_the_same_way(seeded_db: Path) -> No
 
 @pytest.mark.slow
 def test_db_is_accepted_after_the_command(seeded_db: Path) -> None:
-    from kzdiplo.cli import root_options_first
-
-    assert root_options_first(["deals", "--db", "x.db", "-p", "US"]) == [
-        "--db", "x.db", "deals", "-p", "US",
-    ]  # fmt: skip
-    assert root_options_first(["sql", "--", "--db"]) == ["sql", "--", "--db"]
     result = run_process("deals", "--db", str(seeded_db), "-p", "US", "-f", "json")
     assert result.returncode == 0, result.stderr
     assert b"us-exim-critical-minerals-funding" in result.stdout

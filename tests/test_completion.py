@@ -36,6 +36,8 @@ def complete(db: Path, line: str) -> list[str]:
         ("kzdiplo show deal us-ex", "us-exim-critical-minerals-funding"),
         ("kzdiplo show partner U", "US"),
         ("kzdiplo deals --sort u", "usd"),
+        ("kzdiplo deals --stage si", "signed"),  # from the vocabulary (Click's shell_complete)
+        ("kzdiplo agreements --stage in", "in_force"),
     ],
 )
 def test_completion_from_the_database(seeded_db: Path, line: str, expected: str) -> None:
@@ -54,12 +56,24 @@ def test_a_hostile_key_is_never_offered(seeded_db: Path) -> None:
     """A stranger's database may hold any slug: one with an escape sequence, a newline
     (a second completion forged) or a bidi override is not typed into the shell."""
     hostile = ["us-\x1b]52;c;aGVsbG8=\x07x", "us-a\nrm -rf", "us-\u202ex"]
+    kept = "us-exim-critical-minerals-funding"  # still offered beside them
     with sqlite3.connect(seeded_db) as conn:
-        for i, slug in enumerate(hostile):
-            conn.execute("UPDATE deals SET slug = ? WHERE id = ?", (slug, i + 1))
+        ids = [
+            i for (i,) in conn.execute("SELECT id FROM deals WHERE slug != ? ORDER BY id", (kept,))
+        ]
+        for target, slug in zip(ids, hostile, strict=False):
+            conn.execute("UPDATE deals SET slug = ? WHERE id = ?", (slug, target))
     offered = run_process(
         env={"_KZDIPLO_COMPLETE": "complete_bash", "COMP_WORDS": f"kzdiplo --db {seeded_db} "
              "show deal us", "COMP_CWORD": "5"},
     ).stdout.decode()  # fmt: skip
-    assert "us-exim-critical-minerals-funding" in offered
+    assert kept in offered
     assert not any(c in offered for c in "\x1b\x07\u202e") and "rm -rf" not in offered
+
+
+@pytest.mark.slow
+def test_stage_completes_every_stage_and_only_those(seeded_db: Path) -> None:
+    from kzdiplo.vocab import STAGES
+
+    assert complete(seeded_db, "kzdiplo deals --stage ") == sorted(STAGES)
+    assert complete(seeded_db, "kzdiplo deals --stage c") == ["cancelled", "completed"]

@@ -18,9 +18,11 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _commands() -> list[list[str]]:
+    """Every command through Click's group API (a lazy group builds each when asked)."""
     group = typer.main.get_group(app)
     found = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(None):  # type: ignore[arg-type]  # the root ignores ctx
+        command = group.get_command(None, name)  # type: ignore[arg-type]
         if hasattr(command, "commands"):
             found += [[name, sub] for sub in command.commands]
         else:

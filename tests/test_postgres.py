@@ -229,6 +229,22 @@ def test_sql_reads_times_out_and_caps(pg_url: str, readonly_url: str) -> None:
     assert missing.exit_code == 2 and "KZDIPLO_READONLY_URL" in missing.stderr
 
 
+def test_sql_binds_named_parameters_as_on_sqlite(pg_url: str, readonly_url: str) -> None:
+    """-p NAME VALUE on PostgreSQL: bound (a quote stays text, a % is not a format),
+    a name the query uses and -p does not give is one line, exit 2."""
+    env = {"KZDIPLO_READONLY_URL": readonly_url}
+    query = "SELECT slug, :q AS q, '100%' AS pct FROM agreements WHERE slug = :s"
+    hostile = "x' OR 1=1 --"
+    rows = pg_run(pg_url, "sql", query, "-p", "s", "kz-us-washington-29-agreements",
+                  "-p", "q", hostile, "-f", "json", extra_env=env)  # fmt: skip
+    assert rows.exit_code == 0, rows.stderr
+    assert json.loads(rows.stdout) == [
+        {"slug": "kz-us-washington-29-agreements", "q": hostile, "pct": "100%"}
+    ]
+    missing = pg_run(pg_url, "sql", query, "-p", "s", "x", extra_env=env)
+    assert missing.exit_code == 2 and ":q" in missing.stderr
+
+
 def test_migrations_round_trip_and_match_models(pg_url: str) -> None:
     from alembic import command
 

@@ -45,8 +45,7 @@ def _plan(conn: sqlite3.Connection, sql: str) -> list[str]:
 
 
 def _listing_plan(reader: SqliteReader, sent: list[str], partner: str) -> list[str]:
-    f = queries.Filters(limit=50)
-    f.partner = resolve_partner(reader, partner)
+    f = queries.Filters(limit=50, partner=resolve_partner(reader, partner))
     sent.clear()
     queries.list_records(reader, ENTITIES["agreement"], f)
     main = [s for s in sent if "FROM agreements t" in s and "ORDER BY" in s]

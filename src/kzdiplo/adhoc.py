@@ -12,6 +12,7 @@ runs long between two progress checks either), and a heap limit for the whole pr
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 
 from kzdiplo.config import READONLY_ENV
 from kzdiplo.errors import KzError, QueryTimeout, QueryTooBig, UsageError
-from kzdiplo.reader import connect_sqlite, libpq_url
+from kzdiplo.reader import NAMED_PARAMETER, connect_sqlite, libpq_url, pyformat
 
 READ_ONLY_PRAGMAS = frozenset(
     {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
@@ -226,6 +227,13 @@ def _clean(query: str) -> str:
 def explain_error(exc: sqlite3.Error) -> KzError:
     """One line for a database error, naming the read-only rule when that is the cause."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if missing := re.search(r"value for binding parameter :(\w+)", message):
+        name = missing[1]
+        return UsageError(f"the query names :{name}: give its value with -p {name} VALUE")
+    if "has no name" in message or "Incorrect number of bindings" in message:
+        return UsageError(
+            "kzdiplo sql binds named parameters (:name, given as -p name VALUE), not ?"
+        )
     denied = ("not authorized", "authorization denied", "readonly", "query_only")
     if any(word in message for word in denied):
         return UsageError(READ_ONLY_MESSAGE)
@@ -249,9 +257,16 @@ Watch = Callable[[], AbstractContextManager[None]]
 
 
 def run_sqlite(
-    path: Path, query: str, *, timeout: float, max_rows: int | None, watch: Watch = nullcontext
+    path: Path,
+    query: str,
+    *,
+    timeout: float,
+    max_rows: int | None,
+    watch: Watch = nullcontext,
+    params: dict[str, str] | None = None,
 ) -> Result:
     """Start ``query`` on a guarded connection; rows stream from the returned iterator.
+    ``params`` are bound to the query's ``:name`` parameters (never put into its text).
 
     ``timeout`` seconds cover preparing, running and fetching; ``max_rows`` None: no cap.
     Each database call runs inside ``watch()`` (``ProcessDeadline.inside``: the stop for
@@ -262,7 +277,7 @@ def run_sqlite(
     stop_at(conn, time.monotonic() + timeout)
     try:
         with watch():
-            cursor = conn.execute(query)
+            cursor = conn.execute(query, params or {})
     except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
         conn.close()
         raise explain_error(sqlite3.Error(str(exc))) from None
@@ -349,7 +364,13 @@ FETCH_BATCH = 500
 
 
 def run_postgres(
-    url: str, query: str, *, timeout: float, max_rows: int | None, watch: Watch = nullcontext
+    url: str,
+    query: str,
+    *,
+    timeout: float,
+    max_rows: int | None,
+    watch: Watch = nullcontext,
+    params: dict[str, str] | None = None,
 ) -> Result:
     """Run ``query`` as the read-only role of ``url`` (see ``kzdiplo db grant-readonly``),
     once that role is shown to be unable to write, in a READ ONLY transaction, streaming
@@ -361,6 +382,12 @@ def run_postgres(
     from kzdiplo.config import scrub
 
     query = _clean(query)
+    if params:  # psycopg's own style; a name the query uses and -p does not give is refused
+        missing = sorted(set(NAMED_PARAMETER.findall(query)) - set(params))
+        if missing:
+            name = missing[0]
+            raise UsageError(f"the query names :{name}: give its value with -p {name} VALUE")
+        query = pyformat(query)
     deadline = time.monotonic() + timeout
     try:
         conn = psycopg.connect(libpq_url(url), connect_timeout=10)
@@ -394,7 +421,7 @@ def run_postgres(
         time_left()
         cursor = conn.cursor(name="kzdiplo_sql")
         with watch():
-            cursor.execute(query)
+            cursor.execute(query, params or None)
             pending = list(reversed(cursor.fetchmany(1)))
     except psycopg.Error as exc:
         conn.close()

@@ -18,10 +18,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzdiplo.contenthash import KEYS
 from kzdiplo.errors import UsageError
+
+if TYPE_CHECKING:  # types only: the reader is imported when a database is read
+    from kzdiplo.reader import SqliteReader
 
 NAME = "kzdiplo: a sourced database of Kazakhstan's 2025 diplomacy"
 SHORT_NAME = "kzdiplo"
@@ -109,7 +112,7 @@ def from_database(db: str, seconds: float | None = None) -> dict[str, Any]:
         reader.close()
 
 
-def _read_guarded(reader: Any, db: str, seconds: float | None) -> dict[str, Any]:
+def _read_guarded(reader: SqliteReader, db: str, seconds: float | None) -> dict[str, Any]:
     """as_document on an SQLite reader under sql's limits (a view of another's file can
     recurse without end or build huge values); a stop is one line naming the file."""
     import sqlite3

@@ -7,6 +7,7 @@ Nothing here prints. Every record carries its ``partners``, ``sectors`` and ``so
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from kzdiplo import fields
@@ -26,11 +27,13 @@ def noun_named(text: str) -> Entity:
     raise did_you_mean("noun", text, [*ENTITIES, "partner", "source", "sector"])
 
 
+@dataclass(frozen=True)
 class Filters:
     """The filters a listing command was given (already resolved to ids and dates).
 
-    A plain class rather than a dataclass: a dataclass is built when its module is
-    imported, on every run of the CLI, and this one is on every listing's path."""
+    Frozen and built in one call (cli/listing.filters_from): a misspelt filter is a
+    TypeError (and a mypy error), never a new attribute; ``dataclasses.replace`` makes
+    a changed copy."""
 
     partner: Partner | None = None
     sector_ids: list[int] | None = None
@@ -46,12 +49,6 @@ class Filters:
     bilateral: bool = False  # with partner: only records whose parties are it and KZ
     sort: str | None = None
     limit: int | None = 100  # None: no limit
-
-    def __init__(self, **filters: Any) -> None:
-        for name, value in filters.items():
-            if name not in Filters.__annotations__:
-                raise TypeError(f"Filters has no filter {name!r}")
-            setattr(self, name, value)
 
 
 class Page(NamedTuple):

@@ -197,13 +197,13 @@ class PsycopgReader(Reader):
         self.conn.close()
 
 
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def pyformat(sql: str) -> str:
     """kzdiplo's ``:name`` parameters (as in SQLAlchemy's ``text()``) in psycopg's
     ``%(name)s`` style; a literal ``%`` doubled, a ``::type`` cast left alone."""
-    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return NAMED_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 def libpq_url(url: str) -> str:

@@ -17,6 +17,7 @@ import json
 import operator
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Any, NamedTuple, TextIO
 
@@ -58,7 +59,13 @@ class Format(StrEnum):
     ndjson = "ndjson"
     csv = "csv"
     csv_raw = "csv-raw"  # CSV without the formula guard
+    tsv = "tsv"  # tab-separated, with CSV's quoting and formula guard
     markdown = "markdown"
+
+
+# Whether CSV and TSV start with a header row: a command's --no-headers sets it for
+# the run (cli/common.output_options), the way --layout is a setting of the table.
+HEADER_ROW: ContextVar[bool] = ContextVar("HEADER_ROW", default=True)
 
 
 # Records with places (deposits, projects) can also be a GeoJSON map: their --format
@@ -443,13 +450,19 @@ def _csv_rows(output: Output) -> Iterable[dict[str, Any]]:
     return (flatten(r) for r in ([output.data] if isinstance(output.data, dict) else output.data))
 
 
-def _as_csv(output: Output, out: TextIO, layout: Layout, raw: bool = False) -> None:
+def _as_csv(
+    output: Output, out: TextIO, layout: Layout, raw: bool = False, delimiter: str = ","
+) -> None:
     like = [flatten(r) for r in output.like]
-    write_csv(_csv_rows(output), out, like, raw=raw, header=output.header)
+    write_csv(_csv_rows(output), out, like, raw=raw, header=output.header, delimiter=delimiter)
 
 
 def _as_csv_raw(output: Output, out: TextIO, layout: Layout) -> None:
     _as_csv(output, out, layout, raw=True)
+
+
+def _as_tsv(output: Output, out: TextIO, layout: Layout) -> None:
+    _as_csv(output, out, layout, delimiter="\t")
 
 
 def _as_markdown(output: Output, out: TextIO, layout: Layout) -> None:
@@ -480,7 +493,7 @@ def _as_geojson(output: Output, out: TextIO, layout: Layout) -> None:
 # in the enum of the commands that can write it).
 RENDERERS: dict[str, Callable[[Output, TextIO, Layout], None]] = {
     "table": _as_table, "json": _as_json, "ndjson": _as_ndjson, "csv": _as_csv,
-    "csv-raw": _as_csv_raw, "markdown": _as_markdown, "geojson": _as_geojson,
+    "csv-raw": _as_csv_raw, "tsv": _as_tsv, "markdown": _as_markdown, "geojson": _as_geojson,
 }  # fmt: skip
 
 
@@ -515,8 +528,10 @@ def write_csv(
     *,
     raw: bool = False,
     header: Sequence[str] | None = None,
+    delimiter: str = ",",
 ) -> None:
-    """CSV with a header row, even for no rows: ``header`` (then ``rows`` are sequences
+    """CSV (TSV with a tab ``delimiter``) with a header row unless HEADER_ROW is off
+    (--no-headers), even for no rows: ``header`` (then ``rows`` are sequences
     of values in its order, written as they come), else the union of the keys of the
     rows and of ``like`` (rows that show the columns, never written), in first-seen
     order. A nested value that is null in
@@ -532,14 +547,15 @@ def write_csv(
         headers = list(dict.fromkeys(k for row in every for k in row))
         header = [h for h in headers if not _leftover(h, headers, every)]
         rows = ([row.get(h) for h in header] for row in rows)
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     to_terminal = _is_terminal(out)
 
     def cell(value: Any) -> str:
         text = _cell(value if raw else csv_cell(value))
         return for_terminal(text, multiline=True) if to_terminal else text
 
-    writer.writerow([cell(h) for h in header])
+    if HEADER_ROW.get():
+        writer.writerow([cell(h) for h in header])
     for values in rows:
         writer.writerow([cell(v) for v in values])
 

@@ -72,14 +72,11 @@ def write_hostile_load(folder: Path) -> Path:
 
 def every_command() -> list[tuple[str, ...]]:
     """Each command's path: ``("deals",)``, ``("db", "check")``..., from the registry."""
-    import typer.main
+    from kzdiplo.cli import COMMANDS, load_command
 
-    from kzdiplo.cli import COMMANDS, build_app
-
-    root = typer.main.get_command(build_app())
     paths: list[tuple[str, ...]] = []
     for name in COMMANDS:
-        command = root.commands[name]  # type: ignore[attr-defined]  # a Click group
+        command = load_command(name)
         subcommands = getattr(command, "commands", None)
         paths += [(name, sub) for sub in subcommands] if subcommands else [(name,)]
     return paths
@@ -87,12 +84,10 @@ def every_command() -> list[tuple[str, ...]]:
 
 def formats(path: tuple[str, ...]) -> list[str | None]:
     """The choices of the command's ``--format`` (None: it has no such option)."""
-    import typer.main
+    from kzdiplo.cli import load_command
 
-    from kzdiplo.cli import build_app
-
-    command: Any = typer.main.get_command(build_app([path[0]]))
-    for name in path:
+    command: Any = load_command(path[0])
+    for name in path[1:]:
         command = command.commands[name]
     for param in command.params:
         if "--format" in getattr(param, "opts", []):

@@ -175,13 +175,13 @@ def test_every_command_and_format_on_a_hostile_load(
     """Each command of the registry, in each of its formats, on data whose every text
     holds terminal escapes, bidi overrides, Rich markup, BibTeX braces and a 300-letter
     word: no raw control character reaches stdout or stderr (CSV is checked on a
-    terminal, where people read it; to a pipe it is exact data), no crash, and a
+    terminal, where people read it; to a pipe it is exact data; TSV likewise), no crash, and a
     refusal is one line with exit 2. Files written link no javascript: URL."""
     args = ["--db", str(hostile.hostile), *commands.arguments(path, fmt, hostile)]
     if path == ("serve",):
         code, out = _serve(hostile.hostile)
         err = b""
-    elif fmt in ("csv", "csv-raw") and path != ("export",):  # CSV on stdout
+    elif fmt in ("csv", "csv-raw", "tsv") and path != ("export",):  # CSV or TSV on stdout
         terminal = Watched(*args, env=NARROW)
         code = terminal.resume_to_end()
         out, err = terminal.output.replace(b"\r\n", b"\n"), b""

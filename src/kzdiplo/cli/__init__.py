@@ -1,16 +1,15 @@
 """The kzdiplo command line: ``kzdiplo <command> --help`` for each command.
 
 Commands stay thin (parse, query, render) and import their heavy modules inside the
-function body. Start-up is kept short in a second way too: ``main`` registers only the
-command the user asked for, so one run imports one command module and Typer builds one
-command, not all 22 (load_command; the full app is built for ``--help``, completion, and any name it
-does not know, so those still see every command).
+function body. Start-up stays short in a second way: the root is Click's lazy group
+(``KzGroup``), so a run imports the module of the one command it runs and builds that
+command only; ``kzdiplo --help`` lists every command from the table below without
+importing any of them.
 """
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 # Plain Click help and errors: Rich-formatted help would import Rich's whole markup
 # stack on every `--help` (docs/benchmarks.md has the cost). TYPER_USE_RICH=1 brings
@@ -18,105 +17,132 @@ from typing import Annotated, Any
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from kzdiplo import __version__
-from kzdiplo.cli.common import state
+from kzdiplo.cli.common import output_options, use_db
 
-# Each command, in the order --help lists them, and what `kzdiplo --help` says of it:
-# whole phrases short enough for 80 columns (Click would cut a docstring's first
-# sentence mid-word with "...").
-COMMANDS = {
-    "agreements": "Agreements, memoranda and packages, oldest first.",
-    "deals": "Money: honest amounts, who pays whom, stages.",
-    "deposits": "Mineral deposits and groups of deposits.",
-    "projects": "Infrastructure and technology projects.",
-    "events": "The timeline: visits, summits and signings.",
-    "partners": "Each partner: agreements, deals, money by role.",
-    "show": "One record in full, with every citation.",
-    "search": "Search records and quotes (words, OR, NOT).",
-    "sql": "Run your own read-only SQL.",
-    "schema": "The tables and views, column by column.",
-    "load": "Load sourced facts from YAML or an export.",
-    "new": "Print a skeleton file of facts to fill in.",
-    "export": "Export everything: json, ndjson, csv, sqlite.",
-    "audit": "How well each record is sourced.",
-    "sources": "Every source, and what rests on what.",
-    "cite": "Cite the data and the sources behind records.",
-    "diff": "What changed between two databases or exports.",
-    "release": "Write a versioned, validated data release.",
-    "timeline": "The year at a glance: a bar per event.",
-    "report": "Write a static site: timeline, money, map.",
-    "serve": "Browse the data in Datasette, read-only.",
-    "db": "Manage the database: init, upgrade, check, backup.",
-}
-ROOT_OPTIONS_WITH_VALUE = frozenset({"--db"})
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
+    from typer._click import Command, Context, HelpFormatter
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"kzdiplo {__version__}")
-        raise typer.Exit()
-
-
-def _root(
-    ctx: typer.Context,
-    db_path: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            metavar="PATH",
-            help="SQLite database file to use (default: KZDIPLO_DATABASE_URL, else the "
-            "file `kzdiplo db path` prints, created on first use).",
-        ),
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = False,
-) -> None:
-    if db_path is not None and (not db_path.strip() or "\x00" in db_path):
-        print("kzdiplo: error: --db needs a file path", file=sys.stderr)
-        raise typer.Exit(2)
-    state(ctx).db = db_path
+# Each command in the order --help lists them: where its function (or Typer group) is,
+# as "module:attribute", and what `kzdiplo --help` says of it (whole phrases short enough
+# for 80 columns: Click would cut a docstring's first sentence mid-word with "...").
+COMMANDS: dict[str, tuple[str, str]] = {
+    "agreements": ("kzdiplo.cli.records:agreements",
+                   "Agreements, memoranda and packages, oldest first."),
+    "deals": ("kzdiplo.cli.records:deals", "Money: honest amounts, who pays whom, stages."),
+    "deposits": ("kzdiplo.cli.records:deposits", "Mineral deposits and groups of deposits."),
+    "projects": ("kzdiplo.cli.records:projects", "Infrastructure and technology projects."),
+    "events": ("kzdiplo.cli.records:events", "The timeline: visits, summits and signings."),
+    "partners": ("kzdiplo.cli.partners:partners",
+                 "Each partner: agreements, deals, money by role."),
+    "show": ("kzdiplo.cli.show:show", "One record in full, with every citation."),
+    "search": ("kzdiplo.cli.search:search", "Search records and quotes (words, OR, NOT)."),
+    "sql": ("kzdiplo.cli.sql:sql", "Run your own read-only SQL."),
+    "schema": ("kzdiplo.cli.sql:schema", "The tables and views, column by column."),
+    "load": ("kzdiplo.cli.data:load", "Load sourced facts from YAML or an export."),
+    "new": ("kzdiplo.cli.data:new", "Print a skeleton file of facts to fill in."),
+    "export": ("kzdiplo.cli.data:export", "Export everything: json, ndjson, csv, sqlite."),
+    "audit": ("kzdiplo.cli.audit:audit", "How well each record is sourced."),
+    "sources": ("kzdiplo.cli.sources:sources", "Every source, and what rests on what."),
+    "cite": ("kzdiplo.cli.research:cite", "Cite the data and the sources behind records."),
+    "diff": ("kzdiplo.cli.research:diff", "What changed between two databases or exports."),
+    "release": ("kzdiplo.cli.research:release", "Write a versioned, validated data release."),
+    "timeline": ("kzdiplo.cli.timeline:timeline", "The year at a glance: a bar per event."),
+    "report": ("kzdiplo.cli.web:report", "Write a static site: timeline, money, map."),
+    "serve": ("kzdiplo.cli.web:serve", "Browse the data in Datasette, read-only."),
+    "db": ("kzdiplo.cli.db:app", "Manage the database: init, upgrade, check, backup."),
+}  # fmt: skip
 
 
-def root_options_first(args: Sequence[str]) -> list[str]:
-    """``args`` with a root option given after the command (``deals --db x.db``) moved
-    before it, where Click looks for it; nothing after ``--`` is touched."""
-    args = list(args)
-    end = args.index("--") if "--" in args else len(args)
-    moved: list[str] = []
-    i = 1 + next((n for n, a in enumerate(args[:end]) if a in COMMANDS), end)
-    while i < end:
-        arg = args[i]
-        if arg in ROOT_OPTIONS_WITH_VALUE and i + 1 < end:
-            moved += args[i : i + 2]
-            del args[i : i + 2]
-            end -= 2
-        elif arg.split("=", 1)[0] in ROOT_OPTIONS_WITH_VALUE:
-            moved.append(args.pop(i))
-            end -= 1
-        else:
-            i += 1
-    return moved + args
+def load_command(name: str) -> "Command":
+    """The Click command behind ``kzdiplo <name>``, built from its entry in COMMANDS:
+    only its module is imported. Every command (and each command of a group) also takes
+    ``--db`` after its name (hidden from its help: the root's help names it), and each
+    command with a ``--format`` gets the output shorthands (common.output_options)."""
+    import typer.main
+
+    target, summary = COMMANDS[name]
+    module, attribute = target.split(":")
+    # __import__ rather than importlib.import_module: the same import, and the one that
+    # `python -X importtime` reports (it does not see import_module's own line).
+    found = getattr(__import__(module, fromlist=[attribute]), attribute)
+    if isinstance(found, typer.Typer):
+        command: Command = typer.main.get_group(found)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name, short_help=summary)(found)
+        command = typer.main.get_command(single)
+    command.name, command.short_help = name, summary
+    for each in [command, *getattr(command, "commands", {}).values()]:
+        each.params.append(
+            TyperOption(param_decls=["--db"], metavar="PATH", hidden=True,
+                        expose_value=False, callback=use_db)
+        )  # fmt: skip
+        output_options(each)
+    return command
 
 
 class KzGroup(TyperGroup):
-    """The root command: Click's usage errors (an unknown option, a value out of range
-    or not among the choices) become one ``kzdiplo: error:`` line and one hint, exit 2,
-    like every other bad input; ``--db`` is accepted after the command too."""
+    """The root command: Click's lazy group over COMMANDS. Click's usage errors (an
+    unknown option, a value out of range or not among the choices) become one
+    ``kzdiplo: error:`` line and one hint, exit 2, like every other bad input."""
 
-    def main(self, args: Sequence[str] | None = None, *a: object, **kw: object) -> object:
+    def list_commands(self, ctx: "Context") -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: "Context", cmd_name: str) -> "Command | None":
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: "Context", formatter: "HelpFormatter") -> None:
+        """The Commands section of --help from the table: no command module imported."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
+    def resolve_command(
+        self, ctx: "Context", args: list[str]
+    ) -> "tuple[str | None, Command | None, list[str]]":
+        """Typer suggests a close name among the commands it has built, and a lazy
+        group has built none yet: suggest from the table."""
+        from difflib import get_close_matches
+
+        from typer._click.exceptions import UsageError  # Typer's Click
+
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            close = get_close_matches(args[0], COMMANDS) if args else []
+            if close and "Did you mean" not in exc.message:
+                named = ", ".join(repr(name) for name in close)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {named}?"
+            raise
+
+    def main(
+        self,
+        args: "Sequence[str] | None" = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click prints a usage error as the usage, a hint and ``Error: ...``, with no
+        hook to change that: run it non-standalone and print kzdiplo's line instead."""
         from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer's Click
 
-        standalone = kw.pop("standalone_mode", True)
-        args = root_options_first(sys.argv[1:] if args is None else args)
         try:
-            # Click's own arguments passed through (standalone_mode popped above): mypy
-            # cannot tell that *a stops before standalone_mode, nor the types of kw.
-            result = super().main(args, *a, standalone_mode=False, **kw)  # type: ignore[misc, arg-type]
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
         except NoArgsIsHelpError as exc:  # `kzdiplo` or `kzdiplo db` alone: the help
-            if not standalone:
+            if not standalone_mode:
                 raise
             exc.show()
             sys.exit(2)
@@ -126,128 +152,61 @@ class KzGroup(TyperGroup):
             print(error_line(exc.format_message()), file=sys.stderr)
             where = exc.ctx.command_path if exc.ctx else "kzdiplo"
             print(f"kzdiplo: hint: {where} --help lists what it takes", file=sys.stderr)
-            if not standalone:
+            if not standalone_mode:
                 raise
             sys.exit(2)
         except typer.Abort:
-            if not standalone:
+            if not standalone_mode:
                 raise
             print("kzdiplo: aborted", file=sys.stderr)
             sys.exit(1)
-        if standalone:
+        if standalone_mode:
             sys.exit(result if isinstance(result, int) else 0)
         return result
 
 
-def load_command(name: str) -> Any:
-    """The function (or Typer group) behind ``kzdiplo <name>``: only its module is
-    imported, so a run pays for the one command it runs."""
-    match name:
-        case "agreements":
-            from kzdiplo.cli.records import agreements as command
-        case "deals":
-            from kzdiplo.cli.records import deals as command
-        case "deposits":
-            from kzdiplo.cli.records import deposits as command
-        case "projects":
-            from kzdiplo.cli.records import projects as command
-        case "events":
-            from kzdiplo.cli.records import events as command
-        case "partners":
-            from kzdiplo.cli.partners import partners as command
-        case "show":
-            from kzdiplo.cli.show import show as command
-        case "search":
-            from kzdiplo.cli.search import search as command
-        case "sql":
-            from kzdiplo.cli.sql import sql as command
-        case "schema":
-            from kzdiplo.cli.sql import schema as command
-        case "load":
-            from kzdiplo.cli.data import load as command
-        case "new":
-            from kzdiplo.cli.data import new as command
-        case "export":
-            from kzdiplo.cli.data import export as command
-        case "audit":
-            from kzdiplo.cli.audit import audit as command
-        case "sources":
-            from kzdiplo.cli.sources import sources as command
-        case "cite":
-            from kzdiplo.cli.research import cite as command
-        case "diff":
-            from kzdiplo.cli.research import diff as command
-        case "release":
-            from kzdiplo.cli.research import release as command
-        case "timeline":
-            from kzdiplo.cli.timeline import timeline as command
-        case "report":
-            from kzdiplo.cli.web import report as command
-        case "serve":
-            from kzdiplo.cli.web import serve as command
-        case "db":
-            from kzdiplo.cli.db import app as command
-        case _:
-            raise KeyError(name)
-    return command
+def _version(value: bool) -> None:
+    if value:
+        print(f"kzdiplo {__version__}")
+        raise typer.Exit()
 
 
-def build_app(names: Iterable[str] | None = None) -> typer.Typer:
-    """The Typer app with the commands ``names`` (every command when None)."""
-    app = typer.Typer(
-        name="kzdiplo",
-        help=(
-            "Kazakhstan's 2025 diplomacy as a sourced database: agreements, deals, deposits, "
-            "projects and events, each fact with the sentence it rests on.\n\n"
-            "\b\nExamples:\n"
-            "  kzdiplo agreements --partner US\n"
-            "  kzdiplo deals --sector minerals\n"
-            "  kzdiplo show deal us-exim-critical-minerals-funding\n"
-            '  kzdiplo sql "SELECT title, count FROM agreements"'
+app = typer.Typer(
+    name="kzdiplo",
+    help=(
+        "Kazakhstan's 2025 diplomacy as a sourced database: agreements, deals, deposits, "
+        "projects and events, each fact with the sentence it rests on.\n\n"
+        "\b\nExamples:\n"
+        "  kzdiplo agreements --partner US\n"
+        "  kzdiplo deals --sector minerals\n"
+        "  kzdiplo show deal us-exim-critical-minerals-funding\n"
+        '  kzdiplo sql "SELECT title, count FROM agreements"'
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=KzGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    db_path: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH",
+            callback=use_db,
+            help="SQLite database file to use (default: KZDIPLO_DATABASE_URL, else the "
+            "file `kzdiplo db path` prints, created on first use). Also accepted after "
+            "the command.",
         ),
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        cls=KzGroup,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
-    app.callback()(_root)
-    wanted = set(COMMANDS if names is None else names)
-    for name in COMMANDS:
-        if name not in wanted:
-            continue
-        command = load_command(name)
-        if isinstance(command, typer.Typer):
-            app.add_typer(command, name=name, short_help=COMMANDS[name])
-        else:
-            app.command(name, short_help=COMMANDS[name])(command)
-    return app
-
-
-def requested_command(args: Sequence[str]) -> str | None:
-    """The command name in ``args`` if it is one of ours (skipping root options), else
-    None: then the full app is built, for help, suggestions and completion."""
-    if any(key.endswith("_COMPLETE") for key in os.environ if key.startswith("_KZDIPLO")):
-        return None
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in ROOT_OPTIONS_WITH_VALUE:
-            skip = True
-        elif arg == "--" or arg in ("-h", "--help"):
-            return None
-        elif not arg.startswith("-"):
-            return arg if arg in COMMANDS else None
-    return None
-
-
-def __getattr__(name: str) -> typer.Typer:
-    """``kzdiplo.cli.app``: the full app (tests and tools that want every command)."""
-    if name == "app":
-        app = build_app()
-        globals()["app"] = app
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """The root options act through their callbacks (``--db``: common.use_db)."""
 
 
 def _reader_went_away() -> None:
@@ -261,8 +220,6 @@ def _reader_went_away() -> None:
 def main() -> None:
     """Console entry point: one line on stderr for anything unexpected, never a traceback
     (set KZDIPLO_DEBUG=1 to see one)."""
-    command = requested_command(sys.argv[1:])
-    app = build_app(None if command is None else [command])
     try:
         app()
     except SystemExit:

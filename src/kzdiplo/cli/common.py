@@ -2,9 +2,9 @@
 
 import functools
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -12,6 +12,11 @@ from kzdiplo.cli import complete
 from kzdiplo.errors import KzError
 from kzdiplo.render import Format, Layout, PlaceFormat
 from kzdiplo.vocab import STAGES
+
+if TYPE_CHECKING:  # types only: the read path imports them when a command runs
+    from typer._click import Command, Context, Parameter
+
+    from kzdiplo.reader import Reader
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,11 +27,22 @@ class State:
     db: str | None = None
 
 
-def state(ctx: typer.Context) -> State:
+def state(ctx: "typer.Context | Context") -> State:
     root = ctx.find_root()
     if root.obj is None:
         root.obj = State()
-    return root.obj
+    found: State = root.obj
+    return found
+
+
+def use_db(ctx: typer.Context, param: object, value: str | None) -> str | None:
+    """``--db``'s callback, before or after the command (``deals --db x.db``): the
+    database the command reads. Click calls it for each place the option is taken."""
+    if value is not None and (not value.strip() or "\x00" in value):
+        raise fail("--db needs a file path", 2)
+    if value is not None:
+        state(ctx).db = value
+    return value
 
 
 MAX_MESSAGE = 500  # characters of an error line: it may quote the user's input
@@ -75,7 +91,7 @@ def guarded(command: F) -> F:
 
 
 @contextmanager
-def reading(ctx: typer.Context) -> Iterator[Any]:
+def reading(ctx: typer.Context) -> Iterator["Reader"]:
     """A read connection to the user's database for the length of a command."""
     from kzdiplo.access import open_reader
 
@@ -90,9 +106,9 @@ FormatOption = Annotated[
     Format,
     typer.Option(
         "--format", "-f",
-        help="Output: table (for people), json, ndjson, csv, csv-raw or markdown. csv puts "
-        "a ' before text cells that start with = + - @, tab or CR, so that a spreadsheet "
-        "does not run them as formulas; csv-raw writes cells exactly.",
+        help="Output: table (for people), json, ndjson, csv, csv-raw, tsv or markdown. csv "
+        "and tsv put a ' before text cells that start with = + - @, tab or CR, so that a "
+        "spreadsheet does not run them as formulas; csv-raw writes cells exactly.",
         case_sensitive=False,
     ),
 ]  # fmt: skip
@@ -100,8 +116,8 @@ PlaceFormatOption = Annotated[
     PlaceFormat,
     typer.Option(
         "--format", "-f",
-        help="Output: table (for people), json, ndjson, csv, markdown, or geojson (a map: "
-        "a point where a source gives coordinates).",
+        help="Output: table (for people), json, ndjson, csv, csv-raw, tsv, markdown, or "
+        "geojson (a map: a point where a source gives coordinates).",
         case_sensitive=False,
     ),
 ]  # fmt: skip
@@ -178,6 +194,7 @@ StageOption = Annotated[
     typer.Option(
         "--stage", metavar="STAGE",
         help=f"Only records at this stage; repeat for several: {', '.join(STAGES)}.",
+        autocompletion=complete.stages,
     ),
 ]  # fmt: skip
 
@@ -197,12 +214,73 @@ def stages_of(values: list[str] | None) -> list[str] | None:
     return wanted
 
 
-def sort_option(keys: Sequence[str]) -> Any:
-    """--sort for a listing whose sort keys are ``keys``."""
-    return Annotated[
-        str | None,
-        typer.Option(
-            "--sort", help=f"Sort by {', '.join(keys)}; prefix - for descending (-{keys[0]}).",
-            autocompletion=complete.sort_keys,
-        ),
+# --- the output shorthands (sqlite-utils' and Datasette's): --csv is --format csv ------
+
+SHORTHANDS = {"--csv": Format.csv, "--tsv": Format.tsv, "--json": Format.json,
+              "--nl": Format.ndjson}  # fmt: skip
+CHOSEN = "kzdiplo.shorthand"  # ctx.meta key: the shorthand given, if any
+
+
+def _shorthand(ctx: "Context", param: "Parameter", given: bool) -> None:
+    """Remember which shorthand was given (they are eager: read before --format)."""
+    if not given:
+        return
+    from typer._click.exceptions import UsageError  # Typer's Click
+
+    name = param.opts[0]
+    chosen = ctx.meta.setdefault(CHOSEN, name)
+    if chosen != name:
+        raise UsageError(f"{chosen} and {name} ask for two formats: give one", ctx)
+
+
+def _format(ctx: "Context", param: "Parameter", value: Any) -> Any:
+    """--format's value, or the format a shorthand asked for; both given must agree."""
+    from typer._click.core import ParameterSource
+
+    from kzdiplo.render import Format
+
+    chosen = ctx.meta.get(CHOSEN)
+    if chosen is None:
+        return value
+    wanted = SHORTHANDS[chosen].value
+    given = ctx.get_parameter_source(param.name or "") is ParameterSource.COMMANDLINE
+    if given and str(value) != wanted:
+        from typer._click.exceptions import UsageError
+
+        raise UsageError(f"--format {Format(value).value} and {chosen} disagree: give one", ctx)
+    return wanted
+
+
+def _header_row(ctx: "Context", param: "Parameter", no_headers: bool) -> None:
+    from kzdiplo.render import HEADER_ROW
+
+    HEADER_ROW.set(not no_headers)
+
+
+def output_options(command: "Command") -> "Command":
+    """Add --csv, --tsv, --json and --nl (each where --format offers it) and
+    --no-headers (where it offers csv) to ``command``, right after its --format: the
+    output options as sqlite-utils gives them, written once for every command that has a
+    --format. Returns the command, as a Click decorator does."""
+    from typer.core import TyperOption
+
+    fmt = next((p for p in command.params if "--format" in getattr(p, "opts", ())), None)
+    choices = [str(c) for c in getattr(fmt and fmt.type, "choices", ())]
+    if fmt is None or "table" not in choices:  # export, cite...: formats of their own
+        return command
+    fmt.callback = _format
+    added = [
+        TyperOption(param_decls=[flag], is_flag=True, default=False, expose_value=False,
+                    is_eager=True, callback=_shorthand, help=f"Same as --format {shown.value}.")
+        for flag, shown in SHORTHANDS.items()
+        if shown.value in choices
     ]  # fmt: skip
+    if "csv" in choices:
+        added.append(
+            TyperOption(param_decls=["--no-headers"], is_flag=True, default=False,
+                        expose_value=False, callback=_header_row,
+                        help="csv and tsv: leave out the header row.")
+        )  # fmt: skip
+    at = command.params.index(fmt) + 1
+    command.params[at:at] = added
+    return command

@@ -59,6 +59,13 @@ def sectors(ctx: typer.Context, incomplete: str) -> list[str]:
     return _starting(_column(ctx, "SELECT slug FROM sectors"), incomplete)
 
 
+def stages(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The stages of the vocabulary (no database needed)."""
+    from kzdiplo.vocab import STAGES
+
+    return _starting(list(STAGES), incomplete)
+
+
 def nouns(incomplete: str) -> list[str]:
     return _starting([*_noun_tables(), "partner"], incomplete)
 

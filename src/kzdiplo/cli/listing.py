@@ -1,44 +1,30 @@
-"""What the five listing commands share: their options, each defined once with the
-kinds of record it applies to and how it narrows a :class:`~kzdiplo.queries.Filters`.
+"""What the five listing commands share: the options only listings take, what a user
+asked for (:class:`Asked`) and how it becomes a :class:`~kzdiplo.queries.Filters`.
 
-A listing command is its docstring under ``@listing(<entity>)``; its options are the
-ones below that apply to the entity (``--stage`` where records have a stage, geojson
-where they have places). Adding a filter is a field and a clause in queries.py and one
-``Option`` here.
+Each listing in cli/records.py names its options as parameters (the Annotated options
+here and in cli/common.py), so its help, its signature and its call agree by
+construction. Adding a filter is a field and a clause in queries.py, a field of
+``Asked``, one line in :func:`filters_from`, and the parameter in the listings it
+applies to.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
-from typing import Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from kzdiplo.cli.common import (
-    BilateralOption,
-    FormatOption,
-    IncludeUndatedOption,
-    KindOption,
-    LayoutOption,
-    LimitOption,
-    PartnerOption,
-    PlaceFormatOption,
-    SectorOption,
-    SinceOption,
-    StageOption,
-    UntilOption,
-    YearOption,
-    guarded,
-    sort_option,
-    stages_of,
-)
-from kzdiplo.entities import ENTITIES, Entity
+from kzdiplo.cli import complete
+from kzdiplo.cli.common import stages_of
+from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import UsageError
-from kzdiplo.render import Format, Layout, PlaceFormat
 
-Values = dict[str, Any]  # the options a command was given, by parameter name
+if TYPE_CHECKING:  # types only: queries and the reader load when a listing runs
+    from typer.models import OptionInfo
+
+    from kzdiplo.entities import Entity
+    from kzdiplo.queries import Filters
+    from kzdiplo.reader import Reader
 
 
 def date_bound(value: str | None, option: str, end: bool) -> str | None:
@@ -70,39 +56,6 @@ def parse_usd(text: str) -> int:
     return int(value)
 
 
-# --- how each option narrows the filters (reader, entity, value, filters) ------------
-
-
-def _partners(reader: Any, entity: Entity, values: list[str], f: Any) -> None:
-    from kzdiplo.resolve import any_partner, resolve_partner
-
-    f.partner = any_partner([resolve_partner(reader, p) for p in values])  # any of them
-
-
-def _sectors(reader: Any, entity: Entity, values: list[str], f: Any) -> None:
-    from kzdiplo.resolve import resolve_sector
-
-    f.sector_ids = list(dict.fromkeys(i for s in values for i in resolve_sector(reader, s)))
-
-
-def _matching(column: str, target: str) -> Callable[[Any, Entity, str, Any], None]:
-    """A filter on stored values that contain the given text (any case)."""
-
-    def narrow(reader: Any, entity: Entity, value: str, f: Any) -> None:
-        from kzdiplo.queries import matching_values
-
-        setattr(f, target, matching_values(reader, entity, column, value))
-
-    return narrow
-
-
-def _set(target: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[..., None]:
-    def narrow(reader: Any, entity: Entity, value: Any, f: Any) -> None:
-        setattr(f, target, convert(value))
-
-    return narrow
-
-
 MinUsdOption = Annotated[
     str | None,
     typer.Option(
@@ -119,97 +72,64 @@ StatusOption = Annotated[
 ]
 
 
-class Option(NamedTuple):
-    """One listing option: its parameter, type, default, which entities take it, and
-    how a given value narrows the filters (None: not a filter)."""
-
-    name: str
-    annotation: Any
-    default: Any
-    applies: Callable[[Entity], bool]
-    narrow: Callable[[Any, Entity, Any, Any], None] | None
+def sort_option(entity_name: str) -> OptionInfo:
+    """--sort for the listing of ``entity_name``; its help names that listing's keys."""
+    keys = list(ENTITIES[entity_name].sorts)
+    return typer.Option(
+        "--sort", help=f"Sort by {', '.join(keys)}; prefix - for descending (-{keys[0]}).",
+        autocompletion=complete.sort_keys,
+    )  # fmt: skip
 
 
-def _dated(e: Entity) -> bool:
-    return e.date is not None
+class Asked(NamedTuple):
+    """What a user gave a listing, as typed (None or empty: not asked)."""
+
+    partner: list[str] | None = None
+    sector: list[str] | None = None
+    year: int | None = None
+    since: str | None = None
+    until: str | None = None
+    include_undated: bool = False
+    bilateral: bool = False
+    kind: str | None = None
+    commodity: str | None = None
+    status: str | None = None
+    min_usd: str | None = None
+    stage: list[str] | None = None
+    sort: str | None = None
+    limit: int = 100
 
 
-def _every(e: Entity) -> bool:
-    return True
+def filters_from(reader: Reader, entity: Entity, asked: Asked) -> Filters:
+    """The Filters for what was asked, each value resolved against the database."""
+    from kzdiplo.queries import Filters, matching_values, order_by
+    from kzdiplo.resolve import any_partner, resolve_partner, resolve_sector
 
+    def matching(column: str, text: str | None) -> list[str] | None:
+        """A filter on stored values that contain ``text`` (any case)."""
+        return matching_values(reader, entity, column, text) if text else None
 
-# In the order --help lists them.
-OPTIONS = (
-    Option("partner", PartnerOption, None, _every, _partners),
-    Option("sector", SectorOption, None, _every, _sectors),
-    Option("year", YearOption, None, _dated, _set("year")),
-    Option("since", SinceOption, None, _dated,
-           _set("since", lambda v: date_bound(v, "--since", end=False))),
-    Option("until", UntilOption, None, _dated,
-           _set("until", lambda v: date_bound(v, "--until", end=True))),
-    Option("include_undated", IncludeUndatedOption, False, _dated, _set("include_undated")),
-    Option("bilateral", BilateralOption, False, _every, _set("bilateral")),
-    Option("kind", KindOption, None, lambda e: e.has("kind"), _matching("kind", "kinds")),
-    Option("commodity", CommodityOption, None, lambda e: e.has("commodity"),
-           _matching("commodity", "commodities")),
-    Option("status", StatusOption, None, lambda e: e.has("status"),
-           _matching("status", "statuses")),
-    Option("min_usd", MinUsdOption, None, lambda e: e.priced, _set("min_usd", parse_usd)),
-    Option("stage", StageOption, None, lambda e: e.has_stages, _set("stages", stages_of)),
-    Option("sort", None, None, _every, _set("sort")),  # its help names the entity's keys
-    Option("limit", LimitOption, 100, _every, _set("limit", lambda v: v or None)),
-    Option("fmt", FormatOption, Format.table, lambda e: not e.placed, None),
-    Option("fmt", PlaceFormatOption, PlaceFormat["table"], lambda e: e.placed, None),
-    Option("layout", LayoutOption, Layout.auto, _every, None),
-)  # fmt: skip
-
-
-def options_for(entity: Entity) -> list[Option]:
-    return [o for o in OPTIONS if o.applies(entity)]
-
-
-def filters_from(reader: Any, entity: Entity, values: Values) -> Any:
-    """The Filters for the options given (each resolved against the database)."""
-    from kzdiplo import queries
-
-    f = queries.Filters()
-    for option in options_for(entity):
-        value = values.get(option.name)
-        if option.narrow is not None and value not in (None, [], False):
-            option.narrow(reader, entity, value, f)
+    f = Filters(
+        partner=any_partner([resolve_partner(reader, p) for p in asked.partner])
+        if asked.partner else None,  # any of them
+        sector_ids=list(dict.fromkeys(i for s in asked.sector for i in resolve_sector(reader, s)))
+        if asked.sector else None,
+        year=asked.year,
+        since=date_bound(asked.since, "--since", end=False),
+        until=date_bound(asked.until, "--until", end=True),
+        include_undated=asked.include_undated,
+        bilateral=asked.bilateral,
+        kinds=matching("kind", asked.kind),
+        commodities=matching("commodity", asked.commodity),
+        statuses=matching("status", asked.status),
+        min_usd=parse_usd(asked.min_usd) if asked.min_usd else None,
+        stages=stages_of(asked.stage),
+        sort=asked.sort,
+        limit=asked.limit or None,
+    )  # fmt: skip
     if f.bilateral and f.partner is None:
         raise UsageError("--bilateral needs --partner (the partner the records are with)")
     if f.since and f.until and f.since > f.until:
-        raise UsageError(f"--since {values['since']} is after --until {values['until']}")
-    queries.order_by(entity, f.sort)  # a bad --sort fails before any query runs
+        raise UsageError(f"--since {asked.since} is after --until {asked.until}")
+    order_by(entity, f.sort)  # a bad --sort fails before any query runs
     return f
-
-
-def listing(entity_name: str) -> Callable[[Callable[[], None]], Callable[..., None]]:
-    """The listing command of ``entity_name``: the decorated function gives its name and
-    help; its parameters are the options that apply to the entity."""
-    entity = ENTITIES[entity_name]
-    options = options_for(entity)
-
-    def build(documented: Callable[[], None]) -> Callable[..., None]:
-        @guarded
-        @functools.wraps(documented)
-        def command(ctx: typer.Context, **values: Any) -> None:
-            from kzdiplo.cli.records import show_listing
-
-            show_listing(ctx, entity, values)
-
-        parameters = [
-            inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                              annotation=typer.Context),
-            *(
-                inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default,
-                                  annotation=o.annotation or sort_option(list(entity.sorts)))
-                for o in options
-            ),
-        ]  # fmt: skip
-        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # inspect.signature reads it
-        command.__annotations__ = {p.name: p.annotation for p in parameters}
-        return command
-
-    return build

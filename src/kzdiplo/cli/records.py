@@ -1,17 +1,36 @@
 """The listing commands: agreements, deals, deposits, projects, events.
 
-Each is its help text under ``@listing``; cli/listing.py gives it the options that
-apply to its kind of record, and :func:`show_listing` runs it.
+Each names the options that apply to its kind of record as parameters (defined once in
+cli/common.py and cli/listing.py) and hands what was asked to :func:`show_listing`.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kzdiplo import display as show
-from kzdiplo.cli.listing import Values, listing
-from kzdiplo.entities import Entity
-from kzdiplo.render import Column, Format
+from kzdiplo.cli.common import (
+    BilateralOption,
+    FormatOption,
+    IncludeUndatedOption,
+    KindOption,
+    LayoutOption,
+    LimitOption,
+    PartnerOption,
+    PlaceFormatOption,
+    SectorOption,
+    SinceOption,
+    StageOption,
+    UntilOption,
+    YearOption,
+    guarded,
+)
+from kzdiplo.cli.listing import Asked, CommodityOption, MinUsdOption, StatusOption, sort_option
+from kzdiplo.entities import ENTITIES, Entity
+from kzdiplo.render import Column, Format, Layout, PlaceFormat
+
+if TYPE_CHECKING:  # types only
+    from enum import StrEnum
 
 
 def _titled(record: dict[str, Any]) -> str:
@@ -96,8 +115,11 @@ COLUMNS: dict[str, list[Column]] = {
 }
 
 
-def show_listing(ctx: typer.Context, entity: Entity, values: Values) -> None:
-    """Resolve the filters, run the query, render the page: the body of every listing."""
+def show_listing(
+    ctx: typer.Context, entity: Entity, asked: Asked, fmt: "Format | StrEnum", layout: Layout
+) -> None:
+    """Resolve the filters, run the query, render the page: the body of every listing.
+    ``fmt`` is a Format, or a PlaceFormat where records have places (geojson)."""
     from kzdiplo import queries
     from kzdiplo.access import note
     from kzdiplo.cli.common import reading
@@ -105,11 +127,11 @@ def show_listing(ctx: typer.Context, entity: Entity, values: Values) -> None:
     from kzdiplo.reader import holds_records
     from kzdiplo.render import emit
 
-    fmt = values["fmt"] if values["fmt"] == "geojson" else Format(values["fmt"])
+    fmt = fmt if fmt == "geojson" else Format(fmt)
     with reading(ctx) as reader:
-        f = filters_from(reader, entity, values)
+        f = filters_from(reader, entity, asked)
         page = queries.list_records(reader, entity, f)
-        csv_like = fmt in (Format.csv, Format.csv_raw)
+        csv_like = fmt in (Format.csv, Format.csv_raw, Format.tsv)
         like = [queries.csv_template(reader, entity)] if csv_like else []
         empty = not page.records and not holds_records(reader)
     shown = page.records
@@ -117,7 +139,7 @@ def show_listing(ctx: typer.Context, entity: Entity, values: Values) -> None:
         shown = under_packages(shown)
     emit(
         shown, COLUMNS[entity.name], fmt, title=_title(entity, page.records),
-        layout=values["layout"], like=like,
+        layout=layout, like=like,
     )  # fmt: skip
     if fmt == "geojson":
         _geojson_note(entity, page.records)
@@ -170,7 +192,7 @@ def under_packages(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
-def _geojson_note(noun: Any, records: list[dict[str, Any]]) -> None:
+def _geojson_note(noun: Entity, records: list[dict[str, Any]]) -> None:
     from kzdiplo.access import note
 
     unplaced = sum(1 for r in records if not r.get("coordinates"))
@@ -181,15 +203,34 @@ def _geojson_note(noun: Any, records: list[dict[str, Any]]) -> None:
         )
 
 
-def _title(noun: Any, records: list[dict[str, Any]]) -> str:
+def _title(noun: Entity, records: list[dict[str, Any]]) -> str:
     sources = sorted({s["publisher"] or s["title"] for r in records for s in r["sources"]})
     named = ", ".join(sources) if len(sources) <= 2 else f"{len(sources)} sources"
     where = f" · {named} (quotes: kzdiplo show, or -f json)" if sources else ""
     return f"{len(records)} {noun.name if len(records) == 1 else noun.plural}{where}"
 
 
-@listing("agreement")
-def agreements() -> None:
+AGREEMENT, DEAL, DEPOSIT = ENTITIES["agreement"], ENTITIES["deal"], ENTITIES["deposit"]
+PROJECT, EVENT = ENTITIES["project"], ENTITIES["event"]
+
+
+@guarded
+def agreements(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    include_undated: IncludeUndatedOption = False,
+    bilateral: BilateralOption = False,
+    kind: KindOption = None,
+    stage: StageOption = None,
+    sort: Annotated[str | None, sort_option("agreement")] = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
+) -> None:
     """Agreements, declarations, memoranda and packages, oldest first.
 
     A package ("29 agreements") is one row with a count. Stage is where it stands, as
@@ -203,10 +244,30 @@ def agreements() -> None:
       kzdiplo agreements --since 2025-06 --format json
       kzdiplo agreements --stage signed
     """
+    asked = Asked(partner=partner, sector=sector, year=year, since=since, until=until,
+                  include_undated=include_undated, bilateral=bilateral, kind=kind,
+                  stage=stage, sort=sort, limit=limit)  # fmt: skip
+    show_listing(ctx, AGREEMENT, asked, fmt, layout)
 
 
-@listing("deal")
-def deals() -> None:
+@guarded
+def deals(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    include_undated: IncludeUndatedOption = False,
+    bilateral: BilateralOption = False,
+    kind: KindOption = None,
+    min_usd: MinUsdOption = None,
+    stage: StageOption = None,
+    sort: Annotated[str | None, sort_option("deal")] = None,
+    limit: LimitOption = 100,
+    fmt: FormatOption = Format.table,
+    layout: LayoutOption = Layout.auto,
+) -> None:
     """Money raised, committed or invested, with honest amounts and who pays whom.
     Parts of a package are marked ↳ (totals elsewhere count the package, not its parts);
     "Disputed" marks deals a source contradicts; --stage keeps deals at given stages.
@@ -220,10 +281,25 @@ def deals() -> None:
       kzdiplo deals --partner US --min-usd 500m
       kzdiplo deals --sort -usd --format csv
     """
+    asked = Asked(partner=partner, sector=sector, year=year, since=since, until=until,
+                  include_undated=include_undated, bilateral=bilateral, kind=kind,
+                  min_usd=min_usd, stage=stage, sort=sort, limit=limit)  # fmt: skip
+    show_listing(ctx, DEAL, asked, fmt, layout)
 
 
-@listing("deposit")
-def deposits() -> None:
+@guarded
+def deposits(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    bilateral: BilateralOption = False,
+    commodity: CommodityOption = None,
+    status: StatusOption = None,
+    sort: Annotated[str | None, sort_option("deposit")] = None,
+    limit: LimitOption = 100,
+    fmt: PlaceFormatOption = PlaceFormat["table"],
+    layout: LayoutOption = Layout.auto,
+) -> None:
     """Mineral deposits and groups of deposits ("50 rare earth deposits" is one row).
 
     \b
@@ -231,10 +307,28 @@ def deposits() -> None:
       kzdiplo deposits
       kzdiplo deposits --commodity tungsten --format json
     """
+    asked = Asked(partner=partner, sector=sector, bilateral=bilateral, commodity=commodity,
+                  status=status, sort=sort, limit=limit)  # fmt: skip
+    show_listing(ctx, DEPOSIT, asked, fmt, layout)
 
 
-@listing("project")
-def projects() -> None:
+@guarded
+def projects(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    include_undated: IncludeUndatedOption = False,
+    bilateral: BilateralOption = False,
+    kind: KindOption = None,
+    status: StatusOption = None,
+    sort: Annotated[str | None, sort_option("project")] = None,
+    limit: LimitOption = 100,
+    fmt: PlaceFormatOption = PlaceFormat["table"],
+    layout: LayoutOption = Layout.auto,
+) -> None:
     """Infrastructure and technology projects: capacity, cost, start and completion.
 
     --year/--since/--until apply to the start date.
@@ -245,10 +339,28 @@ def projects() -> None:
       kzdiplo projects --partner rosatom --format json
       kzdiplo projects --sector energy --status construction
     """
+    asked = Asked(partner=partner, sector=sector, year=year, since=since, until=until,
+                  include_undated=include_undated, bilateral=bilateral, kind=kind,
+                  status=status, sort=sort, limit=limit)  # fmt: skip
+    show_listing(ctx, PROJECT, asked, fmt, layout)
 
 
-@listing("event")
-def events() -> None:
+@guarded
+def events(
+    ctx: typer.Context,
+    partner: PartnerOption = None,
+    sector: SectorOption = None,
+    year: YearOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    include_undated: IncludeUndatedOption = False,
+    bilateral: BilateralOption = False,
+    kind: KindOption = None,
+    sort: Annotated[str | None, sort_option("event")] = None,
+    limit: LimitOption = 100,
+    fmt: PlaceFormatOption = PlaceFormat["table"],
+    layout: LayoutOption = Layout.auto,
+) -> None:
     """The timeline: visits, summits, signings and decisions, oldest first.
 
     A partial date ("early 2023", "2025") matches every --year/--since/--until it may
@@ -261,3 +373,7 @@ def events() -> None:
       kzdiplo events --year 2023
       kzdiplo events --partner EU --format markdown
     """
+    asked = Asked(partner=partner, sector=sector, year=year, since=since, until=until,
+                  include_undated=include_undated, bilateral=bilateral, kind=kind,
+                  sort=sort, limit=limit)  # fmt: skip
+    show_listing(ctx, EVENT, asked, fmt, layout)

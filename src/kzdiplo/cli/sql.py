@@ -2,9 +2,10 @@
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
+from typer._click.types import ParamType  # Typer's Click
 
 from kzdiplo.cli.common import FormatOption, LayoutOption, guarded, reading
 from kzdiplo.errors import QueryTimeout, UsageError
@@ -12,6 +13,27 @@ from kzdiplo.render import Format, Layout
 
 if TYPE_CHECKING:
     from kzdiplo.deadline import ProcessDeadline
+
+
+class Binding(NamedTuple):
+    """One ``-p NAME VALUE``: a value for the query's ``:NAME``."""
+
+    name: str
+    value: str
+
+
+class BindingType(ParamType):
+    """-p takes two words, NAME and VALUE (sqlite-utils' ``-p``), made one Binding."""
+
+    name = "binding"
+    is_composite = True
+    arity = 2
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Binding:
+        name, text = value
+        if not name.isidentifier():
+            self.fail(f"{name!r} is not a parameter name (letters, digits and _)", param, ctx)
+        return Binding(name, text)
 
 
 @guarded
@@ -25,6 +47,17 @@ def sql(
         int,
         typer.Option("--max-rows", min=0, help="Row cap (0: no cap); a notice says when it cut."),
     ] = 1000,
+    param: Annotated[
+        list[Binding] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="NAME VALUE",
+            click_type=BindingType(),
+            help="A value for the query's :NAME parameter (repeat for several). Values "
+            "are bound as text, never put into the SQL.",
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
     layout: LayoutOption = Layout.auto,
 ) -> None:
@@ -35,9 +68,10 @@ def sql(
     \b
     Examples:
       kzdiplo sql "SELECT title, count FROM agreements WHERE count > 1"
-      kzdiplo sql "SELECT * FROM deal_overview" --format csv > deals.csv
+      kzdiplo sql "SELECT * FROM deals WHERE slug = :s" -p s us-exim-critical-minerals-funding
+      kzdiplo sql "SELECT * FROM deal_overview" --csv > deals.csv
       echo "SELECT code, name FROM countries LIMIT 5" | kzdiplo sql -
-    """
+    """  # fmt: skip
     from kzdiplo.adhoc import TIMEOUT_MESSAGE
     from kzdiplo.cli.common import error_line
     from kzdiplo.deadline import ProcessDeadline
@@ -59,11 +93,12 @@ def sql(
     # Only time inside the database counts: a reader slow to take the rows is not.
     line = error_line(TIMEOUT_MESSAGE)
     with ProcessDeadline(timeout, line, QueryTimeout.exit_code, only_inside=True) as deadline:
-        _run(query, path, dialect, timeout, max_rows, fmt, layout, deadline)
+        _run(query, dict(param or ()), path, dialect, timeout, max_rows, fmt, layout, deadline)
 
 
 def _run(
     query: str,
+    params: dict[str, str],
     path: Path | None,
     dialect: str,
     timeout: float,
@@ -83,8 +118,9 @@ def _run(
 
     if path is not None:
         result = run_sqlite(
-            path, query, timeout=timeout, max_rows=max_rows or None, watch=deadline.inside
-        )
+            path, query, timeout=timeout, max_rows=max_rows or None, watch=deadline.inside,
+            params=params,
+        )  # fmt: skip
     elif dialect == "postgresql":
         readonly_url = os.environ.get(READONLY_ENV, "").strip()
         if not readonly_url:
@@ -93,8 +129,9 @@ def _run(
                 "to its URL (kzdiplo db grant-readonly creates the role)"
             )
         result = run_postgres(
-            readonly_url, query, timeout=timeout, max_rows=max_rows or None, watch=deadline.inside
-        )
+            readonly_url, query, timeout=timeout, max_rows=max_rows or None,
+            watch=deadline.inside, params=params,
+        )  # fmt: skip
     else:
         raise UsageError(f"kzdiplo sql is not available on {dialect}")
     # Rows are written as they come: each format reads the one iterator it is given.

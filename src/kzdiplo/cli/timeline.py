@@ -81,14 +81,14 @@ def timeline(
       kzdiplo timeline --since 2025-06
     """
     from kzdiplo import queries
-    from kzdiplo.cli.listing import filters_from
+    from kzdiplo.cli.listing import Asked, filters_from
     from kzdiplo.entities import ENTITIES
     from kzdiplo.render import data_console
 
     with reading(ctx) as reader:
-        values = {"partner": partner, "year": year, "since": since, "until": until,
-                  "include_undated": include_undated, "kind": kind, "limit": limit}  # fmt: skip
-        f = filters_from(reader, ENTITIES["event"], values)
+        asked = Asked(partner=partner, year=year, since=since, until=until,
+                      include_undated=include_undated, kind=kind, limit=limit)  # fmt: skip
+        f = filters_from(reader, ENTITIES["event"], asked)
         page = queries.list_records(reader, ENTITIES["event"], f)
         events = page.records
     if page.undated:
