@@ -252,3 +252,19 @@ def test_long_synthetic_values_fit_every_listing(
     assert all(cell_len(line) <= width or line.strip() in long_keys for line in text.splitlines())
     if noun not in ("partners", "timeline"):
         assert len(long_keys) == 1 and next(iter(long_keys)).endswith("-end")  # whole
+
+
+def test_show_partner_gives_its_money_as_the_partners_ledger_does(seeded_db: Path) -> None:
+    """`kzdiplo show CN` answers "China: agreements, deals and how much" in one command:
+    its figures are its row of `kzdiplo partners` (the money_flows ledger), in the same
+    words, beside the records it is a party to."""
+    listed = json.loads(invoke(seeded_db, 200, "partners", "--limit", "0", "-f", "json"))
+    row = next(r for r in listed if r["key"] == "CN")
+    shown = json.loads(invoke(seeded_db, 200, "show", "CN", "-f", "json"))["money"]
+    for key in ("agreements", "deals", "usd_from_partner", "usd_to_partner", "by_stage"):
+        assert shown[key] == row[key], key
+    assert row["usd_from_partner"]["low"], "China pays money in the seed data"
+    text = invoke(seeded_db, 80, "show", "CN")
+    money = text.split("Money, as the ledger credits it")[1].split("Linked records")[0]
+    assert display.usd_total(row["usd_from_partner"]) in money
+    assert max(cell_len(line) for line in money.splitlines()) <= 80

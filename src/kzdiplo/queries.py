@@ -536,6 +536,16 @@ def get_partner(reader: Reader, partner: Partner) -> dict[str, Any]:
             params,
         )
     row["records"] = sorted(records, key=lambda r: (r["role"], r["noun"], r["slug"]))  # by role
+    # Its line of the money ledger, as `kzdiplo partners` shows it (None: no agreement or
+    # deal credits it), so one command answers "what, and how much, with China".
+    row["money"] = next(
+        (
+            {k: v for k, v in t.items() if k not in ("key", "name", "kind", "organizations")}
+            for t in partner_totals(reader, include_kazakhstan=True)
+            if t["key"] == row["key"]
+        ),
+        None,
+    )
     return attach(reader, None, [row], link)[0]
 
 

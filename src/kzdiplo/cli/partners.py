@@ -21,11 +21,11 @@ from kzdiplo.render import Column, Format, Layout
 COLUMNS = [
     Column("Name", lambda r: r["name"], min_width=16),
     Column("Partner", lambda r: r["key"], no_wrap=True, key_line=True),
-    Column("Agreements", lambda r: _agreements(r), min_width=10),
-    Column("Deals involving", lambda r: _deals(r), min_width=10, gives_way=2),
-    Column("USD from partner", lambda r: _own(r, "usd_from_partner"), min_width=12),
-    Column("USD to partner", lambda r: _own(r, "usd_to_partner"), min_width=12),
-    Column("Not its own (whole sums)", lambda r: _not_own(r), gives_way=3),
+    Column("Agreements", lambda r: agreements(r), min_width=10),
+    Column("Deals involving", lambda r: deals(r), min_width=10, gives_way=2),
+    Column("USD from partner", lambda r: own(r, "usd_from_partner"), min_width=12),
+    Column("USD to partner", lambda r: own(r, "usd_to_partner"), min_width=12),
+    Column("Not its own (whole sums)", lambda r: not_own(r), gives_way=3),
     Column(
         "Relationship, in the source's words",
         lambda r: show.text(r["relationship_level"]),
@@ -35,14 +35,14 @@ COLUMNS = [
 ]
 
 
-def _deals(row: dict[str, Any]) -> str:
+def deals(row: dict[str, Any]) -> str:
     text = str(row["deals"])
     if row["deals_not_added"]:
         text += f" ({row['deals_not_added']} counted in another)"
     return text
 
 
-def _own(row: dict[str, Any], key: str) -> str:
+def own(row: dict[str, Any], key: str) -> str:
     """Its own money (whole deals and stated shares), each stage's part when there are
     several, and how much of the money from it is private (its companies')."""
     text = show.usd_total(row[key])
@@ -57,11 +57,11 @@ def _own(row: dict[str, Any], key: str) -> str:
     return text
 
 
-def _not_own(row: dict[str, Any]) -> str:
+def not_own(row: dict[str, Any]) -> str:
     return "\n".join(show.not_own(row)) or show.UNKNOWN
 
 
-def _agreements(row: dict[str, Any]) -> str:
+def agreements(row: dict[str, Any]) -> str:
     records = row["agreement_records"]
     if row["agreements"] == records:
         return str(records)

@@ -177,6 +177,19 @@ def _shown(name: str, value: Any, citations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _money(totals: dict[str, Any]) -> list[list[str]]:
+    """A partner's figures, in the words and order of `kzdiplo partners`' columns."""
+    from kzdiplo.cli import partners
+
+    return [
+        ["agreements", partners.agreements(totals)],
+        ["deals involving", partners.deals(totals)],
+        ["USD from partner", partners.own(totals, "usd_from_partner")],
+        ["USD to partner", partners.own(totals, "usd_to_partner")],
+        ["not its own (whole sums)", partners.not_own(totals)],
+    ]
+
+
 def _parties(partners: list[dict[str, Any]]) -> str:
     """Each party with its role, a line each: ``US Export-Import Bank (us-exim): financier``."""
     return "\n".join(f"{p['name']} ({p['key']}): {p['role']}" for p in partners)
@@ -201,6 +214,9 @@ def _output(record: dict[str, Any], fmt: Format) -> Any:
               for label, items in record.get("linked", {}).items() for r in items]  # fmt: skip
     linked += [[r["title"], f"{r['noun']} {r['slug']}", r["role"] + f" (as {r['as_partner']})"]
                for r in record.get("records", [])]  # fmt: skip
+    if record.get("money"):
+        sections.append(("Money, as the ledger credits it (kzdiplo partners)",
+                         ["Figure", "Value"], _money(record["money"])))  # fmt: skip
     if linked:
         sections.append(("Linked records", ["Title", "Record", "Link"], linked))
     if "cited_by" in record:
