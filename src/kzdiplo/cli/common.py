@@ -172,20 +172,27 @@ BilateralOption = Annotated[
         "organisations) and Kazakhstan, none else (no SCO, CIS or EAEU documents).",
     ),
 ]
-SinceOption = Annotated[
-    str | None,
+RawCsvOption = Annotated[
+    bool,
     typer.Option(
-        "--since", metavar="DATE",
-        help="Only records that may fall on or after DATE (2025, 2025-06 or 2025-06-15).",
+        "--raw-csv",
+        help="CSV cells exactly as stored: by default a text cell starting with = + - @, "
+        "tab or CR gets a leading ' so that a spreadsheet does not run it as a formula "
+        "(the load format, json or ndjson, always holds the exact text).",
     ),
-]  # fmt: skip
-UntilOption = Annotated[
-    str | None,
-    typer.Option(
-        "--until", metavar="DATE",
-        help="Only records that may fall on or before DATE (2025, 2025-06 or 2025-06-15).",
-    ),
-]  # fmt: skip
+]
+
+
+def _date_bound(flag: str, side: str) -> Any:
+    """``--since`` or ``--until``: a partial date a record may fall on or ``side`` of."""
+    return typer.Option(
+        flag, metavar="DATE",
+        help=f"Only records that may fall on or {side} DATE (2025, 2025-06 or 2025-06-15).",
+    )  # fmt: skip
+
+
+SinceOption = Annotated[str | None, _date_bound("--since", "after")]
+UntilOption = Annotated[str | None, _date_bound("--until", "before")]
 KindOption = Annotated[
     str | None, typer.Option("--kind", "-k", help="Only this kind (any part of it, any case).")
 ]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kzdiplo.cli.common import guarded, reading, state
+from kzdiplo.cli.common import RawCsvOption, guarded, reading, state
 from kzdiplo.errors import KzError, UsageError, did_you_mean
 from kzdiplo.safetext import say
 
@@ -151,14 +151,7 @@ def export(
             "--force", help="Replace files in the folder that kzdiplo export did not write."
         ),
     ] = False,
-    raw_csv: Annotated[
-        bool,
-        typer.Option(
-            "--raw-csv",
-            help="CSV cells exactly as stored: by default a text cell starting with = + - @, "
-            "tab or CR gets a leading ' so that a spreadsheet does not run it as a formula.",
-        ),
-    ] = False,
+    raw_csv: RawCsvOption = False,
 ) -> None:
     """Export the whole database: json/ndjson in the load format (export, then load into
     an empty database, gives the same data), csv (one file per table plus columns.csv),

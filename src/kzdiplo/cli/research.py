@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kzdiplo.cli.common import guarded, reading
+from kzdiplo.cli.common import RawCsvOption, guarded, reading
 from kzdiplo.errors import QueryTimeout
 from kzdiplo.render import Format
 
@@ -144,15 +144,7 @@ def release(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a folder holding files of others.")
     ] = False,
-    raw_csv: Annotated[
-        bool,
-        typer.Option(
-            "--raw-csv",
-            help="CSV cells exactly as stored: by default a text cell starting with = + - @, "
-            "tab or CR gets a leading ' so that a spreadsheet does not run it as a formula "
-            "(data/kzdiplo.json always holds the exact text).",
-        ),
-    ] = False,
+    raw_csv: RawCsvOption = False,
     data_version: Annotated[
         str | None,
         typer.Option(
