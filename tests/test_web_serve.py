@@ -233,6 +233,12 @@ def test_a_table_page_opens_on_rows_and_facets(browser: Any, server: str) -> Non
     facets = page.locator(".facet-info")
     assert facets.count() == 6
     assert all(facets.nth(i).bounding_box()["y"] < 900 for i in range(6))
+    # The answer's columns come first (what, which kind, when, how much), the key later.
+    headers = page.locator("table.rows-and-columns thead th").all_inner_texts()
+    named = [h.strip().split()[0] for h in headers if h.strip()]
+    wanted = ["title", "noun", "date", "usd_low", "usd_high"]
+    assert [n for n in named if n in wanted] == wanted
+    assert named.index("usd_high") < named.index("slug"), named
     notes = page.get_by_text("JSON array of sector slugs")
     assert not any(notes.nth(i).is_visible() for i in range(notes.count()))
     page.locator("details.columns summary").click()

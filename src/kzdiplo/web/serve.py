@@ -25,7 +25,7 @@ from kzdiplo import licence
 from kzdiplo.display import not_own, usd_total
 from kzdiplo.entities import ENTITIES, LISTING_KEYS
 from kzdiplo.errors import KzError, UsageError
-from kzdiplo.fields import years
+from kzdiplo.fields import FIELDS, years
 from kzdiplo.queries import NO_STAGE, Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
 from kzdiplo.views import VIEWS
@@ -34,29 +34,33 @@ from kzdiplo.web.pages import RECORD_PREFIX, label_of, record_url
 
 DATABASE = "kzdiplo"  # the copy's file stem: Datasette's database name and URL path
 
+# The answer first (what, which kind, when, how much, how far along, with whom), then
+# the key and the columns for facets and search.
 RECORDS_COLUMNS: dict[str, str] = {
-    "noun": "agreement, deal, deposit, project or event",
-    "slug": "The record's key (kzdiplo show NOUN SLUG)",
     "title": "Title or name; links to the record's page with every citation",
-    "kind": "The record's kind (signing, summit, mou...)",
+    "noun": "agreement, deal, deposit, project or event",
+    "date": "The main date as precisely as its sources give it ('2025', 'Nov 2025'; "
+    "~ inferred): sort and filter by date_start and date_end",
+    "date_text": "The source's wording of the main date (date, or a project's start)",
+    "usd_low": "Deals: the lower US dollar figure (NULL: unpriced)",
+    "usd_high": "Deals: the upper US dollar figure",
+    "approximate": "1 when the source says 'nearly', 'about'...",
     "stage": "Agreements and deals: where it stands, as firmly as its sources say, or "
     "'not recorded' (no source gives one); NULL for other records",
-    "date_text": "The source's wording of the main date (date, or a project's start)",
+    "partners": "JSON array of partner keys (ISO code or organisation slug), one per party",
+    "kind": "The record's kind (signing, summit, mou...)",
+    "disputes": LISTING_KEYS["disputes"],
+    "slug": "The record's key (kzdiplo show NOUN SLUG)",
     "date_start": "First day the main date may fall on",
     "date_end": "Last day the main date may fall on",
     "date_precision": in_words(PRECISIONS),
     "years": "JSON array: every year any of the record's dates may fall in (a project "
     "completing 'between 2035 and 2036' is in both); facet with _facet_array",
-    "partners": "JSON array of partner keys (ISO code or organisation slug), one per party",
     "partner_countries": "JSON array: the partners' countries, an organisation counted "
     "under its home country",
     "roles": "JSON array of the parties' roles (signatory, payer, host...)",
     "partner_roles": "JSON array of 'PARTNER: role' pairs",
     "sectors": "JSON array of sector slugs",
-    "usd_low": "Deals: the lower US dollar figure (NULL: unpriced)",
-    "usd_high": "Deals: the upper US dollar figure",
-    "approximate": "1 when the source says 'nearly', 'about'...",
-    "disputes": LISTING_KEYS["disputes"],
     "disputed_fields": "JSON array of the disputed fields",
     "source_count": LISTING_KEYS["source_count"],
     "independent_sources": LISTING_KEYS["independent_sources"],
@@ -100,6 +104,7 @@ def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str,
         "title": label_of(r),
         "kind": r.get("kind"),
         "stage": r.get("stage") or ("not recorded" if ENTITIES[noun].has_stages else None),
+        "date": FIELDS[main].text(date) if main and date else None,
         "date_text": date and (date.get("text") or None),
         "date_start": date and date["start"],
         "date_end": date and date["end"],
