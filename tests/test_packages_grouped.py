@@ -3,6 +3,7 @@ Markdown); the machine formats keep the query's order."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,19 @@ def test_parts_sit_right_under_their_package(seeded_db: Path, sort: str | None, 
     parent = {d["slug"]: d["parent"] for d in deals}
     assert any(parent.values())
     text = run(seeded_db, "deals", "--limit", "0", "-f", fmt, "--layout", "table", *sorting).stdout
-    order = sorted(parent, key=lambda slug: text.index(f" {slug} "))
+    # A slug stands alone: a cell in Markdown, a key line under its row in a table.
+    order = sorted(parent, key=lambda slug: _where(text, slug))
     for i, slug in enumerate(order):
         if parent[slug]:
             above = order[:i]
             package = above.index(parent[slug])
             assert all(parent[s] == parent[slug] for s in above[package + 1 :]), (slug, order)
+
+
+def _where(text: str, slug: str) -> int:
+    found = re.search(rf"(?<![\w-]){re.escape(slug)}(?![\w-])", text)
+    assert found, slug
+    return found.start()
 
 
 def test_a_part_whose_package_is_not_listed_names_it() -> None:
