@@ -6,32 +6,21 @@ from __future__ import annotations
 import importlib.util
 import json
 import sqlite3
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from kzdiplo.resolve import fold, postgres_fold
 from tests.cli_helpers import run, run_json, run_process
+from tests.script_helpers import load_script
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-
-
-def _script() -> ModuleType:
-    """scripts/regional_names.py, imported (it imports place_records beside it)."""
-    spec = importlib.util.spec_from_file_location("regional_names", SCRIPTS / "regional_names.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_seed_files_carry_every_regional_name() -> None:
     """A title that names Tokayev or Moscow without their Russian and Kazakh names (a
     new event, say) fails here: run scripts/regional_names.py."""
-    script = _script()
+    script = load_script("regional_names")
     missing = {
         p.name: n
         for p in sorted(script.SEEDS.glob("*.yaml"))
@@ -41,7 +30,7 @@ def test_seed_files_carry_every_regional_name() -> None:
 
 
 def test_names_come_from_what_a_title_says() -> None:
-    script = _script()
+    script = load_script("regional_names")
     visit = {"slug": "x", "title": "Tokayev's state visit to Russia", "location": "Moscow"}
     assert script.new_names(visit, "events") == ["Токаев", "Тоқаев", "Toqaev", "Москва", "Мәскеу"]
     airline = {

@@ -3,32 +3,22 @@ coordinates, their precision and the citation of the gazetteer they come from.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from tests.cli_helpers import run
+from tests.script_helpers import load_script
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "place_records.py"
 PLACED = {"event": "events", "project": "infrastructure_projects", "deposit": "mineral_deposits"}
 # Kazakhstan's extent (WGS 84), with a small margin; and names that put a place in it.
 KZ_BOX = {"latitude": (40.5, 55.5), "longitude": (46.4, 87.4)}
 KZ_PLACES = ("Astana", "Almaty", "Aktau", "Karaganda", "Mangystau", "Ulken", "Kazakhstan")
-
-
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("place_records", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks itself up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def _located(db: sqlite3.Connection) -> list[tuple[str, str, str, float, float, str]]:
@@ -45,7 +35,7 @@ def _located(db: sqlite3.Connection) -> list[tuple[str, str, str, float, float, 
 
 def test_every_place_has_coordinates_and_a_precision(db: sqlite3.Connection) -> None:
     """Only the texts the script names as no one point stay off the map."""
-    unplaced = _script().UNPLACED
+    unplaced = load_script("place_records").UNPLACED
     rows = _located(db)
     assert len(rows) >= 50
     missing = [(noun, slug, where) for noun, slug, where, lat, *_ in rows if lat is None]
@@ -84,7 +74,7 @@ def test_a_place_abroad_is_in_the_country_its_text_names(db: sqlite3.Connection)
     """Where a place's text ends with a country ("..., Russia"), the gazetteer entry its
     coordinates cite is in that country: a town named like the country ("Russia", Ohio)
     is not taken for it."""
-    script = _script()
+    script = load_script("place_records")
     checked = 0
     for noun, slug, where, lat, _lon, _precision in _located(db):
         country = script._country(where.rsplit(",", 1)[-1]) if "," in where else None

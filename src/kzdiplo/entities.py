@@ -3,8 +3,8 @@ record, sorts and dates. The loader, queries, export, CLI, completion and checks
 
 Adding a kind of record is one entry here, its model (models.py), its load record
 (records.py) and its migration. A table's columns are not listed here: the read path
-asks the open database for them (``Reader.columns``); an entry names only the few
-columns the CLI must know before a database is open (which options a listing takes).
+asks the open database for them (``Reader.columns``); an entry names only its grouped
+fields (kzdiplo.fields) and the flags they give (``priced``, ``placed``).
 """
 
 from __future__ import annotations
@@ -53,10 +53,6 @@ class Entity(NamedTuple):
     # Its sectors include those of the records it refers to: a visit about a tungsten
     # deal is a minerals event (``related_sectors``; --sector matches either).
     linked_sectors: bool = False
-    # Its plain columns that decide, before a database is open, which listing options
-    # apply (--kind, --stage, --status...); its grouped fields' columns are known from
-    # ``grouped``. tests/test_entities.py checks both against the models.
-    declared_columns: frozenset[str] = frozenset()
 
     @property
     def model(self) -> type[Base]:
@@ -91,10 +87,6 @@ class Entity(NamedTuple):
         """Sources may place it on a map (GeoJSON output)."""
         return COORDINATES in self.fields
 
-    def has(self, column: str) -> bool:
-        """Whether its table has ``column``: a declared plain column or a grouped field's."""
-        return column in self.declared_columns or any(column in f.columns for f in self.fields)
-
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
@@ -105,7 +97,6 @@ ENTITIES: dict[str, Entity] = {
              "count": "(t.count IS NULL), t.count, t.id"},
             "date",
             grouped=("date",), has_stages=True,
-            declared_columns=frozenset({"kind", "stage"}),
             extra_columns=(
                 "(SELECT count(*) FROM agreements x WHERE x.parent_id = t.id) AS itemised",
             ),
@@ -116,7 +107,6 @@ ENTITIES: dict[str, Entity] = {
              "usd": _high_sort("usd", "low")},
             "date",
             grouped=("date", "amount", "usd"), has_stages=True,
-            declared_columns=frozenset({"kind", "stage"}),
             extra_columns=("ox.overlaps", "ox.overlap_note"),
             extra_joins=(
                 "LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note "
@@ -128,7 +118,6 @@ ENTITIES: dict[str, Entity] = {
             "deposit", "deposits", "mineral_deposits", None,
             {"name": "lower(t.name), t.id", "commodity": "lower(t.commodity), t.id"},
             "name", "name", grouped=("coordinates",),
-            declared_columns=frozenset({"commodity", "status"}),
         ),
         Entity(
             "project", "projects", "infrastructure_projects", "started",
@@ -138,13 +127,11 @@ ENTITIES: dict[str, Entity] = {
              "cost": _high_sort("cost_usd", "low")},
             "name", "name",
             grouped=("coordinates", "started", "completion", "cost", "cost_usd", "capacity"),
-            declared_columns=frozenset({"kind", "status"}),
         ),
         Entity(
             "event", "events", "events", "date",
             {"date": _date_sort("date"), "title": "lower(t.title), t.id"},
             "date", grouped=("date", "coordinates"), linked_sectors=True,
-            declared_columns=frozenset({"kind"}),
         ),
     )
 }  # fmt: skip

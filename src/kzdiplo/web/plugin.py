@@ -217,6 +217,7 @@ def extra_template_vars(template: str, datasette: Any, request: Any) -> Any:
 
     async def home() -> dict[str, Any]:
         from kzdiplo.entities import ENTITIES
+        from kzdiplo.fields import COORDINATES
 
         db = datasette.get_database()
         counts = dict((await db.execute("SELECT noun, count(*) FROM records GROUP BY noun")).rows)
@@ -225,8 +226,9 @@ def extra_template_vars(template: str, datasette: Any, request: Any) -> Any:
         )).first()[0]  # fmt: skip
         placed = 0
         for entity in ENTITIES.values():
-            if entity.has("latitude"):
-                sql = f"SELECT count(*) FROM {entity.table} WHERE latitude IS NOT NULL"
+            if entity.placed:
+                sql = (f"SELECT count(*) FROM {entity.table} "
+                       f"WHERE {COORDINATES.names['latitude']} IS NOT NULL")  # fmt: skip
                 placed += (await db.execute(sql)).first()[0]
         queries = await datasette.get_canned_queries(db.name, request.actor if request else None)
         return {
