@@ -705,6 +705,12 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
         if progress:
             log("storing the content hash")
         stats["content_hash"] = store_content_hash(conn, path)
+    else:
+        # The stale-marking triggers were dropped for the load: without this, the seeded
+        # database's hash would stay stored as fresh, and `cite` would print it.
+        conn.execute("UPDATE derived_state SET stale = 1 WHERE name = 'content_hash'")
+        conn.commit()
+        stats["content_hash"] = None
     t["content_hash"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
