@@ -152,7 +152,7 @@ def startup(plan: Plan) -> dict:
         Cmd("su_us", "sqlite-utils query (the same agreements' SQL)",
             [*env, SU, "query", seeded, US_SQL]),
     ]  # fmt: skip
-    runs = max(2 * plan.runs + 1, 11)
+    runs = max(4 * plan.runs + 1, 21)  # start-up is cheap and the ratios are close
     measure(cmds, runs, max(plan.warmup, 1), "startup", timeout=plan.timeout, tolerant=True)
     return {"runs": runs, "commands": [c.result() for c in cmds]}
 
@@ -291,10 +291,13 @@ def report(plan: Plan) -> dict:
                 tolerant=True)  # fmt: skip
         cmds += one
     written = {}
-    for size in sizes:
+    for size in sizes:  # what the last run wrote (a walk of a million files is left out)
         runs = sorted((folder / size.key).glob("run-*"))
-        written[size.key] = _tree(runs[-1]) if runs else None
-    shutil.rmtree(folder, ignore_errors=True)
+        written[size.key] = _tree(runs[-1]) if runs and not plan.big(size) else None
+        if not plan.big(size):
+            shutil.rmtree(folder / size.key, ignore_errors=True)
+        elif runs:
+            log(f"report: {folder / size.key} left in place (removed by the next run)")
     return {"runs": plan.report_runs, "sizes": [s.facts() for s in sizes], "written": written,
             "commands": [c.result() for c in cmds]}  # fmt: skip
 
