@@ -706,11 +706,17 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
             log("storing the content hash")
         stats["content_hash"] = store_content_hash(conn, path)
     else:
-        # The stale-marking triggers were dropped for the load: without this, the seeded
-        # database's hash would stay stored as fresh, and `cite` would print it.
-        conn.execute("UPDATE derived_state SET stale = 1 WHERE name = 'content_hash'")
-        conn.commit()
         stats["content_hash"] = None
+    # The stale-marking triggers were dropped for the load, so every derived table this
+    # build did not refresh itself still says it is fresh with the seeded data alone
+    # (the content hash beyond HASH_UP_TO; any newer one, like serve's browse tables):
+    # mark them stale, so that kzdiplo rebuilds or recomputes them (`db upgrade`).
+    refreshed = ["partner_totals"] * bool(rebuild) + ["content_hash"] * bool(stats["content_hash"])
+    marks = ", ".join("?" * len(refreshed)) or "''"
+    stale = conn.execute(f"UPDATE derived_state SET stale = 1 WHERE name NOT IN ({marks})",
+                         refreshed).rowcount  # fmt: skip
+    conn.commit()
+    stats["derived_marked_stale"] = stale
     t["content_hash"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
