@@ -341,13 +341,29 @@ def measure_all(plan: Plan) -> dict:
     return out
 
 
-def write_into(results_json: Path, commands: dict, meta: dict) -> dict:
+def write_into(results_json: Path, commands: dict, meta: dict, merge: bool = False) -> dict:
     """The section's figures added to an existing results file, the other sections'
     figures (start-up, scale) kept as they were measured; a section of the older format
-    is kept as ``before`` (the figures before this round's work)."""
+    is kept as ``before`` (the figures before this round's work). ``merge``: the parts
+    measured now replace theirs in the existing section, the others are kept (each part
+    says when and on which commit it was measured: ``part_measured``)."""
     results = json.loads(results_json.read_text())
     old = results.get("commands")
     section = commands | meta
+    section["part_measured"] = {part: {"date": meta.get("date"), "commit": meta["git"]["commit"],
+                                       "command": meta.get("command")}
+                                for part in PARTS if part in commands}  # fmt: skip
+    if merge and old and old.get("format") == 2:
+        kept = [p for p in PARTS if p in old and p not in commands]
+        for part in kept:
+            section[part] = old[part]
+            section["part_measured"][part] = old.get("part_measured", {}).get(part, {})
+            section["part_seconds"][part] = old.get("part_seconds", {}).get(part, 0.0)
+        section["skipped"] = [x for x in old.get("skipped", []) if x["part"] in kept] + section[
+            "skipped"
+        ]
+        sizes = {s["key"]: s for s in old["sizes"]} | {s["key"]: s for s in section["sizes"]}
+        section["sizes"] = sorted(sizes.values(), key=lambda s: s["agreements"])
     if old and old.get("format") != 2:
         section["before"] = old
     elif old and old.get("before"):

@@ -389,6 +389,18 @@ def with_notes(rows: list[Row], notes: dict[str, str]) -> list[Row]:
     return out
 
 
+def _separately(c: dict) -> Lines:
+    """A line naming the parts measured by another run (``run.py --merge``), if any."""
+    measured = c.get("part_measured", {})
+    other = {p: m for p, m in measured.items() if m.get("commit") != c["git"]["commit"]
+             or m.get("date") != c["date"]}  # fmt: skip
+    if not other:
+        return []
+    return ["Parts measured by another run (`--merge`): " + "; ".join(
+        f"{p} on {m.get('date')} at commit `{m.get('commit')}` (`{m.get('command')}`)"
+        for p, m in other.items()) + ".\n"]  # fmt: skip
+
+
 def section(c: dict) -> Lines:
     sec = Section(c)
     g = c["git"]
@@ -407,6 +419,7 @@ def section(c: dict) -> Lines:
         f"at the start, {'/'.join(map(str, c['loadavg_end']))} at the end, on a machine shared "
         f"with other work. Reads: {c['runs']} round-robin rounds; a run stopped after "
         f"{c['timeout']:,.0f} s counts as not finishing.\n",
+        *_separately(c),
         *table(("size", "agreements", "records", "file", "where it came from"), sizes), "",
         *(["Left out: " + "; ".join(f"{x['part']} at {sec.label(x['size']) if x['size'] != '*' else 'every size'} "
                                     f"({x['reason']})" for x in c["skipped"]) + ".\n"]

@@ -433,6 +433,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "report@1000000, or * for every size), the reason recorded on the page; repeatable",
     )
     add(
+        "--merge",
+        action="store_true",
+        help="with --commands: replace only the parts measured now in the results file's "
+        "section 7, keeping the others (each part records its own date and commit)",
+    )
+    add(
         "--timeout",
         type=float,
         default=None,
@@ -564,7 +570,7 @@ def run_commands(args: argparse.Namespace) -> dict:
     meta |= {"loadavg_end": load_average(), "git_end": git_state(),
              "elapsed": time.perf_counter() - T0, "phases": PHASES}  # fmt: skip
     base = args.json if args.json.exists() else ROOT / "docs" / "benchmarks.json"
-    return commands.write_into(base, figures, meta)
+    return commands.write_into(base, figures, meta, merge=args.merge)
 
 
 def main() -> None:
