@@ -55,7 +55,7 @@ import time
 from itertools import accumulate
 from pathlib import Path
 
-SYNTH_VERSION = 5  # bump when the generated data or the statistics change shape
+SYNTH_VERSION = 6  # bump when the generated data or the statistics change shape
 
 # Partners a Kazakh diplomacy database meets most, most frequent first; the other
 # countries follow in a seeded random order (the long tail).
