@@ -250,12 +250,20 @@ def serve_rows(sec: Section) -> list[Row]:
         for page, words in PAGE_WORDS.items():
             a, b = kz["pages"][page], ds["pages"][page]
             target = f"`serve` p95 at {n}, {words} ≤ {TARGETS['p95']}x Datasette's"
-            if a["failed"]:
+            if not a["requests"]:
+                down = kz["failure"] or ds["failure"] or "no requests made"
+                rows.append((target, "-", False if kz["failure"] else None,
+                             f"no page requested: {down}"))  # fmt: skip
+            elif a["failed"]:
                 rows.append((target, f"{a['failed']} of {a['requests']} requests failed", False,
                              "; ".join(sorted(set(a["failures"])))))  # fmt: skip
             else:
                 rows.append(_ratio_row(target, a["p95"], b["p95"], TARGETS["p95"], None))
         out = got.get("facets_timed_out", {}).get("kzdiplo", {})
+        if not out:
+            rows.append((f"`serve` at {n}: no facet timing out", "-", False if kz["failure"]
+                         else None, "no page requested"))  # fmt: skip
+            continue
         late = sorted({f for v in out.values() if v for f in v})
         unread = [p for p, v in out.items() if v is None]
         rows.append((f"`serve` at {n}: no facet timing out", ", ".join(late) or
