@@ -77,6 +77,8 @@ class Plan:
     load_max: int = STALE_UP_TO  # agreements: larger databases' loads are left out
     report_runs: int = 1
     report_extra: Size | None = None  # a small synthetic database for report's curve
+    # loaded when no synthetic size's export loads: within the load file limit (20 MB)
+    load_fallback: Size | None = None
     serve_clients: int = 4
     serve_rounds: int = 8
     word: str = "tungsten"
@@ -172,7 +174,33 @@ def _export(kz: str, db: Path, fmt: str, out: Path, timeout: float) -> dict:
     return {"bytes": out.stat().st_size, "records": lines, "seconds": time.perf_counter() - t0}
 
 
+def _load_cmds(plan: Plan, size: Size, empty: Path, files: dict) -> list[Cmd]:
+    """The loads of ``size``'s two exports and sqlite-utils' insert of its NDJSON lines
+    (the exports are made here; one that fails is recorded in ``files``)."""
+    folder = empty.parent
+    su_key, cmds = f"su@{size.key}", []
+    ndjson = folder / f"{size.key}.ndjson"
+    for fmt in ("ndjson", "json"):
+        path = folder / f"{size.key}.{fmt}"
+        log(f"load: exporting {size.label()} as {fmt}")
+        files[f"{fmt}@{size.key}"] = got = _export(plan.kz, size.path, fmt, path, plan.timeout)
+        if "failure" in got:
+            continue
+        target = folder / f"t-{fmt}-{size.key}.db"
+        script = f'cp "{empty}" "{target}" && exec "{plan.kz}" --db "{target}" load "{path}"'
+        cmds.append(Cmd(f"{fmt}@{size.key}", f"kzdiplo load ({fmt.upper()}, {size.label()})",
+                        ["sh", "-c", script], su_key))  # fmt: skip
+    if "failure" not in files[f"ndjson@{size.key}"]:
+        target = folder / f"t-su-{size.key}.db"
+        script = f'rm -f "{target}" && exec "{SU}" insert "{target}" records "{ndjson}" --nl'
+        cmds.append(Cmd(su_key, f"sqlite-utils insert --nl ({size.label()})",
+                        ["sh", "-c", script]))  # fmt: skip
+    return cmds
+
+
 def load(plan: Plan) -> dict:
+    """Every size's loads in one round-robin; if no synthetic size's export loads (the
+    load file limit), the fallback size's (within it) in a second one, for a ratio."""
     folder = plan.work / "commands"
     folder.mkdir(exist_ok=True)
     empty = folder / "empty.db"
@@ -187,30 +215,23 @@ def load(plan: Plan) -> dict:
             plan.skips.setdefault(("load", size.key), f"beyond --load-max {plan.load_max:,} "
                                   "agreements (the export and the loads take hours at "
                                   "this size; raise --load-max to include it)")  # fmt: skip
-        if not plan.wanted("load", size):
-            continue
-        su_key = f"su@{size.key}"
-        ndjson = folder / f"{size.key}.ndjson"
-        for fmt in ("ndjson", "json"):
-            path = folder / f"{size.key}.{fmt}"
-            log(f"load: exporting {size.label()} as {fmt}")
-            files[f"{fmt}@{size.key}"] = got = _export(plan.kz, size.path, fmt, path, plan.timeout)
-            if "failure" in got:
-                continue
-            target = folder / f"t-{fmt}-{size.key}.db"
-            script = f'cp "{empty}" "{target}" && exec "{plan.kz}" --db "{target}" load "{path}"'
-            cmds.append(Cmd(f"{fmt}@{size.key}", f"kzdiplo load ({fmt.upper()}, {size.label()})",
-                            ["sh", "-c", script], su_key))  # fmt: skip
-        if "failure" not in files[f"ndjson@{size.key}"]:
-            target = folder / f"t-su-{size.key}.db"
-            script = f'rm -f "{target}" && exec "{SU}" insert "{target}" records "{ndjson}" --nl'
-            cmds.append(Cmd(su_key, f"sqlite-utils insert --nl ({size.label()})",
-                            ["sh", "-c", script]))  # fmt: skip
+        if plan.wanted("load", size):
+            cmds += _load_cmds(plan, size, empty, files)
     log(f"load: {len(cmds)} commands, {plan.load_runs} round(s), every run under GNU time")
     measure(cmds, plan.load_runs, 0, "load", rss=True, timeout=plan.timeout, tolerant=True)
+    loaded = [c for c in cmds if c.key.split("@")[1] != "seeded" and c.times
+              and not c.key.startswith("su@")]  # fmt: skip
+    fallback = plan.load_fallback
+    if not loaded and fallback is not None:
+        log(f"load: no synthetic export loaded; the fallback, {fallback.label()} agreements")
+        more = _load_cmds(plan, fallback, empty, files)
+        measure(more, plan.load_runs, 0, "load (fallback)", rss=True, timeout=plan.timeout,
+                tolerant=True)  # fmt: skip
+        cmds += more
     for path in folder.glob("t-*.db"):
         path.unlink()
-    return {"runs": plan.load_runs, "files": files, "commands": [c.result() for c in cmds]}
+    return {"runs": plan.load_runs, "files": files, "commands": [c.result() for c in cmds],
+            "fallback": fallback.facts() if fallback and not loaded else None}  # fmt: skip
 
 
 def _stale_copy(db: Path, copy: Path) -> Path:

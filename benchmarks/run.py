@@ -484,6 +484,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+LOAD_FALLBACK = 12_000  # agreements: its JSON export, about 19 MB, is within load's limit
+
+
 def parse_skips(specs: list[str]) -> dict[tuple[str, str], str]:
     """``PART@SIZE[=REASON]`` (SIZE: synthetic agreements, ``seeded`` or ``*``)."""
     out = {}
@@ -558,11 +561,17 @@ def run_commands(args: argparse.Namespace) -> dict:
         path, _ = scale_database(args.workdir, 5_000, reuse=True)
         kz(path, "db", "upgrade")
         extra = commands.describe(path, "5000", "built by synth.py (report's curve only)")
+    fallback = None
+    if "load" in parts:  # its exports (about 19 MB of JSON) are within the load file limit
+        path, _ = scale_database(args.workdir, LOAD_FALLBACK, reuse=True)
+        kz(path, "db", "upgrade")
+        fallback = commands.describe(path, str(LOAD_FALLBACK), "built by synth.py (load's "
+                                     "fallback, within the 20 MB load file limit)")  # fmt: skip
     plan = commands.Plan(
         kz=KZ, work=args.workdir, sizes=sizes, runs=args.runs, warmup=args.warmup,
         timeout=args.timeout, parts=parts, skips=parse_skips(args.skip),
         load_runs=1 if args.quick else 2, load_max=args.load_max,
-        report_runs=1 if args.quick else 2, report_extra=extra,
+        report_runs=1 if args.quick else 2, report_extra=extra, load_fallback=fallback,
         serve_rounds=6 if args.quick else 10, word=args.word,
     )  # fmt: skip
     (args.workdir / "commands").mkdir(exist_ok=True)
