@@ -508,6 +508,12 @@ def scale_copy(path: Path, work: Path, key: str) -> tuple[Path, str]:
     if version == head:
         return path, f"{path} (read-only, schema {version})"
     copy = work / f"scale-{key}.db"
+    if copy.exists() and copy.stat().st_mtime >= path.stat().st_mtime:
+        with ro(copy) as conn:
+            done = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        if done == head:  # an earlier run's copy, upgraded since the file last changed
+            log(f"reusing {copy}, the copy of {path} an earlier run upgraded to {head}")
+            return copy, f"a copy of {path} upgraded from schema {version} to {head}"
     log(f"{path} is at schema {version}, the code at {head}: copying it to {copy} to upgrade")
     shutil.copyfile(path, copy)
     kz(copy, "db", "upgrade")
