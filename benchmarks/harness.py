@@ -9,17 +9,20 @@ benchmark with the virtualenv's ``python``), or from ``PATH``; no path is fixed 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import re
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,8 +108,13 @@ class Cmd:
     times: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # user + system seconds of each timed run
+    # Why the command stopped being run (a timeout or an error exit), with ``tolerant``
+    # measurement: the figure then says so instead of the whole benchmark stopping.
+    failure: str | None = None
 
-    def stats(self) -> dict:
+    def stats(self) -> dict | None:
+        if not self.times:
+            return None
         t = sorted(self.times)
         return {"min": t[0], "median": statistics.median(t), "max": t[-1], "runs": len(t),
                 "mean": statistics.fmean(t),
@@ -116,7 +124,8 @@ class Cmd:
 
     def result(self) -> dict:
         return {"key": self.key, "label": self.label, "argv": self.argv, "peer": self.peer,
-                "times": self.times, "cpu": self.cpu, "stats": self.stats()}  # fmt: skip
+                "times": self.times, "cpu": self.cpu, "stats": self.stats(),
+                "failure": self.failure}  # fmt: skip
 
 
 def gnu_time() -> str | None:
@@ -144,22 +153,41 @@ class Run:
     stderr: str
 
 
-def run_once(argv: list[str], rss: bool = False) -> Run:
+MEMORY_LIMIT: list[int] = []  # bytes of address space a timed child may take (set by run.py)
+
+
+def limit_memory() -> None:
+    """In a child before exec: cap its address space at MEMORY_LIMIT, so that a command
+    that would take the shared machine's memory fails with MemoryError instead."""
+    if MEMORY_LIMIT:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT[0], MEMORY_LIMIT[0]))
+
+
+def run_once(argv: list[str], rss: bool = False, timeout: float | None = None) -> Run:
     """One whole process: its wall and CPU time, peak RSS in KB (or None), exit, stderr.
 
     CPU time is what a loaded machine inflates least: wall time includes waiting for a
     core, CPU time mostly not. With ``rss``, the command runs under GNU time (``-f %M``), which adds about a
-    millisecond; timed comparisons run without it.
+    millisecond; timed comparisons run without it. After ``timeout`` seconds the process
+    group is killed (exit code ``TIMED_OUT``).
     """
     with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as mem:
         if rss and GNU_TIME:
             argv = [GNU_TIME, "-f", "%M", "-o", mem.name, *argv]
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=err, env=ENV)  # fmt: skip
+                                stderr=err, env=ENV, start_new_session=True,
+                                preexec_fn=limit_memory)  # fmt: skip
+        killed: list[bool] = []
+        timer = threading.Timer(timeout or 0, _kill_group, (proc.pid, killed))
+        if timeout:
+            timer.start()
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        timer.cancel()
+        proc.returncode = code = TIMED_OUT if killed else os.waitstatus_to_exitcode(status)
         err.seek(0)
         peak = None
         if rss:
@@ -169,18 +197,43 @@ def run_once(argv: list[str], rss: bool = False) -> Run:
         return Run(elapsed, cpu, peak, code, err.read().decode(errors="replace"))
 
 
-def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = False) -> None:
+TIMED_OUT = -999  # run_once's exit code for a process it killed at its timeout
+
+
+def _kill_group(pid: int, killed: list[bool]) -> None:
+    killed.append(True)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def why_failed(run: Run, timeout: float | None) -> str:
+    """One line saying why a run did not succeed: its timeout, or its last error line."""
+    if run.code == TIMED_OUT:
+        return f"did not finish in {timeout:,.0f} s (stopped)"
+    lines = [line for line in run.stderr.strip().splitlines() if line.strip()]
+    return f"exit {run.code}: {lines[-1][:300] if lines else 'no message'}"
+
+
+def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = False,
+            timeout: float | None = None, tolerant: bool = False) -> None:  # fmt: skip
     """Round-robin: every round runs each command once, the order rotating each round, so
     that commands compared with each other see the same machine state.
 
     Then one more run of each command under GNU time for its peak RSS (with ``rss``, every
-    timed run is under GNU time instead).
+    timed run is under GNU time instead). ``tolerant``: a command that fails or outlives
+    ``timeout`` is recorded (``Cmd.failure``) and not run again; else the benchmark stops.
     """
 
-    def once(c: Cmd, with_rss: bool) -> Run:
-        run = run_once(c.argv, with_rss)
+    def once(c: Cmd, with_rss: bool) -> Run | None:
+        if c.failure:
+            return None
+        run = run_once(c.argv, with_rss, timeout)
         if run.code != 0:
-            raise SystemExit(f"{c.label}: exit {run.code}\n{' '.join(c.argv)}\n{run.stderr}")
+            if not tolerant:
+                raise SystemExit(f"{c.label}: exit {run.code}\n{' '.join(c.argv)}\n{run.stderr}")
+            c.failure = why_failed(run, timeout)
+            log(f"{what}: {c.label}: {c.failure}")
+            return None
         return run
 
     for _ in range(warmup):
@@ -190,6 +243,8 @@ def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = Fals
     for i in range(runs):
         for c in cmds[i % n :] + cmds[: i % n]:
             run = once(c, rss)
+            if run is None:
+                continue
             c.times.append(run.seconds)
             c.cpu.append(run.cpu)
             if run.peak_kb is not None:
@@ -198,7 +253,9 @@ def measure(cmds: list[Cmd], runs: int, warmup: int, what: str, rss: bool = Fals
             log(f"{what}: round {i + 1}/{runs}")
     if not rss:
         for c in cmds:
-            c.rss_kb.append(once(c, True).peak_kb or 0)
+            run = once(c, True)
+            if run is not None:
+                c.rss_kb.append(run.peak_kb or 0)
 
 
 # --- facts about the machine and the code ------------------------------------------------

@@ -521,6 +521,10 @@ def commands_section(s: Scale) -> Lines:
     c = s.r.get("commands")
     if not c:
         return []
+    if c.get("format") == 2:  # issue 27's whole section (commands.py)
+        import render_commands
+
+        return render_commands.section(c)
     g = c["git"]
 
     def rows(results: list[dict], peer_label: str) -> list[tuple]:

@@ -405,15 +405,59 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--commands",
         action="store_true",
-        help="measure only section 7 (load, show, cite at the seeded size and at --agreements, "
-        "issue 27) and add it to the results file, keeping its other figures",
+        help="measure only section 7 (issue 27: start-up, load, show, cite, search, report, "
+        "serve at the seeded size, 20,000 and --agreements; with --quick, 20,000 only) and "
+        "add it to the results file, keeping its other figures",
     )
     add(
-        "--commands-load",
+        "--parts",
+        default=",".join(commands.PARTS),
+        help=f"with --commands: which parts, comma-separated (default {','.join(commands.PARTS)})",
+    )
+    add(
+        "--scale-db",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="with --commands: measure this synthetic database (synth.py's) at its size instead "
+        "of building one; never written (copied into --workdir and upgraded when its schema "
+        "is behind the code's); repeatable",
+    )
+    add(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="PART@SIZE[=REASON]",
+        help="with --commands: leave PART out at SIZE (synthetic agreements, e.g. "
+        "report@1000000, or * for every size), the reason recorded on the page; repeatable",
+    )
+    add(
+        "--merge",
+        action="store_true",
+        help="with --commands: replace only the parts measured now in the results file's "
+        "section 7, keeping the others (each part records its own date and commit)",
+    )
+    add(
+        "--timeout",
+        type=float,
+        default=None,
+        help="with --commands: seconds one run of a command may take before it is stopped and "
+        "recorded as not finishing (default 900; 300 with --quick)",
+    )
+    add(
+        "--memory-limit-gb",
+        type=float,
+        default=8.0,
+        help="with --commands: address space each timed command may take (8 GB), so that a "
+        "command that would exhaust the shared machine fails with MemoryError instead",
+    )
+    add(
+        "--load-max",
         type=int,
-        default=12_000,
-        help="agreements in section 7's load files (12000: their JSON export, about 19 MB, "
-        "is within the loader's 20 MB file limit)",
+        default=commands.STALE_UP_TO,
+        help="with --commands: load the exports of databases up to this many agreements "
+        "(200000); larger ones are recorded as skipped",
     )
     add(
         "--commands-from",
@@ -422,34 +466,126 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "and re-render docs/benchmarks.md, measuring nothing",
     )
     add("--before", type=Path, help="with --commands-from: section 7 measured on older code")
+    add(
+        "--notes",
+        type=Path,
+        help="a JSON object {TEXT: NOTE}: section 7's rows not met whose target contains TEXT "
+        "get NOTE in 'what stands in the way'; alone, it is put into the results file "
+        "(--json, default docs/benchmarks.json) and the page re-rendered, measuring nothing",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.agreements, args.runs, args.warmup, args.load_runs = 20_000, 5, 1, 1
         args.json = args.json or args.workdir / "quick.json"
+    if args.timeout is None:
+        args.timeout = 300.0 if args.quick else 900.0
     args.json = args.json or ROOT / "docs" / "benchmarks.json"
     args.output = args.output or args.json.with_suffix(".md")
     return args
 
 
-def run_commands(args: argparse.Namespace) -> dict:
-    """Only section 7 (issue 27: load, show, cite at the seeded size and at N), added to
-    the results file's other figures, which stay as they were measured."""
-    work, n = args.workdir, args.agreements
-    log("seeded database")
+LOAD_FALLBACK = 12_000  # agreements: its JSON export, about 19 MB, is within load's limit
+
+
+def parse_skips(specs: list[str]) -> dict[tuple[str, str], str]:
+    """``PART@SIZE[=REASON]`` (SIZE: synthetic agreements, ``seeded`` or ``*``)."""
+    out = {}
+    for spec in specs:
+        what, _, reason = spec.partition("=")
+        part, _, size = what.partition("@")
+        if part not in commands.PARTS:
+            raise SystemExit(f"--skip {spec}: the parts are {', '.join(commands.PARTS)}")
+        out[(part, size or "*")] = reason or "left out with --skip"
+    return out
+
+
+def scale_copy(path: Path, work: Path, key: str) -> tuple[Path, str]:
+    """``path`` itself when its schema is the code's, else a copy in ``work`` brought up
+    to date (the shared databases are never written)."""
+    with ro(path) as conn:
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    head = git_state()["schema"]
+    if version == head:
+        return path, f"{path} (read-only, schema {version})"
+    copy = work / f"scale-{key}.db"
+    if copy.exists() and copy.stat().st_mtime >= path.stat().st_mtime:
+        with ro(copy) as conn:
+            done = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        if done == head:  # an earlier run's copy, upgraded since the file last changed
+            log(f"reusing {copy}, the copy of {path} an earlier run upgraded to {head}")
+            return copy, f"a copy of {path} upgraded from schema {version} to {head}"
+    log(f"{path} is at schema {version}, the code at {head}: copying it to {copy} to upgrade")
+    shutil.copyfile(path, copy)
+    kz(copy, "db", "upgrade")
+    return copy, f"a copy of {path} upgraded from schema {version} to {head}"
+
+
+def command_sizes(args: argparse.Namespace) -> list[commands.Size]:
+    """The seeded database, then each synthetic one: --scale-db files where given, else
+    built in the workdir by synth.py (reused while the generator has not changed)."""
+    work = args.workdir
     seeded = work / "seeded.db"
+    log("seeded database")
     make_seeded(seeded)
-    big, _ = scale_database(work, n, reuse=True)
-    load_n = min(args.commands_load, n)
-    load_db, _ = scale_database(work, load_n, reuse=True)
-    for path in (big, load_db):
-        kz(path, "db", "upgrade")
+    given = {}
+    for path in args.scale_db:
+        n = commands.synthetic_count(path)
+        given[n] = scale_copy(path, work, str(n))
+    wanted = sorted({20_000, *([] if args.quick else [args.agreements]), *given})
+    sizes = [commands.describe(seeded, "seeded", "kzdiplo db init")]
+    for n in wanted:
+        if n in given:
+            path, origin = given[n]
+        else:
+            path, _ = scale_database(work, n, reuse=True)
+            kz(path, "db", "upgrade")
+            origin = f"built by benchmarks/synth.py --agreements {n} in the work directory"
+        sizes.append(commands.describe(path, str(n), origin))
+    return sizes
+
+
+def run_commands(args: argparse.Namespace) -> dict:
+    """Only section 7 (issue 27), added to the results file's other figures, which stay
+    as they were measured."""
+    import harness
+
+    harness.MEMORY_LIMIT[:] = [int(args.memory_limit_gb * 1024**3)]
+    parts = tuple(p for p in args.parts.split(",") if p)
+    unknown = set(parts) - set(commands.PARTS)
+    if unknown:
+        raise SystemExit(f"--parts: unknown {', '.join(sorted(unknown))}")
     meta = {"date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "git": git_state(),
-            "loadavg_start": load_average(), "command": " ".join(["benchmarks/run.py",
-            "--commands", *(["--quick"] if args.quick else []), "--agreements", str(n)])}  # fmt: skip
-    figures = commands.measure_all(KZ, work, seeded, big, load_db, args.runs, args.warmup)
-    meta |= {"loadavg_end": load_average(), "elapsed": time.perf_counter() - T0}
+            "loadavg_start": load_average(), "machine": machine(), "versions": versions(),
+            "quick": args.quick, "command": " ".join(["benchmarks/run.py", "--commands",
+            *(["--quick"] if args.quick else []), *(f"--{k.replace('_', '-')} {v}" for k, v in
+            (("parts", args.parts), ("timeout", args.timeout)) if v),
+            *(f"--skip {x}" for x in args.skip),
+            *(f"--scale-db {p}" for p in args.scale_db)])}  # fmt: skip
+    sizes = command_sizes(args)
+    extra = None
+    if "report" in parts:  # a third point on report's curve, cheap to build
+        path, _ = scale_database(args.workdir, 5_000, reuse=True)
+        kz(path, "db", "upgrade")
+        extra = commands.describe(path, "5000", "built by synth.py (report's curve only)")
+    fallback = None
+    if "load" in parts:  # its exports (about 19 MB of JSON) are within the load file limit
+        path, _ = scale_database(args.workdir, LOAD_FALLBACK, reuse=True)
+        kz(path, "db", "upgrade")
+        fallback = commands.describe(path, str(LOAD_FALLBACK), "built by synth.py (load's "
+                                     "fallback, within the 20 MB load file limit)")  # fmt: skip
+    plan = commands.Plan(
+        kz=KZ, work=args.workdir, sizes=sizes, runs=args.runs, warmup=args.warmup,
+        timeout=args.timeout, parts=parts, skips=parse_skips(args.skip),
+        load_runs=1 if args.quick else 2, load_max=args.load_max,
+        report_runs=1 if args.quick else 2, report_extra=extra, load_fallback=fallback,
+        serve_rounds=6 if args.quick else 10, word=args.word,
+    )  # fmt: skip
+    (args.workdir / "commands").mkdir(exist_ok=True)
+    figures = commands.measure_all(plan)
+    meta |= {"loadavg_end": load_average(), "git_end": git_state(),
+             "elapsed": time.perf_counter() - T0, "phases": PHASES}  # fmt: skip
     base = args.json if args.json.exists() else ROOT / "docs" / "benchmarks.json"
-    return commands.write_into(base, figures, meta)
+    return commands.write_into(base, figures, meta, merge=args.merge)
 
 
 def main() -> None:
@@ -467,8 +603,19 @@ def main() -> None:
         (ROOT / "docs" / "benchmarks.md").write_text(render(r))
         log("wrote docs/benchmarks.md with section 7 from " + str(args.commands_from))
         return
+    notes = json.loads(args.notes.read_text()) if args.notes else None
+    if notes is not None and not args.commands:
+        r = json.loads(args.json.read_text())
+        r["commands"]["notes"] = notes
+        write_json(args.json, r)
+        args.output.write_text(render(r))
+        log(f"wrote {args.output} with the notes of {args.notes}")
+        return
     if args.commands:
-        r = portable(run_commands(args), workdir=args.workdir)
+        r = run_commands(args)
+        if notes is not None:
+            r["commands"]["notes"] = notes
+        r = portable(r, workdir=args.workdir)
         write_json(args.json, r)
         args.output.write_text(render(r))
         log(f"wrote {args.output} (raw figures: {args.json})")

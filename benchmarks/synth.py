@@ -55,7 +55,7 @@ import time
 from itertools import accumulate
 from pathlib import Path
 
-SYNTH_VERSION = 5  # bump when the generated data or the statistics change shape
+SYNTH_VERSION = 7  # bump when the generated data or the statistics change shape
 
 # Partners a Kazakh diplomacy database meets most, most frequent first; the other
 # countries follow in a seeded random order (the long tail).
@@ -89,6 +89,7 @@ PAYER_ROLE = {"investment": "investor", "funding": "financier", "acquisition": "
 CURRENCIES = [("USD", 60, 1.0), ("EUR", 18, 1.08), ("CNY", 10, 0.14), ("RUB", 6, 0.011),
               ("JPY", 3, 0.0067), ("GBP", 3, 1.27)]  # fmt: skip
 FIRST_RATES = "2006-01-01"  # ECB reference rates for every currency above (CNY, RUB: 2006)
+LAST_RUB_RATE = "2022-03-01"  # the ECB's last RUB reference rate is of the day before
 SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 QUALIFIERS = ["nearly", "about", "up to", "over", "approximately"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -398,6 +399,8 @@ class Generator:
                 cur = self.pick_currency()
                 if date[1] is not None and date[1] < FIRST_RATES:
                     cur = "USD"  # kzdiplo converts at ECB rates, which start later
+                if cur == "RUB" and (date[1] is None or date[1] >= LAST_RUB_RATE):
+                    cur = "USD"  # the ECB stopped publishing RUB: kzdiplo load refuses it
                 low = int(round(10 ** (6 + rnd() * 4.3), -5)) or 100_000
                 high = low if rnd() < 0.8 else int(low * (1.05 + rnd() * 0.55))
                 approx = 1 if rnd() < 0.25 else 0
@@ -705,6 +708,18 @@ def build(path: Path, agreements: int, *, fts: str = "rebuild", indexes: str = "
         if progress:
             log("storing the content hash")
         stats["content_hash"] = store_content_hash(conn, path)
+    else:
+        stats["content_hash"] = None
+    # The stale-marking triggers were dropped for the load, so every derived table this
+    # build did not refresh itself still says it is fresh with the seeded data alone
+    # (the content hash beyond HASH_UP_TO; any newer one, like serve's browse tables):
+    # mark them stale, so that kzdiplo rebuilds or recomputes them (`db upgrade`).
+    refreshed = ["partner_totals"] * bool(rebuild) + ["content_hash"] * bool(stats["content_hash"])
+    marks = ", ".join("?" * len(refreshed)) or "''"
+    stale = conn.execute(f"UPDATE derived_state SET stale = 1 WHERE name NOT IN ({marks})",
+                         refreshed).rowcount  # fmt: skip
+    conn.commit()
+    stats["derived_marked_stale"] = stale
     t["content_hash"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -258,3 +258,48 @@ def test_bad_stdin_is_one_line_naming_stdin(seeded_db: Path) -> None:
     lines = result.stderr.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("kzdiplo: error: nothing loaded: - (stdin)")
     assert snapshot(seeded_db) == before
+
+
+def _many_matches(db: Path, n: int) -> None:
+    """``n`` search documents that all match 'zircon', above the seeded rowids (as the
+    search triggers would write them for n more agreements)."""
+    with sqlite3.connect(db) as conn:
+        top = conn.execute("SELECT max(rowid) FROM search_index").fetchone()[0]
+        conn.executemany(
+            "INSERT INTO search_index (rowid, noun, key, label, title, body) "
+            "VALUES (?, 'agreement', ?, ?, ?, 'zircon supply')",
+            [(top + 8 * (i + 1), f"z-{i}", f"Z {i}", f"Zircon pact {i}") for i in range(n)],
+        )
+
+
+def test_search_ranks_a_bounded_window_of_matches(seeded_db: Path) -> None:
+    """BM25 reads each ranked match's length (a docsize row): the search ranks at most
+    SEARCH_WINDOW of the newest matches, so a word found in 60,000 records at a million
+    costs what 2,000 do. Ranking every match read one docsize row per match."""
+    n = queries.SEARCH_WINDOW + 1_000
+    _many_matches(seeded_db, n)
+    reader = SqliteReader(seeded_db)
+    sent: list[str] = []
+    reader.conn.set_trace_callback(sent.append)  # FTS5's own statements show too
+    rows = queries.search(reader, "zircon", limit=20)
+    reader.conn.set_trace_callback(None)
+    sizes = sum("_docsize" in s for s in sent)
+    assert len(rows) == 20
+    assert sizes <= queries.SEARCH_WINDOW + 2 * 20, sizes
+    # the window holds the newest matches: every row shown is one of them
+    assert all(int(r["key"].split("-")[1]) >= n - queries.SEARCH_WINDOW for r in rows)
+    assert queries.search_overflows(reader, "zircon", 20)
+    # asking for every match ranks every match
+    assert len(queries.search(reader, "zircon", limit=1_000_000)) == n
+    assert not queries.search_overflows(reader, "zircon", 1_000_000)
+    reader.close()
+
+
+def test_search_says_when_it_ranked_only_the_newest_matches(seeded_db: Path) -> None:
+    _many_matches(seeded_db, queries.SEARCH_WINDOW + 10)
+    wide = run_process("--db", str(seeded_db), "search", "zircon", "--format", "json")
+    assert wide.returncode == 0
+    assert b"best of the 2,000 newest" in wide.stderr
+    assert len(json.loads(wide.stdout)) == 20
+    narrow = run_process("--db", str(seeded_db), "search", "tungsten", "--format", "json")
+    assert narrow.returncode == 0 and b"newest" not in narrow.stderr

@@ -30,6 +30,8 @@ def search(
     that start with tungst; "two words" in quotation marks is a phrase; AND, OR and NOT
     (in capitals) combine: `tungsten OR uranium`, `tungsten NOT mine` (NOT binds
     tightest, then AND, then OR). A query starting with - goes after --, options before.
+    When more than 2,000 records match, the best of the 2,000 newest are shown (ranking
+    every match would cost time in proportion to the data): add words to narrow it.
 
     \b
     Examples:
@@ -40,13 +42,18 @@ def search(
       kzdiplo search -f json -- -tungsten
     """
     from kzdiplo.access import note
-    from kzdiplo.queries import SEARCH_COLUMNS
+    from kzdiplo.queries import SEARCH_COLUMNS, SEARCH_WINDOW, search_overflows
     from kzdiplo.queries import search as run_search
     from kzdiplo.render import emit
 
+    limit = limit or 1_000_000
     with reading(ctx) as reader:
-        rows = run_search(reader, text, limit=limit or 1_000_000)
+        rows = run_search(reader, text, limit=limit)
+        overflows = len(rows) == limit and search_overflows(reader, text, limit)
     emit(rows, COLUMNS, fmt, title=f"{len(rows)} matches for {text!r}", layout=layout,
          like=[dict.fromkeys(SEARCH_COLUMNS)])  # fmt: skip
     if not rows and fmt in (Format.table, Format.markdown):
         note(f"nothing matches {text!r}")
+    if overflows:
+        note(f"more than {SEARCH_WINDOW:,} records match {text!r}: these are the best of the "
+             f"{SEARCH_WINDOW:,} newest; add words to narrow the search")  # fmt: skip
