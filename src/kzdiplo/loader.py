@@ -8,9 +8,11 @@ field, before anything is written.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -739,7 +741,9 @@ def load_paths(
             if conn.dialect.name == "postgresql":
                 _take_load_lock(conn, waiting)
             sync_iso_countries(conn)
-            report = load(conn, bundle, progress(total) if progress else None)
+            with per_row_triggers_suspended(conn):
+                report = load(conn, bundle, progress(total) if progress else None)
+                rebuild_search_documents(conn, bundle)
             rebuild_derived(conn)
             if not dry_run:
                 from kzdiplo.contenthash import store_hash
@@ -753,6 +757,58 @@ def load_paths(
         else:
             transaction.commit()
     return report
+
+
+# SQLite triggers that run once per row written and that the load makes redundant: the
+# search index's (migrations 0002/0011: each citation inserted rebuilds its record's
+# whole document), and those that mark the partner totals (0005) and the content hash
+# (0015) stale. The load rebuilds all three itself, set-based, before it commits.
+SUSPENDED_TRIGGERS = ("search_", "derived_stale_", "content_stale_")
+
+
+@contextmanager
+def per_row_triggers_suspended(conn: Connection) -> Iterator[None]:
+    """Drop SUSPENDED_TRIGGERS for the body of the ``with`` and create them again, from
+    the very SQL the database held, when it ends normally. DDL is transactional in
+    SQLite: if the body raises, the caller's rollback brings them back, so no reader
+    ever sees the database without them. On PostgreSQL nothing is suspended (its search
+    and staleness triggers run once per statement)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    patterns = " OR ".join(f"name LIKE '{p}%'" for p in SUSPENDED_TRIGGERS)
+    saved = conn.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND ({patterns})"
+    ).all()
+    for name, _ in saved:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _, sql in saved:
+        conn.exec_driver_sql(sql)
+
+
+def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
+    """The search documents of every record the run wrote, rebuilt in two statements per
+    kind of record (delete, insert from the ``search_documents`` view, the source
+    ``kzdiplo db check`` compares the index with), instead of one rebuild per row."""
+    if conn.dialect.name != "sqlite":
+        return  # PostgreSQL's own triggers kept the index in step
+    for section, link in LINKS.items():
+        keys = [item.key for item in bundle.items[section]]
+        if not keys:
+            continue
+        chosen = (
+            "SELECT doc_id FROM search_documents WHERE record_type = ? "
+            "AND record_key IN (SELECT value FROM json_each(?))"
+        )
+        params = (link.removesuffix("_id"), json.dumps(keys))
+        conn.exec_driver_sql(f"DELETE FROM search_index WHERE rowid IN ({chosen})", params)
+        conn.exec_driver_sql(
+            "INSERT INTO search_index (rowid, noun, key, label, title, body) "
+            f"SELECT doc_id, noun, key, label, title, body FROM search_documents "
+            f"WHERE doc_id IN ({chosen})",
+            params,
+        )
 
 
 def _iso_codes(conn: Connection) -> set[str]:

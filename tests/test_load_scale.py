@@ -1,0 +1,126 @@
+"""What keeps `kzdiplo load` fast and its memory flat (issue 27), checked by structure,
+never by time: per-row triggers suspended during the batches and the search documents
+rebuilt once, set-based; the same index, triggers and content hash as before."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from kzdiplo import checks
+from kzdiplo.reader import SqliteReader
+from tests.cli_helpers import run_process
+from tests.conftest import snapshot
+
+CITED = {"source": "tengritimes-2026-01-03", "summary": "Our words on a synthetic record."}
+
+
+def _agreements(n: int, word: str = "zebrafinch") -> list[dict[str, Any]]:
+    """``n`` agreements, each with three citations (their text carries ``word``)."""
+    return [
+        {"slug": f"bulk-{i:04d}", "title": f"Bulk agreement {i}", "kind": "agreement",
+         "parties": [{"partner": "KZ", "role": "signatory"}],
+         "citations": [CITED | {"summary": f"{word} {i} {k}", "field": f"f{k}"}
+                       for k in range(3)]}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def _triggers(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+
+
+def _index(db: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT rowid, noun, key, label, title, body FROM search_index"))
+
+
+def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Path) -> None:
+    """While the citations of a batch are inserted, no search-index (or staleness)
+    trigger exists, and the insert changes exactly one row per citation (before: each
+    citation's trigger rebuilt its record's whole document, 15 changes per citation)."""
+    from sqlalchemy import event
+
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
+    from kzdiplo.loader import load_paths
+
+    db = tmp_path / "kzdiplo.db"
+    shutil.copyfile(seeded_template, db)
+    file = tmp_path / "bulk.json"
+    file.write_text(json.dumps({"agreements": _agreements(30)}))
+    engine = make_engine(sqlite_url(db))
+    seen: list[tuple[int, int, int]] = []  # (triggers, rows inserted, rows changed)
+
+    def before(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.startswith("INSERT INTO citations"):
+            raw = cursor.connection
+            (triggers,) = raw.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                "(name LIKE 'search_%' OR name LIKE '%_stale_%')"
+            ).fetchone()
+            seen.append((triggers, len(params), raw.total_changes))
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO citations"):
+            triggers, rows, changes = seen[-1]
+            seen[-1] = (triggers, rows, cursor.connection.total_changes - changes)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    load_paths(engine, [file])
+    engine.dispose()
+    assert seen, "no citation was inserted"
+    assert all(triggers == 0 for triggers, _, _ in seen), seen
+    assert all(changed == rows for _, rows, changed in seen), seen
+    assert sum(rows for _, rows, _ in seen) == 90
+
+
+def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_path: Path) -> None:
+    """After a load (new records, and a reload that changes a title and drops a
+    citation), the search index holds exactly the documents the triggers would have
+    written: `db check` finds it in step, rewriting every record through the restored
+    triggers changes nothing, and the triggers are the ones the database had."""
+    triggers = _triggers(seeded_db)
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"agreements": _agreements(5)}))
+    changed = _agreements(5, word="kingfisher")
+    changed[0]["title"] = "Renamed bulk agreement"
+    changed[1]["citations"] = changed[1]["citations"][:1]
+    second.write_text(json.dumps({"agreements": changed}))
+    for file in (first, second):
+        result = run_process("--db", str(seeded_db), "load", str(file))
+        assert result.returncode == 0, result.stderr
+    assert _triggers(seeded_db) == triggers
+    reader = SqliteReader(seeded_db)
+    assert checks.search_index(reader) == []
+    assert checks.search_triggers(reader) == []
+    reader.close()
+    loaded = _index(seeded_db)
+    with sqlite3.connect(seeded_db) as conn:  # every document again, through the triggers
+        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
+                      "events", "countries", "organizations"):  # fmt: skip
+            conn.execute(f"UPDATE {table} SET id = id")
+        words = {w: conn.execute("SELECT count(*) FROM search_index WHERE search_index "
+                                 "MATCH ?", (w,)).fetchone()[0]
+                 for w in ("zebrafinch", "kingfisher", "renamed")}  # fmt: skip
+    assert _index(seeded_db) == loaded
+    assert words == {"zebrafinch": 0, "kingfisher": 5, "renamed": 1}
+
+
+def test_a_refused_load_keeps_the_triggers(seeded_db: Path, tmp_path: Path) -> None:
+    """A load refused after its records were written (an integer too large for its
+    column is found while writing) rolls back the suspended triggers with the rows."""
+    records = _agreements(3)
+    records[2]["count"] = 2**70
+    file = tmp_path / "bad.json"
+    file.write_text(json.dumps({"agreements": records}))
+    triggers, before = _triggers(seeded_db), snapshot(seeded_db)
+    result = run_process("--db", str(seeded_db), "load", str(file))
+    assert result.returncode == 2, result.stderr
+    assert _triggers(seeded_db) == triggers
+    assert snapshot(seeded_db) == before
