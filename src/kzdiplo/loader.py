@@ -744,6 +744,7 @@ def load_paths(
             with per_row_triggers_suspended(conn):
                 report = load(conn, bundle, progress(total) if progress else None)
                 rebuild_search_documents(conn, bundle)
+            del bundle  # written: its memory is free for the hash, which reads every record
             rebuild_derived(conn)
             if not dry_run:
                 from kzdiplo.contenthash import store_hash
