@@ -171,3 +171,45 @@ def test_the_streamed_hash_holds_one_section_at_a_time() -> None:
         tracemalloc.stop()
     assert value.startswith("sha256:")
     assert peak < 15_000_000, peak
+
+
+# --- reading: JSON a record at a time, limits checked at a glance ----------------------
+
+
+def _many_small_fields(n: int) -> dict[str, list[dict[str, Any]]]:
+    return {"events": [{"slug": f"e{i}", **{f"k{k}": f"v{i}-{k}" for k in range(40)}}
+                       for i in range(n)]}  # fmt: skip
+
+
+def test_a_json_file_is_read_a_record_at_a_time(tmp_path: Path) -> None:
+    """Reading a JSON load file's records one by one never holds the tree of the whole
+    file: the peak stays under three times the file's size (its bytes and its text),
+    where parsing it whole (as before) needed nearly five times."""
+    import tracemalloc
+
+    from kzdiplo.loadfile import records
+    from kzdiplo.records import SECTIONS
+
+    path = tmp_path / "load.json"
+    path.write_text(json.dumps(_many_small_fields(8000), indent=1))
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in records(path, SECTIONS))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 8000
+    assert peak < 3 * size, (peak, size)
+
+
+def test_brackets_inside_text_do_not_refuse_a_record(seeded_db: Path, tmp_path: Path) -> None:
+    """A text with more brackets than the nesting limit is still a plain string: the
+    quick count sends it to the full check, which accepts it (JSON and NDJSON)."""
+    record = _agreements(1)[0] | {"summary": "[" * 80 + "{" * 80}
+    json_file, ndjson_file = tmp_path / "b.json", tmp_path / "b.ndjson"
+    json_file.write_text(json.dumps({"agreements": [record]}))
+    ndjson_file.write_text(json.dumps({"section": "agreements", "record": record}) + "\n")
+    for file in (json_file, ndjson_file):
+        result = run_process("--db", str(seeded_db), "load", str(file))
+        assert result.returncode == 0, result.stderr
