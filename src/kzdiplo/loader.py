@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,18 +68,19 @@ class LoadError(Exception):
         super().__init__(problems[0] + more)
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
-    """One validated record and where it came from."""
+    """One validated record and where it came from (its key read once: a load asks
+    for it many times per record)."""
 
     file: Path
     section: str
     index: int
     record: Any
+    key: str = field(init=False)
 
-    @property
-    def key(self) -> str:
-        return str(getattr(self.record, self.record.key_field))
+    def __post_init__(self) -> None:
+        self.key = str(getattr(self.record, self.record.key_field))
 
     def where(self, field_name: str | None = None) -> str:
         place = f"{self.file}: {self.section}[{self.index}] {self.key!r}"
@@ -394,6 +395,13 @@ def _share_columns(share: Any, amount: Any, rate_date: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+@lru_cache(maxsize=65_536)
+def _holds(text: str, quote: str) -> bool:
+    """Whether a source's normalised ``text`` holds ``quote``: a search through the
+    whole text, remembered, since a run quotes the same excerpts many times."""
+    return normalise_space(quote) in text
+
+
 def _check_cited(where: str, cited: Any, texts: dict[str, str | None]) -> list[str]:
     """A quote must be a verbatim excerpt of its source's stored text; a summary is ours
     and is checked for nothing but its source."""
@@ -407,7 +415,7 @@ def _check_cited(where: str, cited: Any, texts: dict[str, str | None]) -> list[s
             f"{where}.quote: we hold no text of {cited.source!r}, so nothing can be quoted "
             "from it: write summary: in our own words (or add the source's text_file)"
         ]
-    if normalise_space(cited.quote) not in text:
+    if not _holds(text, cited.quote):
         return [f"{where}.quote: not found in the text of {cited.source!r}"]
     return []
 
@@ -982,13 +990,19 @@ def _stage_date(date: Any) -> dict[str, Any]:
     return {k: v for k, v in DATE.to_columns(date).items() if k in STAGE_CHANGES.c}
 
 
+@cache
+def _child_columns(table: Table) -> tuple[str, ...]:
+    """The columns of a child table that a load writes (all but its id)."""
+    return tuple(c.name for c in table.columns if c.name != "id")
+
+
 def _child_rows(
     table: Table, column: str, record_id: int, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Child rows with every column (unset ones NULL) and their record's id, repeats
     dropped: the same keys in each, so they can be inserted in one executemany."""
-    names = [c.name for c in table.columns if c.name != "id"]
-    full_rows = [dict.fromkeys(names) | row | {column: record_id} for row in rows]
+    empty = dict.fromkeys(_child_columns(table))
+    full_rows = [empty | row | {column: record_id} for row in rows]
     return list({tuple(r.items()): r for r in full_rows}.values())
 
 
@@ -998,7 +1012,7 @@ def _replace_children(
     """Replace the child rows of a record when they differ; True when they did. When
     there are as many rows as before, each keeps its id and only changed values are
     written (a reload that adds a party's share rewrites no other row)."""
-    names = [c.name for c in table.columns if c.name != "id"]
+    names = _child_columns(table)
     wanted = _child_rows(table, column, record_id, rows)
     existing = conn.execute(
         select(table.c.id, *[table.c[n] for n in names])
