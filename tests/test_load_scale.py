@@ -10,12 +10,23 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from kzdiplo import checks
+import pytest
+
+from kzdiplo import checks, contenthash
+from kzdiplo.export import as_document
 from kzdiplo.reader import SqliteReader
 from tests.cli_helpers import run_process
 from tests.conftest import snapshot
 
 CITED = {"source": "tengritimes-2026-01-03", "summary": "Our words on a synthetic record."}
+_SOURCE = {
+    "slug": "tengritimes-2026-01-03",
+    "title": "A source",
+    "publisher": "Times Tengri",
+    "url": "https://www.tengritimes.com/",
+    "published": "2026-01-03",
+    "kind": "media",
+}
 
 
 def _agreements(n: int, word: str = "zebrafinch") -> list[dict[str, Any]]:
@@ -80,6 +91,7 @@ def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Pa
     assert sum(rows for _, rows, _ in seen) == 90
 
 
+@pytest.mark.slow
 def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_path: Path) -> None:
     """After a load (new records, and a reload that changes a title and drops a
     citation), the search index holds exactly the documents the triggers would have
@@ -112,6 +124,7 @@ def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_p
     assert words == {"zebrafinch": 0, "kingfisher": 5, "renamed": 1}
 
 
+@pytest.mark.slow
 def test_a_refused_load_keeps_the_triggers(seeded_db: Path, tmp_path: Path) -> None:
     """A load refused after its records were written (an integer too large for its
     column is found while writing) rolls back the suspended triggers with the rows."""
@@ -150,6 +163,7 @@ def test_the_streamed_hash_is_the_content_hash(seeded_db: Path) -> None:
     assert streamed_hash([]) == content_hash({})
 
 
+@pytest.mark.slow
 def test_the_streamed_hash_holds_one_section_at_a_time() -> None:
     """Hashing 40 sections of 2,500 records (about 50 MB of JSON, made on the fly)
     keeps one section's text at a time: under 15 MB at the peak (hashing the whole
@@ -181,6 +195,7 @@ def _many_small_fields(n: int) -> dict[str, list[dict[str, Any]]]:
                        for i in range(n)]}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_json_file_is_read_a_record_at_a_time(tmp_path: Path) -> None:
     """Reading a JSON load file's records one by one never holds the tree of the whole
     file: the peak stays under three times the file's size (its bytes and its text),
@@ -203,6 +218,7 @@ def test_a_json_file_is_read_a_record_at_a_time(tmp_path: Path) -> None:
     assert peak < 3 * size, (peak, size)
 
 
+@pytest.mark.slow
 def test_brackets_inside_text_do_not_refuse_a_record(seeded_db: Path, tmp_path: Path) -> None:
     """A text with more brackets than the nesting limit is still a plain string: the
     quick count sends it to the full check, which accepts it (JSON and NDJSON)."""
@@ -213,3 +229,45 @@ def test_brackets_inside_text_do_not_refuse_a_record(seeded_db: Path, tmp_path: 
     for file in (json_file, ndjson_file):
         result = run_process("--db", str(seeded_db), "load", str(file))
         assert result.returncode == 0, result.stderr
+
+
+# --- export then load, above the old 20 MB cap ---------------------------------------
+
+
+@pytest.mark.slow
+def test_an_export_above_the_old_cap_loads_back_whole(tmp_path: Path) -> None:
+    """A database whose NDJSON and JSON exports are over 20,000,000 bytes (refused by
+    the old cap) loads back from each into an empty database: no difference, the same
+    content hash."""
+    from kzdiplo.loadfile import MAX_FILE_BYTES, MAX_STREAMED_BYTES
+
+    records = _agreements(5200)
+    for i, record in enumerate(records):
+        record["summary"] = f"Agreement {i}: " + " ".join(f"w{i}x{k}" for k in range(420))
+    source = tmp_path / "source.db"
+    assert run_process("--db", str(source), "db", "init", "--empty").returncode == 0
+    made = tmp_path / "made.ndjson"
+    with made.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"section": "sources", "record": _SOURCE}) + "\n")
+        for record in records:
+            f.write(json.dumps({"section": "agreements", "record": record}) + "\n")
+    loaded = run_process("--db", str(source), "load", str(made))
+    assert loaded.returncode == 0, loaded.stderr
+    for fmt in ("ndjson", "json"):
+        exported = tmp_path / f"export.{fmt}"
+        done = run_process("--db", str(source), "export", "-f", fmt, "--out", "-")
+        assert done.returncode == 0, done.stderr
+        exported.write_bytes(done.stdout)
+        assert MAX_FILE_BYTES < exported.stat().st_size < MAX_STREAMED_BYTES
+        copy = tmp_path / f"copy-{fmt}.db"
+        assert run_process("--db", str(copy), "db", "init", "--empty").returncode == 0
+        again = run_process("--db", str(copy), "load", str(exported))
+        assert again.returncode == 0, again.stderr
+        differ = run_process("diff", str(source), str(copy), "--format", "json")
+        assert differ.returncode == 0, differ.stderr
+        assert json.loads(differ.stdout)["counts"] == {"added": 0, "removed": 0, "changed": 0}
+        original, reloaded = SqliteReader(source), SqliteReader(copy)
+        assert contenthash.stored_hash(reloaded) == contenthash.stored_hash(original)
+        assert contenthash.stored_hash(original) == contenthash.content_hash(as_document(original))
+        original.close()
+        reloaded.close()

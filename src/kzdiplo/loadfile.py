@@ -1,17 +1,20 @@
 """One bounded reader for every load format: YAML, JSON and NDJSON.
 
 A load file comes from anyone, so before any of it is believed it is held to the same
-limits whatever its format: a regular file of at most MAX_FILE_BYTES, no string longer
-than MAX_STRING characters, nothing nested deeper than MAX_DEPTH, no duplicate keys,
-and (YAML) no more than MAX_NODES values once aliases are expanded. A file over a limit
-is refused in one line that names it, and the line (NDJSON) or the record where the
-format says where.
+limits whatever its format: a regular file of at most MAX_FILE_BYTES (YAML, parsed
+whole) or MAX_STREAMED_BYTES (NDJSON and JSON, parsed a record at a time), no string
+longer than MAX_STRING characters, nothing nested deeper than MAX_DEPTH, no duplicate
+keys, and (YAML) no more than MAX_NODES values once aliases are expanded. A file over a
+limit is refused in one line that names it, and the line (NDJSON) or the record where
+the format says where.
 
 The reader hands out records one at a time (:func:`records`), in file order, each with
-its section and where it was: NDJSON is read a line at a time, so a later change can
-load it as a stream. YAML and JSON are whole documents and are parsed whole (JSON with
-the ``json`` module, not through YAML). No command loads CSV: a ``.csv`` file is
-refused with a line that says which formats are read.
+its section and where it was: NDJSON is read a line at a time; JSON is scanned for its
+sections and each record parsed on its own with the ``json`` module (never through
+YAML), so no tree of the whole file is built; YAML is parsed whole. Most records are
+cleared of the string and depth limits at a glance (their length and bracket count).
+No command loads CSV: a ``.csv`` file is refused with a line that says which formats
+are read.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-MAX_FILE_BYTES = 20_000_000  # a load file, whatever its format
+MAX_FILE_BYTES = 20_000_000  # a file parsed whole: YAML, and JSON read by diff and release
+# A load file read a record at a time (NDJSON, and JSON through kzdiplo load): what stays
+# in memory is each record once validated, about 5.6 kB per record (290 MB of peak for
+# the 25 MB NDJSON export of 20,000 agreements), so this bounds a load near 700 MB.
+MAX_STREAMED_BYTES = 64_000_000
 MAX_STRING = 5_000_000  # characters of one string value (the longest source text: ~60 kB)
 MAX_DEPTH = 50  # nesting of collections (the format needs about 6)
 MAX_NODES = 2_000_000  # YAML values once aliases are expanded (the seeds have ~20,000)
@@ -81,7 +88,11 @@ def open_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> IO[bytes]:
 def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     """The whole of ``path`` as UTF-8 text, within ``limit`` bytes even if it grows."""
     with open_bounded(path, limit) as f:
-        raw = f.read(limit + 1)
+        # Its size first (a read of limit + 1 bytes sets that much memory aside), then
+        # whatever it grew by since, a megabyte at a time, up to the limit.
+        raw = f.read(min(os.fstat(f.fileno()).st_size, limit) + 1)
+        while len(raw) <= limit and (more := f.read(min(1 << 20, limit + 1 - len(raw)))):
+            raw += more
     if len(raw) > limit:
         raise _too_large(path, limit)
     try:
@@ -93,7 +104,7 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
 STDIN = "-"  # the file name that means standard input (``kzdiplo load -``)
 
 
-def spool_stdin(stream: IO[bytes], folder: Path, limit: int = MAX_FILE_BYTES) -> Path:
+def spool_stdin(stream: IO[bytes], folder: Path, limit: int = MAX_STREAMED_BYTES) -> Path:
     """Standard input copied into ``folder`` (at most ``limit`` bytes) under a name whose
     suffix is its format, so that it is read like any load file: NDJSON when its first
     line is a ``{"section": ..., "record": ...}`` object, JSON when it starts with
@@ -279,11 +290,19 @@ def format_of(path: Path) -> str:
     return FORMATS.get(suffix, "yaml")
 
 
-def read_document(path: Path) -> Any:
-    """A whole YAML or JSON load file, parsed within the limits."""
+def read_yaml_document(path: Path) -> Any:
+    """A whole YAML load file, parsed within the limits."""
     text = read_text(path)
     try:
-        return parse_json(text) if format_of(path) == "json" else parse_yaml(text)
+        return parse_yaml(text)
+    except LoadFileError as exc:
+        raise LoadFileError(f"{path}: {exc}") from None
+
+
+def parse_json_document(path: Path, text: str) -> Any:
+    """The JSON ``text`` of ``path`` parsed whole, within the limits."""
+    try:
+        return parse_json(text)
     except LoadFileError as exc:
         raise LoadFileError(f"{path}: {exc}") from None
 
@@ -317,11 +336,11 @@ def _ndjson(path: Path, known: Collection[str]) -> Iterator[Entry]:
     ndjson``), read a line at a time within the file limit."""
     counts: dict[str, int] = {}
     read = 0
-    with open_bounded(path) as f:
+    with open_bounded(path, MAX_STREAMED_BYTES) as f:
         for number, raw in enumerate(f, 1):
             read += len(raw)
-            if read > MAX_FILE_BYTES:
-                raise _too_large(path)
+            if read > MAX_STREAMED_BYTES:
+                raise _too_large(path, MAX_STREAMED_BYTES)
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -413,9 +432,9 @@ class _JsonSections:
 
 def _json_document(path: Path, known: Collection[str]) -> Iterator[Entry]:
     """The records of a JSON load file, a record at a time (:class:`_JsonSections`)."""
-    text = read_text(path)
+    text = read_text(path, MAX_STREAMED_BYTES)
     if not text.lstrip(" \t\n\r").startswith("{"):
-        yield from _sections(path, read_document(path), known)
+        yield from _sections(path, parse_json_document(path, text), known)
         return
     try:
         yield from _JsonSections(text, known).entries()
@@ -433,4 +452,4 @@ def records(path: Path, known: Collection[str]) -> Iterator[Entry]:
     elif fmt == "json":
         yield from _json_document(path, known)
     else:
-        yield from _sections(path, read_document(path), known)
+        yield from _sections(path, read_yaml_document(path), known)
