@@ -108,6 +108,19 @@ def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Pa
     assert sum(rows for _, rows, _ in seen) == 90
 
 
+def test_the_documents_rebuilt_are_found_through_indexes(seeded_db: Path) -> None:
+    """The rebuild of the documents a load touched seeks each record by its key: no
+    table is read whole (the index rebuild stays in proportion to the load, not to the
+    database)."""
+    from kzdiplo.loader import CHOSEN_DOCUMENTS
+
+    sql = f"SELECT doc_id, title, body FROM search_documents {CHOSEN_DOCUMENTS}"
+    with sqlite3.connect(seeded_db) as conn:
+        plan = [r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("deal", '["x"]'))]
+    assert any(step.startswith("SEARCH t USING") for step in plan), plan
+    assert not [step for step in plan if step.startswith("SCAN") and "json_each" not in step]
+
+
 @pytest.mark.slow
 def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_path: Path) -> None:
     """After a load (new records, and a reload that changes a title and drops a

@@ -105,21 +105,25 @@ class Report:
 
     changes: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
     unchanged: Counter[str] = field(default_factory=Counter)
+    # (section, key) -> its place in changes, so that promote does not search the list
+    places: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     def record(self, section: str, key: str, action: str, fields: list[str] | None = None) -> None:
         if action == "unchanged":
             self.unchanged[section] += 1
         else:
+            self.places[(section, key)] = len(self.changes)
             self.changes.append((section, key, action, fields or []))
 
     def promote(self, section: str, key: str, field_name: str) -> None:
         """A record found unchanged whose links (written later) did change."""
-        for i, (sec, k, action, fields) in enumerate(self.changes):
-            if (sec, k) == (section, key):
-                self.changes[i] = (sec, k, action, [*fields, field_name])
-                return
+        place = self.places.get((section, key))
+        if place is not None:
+            sec, k, action, fields = self.changes[place]
+            self.changes[place] = (sec, k, action, [*fields, field_name])
+            return
         self.unchanged[section] -= 1
-        self.changes.append((section, key, "updated", [field_name]))
+        self.record(section, key, "updated", [field_name])
 
     def counts(self) -> dict[str, int]:
         counted = Counter(action for _, _, action, _ in self.changes)
@@ -796,6 +800,11 @@ def per_row_triggers_suspended(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(sql)
 
 
+# The documents of some records of one type, by key: each kind's table finds them through
+# its key's index (a condition on doc_id, an expression, would read every table whole).
+CHOSEN_DOCUMENTS = "WHERE record_type = ? AND record_key IN (SELECT value FROM json_each(?))"
+
+
 def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
     """The search documents of every record the run wrote, rebuilt in two statements per
     kind of record (delete, insert from the ``search_documents`` view, the source
@@ -806,16 +815,16 @@ def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
         keys = [item.key for item in bundle.items[section]]
         if not keys:
             continue
-        chosen = (
-            "SELECT doc_id FROM search_documents WHERE record_type = ? "
-            "AND record_key IN (SELECT value FROM json_each(?))"
-        )
+        chosen = CHOSEN_DOCUMENTS
         params = (link.removesuffix("_id"), json.dumps(keys))
-        conn.exec_driver_sql(f"DELETE FROM search_index WHERE rowid IN ({chosen})", params)
+        conn.exec_driver_sql(
+            f"DELETE FROM search_index WHERE rowid IN (SELECT doc_id FROM search_documents "
+            f"{chosen})",
+            params,
+        )
         conn.exec_driver_sql(
             "INSERT INTO search_index (rowid, noun, key, label, title, body) "
-            f"SELECT doc_id, noun, key, label, title, body FROM search_documents "
-            f"WHERE doc_id IN ({chosen})",
+            f"SELECT doc_id, noun, key, label, title, body FROM search_documents {chosen}",
             params,
         )
 
