@@ -57,6 +57,10 @@ def assert_loads_back_whole(
     again.close()
 
 
+def _inserts_citations(statement: str) -> bool:
+    return statement.replace('"', "").startswith("INSERT INTO citations")
+
+
 def _triggers(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         return sorted(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
@@ -85,7 +89,7 @@ def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Pa
     seen: list[tuple[int, int, int]] = []  # (triggers, rows inserted, rows changed)
 
     def before(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.startswith("INSERT INTO citations"):
+        if _inserts_citations(statement):
             raw = cursor.connection
             (triggers,) = raw.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
@@ -94,7 +98,7 @@ def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Pa
             seen.append((triggers, len(params), raw.total_changes))
 
     def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO citations"):
+        if _inserts_citations(statement):
             triggers, rows, changes = seen[-1]
             seen[-1] = (triggers, rows, cursor.connection.total_changes - changes)
 
