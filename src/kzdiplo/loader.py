@@ -20,8 +20,9 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import BindParameter
 
 from kzdiplo import models
 from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
@@ -471,6 +472,9 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
 
 
 BATCH = 500  # records written together: a constant number of statements per batch
+# A batch's keys, bound at execution (a list written into the statement would make
+# SQLAlchemy compute a cache key for each of its values)
+KEYS: BindParameter[str] = bindparam("keys", expanding=True)
 
 
 def _parent_field(section: str) -> str | None:
@@ -541,7 +545,7 @@ class _Batch:
         stored = {
             row[key_column.name]: row
             for row in self.conn.execute(
-                select(table).where(key_column.in_([i.key for i in items]))
+                select(table).where(key_column.in_(KEYS)), {"keys": [i.key for i in items]}
             ).mappings()
         }
         new = [(i, v) for i, v in zip(items, values, strict=True) if i.key not in stored]
@@ -584,8 +588,9 @@ class _Batch:
             insert_many(self.conn, table, rows)
         section = new[0][0].section
         key_column = table.c[SECTIONS[section].key_field]
-        written = select(key_column, table.c.id).where(key_column.in_([i.key for i, _ in new]))
-        self.keys.ids[section].update({k: int(i) for k, i in self.conn.execute(written)})
+        written = select(key_column, table.c.id).where(key_column.in_(KEYS))
+        found = self.conn.execute(written, {"keys": [i.key for i, _ in new]})
+        self.keys.ids[section].update({k: int(i) for k, i in found})
 
 
 def _link_later(conn: Connection, report: Report, item: Item, keys: _Keys) -> None:

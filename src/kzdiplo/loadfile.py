@@ -182,7 +182,7 @@ def parse_json(text: str) -> Any:
     """JSON text as Python values; duplicate keys and deep nesting refused
     (LoadFileError without the file name: the caller adds it)."""
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates)
+        value = _DECODER.decode(text)  # one decoder: json.loads makes one per call
     except json.JSONDecodeError as exc:
         raise _invalid(exc) from None
     except RecursionError:
