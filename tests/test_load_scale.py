@@ -1,0 +1,299 @@
+"""What keeps `kzdiplo load` fast and its memory flat (issue 27), checked by structure,
+never by time: per-row triggers suspended during the batches and the search documents
+rebuilt once, set-based; the same index, triggers and content hash as before."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kzdiplo import checks, contenthash
+from kzdiplo.export import as_document
+from kzdiplo.reader import SqliteReader
+from tests.cli_helpers import run_process
+from tests.conftest import snapshot
+
+CITED = {"source": "tengritimes-2026-01-03", "summary": "Our words on a synthetic record."}
+_SOURCE = {
+    "slug": "tengritimes-2026-01-03",
+    "title": "A source",
+    "publisher": "Times Tengri",
+    "url": "https://www.tengritimes.com/",
+    "published": "2026-01-03",
+    "kind": "media",
+}
+
+
+def _agreements(n: int, word: str = "zebrafinch") -> list[dict[str, Any]]:
+    """``n`` agreements, each with three citations (their text carries ``word``)."""
+    return [
+        {"slug": f"bulk-{i:04d}", "title": f"Bulk agreement {i}", "kind": "agreement",
+         "parties": [{"partner": "KZ", "role": "signatory"}],
+         "citations": [CITED | {"summary": f"{word} {i} {k}", "field": f"f{k}"}
+                       for k in range(3)]}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def assert_loads_back_whole(
+    original: Path, copy: Path, file: str, input: bytes | None = None
+) -> None:
+    """`load FILE` (or `load -` of ``input``) into a new empty database ``copy`` gives
+    ``original`` back: `diff` finds no difference and the stored content hashes agree."""
+    assert run_process("--db", str(copy), "db", "init", "--empty").returncode == 0
+    loaded = run_process("--db", str(copy), "load", file, input=input)
+    assert loaded.returncode == 0, loaded.stderr
+    differ = run_process("diff", str(original), str(copy), "--format", "json")
+    assert differ.returncode == 0, differ.stderr
+    assert json.loads(differ.stdout)["counts"] == {"added": 0, "removed": 0, "changed": 0}
+    first, again = SqliteReader(original), SqliteReader(copy)
+    assert contenthash.stored_hash(again) == contenthash.current_hash(first)
+    first.close()
+    again.close()
+
+
+def _inserts_citations(statement: str) -> bool:
+    return statement.replace('"', "").startswith("INSERT INTO citations")
+
+
+def _triggers(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+
+
+def _index(db: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT rowid, noun, key, label, title, body FROM search_index"))
+
+
+def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Path) -> None:
+    """While the citations of a batch are inserted, no search-index (or staleness)
+    trigger exists, and the insert changes exactly one row per citation (before: each
+    citation's trigger rebuilt its record's whole document, 15 changes per citation)."""
+    from sqlalchemy import event
+
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
+    from kzdiplo.loader import load_paths
+
+    db = tmp_path / "kzdiplo.db"
+    shutil.copyfile(seeded_template, db)
+    file = tmp_path / "bulk.json"
+    file.write_text(json.dumps({"agreements": _agreements(30)}))
+    engine = make_engine(sqlite_url(db))
+    seen: list[tuple[int, int, int]] = []  # (triggers, rows inserted, rows changed)
+
+    def before(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if _inserts_citations(statement):
+            raw = cursor.connection
+            (triggers,) = raw.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                "(name LIKE 'search_%' OR name LIKE '%_stale_%')"
+            ).fetchone()
+            seen.append((triggers, len(params), raw.total_changes))
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if _inserts_citations(statement):
+            triggers, rows, changes = seen[-1]
+            seen[-1] = (triggers, rows, cursor.connection.total_changes - changes)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    load_paths(engine, [file])
+    engine.dispose()
+    assert seen, "no citation was inserted"
+    assert all(triggers == 0 for triggers, _, _ in seen), seen
+    assert all(changed == rows for _, rows, changed in seen), seen
+    assert sum(rows for _, rows, _ in seen) == 90
+
+
+def test_the_documents_rebuilt_are_found_through_indexes(seeded_db: Path) -> None:
+    """The rebuild of the documents a load touched seeks each record by its key: no
+    table is read whole (the index rebuild stays in proportion to the load, not to the
+    database)."""
+    from kzdiplo.loader import CHOSEN_DOCUMENTS
+
+    sql = f"SELECT doc_id, title, body FROM search_documents {CHOSEN_DOCUMENTS}"
+    with sqlite3.connect(seeded_db) as conn:
+        plan = [r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("deal", '["x"]'))]
+    assert any(step.startswith("SEARCH t USING") for step in plan), plan
+    assert not [step for step in plan if step.startswith("SCAN") and "json_each" not in step]
+
+
+@pytest.mark.slow
+def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_path: Path) -> None:
+    """After a load (new records, and a reload that changes a title and drops a
+    citation), the search index holds exactly the documents the triggers would have
+    written: `db check` finds it in step, rewriting every record through the restored
+    triggers changes nothing, and the triggers are the ones the database had."""
+    triggers = _triggers(seeded_db)
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps({"agreements": _agreements(5)}))
+    changed = _agreements(5, word="kingfisher")
+    changed[0]["title"] = "Renamed bulk agreement"
+    changed[1]["citations"] = changed[1]["citations"][:1]
+    second.write_text(json.dumps({"agreements": changed}))
+    for file in (first, second):
+        result = run_process("--db", str(seeded_db), "load", str(file))
+        assert result.returncode == 0, result.stderr
+    assert _triggers(seeded_db) == triggers
+    reader = SqliteReader(seeded_db)
+    assert checks.search_index(reader) == []
+    assert checks.search_triggers(reader) == []
+    reader.close()
+    loaded = _index(seeded_db)
+    with sqlite3.connect(seeded_db) as conn:  # every document again, through the triggers
+        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
+                      "events", "countries", "organizations"):  # fmt: skip
+            conn.execute(f"UPDATE {table} SET id = id")
+        words = {w: conn.execute("SELECT count(*) FROM search_index WHERE search_index "
+                                 "MATCH ?", (w,)).fetchone()[0]
+                 for w in ("zebrafinch", "kingfisher", "renamed")}  # fmt: skip
+    assert _index(seeded_db) == loaded
+    assert words == {"zebrafinch": 0, "kingfisher": 5, "renamed": 1}
+
+
+@pytest.mark.slow
+def test_a_refused_load_keeps_the_triggers(seeded_db: Path, tmp_path: Path) -> None:
+    """A load refused after its records were written (an integer too large for its
+    column is found while writing) rolls back the suspended triggers with the rows."""
+    records = _agreements(3)
+    records[2]["count"] = 2**70
+    file = tmp_path / "bad.json"
+    file.write_text(json.dumps({"agreements": records}))
+    triggers, before = _triggers(seeded_db), snapshot(seeded_db)
+    result = run_process("--db", str(seeded_db), "load", str(file))
+    assert result.returncode == 2, result.stderr
+    assert _triggers(seeded_db) == triggers
+    assert snapshot(seeded_db) == before
+
+
+# --- the content hash, streamed --------------------------------------------------------
+
+
+def test_the_streamed_hash_is_the_content_hash(seeded_db: Path) -> None:
+    """The same value as hashing the whole document at once: on the seeded database
+    (whose hash the README shows), and on records given out of key order, with
+    non-ASCII keys and values, a country keyed by code and a section that is empty."""
+    from kzdiplo.contenthash import content_hash, streamed_hash
+    from kzdiplo.export import as_document, sections
+
+    reader = SqliteReader(seeded_db)
+    assert streamed_hash(sections(reader)) == content_hash(as_document(reader))
+    reader.close()
+    pairs = [("sources", {"slug": "b", "title": "Ә"}), ("sources", {"slug": "a", "n": 1.5}),
+             ("countries", {"code": "KZ", "aliases": ["Қазақстан"]}),
+             ("agreements", {"slug": "ё", "date": {"start": "2025"}}),
+             ("agreements", {"slug": "e", "z": None, "a": [1, {"y": 2, "x": 3}]})]  # fmt: skip
+    document: dict[str, list[dict[str, Any]]] = {}
+    for section, record in pairs:
+        document.setdefault(section, []).append(record)
+    assert streamed_hash(pairs) == content_hash(document)
+    assert streamed_hash([]) == content_hash({})
+
+
+@pytest.mark.slow
+def test_the_streamed_hash_holds_one_section_at_a_time() -> None:
+    """Hashing 40 sections of 2,500 records (about 50 MB of JSON, made on the fly)
+    keeps one section's text at a time: under 15 MB at the peak (hashing the whole
+    document at once holds every record, then its whole JSON text)."""
+    import tracemalloc
+
+    from kzdiplo.contenthash import streamed_hash
+
+    def records() -> Any:
+        for s in range(40):
+            for i in range(2500):
+                yield f"s{s:02d}", {"slug": f"r{i:05d}", "text": f"{s} {i} " + "x" * 480}
+
+    tracemalloc.start()
+    try:
+        value = streamed_hash(records())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert value.startswith("sha256:")
+    assert peak < 15_000_000, peak
+
+
+# --- reading: JSON a record at a time, limits checked at a glance ----------------------
+
+
+def _many_small_fields(n: int) -> dict[str, list[dict[str, Any]]]:
+    return {"events": [{"slug": f"e{i}", **{f"k{k}": f"v{i}-{k}" for k in range(40)}}
+                       for i in range(n)]}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_json_file_is_read_a_record_at_a_time(tmp_path: Path) -> None:
+    """Reading a JSON load file's records one by one never holds the tree of the whole
+    file: the peak stays under three times the file's size (its bytes and its text),
+    where parsing it whole (as before) needed nearly five times."""
+    import tracemalloc
+
+    from kzdiplo.loadfile import records
+    from kzdiplo.records import SECTIONS
+
+    path = tmp_path / "load.json"
+    path.write_text(json.dumps(_many_small_fields(8000), indent=1))
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in records(path, SECTIONS))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 8000
+    assert peak < 3 * size, (peak, size)
+
+
+@pytest.mark.slow
+def test_brackets_inside_text_do_not_refuse_a_record(seeded_db: Path, tmp_path: Path) -> None:
+    """A text with more brackets than the nesting limit is still a plain string: the
+    quick count sends it to the full check, which accepts it (JSON and NDJSON)."""
+    record = _agreements(1)[0] | {"summary": "[" * 80 + "{" * 80}
+    json_file, ndjson_file = tmp_path / "b.json", tmp_path / "b.ndjson"
+    json_file.write_text(json.dumps({"agreements": [record]}))
+    ndjson_file.write_text(json.dumps({"section": "agreements", "record": record}) + "\n")
+    for file in (json_file, ndjson_file):
+        result = run_process("--db", str(seeded_db), "load", str(file))
+        assert result.returncode == 0, result.stderr
+
+
+# --- export then load, above the old 20 MB cap ---------------------------------------
+
+
+@pytest.mark.slow
+def test_an_export_above_the_old_cap_loads_back_whole(tmp_path: Path) -> None:
+    """A database whose NDJSON and JSON exports are over 20,000,000 bytes (refused by
+    the old cap) loads back from each into an empty database: no difference, the same
+    content hash."""
+    from kzdiplo.loadfile import MAX_FILE_BYTES, MAX_STREAMED_BYTES
+
+    records = _agreements(5200)
+    for i, record in enumerate(records):
+        record["summary"] = f"Agreement {i}: " + " ".join(f"w{i}x{k}" for k in range(420))
+    source = tmp_path / "source.db"
+    assert run_process("--db", str(source), "db", "init", "--empty").returncode == 0
+    made = tmp_path / "made.ndjson"
+    with made.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"section": "sources", "record": _SOURCE}) + "\n")
+        for record in records:
+            f.write(json.dumps({"section": "agreements", "record": record}) + "\n")
+    loaded = run_process("--db", str(source), "load", str(made))
+    assert loaded.returncode == 0, loaded.stderr
+    for fmt in ("ndjson", "json"):
+        exported = tmp_path / f"export.{fmt}"
+        done = run_process("--db", str(source), "export", "-f", fmt, "--out", "-")
+        assert done.returncode == 0, done.stderr
+        exported.write_bytes(done.stdout)
+        assert MAX_FILE_BYTES < exported.stat().st_size < MAX_STREAMED_BYTES
+        assert_loads_back_whole(source, tmp_path / f"copy-{fmt}.db", str(exported))
+        reader = SqliteReader(source)
+        assert contenthash.stored_hash(reader) == contenthash.content_hash(as_document(reader))
+        reader.close()
