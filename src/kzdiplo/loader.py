@@ -963,11 +963,14 @@ def _replace_children(
 
 
 def rebuild_derived(conn: Connection) -> None:
-    """Rebuild the derived tables (the partners totals) inside the load's transaction."""
+    """Rebuild the derived tables (the partners totals, then serve's browse tables, which
+    read them) inside the load's transaction."""
+    from kzdiplo import browse
     from kzdiplo.queries import REBUILD_PARTNER_TOTALS
 
     for statement in REBUILD_PARTNER_TOTALS:
         conn.exec_driver_sql(statement)
+    browse.rebuild(conn)
 
 
 # The languages people in the region type country names in: Russian and Kazakh.

@@ -121,7 +121,8 @@ async def map_view(datasette: Any, request: Any) -> Any:
 
 
 def _records(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(noun, record) for every record, in the registry's order."""
+    """(noun, record) for every record of a kind a source may place (the map draws no
+    other), in the registry's order: a million agreements are never read for it."""
     from kzdiplo import queries
     from kzdiplo.entities import ENTITIES
 
@@ -130,6 +131,7 @@ def _records(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
         return [
             (entity.name, r)
             for entity in ENTITIES.values()
+            if entity.placed
             for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records
         ]
     finally:
@@ -210,26 +212,20 @@ HOME_NOUNS = ("agreement", "deal", "event", "deposit", "project")
 
 @hookimpl
 def extra_template_vars(template: str, datasette: Any, request: Any) -> Any:
-    """The home page's figures: records of each kind, partners, placed records and the
-    canned queries (the questions people ask), so it leads with the data."""
+    """The home page's figures: records of each kind, partners, placed records (read
+    from the counts each load keeps: a few rows at any size) and the canned queries
+    (the questions people ask), so it leads with the data."""
     if template != "index.html":
         return None
 
     async def home() -> dict[str, Any]:
         from kzdiplo.entities import ENTITIES
-        from kzdiplo.fields import COORDINATES
 
         db = datasette.get_database()
-        counts = dict((await db.execute("SELECT noun, count(*) FROM records GROUP BY noun")).rows)
-        partners = (await db.execute(
-            "SELECT count(DISTINCT value) FROM records, json_each(records.partners)"
-        )).first()[0]  # fmt: skip
-        placed = 0
-        for entity in ENTITIES.values():
-            if entity.placed:
-                sql = (f"SELECT count(*) FROM {entity.table} "
-                       f"WHERE {COORDINATES.names['latitude']} IS NOT NULL")  # fmt: skip
-                placed += (await db.execute(sql)).first()[0]
+        counted = "SELECT value, count FROM records_counts WHERE noun IS NULL AND facet = :facet"
+        counts = dict((await db.execute(counted, {"facet": "noun"})).rows)
+        partners = len((await db.execute(counted, {"facet": "partners"})).rows)
+        placed = sum(n for _, n in (await db.execute(counted, {"facet": "placed"})).rows)
         queries = await datasette.get_canned_queries(db.name, request.actor if request else None)
         return {
             "kzdiplo_home": {
@@ -242,6 +238,17 @@ def extra_template_vars(template: str, datasette: Any, request: Any) -> Any:
         }
 
     return home
+
+
+@hookimpl(hookwrapper=True)
+def register_facet_classes() -> Any:
+    """Datasette's column and array facets replaced by kzdiplo.web.facets' (the same,
+    reading the counts the load keeps for the records table)."""
+    from kzdiplo.web.facets import REPLACES
+
+    outcome = yield
+    classes = [[REPLACES.get(c, c) for c in group] for group in outcome.get_result()]
+    outcome.force_result(classes)
 
 
 @hookimpl
