@@ -175,3 +175,41 @@ def test_a_write_around_the_loader_marks_them_stale_and_upgrade_rebuilds(
         assert "Renamed by hand" in titles
     finally:
         reader.close()
+
+
+@pytest.mark.slow  # a real server process
+def test_serve_shows_fresh_tables_as_they_are_and_rebuilds_stale_ones_in_a_copy(
+    seeded_db: Path, tmp_path: Path
+) -> None:
+    """Fresh: the temporary folder holds a link to the user's file (no copy). Stale (a
+    hand-made change): a line on stderr says so, a copy holds the rebuilt tables, and
+    the records page shows the change. The user's file is left byte for byte."""
+    import hashlib
+    import urllib.request
+
+    from tests.reliability.test_serve_bounds import _start
+
+    served = _start(seeded_db, tmp_path / "fresh")
+    try:
+        (entry,) = list(served.tmp.glob("kzdiplo-serve-*/*.db"))
+        assert entry.is_symlink() and entry.resolve() == seeded_db.resolve()
+    finally:
+        served.proc.terminate()
+        served.proc.wait(timeout=30)
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute("UPDATE agreements SET title = 'Renamed by hand' WHERE id = "
+                     "(SELECT min(id) FROM agreements)")  # fmt: skip
+    digest = hashlib.sha256(seeded_db.read_bytes()).hexdigest()
+    served = _start(seeded_db, tmp_path / "stale")
+    try:
+        (entry,) = list(served.tmp.glob("kzdiplo-serve-*/*.db"))
+        assert not entry.is_symlink()
+        url = f"http://127.0.0.1:{served.port}/kzdiplo/records.json?title=Renamed+by+hand"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert json.load(response)["rows"], "the rebuilt tables lack the change"
+    finally:
+        served.proc.terminate()
+        served.proc.wait(timeout=30)
+    stderr = served.proc.stderr.read().decode() if served.proc.stderr else ""
+    assert "browse tables are out of date" in stderr and "Traceback" not in stderr, stderr
+    assert hashlib.sha256(seeded_db.read_bytes()).hexdigest() == digest
