@@ -213,3 +213,32 @@ def test_serve_shows_fresh_tables_as_they_are_and_rebuilds_stale_ones_in_a_copy(
     stderr = served.proc.stderr.read().decode() if served.proc.stderr else ""
     assert "browse tables are out of date" in stderr and "Traceback" not in stderr, stderr
     assert hashlib.sha256(seeded_db.read_bytes()).hexdigest() == digest
+
+
+def test_the_kept_descriptions_are_the_models() -> None:
+    """serve reads the tables' descriptions from a file beside it (no SQLAlchemy at
+    start-up): it must say what the models say. Rewrite: python -m kzdiplo.web.serve"""
+    from importlib import resources
+
+    from kzdiplo.export import table_descriptions
+    from kzdiplo.web.serve import DESCRIPTIONS
+
+    kept = json.loads((resources.files("kzdiplo.web") / DESCRIPTIONS).read_text("utf-8"))
+    assert kept == table_descriptions()
+
+
+def test_start_up_imports_no_sqlalchemy(seeded_db: Path, tmp_path: Path) -> None:
+    """Importing SQLAlchemy and the models for the descriptions took about a second of
+    serve's start-up; a fresh file is now prepared without them."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "serve"
+    folder.mkdir()
+    code = (
+        "import sys; from pathlib import Path; from kzdiplo.web import serve; "
+        f"serve._prepare(Path({str(seeded_db)!r}), Path({str(folder)!r})); "
+        "print(sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'alembic'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert out.stdout.strip() == b"[]", out.stdout + out.stderr

@@ -7,11 +7,14 @@ through kzdiplo's own queries, so they show what ``kzdiplo show`` shows.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -21,18 +24,19 @@ from kzdiplo.errors import KzError
 from kzdiplo.reader import SqliteReader
 from kzdiplo.web.pages import RECORD_PREFIX, label_of, map_html, record_body, record_url
 
+T = TypeVar("T")
 PAGE_SECONDS = 5.0  # kzdiplo's own pages: its own indexed queries, with the user's words
 
 
 def _reader(datasette: Any) -> SqliteReader:
-    """A reader on the served copy for one page, within the same SQLite limits as
-    Datasette's connections and stopped after PAGE_SECONDS (the pages run on the event
-    loop: a page that ran on would hold every other request)."""
+    """A reader on the served file for one page, within the same SQLite limits as
+    Datasette's connections and stopped after PAGE_SECONDS (a page that ran on would
+    hold one of the worker threads)."""
     import time
 
     from kzdiplo.adhoc import limit_connection, stop_at
 
-    reader = SqliteReader(Path(datasette.get_database().path))  # the one served copy
+    reader = SqliteReader(Path(datasette.get_database().path))  # the one served file
     limit_connection(reader.conn, _max_value_bytes(datasette))
     stop_at(reader.conn, time.monotonic() + PAGE_SECONDS)
     return reader
@@ -49,12 +53,18 @@ async def _page(datasette: Any, request: Any, title: str, body: str, status: int
     return Response.html(html, status=status)
 
 
-async def record_view(datasette: Any, request: Any) -> Any:
-    """Every field, citation (with its kind) and discrepancy (both sides) of a record."""
+def _in_thread(fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+    """``fn(*args)`` in a worker thread: kzdiplo's own pages read SQLite off the event
+    loop, as Datasette's pages do, so one page's queries never hold every other request
+    (each still stops at PAGE_SECONDS)."""
+    return asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+
+
+def _record(datasette: Any, noun: str, slug: str) -> dict[str, Any]:
+    """The record (or partner) ``noun``/``slug`` as kzdiplo show gives it."""
     from kzdiplo import queries
     from kzdiplo.resolve import resolve_partner
 
-    noun, slug = request.url_vars["noun"], request.url_vars["slug"]
     reader = _reader(datasette)
     try:
         if noun == "partner":
@@ -63,12 +73,19 @@ async def record_view(datasette: Any, request: Any) -> Any:
             linked = record.pop("records")
             record["linked"] = {"records": [dict(r, title=f"{r['title']} ({r['role']})")
                                             for r in linked]}  # fmt: skip
-        else:
-            record = queries.get_record(reader, queries.noun_named(noun), slug)
-    except KzError as exc:
-        return await _page(datasette, request, "Not found", f"<p>{escape(str(exc))}</p>", 404)
+            return record
+        return queries.get_record(reader, queries.noun_named(noun), slug)
     finally:
         reader.close()
+
+
+async def record_view(datasette: Any, request: Any) -> Any:
+    """Every field, citation (with its kind) and discrepancy (both sides) of a record."""
+    noun, slug = request.url_vars["noun"], request.url_vars["slug"]
+    try:
+        record = await _in_thread(_record, datasette, noun, slug)
+    except KzError as exc:
+        return await _page(datasette, request, "Not found", f"<p>{escape(str(exc))}</p>", 404)
     body = f"<h1>{escape(label_of(record))}</h1>" + record_body(record, noun, record_url)
     return await _page(datasette, request, label_of(record), body)
 
@@ -81,11 +98,19 @@ def _highlight(snippet: str | None) -> str:
     return _MARK.sub(r"<mark>\1</mark>", escape(snippet or ""))
 
 
+def _search(datasette: Any, text: str) -> list[dict[str, Any]]:
+    from kzdiplo import queries
+
+    reader = _reader(datasette)
+    try:
+        return queries.search(reader, text, limit=50)
+    finally:
+        reader.close()
+
+
 async def search_view(datasette: Any, request: Any) -> Any:
     """Every record matching all the words, best first, each linked to its page, with
     the matching words highlighted."""
-    from kzdiplo import queries
-
     text = request.args.get("q", "").strip()
     form = (
         '<form action="/-/kzdiplo/search"><input type="search" name="q" '
@@ -93,16 +118,13 @@ async def search_view(datasette: Any, request: Any) -> Any:
     )
     if not text:
         return await _page(datasette, request, "Search", "<h1>Search</h1>" + form)
-    reader = _reader(datasette)
     try:
-        found = queries.search(reader, text, limit=50)
+        found = await _in_thread(_search, datasette, text)
     except KzError as exc:
         return await _page(datasette, request, "Search", form + f"<p>{escape(str(exc))}</p>")
     except sqlite3.Error:  # stopped at PAGE_SECONDS, or over the SQLite limits
         message = "<p>This search took too long or needed too much memory: use fewer words.</p>"
         return await _page(datasette, request, "Search", form + message, status=400)
-    finally:
-        reader.close()
     items = "".join(
         f'<li><a href="{escape(record_url(r["noun"], r["key"]))}">{escape(r["title"])}</a> '
         f'({escape(r["noun"])}) <span class="snippet">'
@@ -116,7 +138,7 @@ async def search_view(datasette: Any, request: Any) -> Any:
 async def map_view(datasette: Any, request: Any) -> Any:
     """Every record with coordinates on a map and in a table (or a sentence: none), and
     the deposits and projects no source places."""
-    body = "<h1>Map</h1>" + map_html(_records(datasette), record_url)
+    body = "<h1>Map</h1>" + map_html(await _in_thread(_records, datasette), record_url)
     return await _page(datasette, request, "Map", body)
 
 

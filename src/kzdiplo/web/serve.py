@@ -14,6 +14,7 @@ user's database is never written.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 import tempfile
@@ -28,6 +29,11 @@ from kzdiplo.views import VIEWS
 from kzdiplo.web.pages import RECORD_PREFIX
 
 DATABASE = "kzdiplo"  # the served file's stem: Datasette's database name and URL path
+# Every table's and column's description (export.table_descriptions(), from the models'
+# comments) kept beside this module, so start-up does not import SQLAlchemy and the
+# models for them (about a second on a busy machine); tests/test_serve_scale.py fails
+# when it differs from the models, and `python -m kzdiplo.web.serve` rewrites it.
+DESCRIPTIONS = "descriptions.json"
 
 
 def link_to(source: Path, folder: Path) -> Path:
@@ -128,7 +134,8 @@ def metadata(reader: Reader) -> dict[str, Any]:
     from kzdiplo import browse_tables as browse
     from kzdiplo.export import datasette_metadata
 
-    meta = datasette_metadata(reader)
+    described = json.loads((resources.files("kzdiplo.web") / DESCRIPTIONS).read_text("utf-8"))
+    meta = datasette_metadata(reader, described)
     tables = meta["databases"].pop("kzdiplo")["tables"]
     tables["records"] |= {
         "facets": [*browse.COLUMN_FACETS, *({"array": c} for c in browse.ARRAY_FACETS)],
@@ -343,3 +350,15 @@ def _fresh(path: Path) -> int | None:
         return browse.fresh_limit(reader)
     finally:
         reader.close()
+
+
+def write_descriptions() -> None:
+    """Rewrite DESCRIPTIONS from the models (run after changing a table or a comment)."""
+    from kzdiplo.export import table_descriptions
+
+    text = json.dumps(table_descriptions(), indent=1, ensure_ascii=False, sort_keys=True)
+    Path(__file__).with_name(DESCRIPTIONS).write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_descriptions()
