@@ -92,8 +92,16 @@ def test_facets_and_the_home_page_read_counts_through_an_index(seeded_db: Path) 
     """The records page's facets (all records, or one kind) and the home page's figures
     read records_counts by its index: a few rows, never a pass over records."""
     from kzdiplo.web.facets import COUNTS_SQL
+    from kzdiplo.web.plugin import HOME_COUNTS
 
     with sqlite3.connect(seeded_db) as conn:
+        home = _plan(conn, HOME_COUNTS, {})
+        assert (
+            home.count("USING INDEX ix_records_counts_facet")
+            + home.count("USING COVERING INDEX ix_records_counts_facet")
+            == 2
+            and "SCAN" not in home
+        ), home
         for noun in (None, "deal"):
             plan = _plan(conn, COUNTS_SQL, {"facet": "partners", "noun": noun, "limit": 21})
             assert "USING INDEX ix_records_counts_facet" in plan, plan
