@@ -742,8 +742,10 @@ def load_paths(
             report = load(conn, bundle, progress(total) if progress else None)
             rebuild_derived(conn)
             if not dry_run:
+                from kzdiplo import browse
                 from kzdiplo.contenthash import store_hash
 
+                browse.rebuild(conn)  # serve's tables, from the partners totals just rebuilt
                 store_hash(conn)
         except BaseException:
             transaction.rollback()
@@ -963,14 +965,11 @@ def _replace_children(
 
 
 def rebuild_derived(conn: Connection) -> None:
-    """Rebuild the derived tables (the partners totals, then serve's browse tables, which
-    read them) inside the load's transaction."""
-    from kzdiplo import browse
+    """Rebuild the derived tables (the partners totals) inside the load's transaction."""
     from kzdiplo.queries import REBUILD_PARTNER_TOTALS
 
     for statement in REBUILD_PARTNER_TOTALS:
         conn.exec_driver_sql(statement)
-    browse.rebuild(conn)
 
 
 # The languages people in the region type country names in: Russian and Kazakh.

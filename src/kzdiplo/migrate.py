@@ -45,8 +45,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
     engine = make_engine(url)
     try:
-        if revision == "head":
-            _refresh_browse(engine)
+        if revision == "head" and engine.dialect.name == "sqlite":
+            _refresh_browse(engine)  # PostgreSQL has them empty: serve reads SQLite
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             raw = engine.raw_connection()  # outside any transaction, as this PRAGMA needs
             try:
