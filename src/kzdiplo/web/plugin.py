@@ -7,39 +7,59 @@ through kzdiplo's own queries, so they show what ``kzdiplo show`` shows.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from kzdiplo.adhoc import stop_at
 from kzdiplo.errors import KzError
-from kzdiplo.reader import SqliteReader
+from kzdiplo.reader import Reader, SqliteReader
 from kzdiplo.web.pages import RECORD_PREFIX, label_of, map_html, record_body, record_url
 
 T = TypeVar("T")
 PAGE_SECONDS = 5.0  # kzdiplo's own pages: its own indexed queries, with the user's words
 
 
-def _reader(datasette: Any) -> SqliteReader:
-    """A reader on the served file for one page, within the same SQLite limits as
-    Datasette's connections and stopped after PAGE_SECONDS (a page that ran on would
-    hold one of the worker threads)."""
-    import time
+class _Borrowed(SqliteReader):
+    """A reader on one of Datasette's own connections to the served file, for one page:
+    within the same SQLite limits (the plugin's prepare_connection), its schema already
+    read (a fresh connection spent about 7 ms parsing kzdiplo's schema before its first
+    row: most of a record page), and stopped after PAGE_SECONDS."""
 
-    from kzdiplo.adhoc import limit_connection, stop_at
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        Reader.__init__(self)
+        self.path = path
+        self.conn = conn
+        stop_at(conn, time.monotonic() + PAGE_SECONDS)
 
-    reader = SqliteReader(Path(datasette.get_database().path))  # the one served file
-    limit_connection(reader.conn, _max_value_bytes(datasette))
-    stop_at(reader.conn, time.monotonic() + PAGE_SECONDS)
-    return reader
+    def close(self) -> None:
+        """The connection stays Datasette's: only the page's deadline is taken off (each
+        of Datasette's queries sets its own)."""
+        self.conn.set_progress_handler(None, 0)
+
+
+async def _read(datasette: Any, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(reader, *args)`` on a Datasette connection in one of its SQL threads, off
+    the event loop as Datasette's own pages are: one page's queries never hold every
+    other request."""
+    db = datasette.get_database()
+
+    def work(conn: sqlite3.Connection) -> T:
+        reader = _Borrowed(conn, Path(db.path))
+        try:
+            return fn(reader, *args)
+        finally:
+            reader.close()
+
+    return cast(T, await db.execute_fn(work))
 
 
 def _max_value_bytes(datasette: Any) -> int:
@@ -53,37 +73,26 @@ async def _page(datasette: Any, request: Any, title: str, body: str, status: int
     return Response.html(html, status=status)
 
 
-def _in_thread(fn: Callable[..., T], *args: Any) -> Awaitable[T]:
-    """``fn(*args)`` in a worker thread: kzdiplo's own pages read SQLite off the event
-    loop, as Datasette's pages do, so one page's queries never hold every other request
-    (each still stops at PAGE_SECONDS)."""
-    return asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
-
-
-def _record(datasette: Any, noun: str, slug: str) -> dict[str, Any]:
+def _record(reader: Reader, noun: str, slug: str) -> dict[str, Any]:
     """The record (or partner) ``noun``/``slug`` as kzdiplo show gives it."""
     from kzdiplo import queries
     from kzdiplo.resolve import resolve_partner
 
-    reader = _reader(datasette)
-    try:
-        if noun == "partner":
-            record = queries.get_partner(reader, resolve_partner(reader, slug))
-            record["slug"] = record["key"]
-            linked = record.pop("records")
-            record["linked"] = {"records": [dict(r, title=f"{r['title']} ({r['role']})")
-                                            for r in linked]}  # fmt: skip
-            return record
-        return queries.get_record(reader, queries.noun_named(noun), slug)
-    finally:
-        reader.close()
+    if noun == "partner":
+        record = queries.get_partner(reader, resolve_partner(reader, slug))
+        record["slug"] = record["key"]
+        linked = record.pop("records")
+        record["linked"] = {"records": [dict(r, title=f"{r['title']} ({r['role']})")
+                                        for r in linked]}  # fmt: skip
+        return record
+    return queries.get_record(reader, queries.noun_named(noun), slug)
 
 
 async def record_view(datasette: Any, request: Any) -> Any:
     """Every field, citation (with its kind) and discrepancy (both sides) of a record."""
     noun, slug = request.url_vars["noun"], request.url_vars["slug"]
     try:
-        record = await _in_thread(_record, datasette, noun, slug)
+        record = await _read(datasette, _record, noun, slug)
     except KzError as exc:
         return await _page(datasette, request, "Not found", f"<p>{escape(str(exc))}</p>", 404)
     body = f"<h1>{escape(label_of(record))}</h1>" + record_body(record, noun, record_url)
@@ -98,14 +107,10 @@ def _highlight(snippet: str | None) -> str:
     return _MARK.sub(r"<mark>\1</mark>", escape(snippet or ""))
 
 
-def _search(datasette: Any, text: str) -> list[dict[str, Any]]:
+def _search(reader: Reader, text: str) -> list[dict[str, Any]]:
     from kzdiplo import queries
 
-    reader = _reader(datasette)
-    try:
-        return queries.search(reader, text, limit=50)
-    finally:
-        reader.close()
+    return queries.search(reader, text, limit=50)
 
 
 async def search_view(datasette: Any, request: Any) -> Any:
@@ -119,7 +124,7 @@ async def search_view(datasette: Any, request: Any) -> Any:
     if not text:
         return await _page(datasette, request, "Search", "<h1>Search</h1>" + form)
     try:
-        found = await _in_thread(_search, datasette, text)
+        found = await _read(datasette, _search, text)
     except KzError as exc:
         return await _page(datasette, request, "Search", form + f"<p>{escape(str(exc))}</p>")
     except sqlite3.Error:  # stopped at PAGE_SECONDS, or over the SQLite limits
@@ -138,26 +143,22 @@ async def search_view(datasette: Any, request: Any) -> Any:
 async def map_view(datasette: Any, request: Any) -> Any:
     """Every record with coordinates on a map and in a table (or a sentence: none), and
     the deposits and projects no source places."""
-    body = "<h1>Map</h1>" + map_html(await _in_thread(_records, datasette), record_url)
+    body = "<h1>Map</h1>" + map_html(await _read(datasette, _records), record_url)
     return await _page(datasette, request, "Map", body)
 
 
-def _records(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
+def _records(reader: Reader) -> list[tuple[str, dict[str, Any]]]:
     """(noun, record) for every record of a kind a source may place (the map draws no
     other), in the registry's order: a million agreements are never read for it."""
     from kzdiplo import queries
     from kzdiplo.entities import ENTITIES
 
-    reader = _reader(datasette)
-    try:
-        return [
-            (entity.name, r)
-            for entity in ENTITIES.values()
-            if entity.placed
-            for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records
-        ]
-    finally:
-        reader.close()
+    return [
+        (entity.name, r)
+        for entity in ENTITIES.values()
+        if entity.placed
+        for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records
+    ]
 
 
 @hookimpl
