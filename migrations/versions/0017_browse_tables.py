@@ -5,9 +5,10 @@ copy at every start, 145 s and 6.7 GiB at a million agreements).
   document id), ``records_counts`` (its facet counts) and ``partner_money`` (the
   partners totals per stage), with the indexes the records page sorts and counts by.
 - ``derived_state`` row ``browse``: fresh after a load, seed or ``db upgrade`` rebuilt
-  them (kzdiplo.browse.rebuild), its value the longest stored value's size; on SQLite,
-  any write to a table they are derived from marks it stale (a trigger per table and
-  event, as migration 0015's for the content hash). Created stale: ``kzdiplo db
+  them (kzdiplo.browse.rebuild), its value (JSON) the longest stored value's size and
+  each table of records' highest id (a bulk insert that dropped the triggers shows
+  there); on SQLite, any write to a table they are derived from marks it stale (a
+  trigger per table and event, as migration 0015's for the content hash). Created stale: ``kzdiplo db
   upgrade`` builds them once it reaches the head revision (kzdiplo.migrate.upgrade).
 - PostgreSQL gets the tables (one schema) but never fills them: serve reads SQLite.
 

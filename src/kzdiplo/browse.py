@@ -263,14 +263,30 @@ def rebuild(conn: Connection) -> None:
         run(f"INSERT INTO partner_money ({', '.join(money)}) VALUES ({marks})", rows)
     run(
         "UPDATE derived_state SET stale = 0, value = ? WHERE name = ?",
-        (str(longest_value(raw)), BROWSE_STATE),
+        (json.dumps({"longest": longest_value(raw), "last_ids": _last_ids(reader)}), BROWSE_STATE),
     )
+
+
+def _last_ids(reader: Reader) -> dict[str, int]:
+    """The highest id of each table of records (one index seek each)."""
+    return {
+        noun.table: int(reader.rows(f"SELECT coalesce(max(id), 0) AS n FROM {noun.table}")[0]["n"])
+        for noun in ENTITIES.values()
+    }
 
 
 def fresh_limit(reader: Reader) -> int | None:
     """The longest stored value's size when the browse tables are fresh; None when they
-    are stale (written to since the last load, or never built)."""
+    are stale: written to since the last load (the triggers say so), never built, or
+    appended to by a writer that dropped the triggers for its bulk insert (as
+    benchmarks/synth.py does: each table's highest id is no longer the one kept)."""
     rows = reader.rows(
         "SELECT value FROM derived_state WHERE name = :name AND NOT stale", {"name": BROWSE_STATE}
     )
-    return int(rows[0]["value"]) if rows and rows[0]["value"] else None
+    try:
+        kept = json.loads(rows[0]["value"]) if rows and rows[0]["value"] else None
+    except ValueError:
+        return None
+    if not isinstance(kept, dict) or kept.get("last_ids") != _last_ids(reader):
+        return None
+    return int(kept["longest"])
