@@ -132,15 +132,17 @@ def test_any_write_to_the_data_makes_the_stored_hash_stale(seeded_db: Path, tabl
     reader.close()
 
 
-def test_every_table_of_the_data_has_its_stale_triggers(seeded_db: Path) -> None:
-    """A table added to the models must mark the hash stale too (a new migration adds
-    its triggers): the tables without them are the derived ones only."""
-    from kzdiplo.models import Base
+@pytest.mark.parametrize("prefix", ["content_stale_", "browse_stale_"])
+def test_every_table_of_the_data_has_its_stale_triggers(seeded_db: Path, prefix: str) -> None:
+    """A table added to the models must mark the hash and serve's browse tables stale
+    too (a new migration adds its triggers): the tables without them are the derived
+    ones only."""
+    from kzdiplo.models import BROWSE_TABLES, Base
 
     with sqlite3.connect(seeded_db) as conn:
         triggers = {r[0] for r in conn.execute("SELECT tbl_name FROM sqlite_master WHERE "
-                                               "type = 'trigger' AND name LIKE 'content_stale_%'")}  # fmt: skip
-    derived = {"derived_state", "partner_totals_cache"}
+                                               f"type = 'trigger' AND name LIKE '{prefix}%'")}  # fmt: skip
+    derived = {"derived_state", "partner_totals_cache", *BROWSE_TABLES}
     assert triggers == set(Base.metadata.tables) - derived
 
 

@@ -365,12 +365,10 @@ def _backup_into(path: Path, target: Path) -> None:
         source.close()
 
 
-def datasette_metadata(reader: Reader) -> dict[str, Any]:
-    """Datasette metadata: title, source and license, and a description per table/column."""
+def table_descriptions() -> dict[str, Any]:
+    """Each table's description and its columns' (the models' comments), and each view's."""
     from kzdiplo.views import VIEWS
 
-    sources = reader.rows("SELECT title, url FROM sources ORDER BY id")
-    first = sources[0] if sources else {"title": None, "url": None}
     described: dict[str, Any] = {}
     for table in tables():
         described[table.name] = {
@@ -379,6 +377,15 @@ def datasette_metadata(reader: Reader) -> dict[str, Any]:
         }
     for view, description in VIEWS.items():
         described[view] = {"description": description}
+    return described
+
+
+def datasette_metadata(reader: Reader, described: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Datasette metadata: title, source and license, and a description per table/column
+    (``described``: table_descriptions(), when the caller has them without the models)."""
+    sources = reader.rows("SELECT title, url FROM sources ORDER BY id LIMIT 1")
+    first = sources[0] if sources else {"title": None, "url": None}
+    described = table_descriptions() if described is None else described
     meta = {
         "title": "kzdiplo: Kazakhstan's 2025 diplomacy",
         "description": (

@@ -764,8 +764,10 @@ def load_paths(
             del bundle  # written: its memory is free for the hash, which reads every record
             rebuild_derived(conn)
             if not dry_run:
+                from kzdiplo import browse
                 from kzdiplo.contenthash import store_hash
 
+                browse.rebuild(conn)  # serve's tables, from the partners totals just rebuilt
                 store_hash(conn)
         except BaseException:
             transaction.rollback()

@@ -39,10 +39,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` up to ``revision``; SQLite files switch to WAL."""
+    """Migrate the database at ``url`` up to ``revision``; SQLite files switch to WAL.
+    At the head revision, browse tables that are stale (never built since migration
+    0017, or written around) are rebuilt, so serve can open the file as it is."""
     command.upgrade(alembic_config(url), revision)
     engine = make_engine(url)
     try:
+        if revision == "head" and engine.dialect.name == "sqlite":
+            _refresh_browse(engine)  # PostgreSQL has them empty: serve reads SQLite
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             raw = engine.raw_connection()  # outside any transaction, as this PRAGMA needs
             try:
@@ -51,6 +55,17 @@ def upgrade(url: str, revision: str = "head") -> None:
                 raw.close()
     finally:
         engine.dispose()
+
+
+def _refresh_browse(engine: Engine) -> None:
+    from kzdiplo.browse import BROWSE_STATE, rebuild
+
+    with engine.begin() as conn:
+        state = conn.exec_driver_sql(
+            "SELECT stale FROM derived_state WHERE name = ?", (BROWSE_STATE,)
+        ).scalar()
+        if state:
+            rebuild(conn)
 
 
 def downgrade(url: str, revision: str) -> None:

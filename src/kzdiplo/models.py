@@ -28,12 +28,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     false,
 )
@@ -829,3 +831,35 @@ def references(table: str) -> dict[str, str]:
         for column in Base.metadata.tables[table].columns
         if column.foreign_keys
     }
+
+
+# The browse tables serve shows (kzdiplo.browse, migration 0017): derived, rebuilt by
+# every load and seed on SQLite, read only while derived_state says they are fresh.
+BROWSE_TABLES = {
+    "records": "Derived for browsing: one row per record, lists as JSON arrays (facets count "
+    "US and KZ apart), years as every year a date may fall in; rebuilt by every load",
+    "records_counts": "Derived: the records table's facet counts, over every record and per "
+    "kind, rebuilt with it",
+    "partner_money": "Derived: kzdiplo partners' totals per partner and stage, rebuilt by "
+    "every load",
+}
+
+
+def _browse_tables() -> None:
+    from kzdiplo import browse_tables as browse
+
+    types = {"INTEGER": Integer, "BIGINT": BigInteger, "TEXT": Text}
+    columns = {"records": browse.RECORDS_COLUMNS, "records_counts": browse.COUNTS_COLUMNS,
+               "partner_money": browse.MONEY_COLUMNS}  # fmt: skip
+    for name, comment in BROWSE_TABLES.items():
+        Table(
+            name, Base.metadata,
+            *(Column(c, types[kind], primary_key=c == "id", comment=text)
+              for c, (kind, text) in columns[name].items()),
+            comment=comment,
+        )  # fmt: skip
+    for index, table, names in browse.INDEXES:
+        Index(index, *(Base.metadata.tables[table].c[n] for n in names))
+
+
+_browse_tables()

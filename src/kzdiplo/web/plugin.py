@@ -9,33 +9,57 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from kzdiplo.adhoc import stop_at
 from kzdiplo.errors import KzError
-from kzdiplo.reader import SqliteReader
+from kzdiplo.reader import Reader, SqliteReader
 from kzdiplo.web.pages import RECORD_PREFIX, label_of, map_html, record_body, record_url
 
+T = TypeVar("T")
 PAGE_SECONDS = 5.0  # kzdiplo's own pages: its own indexed queries, with the user's words
 
 
-def _reader(datasette: Any) -> SqliteReader:
-    """A reader on the served copy for one page, within the same SQLite limits as
-    Datasette's connections and stopped after PAGE_SECONDS (the pages run on the event
-    loop: a page that ran on would hold every other request)."""
-    import time
+class _Borrowed(SqliteReader):
+    """A reader on one of Datasette's own connections to the served file, for one page:
+    within the same SQLite limits (the plugin's prepare_connection), its schema already
+    read (a fresh connection spent about 7 ms parsing kzdiplo's schema before its first
+    row: most of a record page), and stopped after PAGE_SECONDS."""
 
-    from kzdiplo.adhoc import limit_connection, stop_at
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        Reader.__init__(self)
+        self.path = path
+        self.conn = conn
+        stop_at(conn, time.monotonic() + PAGE_SECONDS)
 
-    reader = SqliteReader(Path(datasette.get_database().path))  # the one served copy
-    limit_connection(reader.conn, _max_value_bytes(datasette))
-    stop_at(reader.conn, time.monotonic() + PAGE_SECONDS)
-    return reader
+    def close(self) -> None:
+        """The connection stays Datasette's: only the page's deadline is taken off (each
+        of Datasette's queries sets its own)."""
+        self.conn.set_progress_handler(None, 0)
+
+
+async def _read(datasette: Any, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(reader, *args)`` on a Datasette connection in one of its SQL threads, off
+    the event loop as Datasette's own pages are: one page's queries never hold every
+    other request."""
+    db = datasette.get_database()
+
+    def work(conn: sqlite3.Connection) -> T:
+        reader = _Borrowed(conn, Path(db.path))
+        try:
+            return fn(reader, *args)
+        finally:
+            reader.close()
+
+    return cast(T, await db.execute_fn(work))
 
 
 def _max_value_bytes(datasette: Any) -> int:
@@ -49,26 +73,28 @@ async def _page(datasette: Any, request: Any, title: str, body: str, status: int
     return Response.html(html, status=status)
 
 
-async def record_view(datasette: Any, request: Any) -> Any:
-    """Every field, citation (with its kind) and discrepancy (both sides) of a record."""
+def _record(reader: Reader, noun: str, slug: str) -> dict[str, Any]:
+    """The record (or partner) ``noun``/``slug`` as kzdiplo show gives it."""
     from kzdiplo import queries
     from kzdiplo.resolve import resolve_partner
 
+    if noun == "partner":
+        record = queries.get_partner(reader, resolve_partner(reader, slug))
+        record["slug"] = record["key"]
+        linked = record.pop("records")
+        record["linked"] = {"records": [dict(r, title=f"{r['title']} ({r['role']})")
+                                        for r in linked]}  # fmt: skip
+        return record
+    return queries.get_record(reader, queries.noun_named(noun), slug)
+
+
+async def record_view(datasette: Any, request: Any) -> Any:
+    """Every field, citation (with its kind) and discrepancy (both sides) of a record."""
     noun, slug = request.url_vars["noun"], request.url_vars["slug"]
-    reader = _reader(datasette)
     try:
-        if noun == "partner":
-            record = queries.get_partner(reader, resolve_partner(reader, slug))
-            record["slug"] = record["key"]
-            linked = record.pop("records")
-            record["linked"] = {"records": [dict(r, title=f"{r['title']} ({r['role']})")
-                                            for r in linked]}  # fmt: skip
-        else:
-            record = queries.get_record(reader, queries.noun_named(noun), slug)
+        record = await _read(datasette, _record, noun, slug)
     except KzError as exc:
         return await _page(datasette, request, "Not found", f"<p>{escape(str(exc))}</p>", 404)
-    finally:
-        reader.close()
     body = f"<h1>{escape(label_of(record))}</h1>" + record_body(record, noun, record_url)
     return await _page(datasette, request, label_of(record), body)
 
@@ -81,11 +107,15 @@ def _highlight(snippet: str | None) -> str:
     return _MARK.sub(r"<mark>\1</mark>", escape(snippet or ""))
 
 
+def _search(reader: Reader, text: str) -> list[dict[str, Any]]:
+    from kzdiplo import queries
+
+    return queries.search(reader, text, limit=50)
+
+
 async def search_view(datasette: Any, request: Any) -> Any:
     """Every record matching all the words, best first, each linked to its page, with
     the matching words highlighted."""
-    from kzdiplo import queries
-
     text = request.args.get("q", "").strip()
     form = (
         '<form action="/-/kzdiplo/search"><input type="search" name="q" '
@@ -93,16 +123,13 @@ async def search_view(datasette: Any, request: Any) -> Any:
     )
     if not text:
         return await _page(datasette, request, "Search", "<h1>Search</h1>" + form)
-    reader = _reader(datasette)
     try:
-        found = queries.search(reader, text, limit=50)
+        found = await _read(datasette, _search, text)
     except KzError as exc:
         return await _page(datasette, request, "Search", form + f"<p>{escape(str(exc))}</p>")
     except sqlite3.Error:  # stopped at PAGE_SECONDS, or over the SQLite limits
         message = "<p>This search took too long or needed too much memory: use fewer words.</p>"
         return await _page(datasette, request, "Search", form + message, status=400)
-    finally:
-        reader.close()
     items = "".join(
         f'<li><a href="{escape(record_url(r["noun"], r["key"]))}">{escape(r["title"])}</a> '
         f'({escape(r["noun"])}) <span class="snippet">'
@@ -116,24 +143,22 @@ async def search_view(datasette: Any, request: Any) -> Any:
 async def map_view(datasette: Any, request: Any) -> Any:
     """Every record with coordinates on a map and in a table (or a sentence: none), and
     the deposits and projects no source places."""
-    body = "<h1>Map</h1>" + map_html(_records(datasette), record_url)
+    body = "<h1>Map</h1>" + map_html(await _read(datasette, _records), record_url)
     return await _page(datasette, request, "Map", body)
 
 
-def _records(datasette: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(noun, record) for every record, in the registry's order."""
+def _records(reader: Reader) -> list[tuple[str, dict[str, Any]]]:
+    """(noun, record) for every record of a kind a source may place (the map draws no
+    other), in the registry's order: a million agreements are never read for it."""
     from kzdiplo import queries
     from kzdiplo.entities import ENTITIES
 
-    reader = _reader(datasette)
-    try:
-        return [
-            (entity.name, r)
-            for entity in ENTITIES.values()
-            for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records
-        ]
-    finally:
-        reader.close()
+    return [
+        (entity.name, r)
+        for entity in ENTITIES.values()
+        if entity.placed
+        for r in queries.list_records(reader, entity, queries.Filters(limit=None)).records
+    ]
 
 
 @hookimpl
@@ -204,32 +229,33 @@ def _list_cell(value: str) -> Any:
     )
 
 
+# The home page's figures from the kept counts: records of each kind, records placed on
+# the map (of each kind) and how many partners take part in any record.
+HOME_COUNTS = (
+    "SELECT facet, value, count FROM records_counts WHERE noun IS NULL AND facet IN "
+    "('noun', 'placed') UNION ALL SELECT 'partners', NULL, count(*) FROM records_counts "
+    "WHERE noun IS NULL AND facet = 'partners'"
+)
 # The home page's sections: the kinds of record people come for, in the order they ask.
 HOME_NOUNS = ("agreement", "deal", "event", "deposit", "project")
 
 
 @hookimpl
 def extra_template_vars(template: str, datasette: Any, request: Any) -> Any:
-    """The home page's figures: records of each kind, partners, placed records and the
-    canned queries (the questions people ask), so it leads with the data."""
+    """The home page's figures: records of each kind, partners, placed records (read
+    from the counts each load keeps: a few rows at any size) and the canned queries
+    (the questions people ask), so it leads with the data."""
     if template != "index.html":
         return None
 
     async def home() -> dict[str, Any]:
         from kzdiplo.entities import ENTITIES
-        from kzdiplo.fields import COORDINATES
 
         db = datasette.get_database()
-        counts = dict((await db.execute("SELECT noun, count(*) FROM records GROUP BY noun")).rows)
-        partners = (await db.execute(
-            "SELECT count(DISTINCT value) FROM records, json_each(records.partners)"
-        )).first()[0]  # fmt: skip
-        placed = 0
-        for entity in ENTITIES.values():
-            if entity.placed:
-                sql = (f"SELECT count(*) FROM {entity.table} "
-                       f"WHERE {COORDINATES.names['latitude']} IS NOT NULL")  # fmt: skip
-                placed += (await db.execute(sql)).first()[0]
+        rows = (await db.execute(HOME_COUNTS)).rows  # one query: one trip to a SQL thread
+        counts = {r["value"]: r["count"] for r in rows if r["facet"] == "noun"}
+        partners = sum(r["count"] for r in rows if r["facet"] == "partners")
+        placed = sum(r["count"] for r in rows if r["facet"] == "placed")
         queries = await datasette.get_canned_queries(db.name, request.actor if request else None)
         return {
             "kzdiplo_home": {
@@ -242,6 +268,17 @@ def extra_template_vars(template: str, datasette: Any, request: Any) -> Any:
         }
 
     return home
+
+
+@hookimpl(hookwrapper=True)
+def register_facet_classes() -> Any:
+    """Datasette's column and array facets replaced by kzdiplo.web.facets' (the same,
+    reading the counts the load keeps for the records table)."""
+    from kzdiplo.web.facets import REPLACES
+
+    outcome = yield
+    classes = [[REPLACES.get(c, c) for c in group] for group in outcome.get_result()]
+    outcome.force_result(classes)
 
 
 @hookimpl

@@ -1,12 +1,14 @@
-"""``kzdiplo serve``: Datasette on a read-only copy of the database, set up for this data.
+"""``kzdiplo serve``: Datasette on the database, read-only, set up for this data.
 
 Datasette on the raw tables shows the data badly (a year-only date faceted on 1
-January, "US, KZ" as one partner, no page with a record's citations). So serve copies
-the SQLite file (the online backup API: a consistent snapshot), adds to the copy only
-derived tables built from ``kzdiplo.queries`` (``records``: one row per record with its
-partners, roles, sectors and years as JSON arrays for array facets; ``records_fts``;
-``partner_money``), and serves the copy immutable, with generated metadata, canned
-queries and the plugin in ``kzdiplo.web.plugin``. The user's database is never written.
+January, "US, KZ" as one partner, no page with a record's citations), so serve shows
+the browse tables every load keeps in the database (``kzdiplo.browse``: ``records``,
+``records_counts``, ``partner_money``) with generated metadata, canned queries and the
+plugin in ``kzdiplo.web.plugin``. When they are fresh, the user's file is served as it
+is through read-only connections (start-up reads a few rows, whatever the size of the
+data); when a write outside kzdiplo's loader has made them stale, they are rebuilt in a
+temporary copy (the online backup API: a consistent snapshot), served immutable. The
+user's database is never written.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sqlite3
 import sys
 import tempfile
 from importlib import resources
@@ -22,187 +23,55 @@ from pathlib import Path
 from typing import Any
 
 from kzdiplo import licence
-from kzdiplo.display import not_own, usd_total
-from kzdiplo.entities import ENTITIES, LISTING_KEYS
 from kzdiplo.errors import KzError, UsageError
-from kzdiplo.fields import FIELDS, years
-from kzdiplo.queries import NO_STAGE, Filters, list_records, partner_totals
 from kzdiplo.reader import Reader, SqliteReader
 from kzdiplo.views import VIEWS
-from kzdiplo.vocab import PRECISIONS, in_words
-from kzdiplo.web.pages import RECORD_PREFIX, label_of, record_url
+from kzdiplo.web.pages import RECORD_PREFIX
 
-DATABASE = "kzdiplo"  # the copy's file stem: Datasette's database name and URL path
-
-# The answer first (what, which kind, when, how much, how far along, with whom), then
-# the key and the columns for facets and search.
-RECORDS_COLUMNS: dict[str, str] = {
-    "title": "Title or name; links to the record's page with every citation",
-    "noun": "agreement, deal, deposit, project or event",
-    "date": "The main date as precisely as its sources give it ('2025', 'Nov 2025'; "
-    "~ inferred): sort and filter by date_start and date_end",
-    "date_text": "The source's wording of the main date (date, or a project's start)",
-    "usd_low": "Deals: the lower US dollar figure (NULL: unpriced)",
-    "usd_high": "Deals: the upper US dollar figure",
-    "approximate": "1 when the source says 'nearly', 'about'...",
-    "stage": "Agreements and deals: where it stands, as firmly as its sources say, or "
-    "'not recorded' (no source gives one); NULL for other records",
-    "partners": "JSON array of partner keys (ISO code or organisation slug), one per party",
-    "kind": "The record's kind (signing, summit, mou...)",
-    "disputes": LISTING_KEYS["disputes"],
-    "slug": "The record's key (kzdiplo show NOUN SLUG)",
-    "date_start": "First day the main date may fall on",
-    "date_end": "Last day the main date may fall on",
-    "date_precision": in_words(PRECISIONS),
-    "years": "JSON array: every year any of the record's dates may fall in (a project "
-    "completing 'between 2035 and 2036' is in both); facet with _facet_array",
-    "partner_countries": "JSON array: the partners' countries, an organisation counted "
-    "under its home country",
-    "roles": "JSON array of the parties' roles (signatory, payer, host...)",
-    "partner_roles": "JSON array of 'PARTNER: role' pairs",
-    "sectors": "JSON array of sector slugs",
-    "disputed_fields": "JSON array of the disputed fields",
-    "source_count": LISTING_KEYS["source_count"],
-    "independent_sources": LISTING_KEYS["independent_sources"],
-    "summary": "Our summary of the record (our words, not a quotation)",
-    "quotes": "Every citation's text, for search (quotes verbatim, summaries ours)",
-    "page": "The record's page in this Datasette",
-}
-MONEY_COLUMNS: dict[str, str] = {
-    "partner": "Partner key (country, bloc, or organisation without a home country)",
-    "name": "Partner name",
-    "stage": "Stage of the records counted (NULL: not recorded)",
-    "from_partner": "Its own money from it, as money (the money_flows ledger's basis whole "
-    "or stated_share)",
-    "to_partner": "Its own money to it, as money",
-    "usd_from_low": "US dollars from the partner (its own, from the money_flows ledger), low",
-    "usd_from_high": "US dollars from the partner, high",
-    "usd_to_low": "US dollars to the partner (its own, from the money_flows ledger), low",
-    "usd_to_high": "US dollars to the partner, high",
-    "approximate": "1 when any figure added is approximate ('nearly')",
-    "not_own": "Money it takes part in that is not its own to add (whole sums): paid with "
-    "others or received with other states with no split stated, targets, no direction",
-    "unpriced_deals": "Deals with no amount in any source (counted, not added)",
-    "deals": "Deals the partner takes part in",
-    "agreements": "Agreements, packages expanded",
-}
+DATABASE = "kzdiplo"  # the served file's stem: Datasette's database name and URL path
+# Every table's and column's description (export.table_descriptions(), from the models'
+# comments) kept beside this module, so start-up does not import SQLAlchemy and the
+# models for them (about a second on a busy machine); tests/test_serve_scale.py fails
+# when it differs from the models, and `python -m kzdiplo.web.serve` rewrites it.
+DESCRIPTIONS = "descriptions.json"
 
 
-def _row(noun: str, r: dict[str, Any], home: dict[str, str | None]) -> dict[str, Any]:
-    main = ENTITIES[noun].date  # the partial date --year and the timeline use
-    date = r.get(main) if main else None
-    usd = r.get("usd") or {}
-    parties = r.get("partners", [])
-    keys = list(dict.fromkeys(p["key"] for p in parties))
-    countries = list(dict.fromkeys(
-        c for p in parties
-        if (c := p["key"] if p["type"] == "country" else home.get(p["key"])) is not None
-    ))  # fmt: skip
-    return {
-        "noun": noun,
-        "slug": r["slug"],
-        "title": label_of(r),
-        "kind": r.get("kind"),
-        "stage": r.get("stage") or ("not recorded" if ENTITIES[noun].has_stages else None),
-        "date": FIELDS[main].text(date) if main and date else None,
-        "date_text": date and (date.get("text") or None),
-        "date_start": date and date["start"],
-        "date_end": date and date["end"],
-        "date_precision": date and date["precision"],
-        "years": json.dumps([str(y) for y in years(r)]),
-        "partners": json.dumps(keys),
-        "partner_countries": json.dumps(countries),
-        "roles": json.dumps(sorted({p["role"] for p in parties if p["role"]})),
-        "partner_roles": json.dumps([f"{p['key']}: {p['role']}" for p in parties]),
-        "sectors": json.dumps(r.get("sectors", [])),
-        "usd_low": usd.get("low"),
-        "usd_high": usd.get("high"),
-        "approximate": int(bool((r.get("amount") or {}).get("approximate"))),
-        "disputes": r["disputes"],
-        "disputed_fields": json.dumps(r["disputed_fields"]),
-        "source_count": r["source_count"],
-        "independent_sources": r["independent_sources"],
-        "summary": r.get("summary"),
-        "quotes": " ".join(c.get("quote") or c.get("summary") or "" for c in r["sources"]),
-        "page": record_url(noun, r["slug"]),
-    }
-
-
-def _money_rows(reader: Reader) -> list[dict[str, Any]]:
-    rows = []
-    for p in partner_totals(reader):
-        for stage, s in p["by_stage"].items():
-            f, t = s["usd_from_partner"] or {}, s["usd_to_partner"] or {}
-            rows.append({
-                "partner": p["key"], "name": p["name"],
-                "stage": None if stage == NO_STAGE else stage,
-                "from_partner": usd_total(f) if f else None,
-                "to_partner": usd_total(t) if t else None,
-                "usd_from_low": f.get("low"), "usd_from_high": f.get("high"),
-                "usd_to_low": t.get("low"), "usd_to_high": t.get("high"),
-                "approximate": int(bool(f.get("approximate") or t.get("approximate"))),
-                "not_own": "; ".join(not_own(s)) or None,
-                "unpriced_deals": s["unpriced_deals"], "deals": s["deals"],
-                "agreements": s["agreements"],
-            })  # fmt: skip
-    return rows
-
-
-def _create(conn: sqlite3.Connection, table: str, columns: dict[str, str], rows: list[Any]) -> None:
-    conn.execute(f"DROP TABLE IF EXISTS {table}")
-    conn.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
-    marks = ", ".join(f":{c}" for c in columns)
-    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+def link_to(source: Path, folder: Path) -> Path:
+    """``folder/kzdiplo.db``, a symbolic link to ``source``: Datasette names the database
+    by the file's stem and puts its path in a SQLite URI, so the user's file, whatever
+    its name (``#`` and ``?`` included), is served as ``kzdiplo`` through a plain path.
+    SQLite follows the link to the real file, and finds its -wal beside it."""
+    link = folder / f"{DATABASE}.db"
+    link.symlink_to(source.resolve())
+    return link
 
 
 def build_copy(source: Path, folder: Path) -> Path:
-    """A copy of ``source`` in ``folder`` with the derived tables; returns its path."""
+    """A copy of ``source`` in ``folder`` with its browse tables rebuilt, for a database
+    whose browse tables are stale (written to outside kzdiplo's loader): time in
+    proportion to the data, so only when they cannot be served as they are."""
+    from kzdiplo import browse
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
     from kzdiplo.export import sqlite_backup
 
     target = sqlite_backup(source, folder / f"{DATABASE}.db")
-    reader = SqliteReader(target)
+    engine = make_engine(sqlite_url(target))
     try:
-        home = {
-            r["slug"]: r["code"]
-            for r in reader.rows(
-                "SELECT o.slug, c.code FROM organizations o "
-                "LEFT JOIN countries c ON c.id = o.country_id"
-            )
-        }
-        records = [
-            _row(name, r, home)
-            for name, noun in ENTITIES.items()
-            for r in list_records(reader, noun, Filters(limit=None)).records
-        ]
-        money = _money_rows(reader)
+        with engine.begin() as conn:
+            browse.rebuild(conn)
     finally:
-        reader.close()
-    conn = sqlite3.connect(target)
-    try:
-        with conn:
-            _create(conn, "records", RECORDS_COLUMNS, records)
-            _create(conn, "partner_money", MONEY_COLUMNS, money)
-            conn.execute("DROP TABLE IF EXISTS records_fts")
-            conn.execute(
-                "CREATE VIRTUAL TABLE records_fts USING fts5(title, summary, quotes, "
-                "content='records', content_rowid='rowid')"
-            )
-            conn.execute("INSERT INTO records_fts(records_fts) VALUES ('rebuild')")
-    finally:
-        conn.close()
+        engine.dispose()
     return target
 
 
-def value_limit(copy: Path) -> int:
-    """SQLite's value-size limit for the served ``copy``: MIN_VALUE_BYTES, or more when
-    a stored value is longer (it must stay readable). One call to a function that
-    compares two strings takes time in proportion to their product, and a LIKE to the
-    value times its pattern: a small limit keeps each call short."""
-    conn = sqlite3.connect(copy)
-    try:
-        return max(MIN_VALUE_BYTES, longest_value(conn) + 1)
-    finally:
-        conn.close()
+def value_limit(longest: int) -> int:
+    """SQLite's value-size limit for the served file: MIN_VALUE_BYTES, or more when a
+    stored value is longer (``longest``, kept by the browse tables' rebuild: it must
+    stay readable). One call to a function that compares two strings takes time in
+    proportion to their product, and a LIKE to the value times its pattern: a small
+    limit keeps each call short."""
+    return max(MIN_VALUE_BYTES, longest + 1)
 
 
 _SIGNED = ("signed", "approved", "in_force", "disbursing", "completed")
@@ -262,32 +131,21 @@ CANNED: dict[str, dict[str, str]] = {
 def metadata(reader: Reader) -> dict[str, Any]:
     """Datasette metadata: the export's descriptions of every table and view, the
     derived tables' columns, licences (data and code apart), facets, canned queries."""
+    from kzdiplo import browse_tables as browse
     from kzdiplo.export import datasette_metadata
 
-    meta = datasette_metadata(reader)
+    described = json.loads((resources.files("kzdiplo.web") / DESCRIPTIONS).read_text("utf-8"))
+    meta = datasette_metadata(reader, described)
     tables = meta["databases"].pop("kzdiplo")["tables"]
-    tables["records"] = {
-        "description": "Derived for browsing: one row per record, lists as JSON arrays "
-        "(facets count US and KZ apart), years as every year a date may fall in",
-        "columns": RECORDS_COLUMNS,
-        "facets": [
-            "noun",
-            "stage",
-            {"array": "partners"},
-            {"array": "roles"},
-            {"array": "sectors"},
-            {"array": "years"},
-        ],
-        "fts_table": "records_fts",
-        "fts_pk": "rowid",
+    tables["records"] |= {
+        "facets": [*browse.COLUMN_FACETS, *({"array": c} for c in browse.ARRAY_FACETS)],
+        # records.id is the search index's document id: its search box reads that index
+        "fts_table": "search_index",
+        "fts_pk": "id",
         "sort": "title",
         "label_column": "title",
     }
-    tables["partner_money"] = {
-        "description": "Derived: kzdiplo partners' totals per partner and stage",
-        "columns": MONEY_COLUMNS,
-    }
-    tables["records_fts"] = {"hidden": True}
+    tables["records_counts"]["hidden"] = True  # read by the facets and the home page
     # The licence is in the footer of every page, once: the data's (linked) and the code's.
     meta |= {
         "about": f"{meta['about']}; code licence: {licence.CODE_LICENCE}",
@@ -313,20 +171,10 @@ NUM_SQL_THREADS = 3
 MIN_VALUE_BYTES = 1_000_000  # the value limit, unless the copy holds a longer value
 
 
-def longest_value(conn: sqlite3.Connection) -> int:
-    """The size in bytes of the longest value in any table of ``conn``'s database."""
-    longest = 0
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    for table in tables:
-        columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
-        sizes = ", ".join(f'coalesce(length(CAST("{c}" AS BLOB)), 0)' for c in columns)
-        (size,) = conn.execute(f'SELECT max(max(0, {sizes})) FROM "{table}"').fetchone()
-        longest = max(longest, size or 0)
-    return longest
-
-
-def make_datasette(copy: Path, meta: dict[str, Any]) -> Any:
-    """A Datasette on the immutable ``copy`` with kzdiplo's plugin and templates."""
+def make_datasette(path: Path, meta: dict[str, Any], immutable: bool = False) -> Any:
+    """A Datasette on ``path`` (read-only: Datasette reads a mutable file through
+    ``mode=ro`` connections; ``immutable`` for serve's own temporary copy) with kzdiplo's
+    plugin and templates."""
     from datasette.app import Datasette
     from datasette.plugins import pm
 
@@ -334,9 +182,27 @@ def make_datasette(copy: Path, meta: dict[str, Any]) -> Any:
 
     if not pm.is_registered(plugin):
         pm.register(plugin, name="kzdiplo")
+
+    class FixedMetadata(Datasette):  # type: ignore[misc]  # Datasette is untyped
+        """Datasette with metadata that never changes while it runs (serve builds it
+        once): the permission rules of each table, which Datasette 0.65.5 derives from a
+        deep copy of the whole metadata for every table on every request (the home page
+        checks each table: 3.4x Datasette's own home page with kzdiplo's metadata), are
+        derived once per table."""
+
+        allows: dict[tuple[str, str], list[Any]]
+
+        def _table_permission_allows(self, database: str, table: str) -> list[Any]:
+            key = (database, table)
+            if key not in self.allows:
+                self.allows[key] = super()._table_permission_allows(database, table)
+            return list(self.allows[key])
+
     templates = resources.files("kzdiplo.web") / "templates"
-    return Datasette(
-        immutables=[str(copy)],
+    FixedMetadata.allows = {}
+    return FixedMetadata(
+        files=[] if immutable else [str(path)],
+        immutables=[str(path)] if immutable else [],
         metadata=meta,
         template_dir=str(templates),
         settings={
@@ -438,17 +304,61 @@ def run(db: str | None, host: str, port: int, allow_hosts: list[str] | None = No
         signal.signal(signum, _stop)
     try:
         with tempfile.TemporaryDirectory(prefix="kzdiplo-serve-") as folder:
-            copy = build_copy(path, Path(folder))
-            reader = SqliteReader(copy)
-            try:
-                meta = metadata(reader)
-            finally:
-                reader.close()
-            meta["plugins"] = {"kzdiplo": {"max_value_bytes": value_limit(copy)}}
-            ds = make_datasette(copy, meta)
+            served, meta, longest = _prepare(path, Path(folder))
+            meta["plugins"] = {"kzdiplo": {"max_value_bytes": value_limit(longest)}}
+            ds = make_datasette(served, meta, immutable=not served.is_symlink())
             asyncio.run(ds.invoke_startup())
-            print(f"kzdiplo: serving a read-only copy at http://{host}:{port}/", file=sys.stderr)
+            what = "the database read-only" if served.is_symlink() else "a read-only copy"
+            print(f"kzdiplo: serving {what} at http://{host}:{port}/", file=sys.stderr)
             app = HostGuard(ds.app(), served_hosts(host, allow_hosts))
             uvicorn.run(app, host=host, port=port, log_level="warning")
     except Stopped:
-        print("kzdiplo: stopped; the temporary copy is removed", file=sys.stderr)
+        print("kzdiplo: stopped; the temporary folder is removed", file=sys.stderr)
+
+
+def _prepare(path: Path, folder: Path) -> tuple[Path, dict[str, Any], int]:
+    """The file to serve (a link to ``path`` when its browse tables are fresh, else a
+    copy with them rebuilt), its metadata and its longest value's size: a bounded number
+    of statements when fresh, whatever the size of the data."""
+    served = link_to(path, folder)
+    longest = _fresh(served)
+    if longest is None:
+        print(
+            "kzdiplo: the browse tables are out of date (data written outside kzdiplo "
+            "load): rebuilding them in a temporary copy; `kzdiplo db upgrade` rebuilds "
+            "them in the database",
+            file=sys.stderr,
+        )
+        served.unlink()
+        served = build_copy(path, folder)
+        longest = _fresh(served)
+        if longest is None:
+            raise KzError("the browse tables could not be rebuilt")
+    reader = SqliteReader(served)
+    try:
+        return served, metadata(reader), longest
+    finally:
+        reader.close()
+
+
+def _fresh(path: Path) -> int | None:
+    """The longest value's size of ``path`` when its browse tables are fresh, else None."""
+    from kzdiplo import browse
+
+    reader = SqliteReader(path)
+    try:
+        return browse.fresh_limit(reader)
+    finally:
+        reader.close()
+
+
+def write_descriptions() -> None:
+    """Rewrite DESCRIPTIONS from the models (run after changing a table or a comment)."""
+    from kzdiplo.export import table_descriptions
+
+    text = json.dumps(table_descriptions(), indent=1, ensure_ascii=False, sort_keys=True)
+    Path(__file__).with_name(DESCRIPTIONS).write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_descriptions()
