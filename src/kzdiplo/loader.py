@@ -781,9 +781,10 @@ def load_paths(
 
 # SQLite triggers that run once per row written and that the load makes redundant: the
 # search index's (migrations 0002/0011: each citation inserted rebuilds its record's
-# whole document), and those that mark the partner totals (0005) and the content hash
-# (0015) stale. The load rebuilds all three itself, set-based, before it commits.
-SUSPENDED_TRIGGERS = ("search_", "derived_stale_", "content_stale_")
+# whole document), and those that mark the partner totals (0005), the content hash (0015)
+# and serve's browse tables (0017) stale. The load rebuilds all four itself, set-based,
+# before it commits (a dry run rolls back, triggers included).
+SUSPENDED_TRIGGERS = ("search_", "derived_stale_", "content_stale_", "browse_stale_")
 
 
 @contextmanager
