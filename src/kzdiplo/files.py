@@ -149,6 +149,7 @@ STAGE_PATTERN = re.compile(r"^\.(?P<name>.+)\.kzdiplo-(?:stage|old)-(?P<pid>\d+)
 # Staging folders the releases before this writer made inside --out.
 _LEGACY_STAGE = re.compile(r"^\.kzdiplo-release-[a-z0-9_]{8}$")
 _RENAME_EXCHANGE = 2
+_SYNC_SLICE = 1024  # files handed to the fsync threads at a time
 
 
 def _through_link(path: Path) -> UsageError:
@@ -353,7 +354,10 @@ class FolderWriter:
         self.keep_earlier = keep_earlier  # export: files of other formats stay
         self.strict = strict  # report, release: any file of others needs --force
         self.extra: dict[str, Any] = {}  # more keys for the manifest
-        self.written: list[str] = []
+        # The names written, in order: a dict, so that asking whether a name is already
+        # in costs the same at the millionth file as at the first (a list's scan made a
+        # report's time grow with the square of its pages).
+        self.written: dict[str, None] = {}
         self.stage = Path()
         self.staged_inside = False
         # What --out held before (set by prepare): files of ours, everything, the rest.
@@ -413,9 +417,13 @@ class FolderWriter:
         if target is None or name == self.manifest:
             raise ValueError(f"not a plain relative file name: {name!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        if name not in self.written:
-            self.written.append(name)
+        self.written[name] = None
         return target
+
+    @property
+    def count(self) -> int:
+        """How many files have been written."""
+        return len(self.written)
 
     @contextmanager
     def open(self, name: str, mode: str = "w", **open_args: Any) -> Iterator[IO[Any]]:
@@ -463,12 +471,14 @@ class FolderWriter:
         on this machine's ext4)."""
         from concurrent.futures import ThreadPoolExecutor
 
-        paths = []
-        for folder, _dirs, names in os.walk(self.stage):
-            paths += [Path(folder) / name for name in names]
         with ThreadPoolExecutor(16) as pool:
-            list(pool.map(_fsync_file, paths))
-            list(pool.map(_fsync_folder, {p.parent for p in paths} | {self.stage}))
+            for folder, _dirs, names in os.walk(self.stage):
+                # a folder's files a slice at a time: pool.map takes all it is given at
+                # once, and a report's records folder holds a file per record
+                for start in range(0, len(names), _SYNC_SLICE):
+                    chosen = names[start : start + _SYNC_SLICE]
+                    list(pool.map(_fsync_file, [Path(folder) / n for n in chosen]))
+                _fsync_folder(Path(folder))
 
     def commit(self) -> None:
         self._check_targets()
