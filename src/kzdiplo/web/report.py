@@ -109,13 +109,13 @@ def _linked(reader: Reader, noun: Entity, records: list[dict[str, Any]]) -> None
 
 
 def stream_records(
-    reader: Reader, noun: Entity, batch: int = BATCH
+    reader: Reader, noun: Entity, batch: int | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """Every record of ``noun`` in the listing's order, ``batch`` at a time, each with
     what its page shows (partners, sectors, citations, stages, linked records): one
     query read as it goes, plus a few batched queries per batch."""
     sql = f"{select(reader, noun)}\nORDER BY {order_by(noun, None)}"
-    for rows in reader.batches(sql, size=batch):
+    for rows in reader.batches(sql, size=batch or BATCH):
         records = attach(reader, noun, [shape(noun, r) for r in rows])
         _linked(reader, noun, records)
         yield records

@@ -84,14 +84,14 @@ class SearchShards:
         word files (what ``search-index.js`` holds)."""
         self._flush_docs()
         parts: dict[str, int] = {}
-        key, held = "", 0
+        key, prefix, held = "", "", 0
         shard: dict[str, list[int]] = {}  # the file being filled: word -> records
         rows = self.pairs.execute("SELECT word, doc FROM pair ORDER BY word, doc")
         for word, doc in rows:
-            if key_of(word) != key or held == SHARD_POSTINGS:
+            if word[:PREFIX] != prefix or held == SHARD_POSTINGS:
                 if shard:
                     self._write_shard(key, parts, shard)
-                key, shard, held = key_of(word), {}, 0
+                key, prefix, shard, held = key_of(word), word[:PREFIX], {}, 0
             shard.setdefault(word, []).append(doc)
             held += 1
         if shard:
