@@ -151,3 +151,26 @@ def test_list_pages_are_the_records_over_the_page_size(
         assert all((site / r).is_file() for r in listed)
     index = (site / "index.html").read_text(encoding="utf-8")
     assert len(re.findall(r'<li><a href="records/', index)) < sum(counts.values())
+
+
+def test_the_folder_writer_holds_no_name_per_file_in_memory(tmp_path: Path) -> None:
+    """A report writes a file per record: the one folder writer keeps the names it has
+    written in a temporary file, not in a list (a million names took ~150 MB), and still
+    lists every one in its manifest."""
+    import tracemalloc
+
+    from kzdiplo.files import folder_writer
+
+    out = tmp_path / "out"
+    with folder_writer(out, ".manifest", who="test") as folder:
+        folder.write_text("pages/first.txt", "x")
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(5000):
+            folder.write_text(f"pages/{i:06d}-a-name-as-long-as-a-record-page-name.html", "x")
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        folder.write_text("pages/first.txt", "written twice, listed once")
+    assert grown < 5000 * 20, grown  # a name each would be over 100 bytes a file
+    listed = json.loads((out / ".manifest").read_text(encoding="utf-8"))["files"]
+    assert len(listed) == len(set(listed)) == 5001 == len(list((out / "pages").iterdir()))

@@ -20,9 +20,10 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -336,6 +337,35 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), os.fspath(first))
 
 
+class _Names:
+    """The names a :class:`FolderWriter` has written, in order, kept in a temporary file
+    rather than in memory: a report writes a page per record, and a million names held
+    in a list or a set took some 150 MB. Iterating reads them back from the start."""
+
+    def __init__(self) -> None:
+        # closed by FolderWriter.discard, which folder_writer runs in every case
+        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "w", encoding="utf-8", prefix="kzdiplo-names-"
+        )
+        self._count = 0
+
+    def add(self, name: str) -> None:
+        self._file.write(json.dumps(name) + "\n")  # one line each, whatever the name holds
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        self._file.flush()
+        with open(self._file.name, encoding="utf-8") as lines:  # its own position
+            for line in islice(lines, self._count):
+                yield str(json.loads(line))
+
+    def close(self) -> None:
+        self._file.close()
+
+
 @dataclass
 class Entries:
     """What an existing --out holds, looked at without following links."""
@@ -384,10 +414,7 @@ class FolderWriter:
         self.keep_earlier = keep_earlier  # export: files of other formats stay
         self.strict = strict  # report, release: any file of others needs --force
         self.extra: dict[str, Any] = {}  # more keys for the manifest
-        # The names written, in order: a dict, so that asking whether a name is already
-        # in costs the same at the millionth file as at the first (a list's scan made a
-        # report's time grow with the square of its pages).
-        self.written: dict[str, None] = {}
+        self.written = _Names()  # in a temporary file: a report writes one per record
         self.folders: set[Path] = set()  # staged folders made so far
         self.stage = Path()
         self.staged_inside = False
@@ -450,7 +477,8 @@ class FolderWriter:
         if target.parent not in self.folders:  # a few folders, each made once
             target.parent.mkdir(parents=True, exist_ok=True)
             self.folders.add(target.parent)
-        self.written[name] = None
+        if not os.path.lexists(target):  # a name written twice is listed once
+            self.written.add(name)
         return target
 
     @property
@@ -495,9 +523,17 @@ class FolderWriter:
             return []
         return sorted(self.ours & self.found.files - set(self.written))
 
-    def _write_manifest(self, folder: Path, names: list[str]) -> None:
-        document = self.extra | {"files": sorted(names)}
-        (folder / self.manifest).write_text(json.dumps(document, indent=1) + "\n", "utf-8")
+    def _write_manifest(self, folder: Path, names: Iterable[str]) -> None:
+        """The manifest, its list of files written a name at a time (a report's can
+        hold a million)."""
+        with open(folder / self.manifest, "w", encoding="utf-8") as f:
+            f.write("{")
+            for key, value in self.extra.items():
+                f.write(f"\n {json.dumps(key)}: {json.dumps(value)},")
+            f.write('\n "files": [')
+            for i, name in enumerate(names):
+                f.write(("\n  " if i == 0 else ",\n  ") + json.dumps(name))
+            f.write("\n ]\n}\n")
 
     def _sync(self) -> None:
         """Every staged file and folder on disk before any of them is moved in. The
@@ -533,8 +569,7 @@ class FolderWriter:
             target = self.stage / name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.link(self.out / name, target, follow_symlinks=False)
-        names = [*self.written, *kept]
-        self._write_manifest(self.stage, names)
+        self._write_manifest(self.stage, chain(self.written, kept))
         self._sync()
         if not self.out.exists():
             os.rename(self.stage, self.out)
@@ -554,7 +589,8 @@ class FolderWriter:
         """--out holds files of others: move each file in (each one atomic), remove our
         stale files, write the manifest last."""
         self._sync()
-        for name in self.written:
+        written = set(self.written)
+        for name in written:
             target = self.out / name
             refuse_links(target.parent)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -562,10 +598,10 @@ class FolderWriter:
             if target.is_symlink():
                 raise _through_link(target)
             os.replace(self.stage / name, target)
-        names = set(self.written) | (self.ours if self.keep_earlier else set())
+        names = written | (self.ours if self.keep_earlier else set())
         if not self.keep_earlier:
-            self._remove_ours(self.out, self.ours - set(self.written))
-        self._write_manifest(self.stage, sorted(names & (self.found.files | set(self.written))))
+            self._remove_ours(self.out, self.ours - written)
+        self._write_manifest(self.stage, sorted(names & (self.found.files | written)))
         os.replace(self.stage / self.manifest, self.out / self.manifest)
 
     @staticmethod
@@ -583,6 +619,7 @@ class FolderWriter:
                 folder.rmdir()  # only if empty
 
     def discard(self) -> None:
+        self.written.close()
         if self.stage != Path() and self.stage.exists() and not self.stage.is_symlink():
             shutil.rmtree(self.stage, ignore_errors=True)
 
