@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kzdiplo.web.report import PAGE_SIZE
 from tests.browser import (
     colours_in_png,
     guarded_page,
@@ -179,6 +180,24 @@ def test_search_finds_tungsten_and_links_to_the_record(browser: Any, site: Path)
     page.wait_for_load_state("load")
     assert page.url.endswith("records/deposit-north-katpal.html")
     assert page.locator("h1").inner_text() == "North Katpal tungsten mine"
+    assert guard.blocked == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_index_leads_to_every_record_through_the_list_pages(
+    browser: Any, site: Path, seeded_template: Path, width: int
+) -> None:
+    with sqlite3.connect(seeded_template) as conn:
+        (agreements,) = conn.execute("SELECT count(*) FROM agreements").fetchone()
+    page, guard = _open(browser, site / "index.html", width)
+    page.locator("#records a[href='lists/agreement-1.html']").click()
+    page.wait_for_load_state("load")
+    assert page.locator("h1").inner_text() == f"Agreements ({agreements})"
+    assert page.locator("ol.records > li").count() == min(agreements, PAGE_SIZE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    page.locator("ol.records a").first.click()
+    page.wait_for_load_state("load")
+    assert "/records/agreement-" in page.url and page.locator("h1").count() == 1
     assert guard.blocked == []
 
 
