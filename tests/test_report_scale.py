@@ -174,3 +174,27 @@ def test_the_folder_writer_holds_no_name_per_file_in_memory(tmp_path: Path) -> N
     assert grown < 5000 * 20, grown  # a name each would be over 100 bytes a file
     listed = json.loads((out / ".manifest").read_text(encoding="utf-8"))["files"]
     assert len(listed) == len(set(listed)) == 5001 == len(list((out / "pages").iterdir()))
+
+
+def test_the_index_draws_a_bounded_part_and_says_so(
+    built: tuple[Path, CountingReader], seeded_template: Path
+) -> None:
+    """With more dated events and placed records than the index draws, it draws the
+    bound (the most recent events) and names what it left out, with the totals."""
+    site, _ = built
+    with sqlite3.connect(seeded_template) as conn:
+        (dated,) = conn.execute(
+            "SELECT count(*) FROM events WHERE date_start IS NOT NULL"
+        ).fetchone()
+        newest = conn.execute(
+            "SELECT slug FROM events WHERE date_start IS NOT NULL "
+            "ORDER BY date_start DESC, id DESC LIMIT 1"
+        ).fetchone()[0]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    timeline = index.split('<section id="timeline">')[1].split("</section>")[0]
+    assert dated > report.TIMELINE_MAX
+    assert timeline.count('<li class="event"') == report.TIMELINE_MAX
+    assert f"The {report.TIMELINE_MAX} most recent of {dated} dated events" in timeline
+    assert f'data-slug="{newest}"' in timeline
+    drawn = index.split('<section id="map">')[1].split("</section>")[0]
+    assert f"the first {report.MAP_MAX} of " in drawn

@@ -84,8 +84,9 @@ def _record_href(noun: str, slug: str) -> str:
 # --- reading --------------------------------------------------------------------------
 
 
-def count_records(reader: Reader, noun: Entity) -> int:
-    return int(reader.rows(f"SELECT count(*) AS n FROM {noun.table}")[0]["n"])
+def count_records(reader: Reader, noun: Entity, where: str = "1 = 1") -> int:
+    """How many records of ``noun`` match ``where`` (its table is ``t``)."""
+    return int(reader.rows(f"SELECT count(*) AS n FROM {noun.table} t WHERE {where}")[0]["n"])
 
 
 def _linked(reader: Reader, noun: Entity, records: list[dict[str, Any]]) -> None:
@@ -134,9 +135,7 @@ def timeline_events(reader: Reader) -> tuple[list[dict[str, Any]], int]:
     events are dated in all."""
     events = ENTITIES["event"]
     start = f"t.{DATE.names['start']}"
-    dated = int(
-        reader.rows(f"SELECT count(*) AS n FROM events t WHERE {start} IS NOT NULL")[0]["n"]
-    )
+    dated = count_records(reader, events, f"{start} IS NOT NULL")
     params: dict[str, Any] = {}
     recent = [
         r["id"]
@@ -224,7 +223,11 @@ def _timeline_section(reader: Reader) -> list[str]:
     ]
     if undated:
         items = "".join(f'<li><a href="{href(e)}">{escape(label_of(e))}</a></li>' for e in undated)
-        out.append(f"<p>Undated events:</p><ul>{items}</ul>")
+        total = len(undated)
+        if len(undated) == UNDATED_MAX:
+            total = count_records(reader, ENTITIES["event"], f"t.{DATE.names['start']} IS NULL")
+        some = f" (the first {len(undated)} of {total})" if total > len(undated) else ""
+        out.append(f"<p>Undated events{some}:</p><ul>{items}</ul>")
     out.append("</section>")
     return out
 
@@ -265,18 +268,25 @@ def _money_section(partners: list[dict[str, Any]]) -> list[str]:
 
 def _map_section(reader: Reader) -> str:
     """Records with coordinates (and the sites without), chosen by SQL, at most
-    ``MAP_MAX`` of each."""
+    ``MAP_MAX`` of each kind; what is left out is counted and said."""
     latitude = COORDINATES.names["latitude"]
     located: list[tuple[str, dict[str, Any]]] = []
+    left_out = []
     for name, noun in ENTITIES.items():
-        if noun.placed:
-            located += [
-                (name, r) for r in _some(reader, noun, f"t.{latitude} IS NOT NULL", MAP_MAX)
-            ]
-            if name in SITES:
-                unplaced = _some(reader, noun, f"t.{latitude} IS NULL", MAP_MAX)
-                located += [(name, r) for r in unplaced]
-    return f'<section id="map"><h2>Map</h2>{map_html(located, _record_href)}</section>'
+        wheres = [f"t.{latitude} IS NOT NULL"] if noun.placed else []
+        wheres += [f"t.{latitude} IS NULL"] if noun.placed and name in SITES else []
+        for where in wheres:
+            chosen = _some(reader, noun, where, MAP_MAX)
+            located += [(name, r) for r in chosen]
+            if len(chosen) == MAP_MAX and (total := count_records(reader, noun, where)) > MAP_MAX:
+                left_out.append(f"{MAP_MAX} of {total} {noun.plural}")
+    note = (
+        f"<p>Shown here: the first {'; '.join(left_out)} (in the order of their lists); "
+        "each has its page in the lists below.</p>"
+        if left_out
+        else ""
+    )
+    return f'<section id="map"><h2>Map</h2>{note}{map_html(located, _record_href)}</section>'
 
 
 def _records_section(counts: dict[str, int], previews: dict[str, list[str]]) -> str:
