@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from html import escape
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzdiplo import __version__, display, licence
 from kzdiplo.entities import ENTITIES, Entity
@@ -37,6 +37,9 @@ from kzdiplo.reader import Reader, in_list
 from kzdiplo.web import svg
 from kzdiplo.web.pages import SITES, label_of, map_html, record_body
 from kzdiplo.web.searchshards import SearchShards, keys_script
+
+if TYPE_CHECKING:
+    from kzdiplo.files import FolderWriter
 
 MARKER = ".kzdiplo-report"
 BATCH = 500  # records read from the database, and held, at a time
@@ -327,7 +330,7 @@ def _index(reader: Reader, counts: dict[str, int], previews: dict[str, list[str]
 class _Lists:
     """The list pages of one kind, each written when its ``PAGE_SIZE`` rows are in."""
 
-    def __init__(self, folder: Any, noun: Entity, count: int) -> None:
+    def __init__(self, folder: FolderWriter, noun: Entity, count: int) -> None:
         self.folder, self.noun, self.count = folder, noun, count
         self.pages = list_pages(count)
         self.number = 1
