@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kzdiplo.web.report import PAGE_SIZE
 from tests.browser import (
     colours_in_png,
     guarded_page,
@@ -153,18 +154,50 @@ def test_a_record_page_shows_the_quote_and_marks_summaries_as_ours(
     assert guard.blocked == []
 
 
+def _loaded_scripts(page: Any) -> list[str]:
+    return page.evaluate(
+        "Array.from(document.querySelectorAll('script[src]'), s => s.getAttribute('src'))"
+    )
+
+
 def test_search_finds_tungsten_and_links_to_the_record(browser: Any, site: Path) -> None:
+    """The index is split: the page starts with the keys alone and, for "tungsten",
+    loads the files of the key "tu" and the file describing the records it shows."""
     page, guard = _open(browser, site / "index.html")
+    assert [s for s in _loaded_scripts(page) if s.startswith("search/")] == []
     page.fill("#q", "tungsten")
     link = page.locator("#results").get_by_role(
         "link", name="North Katpal tungsten mine", exact=True
     )
+    link.wait_for()
     assert link.count() == 1
+    loaded = {s for s in _loaded_scripts(page) if s.startswith("search/")}
+    assert "search/w-74-75.0.js" in loaded  # "tu": its key's code points
+    assert {s.split(".")[0] for s in loaded if s.startswith("search/w-")} == {"search/w-74-75"}
+    assert any(s.startswith("search/d-") for s in loaded)
     assert page.locator("#results mark").first.inner_text().lower() == "tungsten"
     link.click()
     page.wait_for_load_state("load")
     assert page.url.endswith("records/deposit-north-katpal.html")
     assert page.locator("h1").inner_text() == "North Katpal tungsten mine"
+    assert guard.blocked == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_index_leads_to_every_record_through_the_list_pages(
+    browser: Any, site: Path, seeded_template: Path, width: int
+) -> None:
+    with sqlite3.connect(seeded_template) as conn:
+        (agreements,) = conn.execute("SELECT count(*) FROM agreements").fetchone()
+    page, guard = _open(browser, site / "index.html", width)
+    page.locator("#records a[href='lists/agreement-1.html']").click()
+    page.wait_for_load_state("load")
+    assert page.locator("h1").inner_text() == f"Agreements ({agreements})"
+    assert page.locator("ol.records > li").count() == min(agreements, PAGE_SIZE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    page.locator("ol.records a").first.click()
+    page.wait_for_load_state("load")
+    assert "/records/agreement-" in page.url and page.locator("h1").count() == 1
     assert guard.blocked == []
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
+from itertools import count, islice
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,16 @@ class Reader:
     ) -> tuple[list[str], Iterator[Sequence[Any]]]:
         raise NotImplementedError
 
+    def batches(
+        self, sql: str, params: dict[str, Any] | None = None, size: int = 500
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows of ``sql`` as dicts, ``size`` at a time, read as they are asked for:
+        a caller walking a million rows holds one batch. SQLite's cursor steps through
+        the result lazily; a server's reader overrides this with a server-side cursor."""
+        columns, rows = self.stream(sql, params)
+        while batch := list(islice(rows, size)):
+            yield [dict(zip(columns, row, strict=True)) for row in batch]
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -193,10 +204,22 @@ class PsycopgReader(Reader):
         cursor = self.conn.execute(pyformat(sql), params or {})
         return [d.name for d in cursor.description or ()], iter(cursor)
 
+    def batches(
+        self, sql: str, params: dict[str, Any] | None = None, size: int = 500
+    ) -> Iterator[list[dict[str, Any]]]:
+        """A named (server-side) cursor: the server keeps the result and hands it out
+        ``size`` rows at a time (a plain cursor would fetch every row first)."""
+        with self.conn.cursor(name=f"kzdiplo_batches_{next(_CURSORS)}") as cursor:
+            cursor.execute(pyformat(sql), params or {})
+            columns = [d.name for d in cursor.description or ()]
+            while batch := cursor.fetchmany(size):
+                yield [dict(zip(columns, row, strict=True)) for row in batch]
+
     def close(self) -> None:
         self.conn.close()
 
 
+_CURSORS = count()  # names for server-side cursors, unique in the process
 NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 

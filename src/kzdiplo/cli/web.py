@@ -37,8 +37,8 @@ def report(
     from kzdiplo.web.report import write_report
 
     with reading(ctx) as reader:
-        files = write_report(reader, out, force=force)
-    note(f"wrote {len(files)} files to {out} (open {out / 'index.html'})")
+        written = write_report(reader, out, force=force)
+    note(f"wrote {written} files to {out} (open {out / 'index.html'})")
 
 
 @guarded
