@@ -292,7 +292,7 @@ def test_search_says_when_it_ranked_only_the_newest_matches(seeded_db: Path) -> 
     _many_matches(seeded_db, queries.SEARCH_WINDOW + 10)
     wide = run_process("--db", str(seeded_db), "search", "zircon", "--format", "json")
     assert wide.returncode == 0
-    assert b"best of the 2,000 newest" in wide.stderr
+    assert b"best of the 2,000 most recently added" in wide.stderr
     assert len(json.loads(wide.stdout)) == 20
     narrow = run_process("--db", str(seeded_db), "search", "tungsten", "--format", "json")
-    assert narrow.returncode == 0 and b"newest" not in narrow.stderr
+    assert narrow.returncode == 0 and b"most recently added" not in narrow.stderr

@@ -30,8 +30,9 @@ def search(
     that start with tungst; "two words" in quotation marks is a phrase; AND, OR and NOT
     (in capitals) combine: `tungsten OR uranium`, `tungsten NOT mine` (NOT binds
     tightest, then AND, then OR). A query starting with - goes after --, options before.
-    When more than 2,000 records match, the best of the 2,000 newest are shown (ranking
-    every match would cost time in proportion to the data): add words to narrow it.
+    When more than 2,000 records match, the best of the 2,000 most recently added are shown
+    (ranking every match would cost time in proportion to the data): add words to narrow
+    it, or rank them all with --limit 0.
 
     \b
     Examples:
@@ -55,5 +56,7 @@ def search(
     if not rows and fmt in (Format.table, Format.markdown):
         note(f"nothing matches {text!r}")
     if overflows:
-        note(f"more than {SEARCH_WINDOW:,} records match {text!r}: these are the best of the "
-             f"{SEARCH_WINDOW:,} newest; add words to narrow the search")  # fmt: skip
+        note(
+            f"more than {SEARCH_WINDOW:,} records match {text!r}: these are the best of the "
+            f"{SEARCH_WINDOW:,} most recently added; add words, or --limit 0 to rank all"
+        )
