@@ -162,9 +162,15 @@ class ConnectionReader(Reader):
     def stream(
         self, sql: str, params: dict[str, Any] | None = None
     ) -> tuple[list[str], Iterator[Sequence[Any]]]:
-        from sqlalchemy import text
+        if self.dialect == "sqlite":
+            # sqlite3 binds :name itself; SQLAlchemy's text() would compile a cache key
+            # per bound value (the loader's content hash reads 25k records in IN-lists
+            # of 500: 0.8 s of its 4 s at 20,000 agreements)
+            result = self.conn.exec_driver_sql(sql, params or {})
+        else:
+            from sqlalchemy import text
 
-        result = self.conn.execute(text(sql), params or {})
+            result = self.conn.execute(text(sql), params or {})
         return list(result.keys()), iter(result)
 
     def close(self) -> None:
