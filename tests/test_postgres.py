@@ -378,18 +378,10 @@ def test_db_check_on_postgres(pg_url: str) -> None:
 def test_the_read_path_finds_the_models_columns_and_references(pg_url: str) -> None:
     """Reader.columns and Reader.references, read from PostgreSQL's catalogue, are what
     the models define (tests/test_entities.py checks the same on SQLite)."""
-    from kzdiplo import models
-    from kzdiplo.entities import ENTITIES
     from kzdiplo.reader import server_reader
+    from tests.test_entities import assert_reader_matches_models
 
-    reader = server_reader(pg_url)
-    try:
-        for entity in ENTITIES.values():
-            table = models.Base.metadata.tables[entity.table]
-            assert set(reader.columns(entity.table)) == {c.name for c in table.columns}
-            assert reader.references(entity.table) == models.references(entity.table)
-    finally:
-        reader.close()
+    assert_reader_matches_models(server_reader(pg_url))
 
 
 def _statements(url: str, call: Any) -> list[tuple[str, dict[str, Any]]]:
