@@ -55,7 +55,7 @@ import time
 from itertools import accumulate
 from pathlib import Path
 
-SYNTH_VERSION = 7  # bump when the generated data or the statistics change shape
+SYNTH_VERSION = 8  # bump when the generated data or the statistics change shape
 
 # Partners a Kazakh diplomacy database meets most, most frequent first; the other
 # countries follow in a seeded random order (the long tail).
@@ -277,6 +277,11 @@ class Generator:
     def quote(self) -> str:
         return self.sentences[self.rng.randrange(len(self.sentences))]
 
+    def quotes(self, n: int) -> list[str]:
+        """``n`` different sentences: a record citing one sentence twice has one citation
+        after `export` then `load`, so the round trip would not reproduce the file."""
+        return [self.sentences[i] for i in self.rng.sample(range(len(self.sentences)), n)]
+
     # --- the fixed parts: organisations and the source ----------------------------------
 
     def fixed_rows(self) -> tuple[list[tuple], tuple]:
@@ -378,8 +383,8 @@ class Generator:
                 sectors.append((nid["record_sectors"], s, aid, None))
                 nid["record_sectors"] += 1
             nc = 1 if (r := rnd()) < 0.55 else 2 if r < 0.90 else 3
-            for _ in range(nc):
-                citations.append((nid["citations"], src, self.quote(), None, None, aid, None))
+            for quote in self.quotes(nc):
+                citations.append((nid["citations"], src, quote, None, None, aid, None))
                 nid["citations"] += 1
         self.made_agreements += n_agreements
         # deals in proportion, linked to agreements made so far
@@ -459,9 +464,9 @@ class Generator:
             nid["parties"] += 1
             sectors.append((nid["record_sectors"], sec, None, did))
             nid["record_sectors"] += 1
-            for j in range(1 if rnd() < 0.8 else 2):
+            for j, quote in enumerate(self.quotes(1 if rnd() < 0.8 else 2)):
                 field = "amount" if j == 0 and amount[0] is not None and rnd() < 0.5 else None
-                citations.append((nid["citations"], src, self.quote(), field, None, None, did))
+                citations.append((nid["citations"], src, quote, field, None, None, did))
                 nid["citations"] += 1
         self.made_deals += max(0, target)
         return {"agreements": agreements, "deals": deals, "parties": parties,
