@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import ENV, SU, Cmd, log, measure
+from harness import ENV, PY, SU, Cmd, log, measure
 
 SEEDED_AGREEMENT = "kz-us-washington-29-agreements"  # the seeded page people open first
 PARTS = ("startup", "load", "reads", "report", "serve")
@@ -195,7 +195,26 @@ def _load_cmds(plan: Plan, size: Size, empty: Path, files: dict) -> list[Cmd]:
         script = f'rm -f "{target}" && exec "{SU}" insert "{target}" records "{ndjson}" --nl'
         cmds.append(Cmd(su_key, f"sqlite-utils insert --nl ({size.label()})",
                         ["sh", "-c", script]))  # fmt: skip
+        cmds += _floor_cmd(plan, size, empty, ndjson)
     return cmds
+
+
+def _floor_cmd(plan: Plan, size: Size, empty: Path, ndjson: Path) -> list[Cmd]:
+    """sqlfloor.py's copy of what a load of ``size``'s NDJSON leaves in the database (one
+    load, untimed, makes the source), beside sqlite-utils: the time no loader of this
+    schema can go below. None when that load fails (its own row says why)."""
+    folder = empty.parent
+    loaded = folder / f"floor-source-{size.key}.db"
+    shutil.copyfile(empty, loaded)
+    done = subprocess.run([plan.kz, "--db", str(loaded), "load", str(ndjson)], env=ENV,
+                          capture_output=True, timeout=plan.timeout)  # fmt: skip
+    if done.returncode:
+        return []
+    target = folder / f"t-floor-{size.key}.db"
+    floor = Path(__file__).resolve().parent / "sqlfloor.py"
+    script = f'cp "{empty}" "{target}" && exec "{PY}" "{floor}" "{target}" "{loaded}"'
+    return [Cmd(f"floor@{size.key}", f"SQL floor: the loaded rows copied in SQL ({size.label()})",
+                ["sh", "-c", script], f"su@{size.key}")]  # fmt: skip
 
 
 def load(plan: Plan) -> dict:
@@ -228,7 +247,7 @@ def load(plan: Plan) -> dict:
         measure(more, plan.load_runs, 0, "load (fallback)", rss=True, timeout=plan.timeout,
                 tolerant=True)  # fmt: skip
         cmds += more
-    for path in folder.glob("t-*.db"):
+    for path in [*folder.glob("t-*.db"), *folder.glob("floor-source-*.db")]:
         path.unlink()
     return {"runs": plan.load_runs, "files": files, "commands": [c.result() for c in cmds],
             "fallback": fallback.facts() if fallback and not loaded else None}  # fmt: skip
