@@ -767,7 +767,7 @@ def load_paths(
                 from kzdiplo import browse
                 from kzdiplo.contenthash import store_hash
 
-                browse.rebuild(conn)  # serve's tables, from the partners totals just rebuilt
+                browse.refresh(conn, report.changes)  # serve's rows of what it wrote
                 store_hash(conn)
         except BaseException:
             transaction.rollback()
