@@ -384,3 +384,9 @@ def test_a_small_load_rewrites_only_its_records_rows_as_a_rebuild_would(
                 scans += [(line, statement[:90]) for line in plan if line.startswith("SCAN ")
                           and line.split()[1] in BIG]  # fmt: skip
     assert sent and not scans, scans
+    monkeypatch.setattr(browse, "rebuild", no_rebuild)  # the same file again: nothing written
+    engine = make_engine(sqlite_url(seeded_db))
+    assert load_paths(engine, [file]).counts()["unchanged"] == 6
+    engine.dispose()
+    with sqlite3.connect(seeded_db) as conn:
+        assert _browse_rows(conn) == incremental

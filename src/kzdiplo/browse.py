@@ -337,7 +337,8 @@ def refresh(conn: Connection, changes: Iterable[tuple[str, str, str, list[str]]]
     run("DROP TABLE IF EXISTS temp.kz_touched")
     run("CREATE TEMP TABLE kz_touched (doc_id INTEGER PRIMARY KEY)")
     doc_ids = [(i * DOC_ID_STRIDE + NOUN_NUMBER[n],) for n, ids in written.items() for i in ids]
-    run("INSERT INTO temp.kz_touched VALUES (?)", doc_ids)
+    if doc_ids:  # (none: the load wrote no record of these kinds)
+        run("INSERT INTO temp.kz_touched VALUES (?)", doc_ids)
     run("DROP TABLE IF EXISTS temp.kz_delta")
     run("CREATE TEMP TABLE kz_delta (noun TEXT, facet TEXT, value, n INTEGER)")
     run(_facet_values_insert(-1))  # what the old rows counted
