@@ -823,8 +823,10 @@ def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
         keys = [item.key for item in bundle.items[section]]
         if not keys:
             continue
-        chosen = CHOSEN_DOCUMENTS
-        params = (link.removesuffix("_id"), json.dumps(keys))
+        chosen, params = CHOSEN_DOCUMENTS, (link.removesuffix("_id"), json.dumps(keys))
+        (stored,) = conn.exec_driver_sql(f"SELECT count(*) FROM {TABLES[section].name}").one()
+        if stored == len(set(keys)):  # every record of the kind: no list of keys to match
+            chosen, params = "WHERE record_type = ?", params[:1]
         conn.exec_driver_sql(
             f"DELETE FROM search_index WHERE rowid IN (SELECT doc_id FROM search_documents "
             f"{chosen})",
