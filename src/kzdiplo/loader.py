@@ -823,7 +823,8 @@ def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
         keys = [item.key for item in bundle.items[section]]
         if not keys:
             continue
-        chosen, params = CHOSEN_DOCUMENTS, (link.removesuffix("_id"), json.dumps(keys))
+        chosen = CHOSEN_DOCUMENTS
+        params: tuple[str, ...] = (link.removesuffix("_id"), json.dumps(keys))
         (stored,) = conn.exec_driver_sql(f"SELECT count(*) FROM {TABLES[section].name}").one()
         if stored == len(set(keys)):  # every record of the kind: no list of keys to match
             chosen, params = "WHERE record_type = ?", params[:1]
