@@ -197,6 +197,82 @@ def test_the_streamed_hash_is_the_content_hash(seeded_db: Path) -> None:
     assert streamed_hash([]) == content_hash({})
 
 
+def test_the_hash_read_in_key_order_is_the_streamed_hash(seeded_db: Path, tmp_path: Path) -> None:
+    """store_hash reads the records in key order a page at a time and hashes each as it
+    comes: the value is the streamed one (the README's), also after a load adds records
+    whose slugs sort between and before the stored ones (non-ASCII among them), and for
+    pairs given in order, with a section that is empty."""
+    from kzdiplo.contenthash import current_hash, ordered_hash, streamed_hash
+    from kzdiplo.export import canonical_sections, sections
+
+    reader = SqliteReader(seeded_db)
+    assert ordered_hash(canonical_sections(reader)) == streamed_hash(sections(reader))
+    reader.close()
+    added = _agreements(3)
+    for record, slug in zip(added, ("0-first", "kz-m-middle", "zz-last"), strict=True):
+        record["slug"] = slug
+    file = tmp_path / "more.json"
+    file.write_text(json.dumps({"agreements": added}))
+    assert run_process("--db", str(seeded_db), "load", str(file)).returncode == 0
+    reader = SqliteReader(seeded_db)
+    try:
+        stored = current_hash(reader)  # the value the load kept
+        assert stored == streamed_hash(sections(reader))
+    finally:
+        reader.close()
+    pairs = [("agreements", {"slug": "e", "z": None}), ("agreements", {"slug": "ё", "n": 1}),
+             ("countries", {"code": "KZ", "aliases": ["Қазақстан"]}),
+             ("sources", {"slug": "a"}), ("sources", {"slug": "b", "title": "Ә"})]  # fmt: skip
+    assert ordered_hash(pairs) == streamed_hash(pairs)
+    assert ordered_hash([]) == streamed_hash([])
+
+
+def test_records_out_of_key_order_are_hashed_the_slow_way(
+    seeded_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ordered_hash refuses a record that comes out of key order (it could not sort it
+    any more); dataset_hash then hashes as streamed_hash does, so a database that
+    orders slugs otherwise than Python still gets its one value."""
+    from kzdiplo import contenthash, export
+
+    pairs = [("agreements", {"slug": "b"}), ("agreements", {"slug": "a"})]
+    with pytest.raises(ValueError, match="after"):
+        contenthash.ordered_hash(pairs)
+    with pytest.raises(ValueError, match="after"):
+        contenthash.ordered_hash([("sources", {"slug": "a"}), ("agreements", {"slug": "a"})])
+    reader = SqliteReader(seeded_db)
+    try:
+        expected = contenthash.streamed_hash(export.sections(reader))
+        monkeypatch.setattr(export, "canonical_sections", lambda r: reversed(list(
+            export.sections(r))))  # fmt: skip
+        assert contenthash.dataset_hash(reader) == expected
+    finally:
+        reader.close()
+
+
+def test_the_hash_reads_each_kind_in_key_order_without_a_sort(seeded_db: Path) -> None:
+    """The records of each kind are read in slug order by the slug's unique index, so
+    the first page comes without reading and sorting the whole table first."""
+    from kzdiplo import export
+    from kzdiplo.entities import ENTITIES
+
+    reader = SqliteReader(seeded_db)
+    sent: list[str] = []
+    reader.conn.set_trace_callback(sent.append)
+    try:
+        for noun in ENTITIES.values():
+            next(export._pages_by_slug(reader, noun))
+        reader.conn.set_trace_callback(None)
+        reads = [q for q in sent if "ORDER BY t.slug" in q]
+        assert len(reads) == len(ENTITIES), sent
+        for sql in reads:
+            plan = [r[3] for r in reader.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not any("TEMP B-TREE" in step for step in plan), plan
+            assert any("USING INDEX" in step for step in plan if step.startswith("SCAN t")), plan
+    finally:
+        reader.close()
+
+
 @pytest.mark.slow
 def test_the_streamed_hash_holds_one_section_at_a_time() -> None:
     """Hashing 40 sections of 2,500 records (about 50 MB of JSON, made on the fly)
