@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kzdiplo.browse_tables import (
@@ -139,8 +140,11 @@ def records_select(noun: Entity, columns: set[str], prefix: str) -> str:
     return f"SELECT {', '.join(values.values())} FROM {noun.table} t"
 
 
+@lru_cache(maxsize=65536)
 def _date_text(start: Any, end: Any, precision: Any, text: Any, inferred: Any, note: Any) -> Any:
-    """A partial date's short text, as the listings show it (None: no date)."""
+    """A partial date's short text, as the listings show it (None: no date). Kept per
+    distinct date: records share a few thousand dates (years, months), and shaping one
+    in Python was a third of the records table's rebuild."""
     from kzdiplo.fields import DATE
 
     row = dict(zip(DATE.names.values(), (start, end, precision, text, inferred, note), strict=True))
@@ -148,6 +152,7 @@ def _date_text(start: Any, end: Any, precision: Any, text: Any, inferred: Any, n
     return DATE.text(value) if value else None
 
 
+@lru_cache(maxsize=65536)
 def _years_json(*bounds: Any) -> str:
     """JSON array of every year any (start, end) pair may fall in, as strings, in order."""
     found: set[int] = set()
