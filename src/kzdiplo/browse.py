@@ -200,8 +200,6 @@ def _counts_sql() -> list[str]:
     into = "INSERT INTO records_counts (noun, facet, value, count) "
     out = []
     for facet in COLUMN_FACETS:
-        out.append(f"{into}SELECT NULL, '{facet}', {facet}, count(*) FROM records "
-                   f"WHERE {facet} IS NOT NULL GROUP BY {facet}")  # fmt: skip
         out.append(f"{into}SELECT noun, '{facet}', {facet}, count(*) FROM records "
                    f"WHERE {facet} IS NOT NULL GROUP BY noun, {facet}")  # fmt: skip
     for facet in ARRAY_FACETS:
@@ -209,9 +207,13 @@ def _counts_sql() -> list[str]:
             f"(SELECT DISTINCT r.id, r.noun, j.value AS value FROM records r, "
             f"json_each(r.{facet}) j)"
         )
-        out.append(f"{into}SELECT NULL, '{facet}', value, count(*) FROM {pairs} GROUP BY value")
         out.append(f"{into}SELECT noun, '{facet}', value, count(*) FROM {pairs} "
                    "GROUP BY noun, value")  # fmt: skip
+    # Over every kind: the sum of the kinds' counts (each record is of one kind), read
+    # from the rows just written instead of a second pass over records.
+    facets = ", ".join(f"'{f}'" for f in (*COLUMN_FACETS, *ARRAY_FACETS))
+    out.append(f"{into}SELECT NULL, facet, value, sum(count) FROM records_counts "
+               f"WHERE noun IS NOT NULL AND facet IN ({facets}) GROUP BY facet, value")  # fmt: skip
     latitude = COORDINATES.names["latitude"]
     for noun in ENTITIES.values():
         if noun.placed:
