@@ -12,7 +12,6 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -183,14 +182,13 @@ def canonical_sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
     order from the database (the slug's unique index on SQLite; byte order, which is
     Python's order of the same strings) a page at a time, so a caller that writes each
     out as it comes holds one page, not the dataset."""
-    from kzdiplo.contenthash import key_of
-
     ahead: dict[str, list[dict[str, Any]]] = {}
     for section, record in _sources_to_organizations(reader):
         ahead.setdefault(section, []).append(record)
     for section in sorted(SECTIONS):
         if section not in BY_PLURAL:
-            for record in sorted(ahead.get(section, []), key=partial(key_of, section)):
+            key = SECTIONS[section].key_field
+            for record in sorted(ahead.get(section, []), key=lambda r: str(r[key])):
                 yield section, record
             continue
         beyond: list[str] | None = None
