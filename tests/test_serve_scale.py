@@ -390,3 +390,29 @@ def test_a_small_load_rewrites_only_its_records_rows_as_a_rebuild_would(
     engine.dispose()
     with sqlite3.connect(seeded_db) as conn:
         assert _browse_rows(conn) == incremental
+
+
+def test_a_load_after_a_write_around_it_rebuilds_the_tables_whole(
+    seeded_db: Path, tmp_path: Path
+) -> None:
+    """Tables made stale by a hand-made change are not refreshed row by row (their
+    other rows cannot be trusted): the load rebuilds them, so the change shows, and
+    every row equals a full rebuild."""
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
+
+    with sqlite3.connect(seeded_db) as conn:
+        conn.execute("UPDATE agreements SET title = 'Renamed by hand' WHERE id = "
+                     "(SELECT max(id) FROM agreements)")  # fmt: skip
+    file = _few_records(seeded_db, tmp_path)
+    assert run_process("--db", str(seeded_db), "load", str(file)).returncode == 0
+    with sqlite3.connect(seeded_db) as conn:
+        loaded = _browse_rows(conn)
+    assert any(r[1] == "Renamed by hand" for r in loaded["records"])
+    engine = make_engine(sqlite_url(seeded_db))
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        browse.rebuild(connection)
+        assert _browse_rows(connection.connection.driver_connection) == loaded  # type: ignore[arg-type]
+        transaction.rollback()
+    engine.dispose()
