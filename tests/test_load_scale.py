@@ -158,6 +158,47 @@ def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_p
     assert words == {"zebrafinch": 0, "kingfisher": 5, "renamed": 1}
 
 
+def test_a_load_into_an_empty_database_indexes_each_kind_by_type(
+    seeded_db: Path, tmp_path: Path
+) -> None:
+    """A load that writes every record of a kind (an export into an empty database)
+    takes that kind's documents from the view by record type, not through a list of
+    every key (which made the view seek each record by slug); the index it leaves is
+    the view's (db check) and the one the triggers write."""
+    from sqlalchemy import event
+
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
+    from kzdiplo.entities import ENTITIES
+    from kzdiplo.loader import load_paths
+
+    assert run_process("--db", str(seeded_db), "export", "-f", "json", "-o",
+                       str(tmp_path)).returncode == 0  # fmt: skip
+    empty = tmp_path / "empty.db"
+    assert run_process("--db", str(empty), "db", "init", "--empty").returncode == 0
+    engine = make_engine(sqlite_url(empty))
+    sent: list[str] = []
+
+    def inserts(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO search_index"):
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", inserts)
+    load_paths(engine, [tmp_path / "kzdiplo.json"])
+    engine.dispose()
+    by_type = [q for q in sent if q.endswith("WHERE record_type = ?")]
+    assert len(by_type) >= len(ENTITIES), sent  # each kind of record, whole in the file
+    reader = SqliteReader(empty)
+    assert checks.search_index(reader) == []
+    reader.close()
+    loaded = _index(empty)
+    with sqlite3.connect(empty) as conn:  # every document again, through the triggers
+        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
+                      "events", "countries", "organizations"):  # fmt: skip
+            conn.execute(f"UPDATE {table} SET id = id")
+    assert _index(empty) == loaded and len(loaded) > 100
+
+
 @pytest.mark.slow
 def test_a_refused_load_keeps_the_triggers(seeded_db: Path, tmp_path: Path) -> None:
     """A load refused after its records were written (an integer too large for its
