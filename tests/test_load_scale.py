@@ -71,6 +71,14 @@ def _index(db: Path) -> list[tuple[Any, ...]]:
         return sorted(conn.execute("SELECT rowid, noun, key, label, title, body FROM search_index"))
 
 
+def _reindex_through_triggers(db: Path) -> None:
+    """Every document written again by the search triggers (a no-op update per row)."""
+    with sqlite3.connect(db) as conn:
+        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
+                      "events", "countries", "organizations"):  # fmt: skip
+            conn.execute(f"UPDATE {table} SET id = id")
+
+
 def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Path) -> None:
     """While the citations of a batch are inserted, no search-index (or staleness)
     trigger exists, and the insert changes exactly one row per citation (before: each
@@ -147,10 +155,8 @@ def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_p
     assert checks.search_triggers(reader) == []
     reader.close()
     loaded = _index(seeded_db)
-    with sqlite3.connect(seeded_db) as conn:  # every document again, through the triggers
-        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
-                      "events", "countries", "organizations"):  # fmt: skip
-            conn.execute(f"UPDATE {table} SET id = id")
+    _reindex_through_triggers(seeded_db)
+    with sqlite3.connect(seeded_db) as conn:
         words = {w: conn.execute("SELECT count(*) FROM search_index WHERE search_index "
                                  "MATCH ?", (w,)).fetchone()[0]
                  for w in ("zebrafinch", "kingfisher", "renamed")}  # fmt: skip
@@ -192,10 +198,7 @@ def test_a_load_into_an_empty_database_indexes_each_kind_by_type(
     assert checks.search_index(reader) == []
     reader.close()
     loaded = _index(empty)
-    with sqlite3.connect(empty) as conn:  # every document again, through the triggers
-        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
-                      "events", "countries", "organizations"):  # fmt: skip
-            conn.execute(f"UPDATE {table} SET id = id")
+    _reindex_through_triggers(empty)
     assert _index(empty) == loaded and len(loaded) > 100
 
 
