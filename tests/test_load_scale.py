@@ -71,6 +71,14 @@ def _index(db: Path) -> list[tuple[Any, ...]]:
         return sorted(conn.execute("SELECT rowid, noun, key, label, title, body FROM search_index"))
 
 
+def _reindex_through_triggers(db: Path) -> None:
+    """Every document written again by the search triggers (a no-op update per row)."""
+    with sqlite3.connect(db) as conn:
+        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
+                      "events", "countries", "organizations"):  # fmt: skip
+            conn.execute(f"UPDATE {table} SET id = id")
+
+
 def test_no_search_trigger_runs_per_citation(seeded_template: Path, tmp_path: Path) -> None:
     """While the citations of a batch are inserted, no search-index (or staleness)
     trigger exists, and the insert changes exactly one row per citation (before: each
@@ -147,15 +155,51 @@ def test_the_index_after_a_load_is_the_one_triggers_build(seeded_db: Path, tmp_p
     assert checks.search_triggers(reader) == []
     reader.close()
     loaded = _index(seeded_db)
-    with sqlite3.connect(seeded_db) as conn:  # every document again, through the triggers
-        for table in ("agreements", "deals", "mineral_deposits", "infrastructure_projects",
-                      "events", "countries", "organizations"):  # fmt: skip
-            conn.execute(f"UPDATE {table} SET id = id")
+    _reindex_through_triggers(seeded_db)
+    with sqlite3.connect(seeded_db) as conn:
         words = {w: conn.execute("SELECT count(*) FROM search_index WHERE search_index "
                                  "MATCH ?", (w,)).fetchone()[0]
                  for w in ("zebrafinch", "kingfisher", "renamed")}  # fmt: skip
     assert _index(seeded_db) == loaded
     assert words == {"zebrafinch": 0, "kingfisher": 5, "renamed": 1}
+
+
+def test_a_load_into_an_empty_database_indexes_each_kind_by_type(
+    seeded_db: Path, tmp_path: Path
+) -> None:
+    """A load that writes every record of a kind (an export into an empty database)
+    takes that kind's documents from the view by record type, not through a list of
+    every key (which made the view seek each record by slug); the index it leaves is
+    the view's (db check) and the one the triggers write."""
+    from sqlalchemy import event
+
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
+    from kzdiplo.entities import ENTITIES
+    from kzdiplo.loader import load_paths
+
+    assert run_process("--db", str(seeded_db), "export", "-f", "json", "-o",
+                       str(tmp_path)).returncode == 0  # fmt: skip
+    empty = tmp_path / "empty.db"
+    assert run_process("--db", str(empty), "db", "init", "--empty").returncode == 0
+    engine = make_engine(sqlite_url(empty))
+    sent: list[str] = []
+
+    def inserts(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO search_index"):
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", inserts)
+    load_paths(engine, [tmp_path / "kzdiplo.json"])
+    engine.dispose()
+    by_type = [q for q in sent if q.endswith("WHERE record_type = ?")]
+    assert len(by_type) >= len(ENTITIES), sent  # each kind of record, whole in the file
+    reader = SqliteReader(empty)
+    assert checks.search_index(reader) == []
+    reader.close()
+    loaded = _index(empty)
+    _reindex_through_triggers(empty)
+    assert _index(empty) == loaded and len(loaded) > 100
 
 
 @pytest.mark.slow
@@ -195,6 +239,82 @@ def test_the_streamed_hash_is_the_content_hash(seeded_db: Path) -> None:
         document.setdefault(section, []).append(record)
     assert streamed_hash(pairs) == content_hash(document)
     assert streamed_hash([]) == content_hash({})
+
+
+def test_the_hash_read_in_key_order_is_the_streamed_hash(seeded_db: Path, tmp_path: Path) -> None:
+    """store_hash reads the records in key order a page at a time and hashes each as it
+    comes: the value is the streamed one (the README's), also after a load adds records
+    whose slugs sort between and before the stored ones (non-ASCII among them), and for
+    pairs given in order, with a section that is empty."""
+    from kzdiplo.contenthash import current_hash, ordered_hash, streamed_hash
+    from kzdiplo.export import canonical_sections, sections
+
+    reader = SqliteReader(seeded_db)
+    assert ordered_hash(canonical_sections(reader)) == streamed_hash(sections(reader))
+    reader.close()
+    added = _agreements(3)
+    for record, slug in zip(added, ("0-first", "kz-m-middle", "zz-last"), strict=True):
+        record["slug"] = slug
+    file = tmp_path / "more.json"
+    file.write_text(json.dumps({"agreements": added}))
+    assert run_process("--db", str(seeded_db), "load", str(file)).returncode == 0
+    reader = SqliteReader(seeded_db)
+    try:
+        stored = current_hash(reader)  # the value the load kept
+        assert stored == streamed_hash(sections(reader))
+    finally:
+        reader.close()
+    pairs = [("agreements", {"slug": "e", "z": None}), ("agreements", {"slug": "ё", "n": 1}),
+             ("countries", {"code": "KZ", "aliases": ["Қазақстан"]}),
+             ("sources", {"slug": "a"}), ("sources", {"slug": "b", "title": "Ә"})]  # fmt: skip
+    assert ordered_hash(pairs) == streamed_hash(pairs)
+    assert ordered_hash([]) == streamed_hash([])
+
+
+def test_records_out_of_key_order_are_hashed_the_slow_way(
+    seeded_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ordered_hash refuses a record that comes out of key order (it could not sort it
+    any more); dataset_hash then hashes as streamed_hash does, so a database that
+    orders slugs otherwise than Python still gets its one value."""
+    from kzdiplo import contenthash, export
+
+    pairs = [("agreements", {"slug": "b"}), ("agreements", {"slug": "a"})]
+    with pytest.raises(ValueError, match="after"):
+        contenthash.ordered_hash(pairs)
+    with pytest.raises(ValueError, match="after"):
+        contenthash.ordered_hash([("sources", {"slug": "a"}), ("agreements", {"slug": "a"})])
+    reader = SqliteReader(seeded_db)
+    try:
+        expected = contenthash.streamed_hash(export.sections(reader))
+        monkeypatch.setattr(export, "canonical_sections", lambda r: reversed(list(
+            export.sections(r))))  # fmt: skip
+        assert contenthash.dataset_hash(reader) == expected
+    finally:
+        reader.close()
+
+
+def test_the_hash_reads_each_kind_in_key_order_without_a_sort(seeded_db: Path) -> None:
+    """The records of each kind are read in slug order by the slug's unique index, so
+    the first page comes without reading and sorting the whole table first."""
+    from kzdiplo import export
+    from kzdiplo.entities import ENTITIES
+
+    reader = SqliteReader(seeded_db)
+    sent: list[str] = []
+    reader.conn.set_trace_callback(sent.append)
+    try:
+        for noun in ENTITIES.values():
+            next(export._pages_by_slug(reader, noun))
+        reader.conn.set_trace_callback(None)
+        reads = [q for q in sent if "ORDER BY t.slug" in q]
+        assert len(reads) == len(ENTITIES), sent
+        for sql in reads:
+            plan = [r[3] for r in reader.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert not any("TEMP B-TREE" in step for step in plan), plan
+            assert any("USING INDEX" in step for step in plan if step.startswith("SCAN t")), plan
+    finally:
+        reader.close()
 
 
 @pytest.mark.slow

@@ -310,6 +310,28 @@ def test_export_then_load_into_an_empty_database(pg_url: str, tmp_path: Path) ->
         _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def test_the_hash_a_load_stores_is_sqlites(pg_url: str, seeded_db: Path) -> None:
+    """The content hash reads each kind's records in key order (COLLATE "C" on
+    PostgreSQL: byte order, Python's) and hashes them as they come; the seed's stored
+    value is the SQLite seed's, reached without falling back to sorting in Python."""
+    from kzdiplo.contenthash import ordered_hash, stored_hash
+    from kzdiplo.db import make_engine
+    from kzdiplo.export import canonical_sections
+    from kzdiplo.reader import ConnectionReader, SqliteReader
+
+    lite = SqliteReader(seeded_db)
+    expected = stored_hash(lite)
+    lite.close()
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            reader = ConnectionReader(conn)
+            assert expected is not None and stored_hash(reader) == expected
+            assert ordered_hash(canonical_sections(reader)) == expected  # no ValueError
+    finally:
+        engine.dispose()
+
+
 def test_concurrent_loads_leave_no_duplicates(pg_url: str, tmp_path: Path) -> None:
     """Two processes load the same new records at once: the advisory lock queues them,
     the second finds everything in place; readers meanwhile see before or after."""

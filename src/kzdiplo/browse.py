@@ -21,6 +21,9 @@ Only SQLite has them filled: serve reads SQLite (PostgreSQL users export a SQLit
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kzdiplo.browse_tables import (
@@ -137,8 +140,11 @@ def records_select(noun: Entity, columns: set[str], prefix: str) -> str:
     return f"SELECT {', '.join(values.values())} FROM {noun.table} t"
 
 
+@lru_cache(maxsize=65536)
 def _date_text(start: Any, end: Any, precision: Any, text: Any, inferred: Any, note: Any) -> Any:
-    """A partial date's short text, as the listings show it (None: no date)."""
+    """A partial date's short text, as the listings show it (None: no date). Kept per
+    distinct date: records share a few thousand dates (years, months), and shaping one
+    in Python was a third of the records table's rebuild."""
     from kzdiplo.fields import DATE
 
     row = dict(zip(DATE.names.values(), (start, end, precision, text, inferred, note), strict=True))
@@ -146,6 +152,7 @@ def _date_text(start: Any, end: Any, precision: Any, text: Any, inferred: Any, n
     return DATE.text(value) if value else None
 
 
+@lru_cache(maxsize=65536)
 def _years_json(*bounds: Any) -> str:
     """JSON array of every year any (start, end) pair may fall in, as strings, in order."""
     found: set[int] = set()
@@ -193,8 +200,6 @@ def _counts_sql() -> list[str]:
     into = "INSERT INTO records_counts (noun, facet, value, count) "
     out = []
     for facet in COLUMN_FACETS:
-        out.append(f"{into}SELECT NULL, '{facet}', {facet}, count(*) FROM records "
-                   f"WHERE {facet} IS NOT NULL GROUP BY {facet}")  # fmt: skip
         out.append(f"{into}SELECT noun, '{facet}', {facet}, count(*) FROM records "
                    f"WHERE {facet} IS NOT NULL GROUP BY noun, {facet}")  # fmt: skip
     for facet in ARRAY_FACETS:
@@ -202,9 +207,13 @@ def _counts_sql() -> list[str]:
             f"(SELECT DISTINCT r.id, r.noun, j.value AS value FROM records r, "
             f"json_each(r.{facet}) j)"
         )
-        out.append(f"{into}SELECT NULL, '{facet}', value, count(*) FROM {pairs} GROUP BY value")
         out.append(f"{into}SELECT noun, '{facet}', value, count(*) FROM {pairs} "
                    "GROUP BY noun, value")  # fmt: skip
+    # Over every kind: the sum of the kinds' counts (each record is of one kind), read
+    # from the rows just written instead of a second pass over records.
+    facets = ", ".join(f"'{f}'" for f in (*COLUMN_FACETS, *ARRAY_FACETS))
+    out.append(f"{into}SELECT NULL, facet, value, sum(count) FROM records_counts "
+               f"WHERE noun IS NOT NULL AND facet IN ({facets}) GROUP BY facet, value")  # fmt: skip
     latitude = COORDINATES.names["latitude"]
     for noun in ENTITIES.values():
         if noun.placed:
@@ -232,13 +241,28 @@ def rebuild(conn: Connection) -> None:
     longest stored value."""
     if conn.dialect.name != "sqlite":
         return
-    from kzdiplo.queries import source_origins
     from kzdiplo.reader import ConnectionReader
-    from kzdiplo.web.pages import RECORD_PREFIX
 
-    raw = conn.connection.driver_connection
-    _functions(raw)
     reader = ConnectionReader(conn)
+    run = conn.exec_driver_sql
+    for table in ("records", "records_counts", "partner_money"):
+        run(f"DELETE FROM {table}")
+    with _origins(conn, reader):
+        for noun in ENTITIES.values():
+            run(_records_insert(reader, noun))
+    for statement in _counts_sql():
+        run(statement)
+    _money(conn, reader)
+    _mark_fresh(conn, reader, longest_value(conn.connection.driver_connection))
+
+
+@contextmanager
+def _origins(conn: Connection, reader: Reader) -> Iterator[None]:
+    """The temporary table the records SELECT counts independent sources by (each
+    source's origin, kzdiplo's own rule), and the SQL functions it calls."""
+    from kzdiplo.queries import source_origins
+
+    _functions(conn.connection.driver_connection)
     origins = source_origins(reader)
     run = conn.exec_driver_sql
     run("DROP TABLE IF EXISTS temp.kz_origins")
@@ -247,23 +271,36 @@ def rebuild(conn: Connection) -> None:
                for s in reader.rows("SELECT id, slug FROM sources")]  # fmt: skip
     if sources:
         run("INSERT INTO temp.kz_origins VALUES (?, ?)", sources)
-    for table in ("records", "records_counts", "partner_money"):
-        run(f"DELETE FROM {table}")
-    names = ", ".join(RECORDS_COLUMNS)
-    for noun in ENTITIES.values():
-        columns = set(reader.columns(noun.table))
-        run(f"INSERT INTO records ({names}) {records_select(noun, columns, RECORD_PREFIX)}")
+    yield
     run("DROP TABLE temp.kz_origins")
-    for statement in _counts_sql():
-        run(statement)
+
+
+def _records_insert(reader: Reader, noun: Entity, where: str = "") -> str:
+    """The INSERT of ``noun``'s rows of records (those ``where`` keeps: all by default)."""
+    from kzdiplo.web.pages import RECORD_PREFIX
+
+    columns = set(reader.columns(noun.table))
+    select = records_select(noun, columns, RECORD_PREFIX)
+    return f"INSERT INTO records ({', '.join(RECORDS_COLUMNS)}) {select} {where}".rstrip()
+
+
+def _money(conn: Connection, reader: Reader) -> None:
+    """partner_money rebuilt whole: a few rows per partner, read from the partners
+    totals the load has just rebuilt (no pass over the records)."""
+    conn.exec_driver_sql("DELETE FROM partner_money")
     money = [c for c in MONEY_COLUMNS if c != "id"]
     rows = money_rows(reader)
     if rows:
         marks = ", ".join(f":{c}" for c in money)
-        run(f"INSERT INTO partner_money ({', '.join(money)}) VALUES ({marks})", rows)
-    run(
-        "UPDATE derived_state SET stale = 0, value = ? WHERE name = ?",
-        (json.dumps({"longest": longest_value(raw), "last_ids": _last_ids(reader)}), BROWSE_STATE),
+        conn.exec_driver_sql(
+            f"INSERT INTO partner_money ({', '.join(money)}) VALUES ({marks})", rows
+        )
+
+
+def _mark_fresh(conn: Connection, reader: Reader, longest: int) -> None:
+    value = json.dumps({"longest": longest, "last_ids": _last_ids(reader)})
+    conn.exec_driver_sql(
+        "UPDATE derived_state SET stale = 0, value = ? WHERE name = ?", (value, BROWSE_STATE)
     )
 
 
@@ -280,6 +317,81 @@ def fresh_limit(reader: Reader) -> int | None:
     are stale: written to since the last load (the triggers say so), never built, or
     appended to by a writer that dropped the triggers for its bulk insert (as
     benchmarks/synth.py does: each table's highest id is no longer the one kept)."""
+    kept = _kept_state(reader)
+    if kept is None or kept["last_ids"] != _last_ids(reader):
+        return None
+    return int(kept["longest"])
+
+
+def refresh(conn: Connection, changes: Iterable[tuple[str, str, str, list[str]]]) -> None:
+    """After a load: the browse tables made equal to a full rebuild by rewriting only the
+    rows of the records the load added or updated (``changes``: the load report's
+    (section, key, action, fields)), the counts of their facet values and, when one of
+    them is placed, their kind's count of placed records. Falls back to :func:`rebuild`
+    when the tables were not fresh before the load, or the load updated a source, a
+    partner or a sector (rows of records it did not write may depend on it)."""
+    if conn.dialect.name != "sqlite":
+        return
+    from kzdiplo.reader import ConnectionReader
+
+    reader = ConnectionReader(conn)
+    written = _written_ids(reader, changes)
+    kept = _kept_state(reader)
+    if written is None or kept is None or not _only_load_appended(reader, kept, written):
+        rebuild(conn)
+        return
+    run = conn.exec_driver_sql
+    run("DROP TABLE IF EXISTS temp.kz_touched")
+    run("CREATE TEMP TABLE kz_touched (doc_id INTEGER PRIMARY KEY)")
+    doc_ids = [(i * DOC_ID_STRIDE + NOUN_NUMBER[n],) for n, ids in written.items() for i in ids]
+    if doc_ids:  # (none: the load wrote no record of these kinds)
+        run("INSERT INTO temp.kz_touched VALUES (?)", doc_ids)
+    run("DROP TABLE IF EXISTS temp.kz_delta")
+    run("CREATE TEMP TABLE kz_delta (noun TEXT, facet TEXT, value, n INTEGER)")
+    run(_facet_values_insert(-1))  # what the old rows counted
+    run("DELETE FROM records WHERE id IN (SELECT doc_id FROM temp.kz_touched)")
+    with _origins(conn, reader):
+        for name, ids in written.items():
+            noun = ENTITIES[name]
+            run(_records_insert(reader, noun, WRITTEN_IDS), (json.dumps(ids),))
+    run(_facet_values_insert(+1))  # what the new rows count
+    _apply_delta(conn)
+    _recount_placed(conn, changes, written)
+    _money(conn, reader)
+    longest = max(int(kept["longest"]), _longest_written(conn, changes, written))
+    run("DROP TABLE temp.kz_delta")
+    run("DROP TABLE temp.kz_touched")
+    _mark_fresh(conn, reader, longest)
+
+
+WRITTEN_IDS = "WHERE t.id IN (SELECT value FROM json_each(?))"
+
+
+def _written_ids(
+    reader: Reader, changes: Iterable[tuple[str, str, str, list[str]]]
+) -> dict[str, list[int]] | None:
+    """The ids of the records the load added or updated, by noun; None when it updated
+    a source, partner or sector: rows of records it did not write may depend on those
+    (a source's origin, an organisation's home country). An added one changes no stored
+    row: nothing referred to it before."""
+    by_section = {noun.plural: noun for noun in ENTITIES.values()}
+    keys: dict[str, list[str]] = {}
+    for section, key, action, _ in changes:
+        if section in by_section:
+            keys.setdefault(by_section[section].name, []).append(key)
+        elif action != "added":
+            return None
+    return {
+        name: [int(r["id"]) for r in reader.rows(
+            f"SELECT id FROM {ENTITIES[name].table} WHERE slug IN (SELECT value FROM "
+            "json_each(:keys)) ORDER BY id", {"keys": json.dumps(slugs)})]
+        for name, slugs in keys.items()
+    }  # fmt: skip
+
+
+def _kept_state(reader: Reader) -> dict[str, Any] | None:
+    """The state the last rebuild kept (longest value, highest ids) while the tables are
+    marked fresh; None otherwise."""
     rows = reader.rows(
         "SELECT value FROM derived_state WHERE name = :name AND NOT stale", {"name": BROWSE_STATE}
     )
@@ -287,6 +399,143 @@ def fresh_limit(reader: Reader) -> int | None:
         kept = json.loads(rows[0]["value"]) if rows and rows[0]["value"] else None
     except ValueError:
         return None
-    if not isinstance(kept, dict) or kept.get("last_ids") != _last_ids(reader):
+    if not isinstance(kept, dict) or not isinstance(kept.get("last_ids"), dict):
         return None
-    return int(kept["longest"])
+    return kept
+
+
+def _only_load_appended(
+    reader: Reader, kept: dict[str, Any], written: dict[str, list[int]]
+) -> bool:
+    """True when every record above the highest id kept at the last rebuild is one this
+    load wrote: no bulk writer appended records around the triggers since (one range
+    seek on each table's primary key)."""
+    for noun in ENTITIES.values():
+        last = kept["last_ids"].get(noun.table)
+        if not isinstance(last, int):
+            return False
+        ours = sum(1 for i in written.get(noun.name, []) if i > last)
+        above = reader.rows(f"SELECT count(*) AS n FROM {noun.table} WHERE id > :last",
+                            {"last": last})[0]["n"]  # fmt: skip
+        if above != ours:
+            return False
+    return True
+
+
+def _facet_values_insert(sign: int) -> str:
+    """INSERT into temp.kz_delta of what the touched records' rows of records count in
+    each facet (one row per noun, facet and value, ``sign`` times its count); rows of
+    every kind (noun NULL) are added from these when the delta is applied."""
+    touched = "r.id IN (SELECT doc_id FROM temp.kz_touched)"
+    parts = [f"SELECT r.noun, '{facet}' AS facet, r.{facet} AS value FROM records r "
+             f"WHERE {touched} AND r.{facet} IS NOT NULL" for facet in COLUMN_FACETS]  # fmt: skip
+    parts += [f"SELECT noun, facet, value FROM (SELECT DISTINCT r.id, r.noun, '{facet}' AS "
+              f"facet, j.value AS value FROM records r, json_each(r.{facet}) j WHERE {touched})"
+              for facet in ARRAY_FACETS]  # fmt: skip
+    return (f"INSERT INTO temp.kz_delta SELECT noun, facet, value, {sign} * count(*) FROM "
+            f"({' UNION ALL '.join(parts)}) GROUP BY noun, facet, value")  # fmt: skip
+
+
+def _apply_delta(conn: Connection) -> None:
+    """Add the delta to records_counts, per kind and over every kind: a value newly
+    counted gets its row, a value no longer counted loses it (as a rebuild has them)."""
+    run = conn.exec_driver_sql
+    sums = run(
+        "SELECT noun, facet, value, sum(n) FROM temp.kz_delta GROUP BY noun, facet, value "
+        "UNION ALL SELECT NULL, facet, value, sum(n) FROM temp.kz_delta GROUP BY facet, value"
+    ).all()
+    for noun, facet, value, n in sums:
+        if not n:
+            continue
+        where = "facet = ? AND noun IS ? AND value IS ?"
+        found = run(f"UPDATE records_counts SET count = count + ? WHERE {where}",
+                    (n, facet, noun, value)).rowcount  # fmt: skip
+        if found:
+            run(f"DELETE FROM records_counts WHERE {where} AND count = 0", (facet, noun, value))
+        else:
+            run("INSERT INTO records_counts (noun, facet, value, count) VALUES (?, ?, ?, ?)",
+                (noun, facet, value, n))  # fmt: skip
+
+
+def _recount_placed(
+    conn: Connection,
+    changes: Iterable[tuple[str, str, str, list[str]]],
+    written: dict[str, list[int]],
+) -> None:
+    """Each kind's count of placed records, moved by the records the load added with
+    coordinates (one seek each). An update that changed a record's latitude leaves no
+    trace of whether it had one before: that kind is counted again over its table."""
+    from kzdiplo.fields import COORDINATES
+
+    latitude = COORDINATES.names["latitude"]
+    moved = {n.name for n in ENTITIES.values() for section, _, action, fields in changes
+             if section == n.plural and action != "added" and latitude in fields}  # fmt: skip
+    for name in written:
+        noun = ENTITIES[name]
+        if not noun.placed:
+            continue
+        added = [key for section, key, action, _ in changes
+                 if section == noun.plural and action == "added"]  # fmt: skip
+        where = "" if name in moved else "AND slug IN (SELECT value FROM json_each(:added))"
+        counted = f"SELECT count(*) FROM {noun.table} WHERE {latitude} IS NOT NULL {where}"
+        new = "" if name in moved else "count + "
+        conn.exec_driver_sql(
+            f"UPDATE records_counts SET count = {new}({counted}) WHERE facet = 'placed' "
+            "AND noun IS NULL AND value = :noun",
+            {"noun": noun.name, "added": json.dumps(added)},
+        )
+
+
+def _longest_written(
+    conn: Connection,
+    changes: Iterable[tuple[str, str, str, list[str]]],
+    written: dict[str, list[int]],
+) -> int:
+    """The size of the longest value among the rows the load wrote: its records, every
+    row that links to them (parties, citations...), the sources, partners and sectors
+    it added with their own links, and the new rows of records. (An incremental refresh
+    keeps the larger of this and the kept size: serve's limit only has to let every
+    value be read.)"""
+    raw: Any = conn.connection.driver_connection
+    tables = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name NOT LIKE 'sqlite_%'")]  # fmt: skip
+    columns = {t: [r[1] for r in raw.execute(f'PRAGMA table_info("{t}")')] for t in tables}
+    chosen = [("records", "id", "SELECT doc_id FROM temp.kz_touched", "[]")]
+    added: dict[str, list[str]] = {}
+    for section, key, action, _ in changes:
+        if action == "added" and section in ADDED_KEYS:
+            added.setdefault(section, []).append(key)
+    ids = {ENTITIES[n].table: (json.dumps(i), "SELECT value FROM json_each(?)")
+           for n, i in written.items()}  # fmt: skip
+    for section, keys in added.items():
+        key = ADDED_KEYS[section]
+        chosen_keys = f"SELECT id FROM {section} WHERE {key} IN (SELECT value FROM json_each(?))"
+        ids[section] = (json.dumps(keys), chosen_keys)
+    for table, (listed, subquery) in ids.items():
+        chosen.append((table, "id", subquery, listed))
+        if table in LINKED_TO:  # a source, partner or sector: its own links only
+            chosen += [(t, c, subquery, listed) for t, c in LINKED_TO[table]]
+        else:  # a record: every row that links to it
+            link = next(n.link for n in ENTITIES.values() if n.table == table)
+            chosen += [(t, link, subquery, listed) for t in tables if link in columns[t]]
+    longest = 0
+    for table, column, subquery, listed in chosen:
+        sizes = ", ".join(f'coalesce(length(CAST("{c}" AS BLOB)), 0)' for c in columns[table])
+        where = f'"{column}" IN ({subquery})'
+        params = (listed,) if "?" in subquery else ()
+        (size,) = raw.execute(f'SELECT max(max(0, {sizes})) FROM "{table}" WHERE {where}',
+                              params).fetchone()  # fmt: skip
+        longest = max(longest, size or 0)
+    return longest
+
+
+# The sections whose added records have no row in records, by their key's column, and
+# the tables of the rows that belong to such a record (a partner's parties belong to
+# the records they are party to, written with those records).
+ADDED_KEYS = {"sources": "slug", "sectors": "slug", "countries": "code", "organizations": "slug"}
+LINKED_TO: dict[str, tuple[tuple[str, str], ...]] = {
+    "sources": (("source_links", "source_id"),),
+    "sectors": (),
+    "countries": (("citations", "country_id"), ("discrepancies", "country_id")),
+    "organizations": (("citations", "organization_id"), ("discrepancies", "organization_id")),
+}

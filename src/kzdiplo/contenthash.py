@@ -88,6 +88,44 @@ def _spill(spilled: IO[bytes], section: str, texts: list[tuple[str, str]]) -> IO
     return spilled
 
 
+def ordered_hash(records: Iterable[tuple[str, dict[str, Any]]]) -> str:
+    """:func:`streamed_hash` of ``records`` that come in the canonical order (sections
+    by name, each section's records by key, as ``export.canonical_sections`` reads
+    them): each record is hashed as it comes and nothing is kept. The same bytes in the
+    same order, so the same value; ValueError when a record comes out of that order."""
+    digest = hashlib.sha256(b"{")
+    section: str | None = None
+    key = ""
+    for name, record in records:
+        now = key_of(name, record)
+        if name != section:
+            if section is not None and name <= section:
+                raise ValueError(f"section {name} after {section}")
+            digest.update(f"{'],' if section else ''}{_compact(name)}:[".encode())
+            section = name
+        elif now <= key:
+            raise ValueError(f"{name}: {now!r} after {key!r}")
+        else:
+            digest.update(b",")
+        digest.update(_compact(record).encode("utf-8"))
+        key = now
+    digest.update(b"]}" if section else b"}")
+    return "sha256:" + digest.hexdigest()
+
+
+def dataset_hash(reader: Reader) -> str:
+    """The content hash computed from every record, read in key order a page at a time
+    (time in proportion to the data, memory to a page). Should the database order keys
+    otherwise than Python (a collation changed by hand), the records are hashed as
+    :func:`streamed_hash` does, sorted in Python: the same value, more memory."""
+    from kzdiplo.export import canonical_sections, sections
+
+    try:
+        return ordered_hash(canonical_sections(reader))
+    except ValueError:
+        return streamed_hash(sections(reader))
+
+
 HASH_STATE = "content_hash"  # its row in derived_state (migration 0015)
 
 
@@ -102,10 +140,8 @@ def stored_hash(reader: Reader) -> str | None:
 
 def current_hash(reader: Reader) -> str:
     """The database's content hash: the stored one when fresh (a read of one row), else
-    computed from every record (as_document: time and memory in proportion to the data)."""
-    from kzdiplo.export import sections
-
-    return stored_hash(reader) or streamed_hash(sections(reader))
+    computed from every record (:func:`dataset_hash`)."""
+    return stored_hash(reader) or dataset_hash(reader)
 
 
 def store_hash(conn: Connection) -> str:
@@ -113,10 +149,9 @@ def store_hash(conn: Connection) -> str:
     are written) and keep it in derived_state, marked fresh."""
     from sqlalchemy import text
 
-    from kzdiplo.export import sections
     from kzdiplo.reader import ConnectionReader
 
-    value = streamed_hash(sections(ConnectionReader(conn)))
+    value = dataset_hash(ConnectionReader(conn))
     conn.execute(
         text("UPDATE derived_state SET value = :value, stale = false WHERE name = :name"),
         {"value": value, "name": HASH_STATE},

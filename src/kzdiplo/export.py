@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from kzdiplo import __version__, licence
-from kzdiplo.entities import BY_PLURAL, ENTITIES
+from kzdiplo.entities import BY_PLURAL, ENTITIES, Entity
 from kzdiplo.fields import AMOUNT, COST, DATE, DATES, FIELDS, drop_empty
 from kzdiplo.files import atomic_path, sqlite_read_uri
-from kzdiplo.queries import Filters, attach, list_records
+from kzdiplo.queries import Filters, attach, list_records, select, shape
 from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
 from kzdiplo.render import to_json
@@ -128,6 +128,19 @@ def _record(section: str, r: dict[str, Any], beyond: list[str]) -> dict[str, Any
 
 def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every record in the load format, as (section, record), in load order."""
+    yield from _sources_to_organizations(reader)
+    for section in (s for s in SECTIONS if s in BY_PLURAL):  # load order
+        entity = BY_PLURAL[section]
+        # By label, then parents before their parts: a stable order that loads back.
+        records = list_records(reader, entity, Filters(limit=None, sort=entity.label)).records
+        beyond = _beyond_the_load_format(reader, section, records[0]) if records else []
+        for record in _parents_before_parts(records):
+            yield section, _record(section, record, beyond)
+
+
+def _sources_to_organizations(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The sections before the records, in load order: sources, sectors, countries and
+    organisations (a few thousand at most: they are read whole)."""
     for source in reader.rows(
         "SELECT s.slug, s.title, s.publisher, s.url, s.published, s.published_inferred, "
         "s.published_note, s.kind, s.retrieved, s.text, o.slug AS derived_from, l.relation "
@@ -158,13 +171,41 @@ def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
             "organizations",
             drop_empty({k: v for k, v in org.items() if k not in _DERIVED}),
         )
-    for section in (s for s in SECTIONS if s in BY_PLURAL):  # load order
-        entity = BY_PLURAL[section]
-        # By label, then parents before their parts: a stable order that loads back.
-        records = list_records(reader, entity, Filters(limit=None, sort=entity.label)).records
-        beyond = _beyond_the_load_format(reader, section, records[0]) if records else []
-        for record in _parents_before_parts(records):
-            yield section, _record(section, record, beyond)
+
+
+PAGE = 1000  # records read, attached and written out together by canonical_sections
+
+
+def canonical_sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The records :func:`sections` gives, in the content hash's order: sections by
+    name, each section's records by key. The records of the five kinds are read in key
+    order from the database (the slug's unique index on SQLite; byte order, which is
+    Python's order of the same strings) a page at a time, so a caller that writes each
+    out as it comes holds one page, not the dataset."""
+    ahead: dict[str, list[dict[str, Any]]] = {}
+    for section, record in _sources_to_organizations(reader):
+        ahead.setdefault(section, []).append(record)
+    for section in sorted(SECTIONS):
+        if section not in BY_PLURAL:
+            key = SECTIONS[section].key_field
+            for record in sorted(ahead.get(section, []), key=lambda r: str(r[key])):
+                yield section, record
+            continue
+        beyond: list[str] | None = None
+        for page in _pages_by_slug(reader, BY_PLURAL[section]):
+            if beyond is None:
+                beyond = _beyond_the_load_format(reader, section, page[0])
+            for record in page:
+                yield section, _record(section, record, beyond)
+
+
+def _pages_by_slug(reader: Reader, noun: Entity) -> Iterator[list[dict[str, Any]]]:
+    """``noun``'s records as the listings shape them (no filter), PAGE at a time in
+    slug byte order, their links attached per page."""
+    binary = ' COLLATE "C"' if reader.dialect == "postgresql" else ""
+    sql = f"{select(reader, noun)}\nORDER BY t.slug{binary}"
+    for rows in reader.batches(sql, size=PAGE):
+        yield attach(reader, noun, [shape(noun, r) for r in rows])
 
 
 def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

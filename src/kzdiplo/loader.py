@@ -767,7 +767,7 @@ def load_paths(
                 from kzdiplo import browse
                 from kzdiplo.contenthash import store_hash
 
-                browse.rebuild(conn)  # serve's tables, from the partners totals just rebuilt
+                browse.refresh(conn, report.changes)  # serve's rows of what it wrote
                 store_hash(conn)
         except BaseException:
             transaction.rollback()
@@ -824,7 +824,10 @@ def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
         if not keys:
             continue
         chosen = CHOSEN_DOCUMENTS
-        params = (link.removesuffix("_id"), json.dumps(keys))
+        params: tuple[str, ...] = (link.removesuffix("_id"), json.dumps(keys))
+        (stored,) = conn.exec_driver_sql(f"SELECT count(*) FROM {TABLES[section].name}").one()
+        if stored == len(set(keys)):  # every record of the kind: no list of keys to match
+            chosen, params = "WHERE record_type = ?", params[:1]
         conn.exec_driver_sql(
             f"DELETE FROM search_index WHERE rowid IN (SELECT doc_id FROM search_documents "
             f"{chosen})",
