@@ -1,5 +1,5 @@
-"""What keeps `kzdiplo show` flat as the data grows (issue 27: `show` at a million
-agreements within 1.2x of the seeded file). Every statement it sends seeks an index;
+"""What keeps `kzdiplo show` and `cite` flat as the data grows (issue 27: both at a
+million agreements within 1.2x of the seeded file). Every statement it sends seeks an index;
 none reads a table whole. The slug lookup's own plan is checked in tests/test_speed.py;
 here every statement is, and the one that used to read every source link (to count a
 record's independent sources) reads the chains from the record's own sources only.
@@ -27,25 +27,27 @@ def _sent(db: Path, args: list[str], monkeypatch: pytest.MonkeyPatch) -> list[st
     """Every statement ``kzdiplo --db DB ARGS`` sends, from a run of the real command in
     this process."""
     sent = traced_statements(monkeypatch)
-    app(["--db", str(db), *args, "--format", "json"], standalone_mode=False)
+    app(["--db", str(db), *args], standalone_mode=False)
     return sent
 
 
 @pytest.mark.parametrize(
     "args",
     [
-        ["show", "agreement", "kz-us-washington-29-agreements"],
-        ["show", "deal", "us-exim-critical-minerals-funding"],
-        ["show", "source", "cove-bw-release"],
-        ["show", "kz-us-washington-29-agreements"],  # the kind found by the slug alone
+        ["show", "agreement", "kz-us-washington-29-agreements", "-f", "json"],
+        ["show", "deal", "us-exim-critical-minerals-funding", "-f", "json"],
+        ["show", "source", "cove-bw-release", "-f", "json"],
+        ["show", "kz-us-washington-29-agreements", "-f", "json"],  # the kind from the slug
+        ["cite", "us-exim-critical-minerals-funding", "-f", "csl-json"],
     ],
 )
 def test_show_reads_no_table_whole(
     seeded_db: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each statement's plan seeks (SEARCH) what it reads. Before, the count of
-    independent sources read every row of source_links (SCAN l) on every `show`. A
-    column probe (``WHERE 1 = 0``) reads no row whatever its plan says."""
+    independent sources read every row of source_links (SCAN l) on every `show`, a deal
+    every overlap of every deal (SCAN x), and `cite` every source. A column probe
+    (``WHERE 1 = 0``) reads no row whatever its plan says."""
     sent = _sent(seeded_db, args, monkeypatch)
     assert sent
     with sqlite3.connect(seeded_db) as conn:

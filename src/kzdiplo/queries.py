@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from kzdiplo import fields
 from kzdiplo.entities import BY_TABLE, ENTITIES, Entity
 from kzdiplo.errors import UsageError, did_you_mean
-from kzdiplo.reader import Reader, in_list
+from kzdiplo.reader import IN_LIST_MAX, Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of, fold, postgres_fold
 from kzdiplo.vocab import STAGES
 
@@ -372,7 +372,6 @@ _REACHED_SQL = """WITH RECURSIVE reached(id) AS (
     UNION
     SELECT l.derived_from_id FROM reached JOIN source_links l ON l.source_id = reached.id)
 """
-ORIGINS_BY_SLUG = 500  # sources: beyond, reading every link is no more than their own
 
 
 def source_origins(reader: Reader, slugs: Sequence[str] | None = None) -> dict[str, str]:
@@ -383,7 +382,7 @@ def source_origins(reader: Reader, slugs: Sequence[str] | None = None) -> dict[s
     listing's): the whole table of links grows with the sources, the chains do not. A
     source with no link is its own origin and is left out, as with every source."""
     params: dict[str, Any] = {}
-    if slugs is None or len(slugs) > ORIGINS_BY_SLUG:
+    if slugs is None or len(slugs) > IN_LIST_MAX:
         sql = f"{_LINKS_SQL} ORDER BY l.id"
     else:
         sql = (f"{_REACHED_SQL.format(slugs=in_list('slug', slugs, params))}{_LINKS_SQL} "

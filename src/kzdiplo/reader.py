@@ -286,6 +286,11 @@ def holds_records(reader: Reader) -> bool:
     return bool(reader.rows(f"SELECT ({found}) AS found")[0]["found"])
 
 
+# Values an IN list built by in_list should hold at most where the alternative is to
+# read the whole table: past this many keys, reading every row costs no more.
+IN_LIST_MAX = 500
+
+
 def in_list(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:
     """``(:name0, :name1, ...)`` for an IN clause, adding the values to ``params``."""
     if not values:
