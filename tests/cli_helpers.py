@@ -68,3 +68,22 @@ def row_of(table: str, key: str, keys: Iterable[str]) -> str:
             break
         start -= 1
     return "\n".join(lines[start : end + 1])
+
+
+def traced_statements(monkeypatch: Any) -> list[str]:
+    """A list that fills with every statement the SQLite readers opened from now on send,
+    as SQLite traced them (parameters inlined), for checks of what a command reads."""
+    import sqlite3
+
+    from kzdiplo import reader as reader_module
+
+    sent: list[str] = []
+    connect = reader_module.connect_sqlite
+
+    def traced(path: Path, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(path, **kwargs)
+        conn.set_trace_callback(sent.append)
+        return conn
+
+    monkeypatch.setattr(reader_module, "connect_sqlite", traced)
+    return sent

@@ -93,9 +93,11 @@ def test_read_commands_do_not_import_the_heavy_stack(seeded_db: Path) -> None:
     assert b"HEAVY []" in result.stderr, result.stderr
 
 
-def _loaded_after(seeded_db: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
-    """Run the entry point in a fresh interpreter; its stdout and the kzdiplo.cli and Rich
-    modules it imported."""
+def _loaded_after(
+    seeded_db: Path, *args: str, prefixes: tuple[str, ...] = ("rich", "kzdiplo.cli.")
+) -> tuple[subprocess.CompletedProcess, str]:
+    """Run the entry point in a fresh interpreter; its stdout and the modules it imported
+    whose names start with one of ``prefixes`` (by default kzdiplo.cli's and Rich's)."""
     code = (
         "import sys\n"
         f"sys.argv = ['kzdiplo', '--db', {str(seeded_db)!r}, *{list(args)!r}]\n"
@@ -104,7 +106,7 @@ def _loaded_after(seeded_db: Path, *args: str) -> tuple[subprocess.CompletedProc
         "    main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith(('rich', 'kzdiplo.cli.')))\n"
+        f"loaded = sorted(m for m in sys.modules if m.startswith({prefixes!r}))\n"
         "print('LOADED', loaded, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
@@ -125,6 +127,20 @@ def test_one_command_imports_one_command_module_and_rich_for_its_table(seeded_db
         "kzdiplo.cli.records",
     ]
     assert "rich.table" in modules and "rich.console" in modules
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_the_start_up_listing_imports_nothing_only_writes_or_html_need(
+    seeded_db: Path, fmt: str
+) -> None:
+    """Structural guard for the start-up benchmark (`agreements --partner US`): tempfile
+    (with random) is for writing files, html (with html.entities) for the report and
+    serve; each cost 1.5 ms when a module every read imports loaded it at its top."""
+    result, loaded = _loaded_after(
+        seeded_db, "agreements", "--partner", "US", "-f", fmt, prefixes=("tempfile", "html")
+    )
+    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert ast.literal_eval(loaded) == [], loaded
 
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "markdown"])

@@ -22,7 +22,7 @@ from kzdiplo.entities import ENTITIES
 from kzdiplo.fields import FIELDS, years
 from kzdiplo.reader import SqliteReader
 from kzdiplo.web.pages import label_of
-from tests.cli_helpers import run_process
+from tests.cli_helpers import run_process, traced_statements
 
 CONTENT = ("agreements", "deals", "mineral_deposits", "infrastructure_projects", "events",
            "parties", "citations", "record_sectors", "discrepancies", "records")  # fmt: skip
@@ -46,18 +46,9 @@ def _grow(db: Path, folder: Path, n: int) -> None:
 
 def _start_up_statements(db: Path, folder: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every statement serve's start-up sends to the served file, as SQLite traced them."""
-    from kzdiplo import reader as reader_module
     from kzdiplo.web import serve
 
-    sent: list[str] = []
-    connect = reader_module.connect_sqlite
-
-    def traced(path: Path, **kwargs: Any) -> sqlite3.Connection:
-        conn = connect(path, **kwargs)
-        conn.set_trace_callback(sent.append)
-        return conn
-
-    monkeypatch.setattr(reader_module, "connect_sqlite", traced)
+    sent = traced_statements(monkeypatch)
     folder.mkdir()
     served, meta, longest = serve._prepare(db, folder)
     assert served.is_symlink() and served.resolve() == db.resolve(), "not served as it is"

@@ -21,7 +21,7 @@ from kzdiplo import __version__, contenthash, dataset, licence
 from kzdiplo.entities import ENTITIES
 from kzdiplo.errors import UsageError
 from kzdiplo.queries import Filters, by_slug, get_record, list_records
-from kzdiplo.reader import Reader
+from kzdiplo.reader import IN_LIST_MAX, Reader, in_list
 
 SUMMARY_LABEL = "Our summary (not a quotation)"
 QUOTE_LABEL = "Quote"
@@ -81,11 +81,17 @@ def build(reader: Reader, slugs: list[str], everything: bool) -> dict[str, Any]:
         raise UsageError("name one or more record slugs, or give --all")
     chosen = records(reader, slugs, everything)
     claims = _claims_by_source(chosen)
+    # Only the sources cited (through the slug's index): the table grows with the data.
+    params: dict[str, Any] = {}
+    cited = ""
+    if len(claims) <= IN_LIST_MAX:
+        cited = f" WHERE slug IN {in_list('slug', list(claims), params)}"
     meta = {
         r["slug"]: r
         for r in reader.rows(
             "SELECT slug, title, publisher, url, published, published_inferred, retrieved, "
-            "kind FROM sources"
+            f"kind FROM sources{cited}",
+            params,
         )
     }
     entries = []

@@ -107,11 +107,12 @@ ENTITIES: dict[str, Entity] = {
              "usd": _high_sort("usd", "low")},
             "date",
             grouped=("date", "amount", "usd"), has_stages=True,
-            extra_columns=("ox.overlaps", "ox.overlap_note"),
+            extra_columns=("ovd.slug AS overlaps", "ovl.note AS overlap_note"),
+            # Joined table by table, each through its index: a joined subquery was
+            # materialised whole (every overlap of every deal) for each page or record.
             extra_joins=(
-                "LEFT JOIN (SELECT x.deal_id, od.slug AS overlaps, x.note AS overlap_note "
-                "FROM deal_overlaps x JOIN deals od ON od.id = x.overlaps_id) ox "
-                "ON ox.deal_id = t.id",
+                "LEFT JOIN deal_overlaps ovl ON ovl.deal_id = t.id",
+                "LEFT JOIN deals ovd ON ovd.id = ovl.overlaps_id",
             ),
         ),
         Entity(

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -31,6 +30,10 @@ from urllib.parse import quote
 from kzdiplo.errors import UsageError
 
 DATABASE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+# Every read imports this module for sqlite_uri, so what only writes needs (tempfile,
+# which brings random with it) is imported in the functions that write: 1.6 ms of a
+# listing's start-up otherwise (python -X importtime).
 
 
 def sqlite_uri(path: Path | str, mode: str = "ro") -> str:
@@ -106,6 +109,8 @@ class _DatabaseFiles:
 
 
 def _temporary(target: Path) -> tuple[int, str]:
+    import tempfile  # see the note on imports above sqlite_uri
+
     return tempfile.mkstemp(prefix=f".{target.name[:80]}.", suffix=".tmp", dir=target.parent)
 
 
@@ -343,6 +348,8 @@ class _Names:
     in a list or a set took some 150 MB. Iterating reads them back from the start."""
 
     def __init__(self) -> None:
+        import tempfile
+
         # closed by FolderWriter.discard, which folder_writer runs in every case
         self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115
             "w", encoding="utf-8", prefix="kzdiplo-names-"
@@ -446,6 +453,8 @@ class FolderWriter:
                 f"--out {self.out}: holds files {self.who} did not write (such as "
                 f"{self.foreign[0]}); choose an empty folder or add --force"
             )
+        import tempfile
+
         prefix = f".{self.out.name[:80]}.kzdiplo-stage-{os.getpid()}-"
         try:
             self.stage = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out.parent))

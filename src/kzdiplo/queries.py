@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from kzdiplo import fields
 from kzdiplo.entities import BY_TABLE, ENTITIES, Entity
 from kzdiplo.errors import UsageError, did_you_mean
-from kzdiplo.reader import Reader, in_list
+from kzdiplo.reader import IN_LIST_MAX, Reader, in_list
 from kzdiplo.resolve import Partner, aliases_of, fold, postgres_fold
 from kzdiplo.vocab import STAGES
 
@@ -361,17 +361,33 @@ def cited(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def source_origins(reader: Reader) -> dict[str, str]:
+_LINKS_SQL = """SELECT s.slug, o.slug AS origin FROM source_links l
+JOIN sources s ON s.id = l.source_id JOIN sources o ON o.id = l.derived_from_id"""
+# The links of the sources named and of every source they rest on, each sought through
+# the index on source_links.source_id (UNION, not UNION ALL: a loop of links ends). As
+# an IN (subquery), not a join, so that SQLite does not walk the whole table for the
+# ORDER BY.
+_REACHED_SQL = """WITH RECURSIVE reached(id) AS (
+    SELECT id FROM sources WHERE slug IN {slugs}
+    UNION
+    SELECT l.derived_from_id FROM reached JOIN source_links l ON l.source_id = reached.id)
+"""
+
+
+def source_origins(reader: Reader, slugs: Sequence[str] | None = None) -> dict[str, str]:
     """Source slug -> the slug of the source it ultimately rests on (itself when it is
-    its own origin): independence is counted by origin, not by page."""
-    parent = {
-        r["slug"]: r["origin"]
-        for r in reader.rows(
-            "SELECT s.slug, o.slug AS origin FROM source_links l "
-            "JOIN sources s ON s.id = l.source_id JOIN sources o ON o.id = l.derived_from_id "
-            "ORDER BY l.id"
-        )
-    }
+    its own origin): independence is counted by origin, not by page.
+
+    With ``slugs``, only the chains from those sources are read (a record's page, a
+    listing's): the whole table of links grows with the sources, the chains do not. A
+    source with no link is its own origin and is left out, as with every source."""
+    params: dict[str, Any] = {}
+    if slugs is None or len(slugs) > IN_LIST_MAX:
+        sql = f"{_LINKS_SQL} ORDER BY l.id"
+    else:
+        sql = (f"{_REACHED_SQL.format(slugs=in_list('slug', slugs, params))}{_LINKS_SQL} "
+               "WHERE l.source_id IN (SELECT id FROM reached) ORDER BY l.id")  # fmt: skip
+    parent = {r["slug"]: r["origin"] for r in reader.rows(sql, params)}
 
     def root(slug: str) -> str:
         seen = {slug}
@@ -436,7 +452,8 @@ def attach(
                     row["date"] = fields.DATE.pop(row)
                 target[name].append(cited(row) if "text" in row else row)
     if records:
-        origins = source_origins(reader)
+        sources = {s["source"] for r in records for s in r["sources"]}
+        origins = source_origins(reader, sorted(sources))
         for r in records:
             _trust(r, origins)
     return records
@@ -1021,7 +1038,7 @@ def get_source(reader: Reader, key: str) -> dict[str, Any]:
     """One source with every record and field that cites it, and what it disputes."""
     source_id = _find_id(reader, "sources", key, "source")
     row = _source_row(reader.rows(f"{_SOURCE_LIST} WHERE s.id = :id", {"id": source_id})[0])
-    row["origin"] = source_origins(reader).get(row["slug"], row["slug"])
+    row["origin"] = source_origins(reader, [row["slug"]]).get(row["slug"], row["slug"])
     row["derived_by"] = reader.rows(
         "SELECT s.slug, l.relation FROM source_links l JOIN sources s ON s.id = l.source_id "
         "WHERE l.derived_from_id = :id ORDER BY s.slug",

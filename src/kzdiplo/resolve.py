@@ -93,16 +93,12 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
         raise UsageError("partner needs a value (a code, name or alias: US, China, EU)")
     wanted = EVERYDAY_NAMES.get(wanted, wanted)
     rows = reader.rows(_PARTNERS_SQL)
-    exact: list[dict[str, Any]] = []
-    named: list[dict[str, Any]] = []
-    for row in rows:
-        keys = {str(row["key"]).casefold(), str(row["alpha3"] or "").casefold()}
-        names = {row["name"], row["official_name"], *aliases_of(row["aliases"])}
-        if wanted in keys:
-            exact.append(row)
-        elif wanted in {fold(str(n).casefold()) for n in names if n}:
-            named.append(row)
-    matches = exact or named
+    # A code or slug wins over a name, so names (each alias folded: most of this call's
+    # time) are compared only when no key matches, as with a code typed (US, eu).
+    matches = [r for r in rows if wanted in (str(r["key"]).casefold(),
+                                             str(r["alpha3"] or "").casefold())]  # fmt: skip
+    if not matches:
+        matches = [r for r in rows if wanted in _names(r)]
     if not matches:
         labels: dict[str, str] = {}
         for r in rows:
@@ -121,6 +117,12 @@ def resolve_partner(reader: Reader, text: str) -> Partner:
     return Partner(
         "country", match["id"], match["key"], match["name"], (match["id"],), organizations
     )
+
+
+def _names(row: dict[str, Any]) -> set[str]:
+    """A partner's name, official name and aliases, folded as what users type is."""
+    names = (row["name"], row["official_name"], *aliases_of(row["aliases"]))
+    return {fold(str(n).casefold()) for n in names if n}
 
 
 def any_partner(partners: list[Partner]) -> Partner:

@@ -320,8 +320,6 @@ def test_a_parent_it_cannot_write_stages_inside_the_folder(
     root a read-only parent cannot be made with chmod: the refusal is simulated.)"""
     import tempfile
 
-    import kzdiplo.files
-
     out = tmp_path / "home"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
@@ -332,7 +330,7 @@ def test_a_parent_it_cannot_write_stages_inside_the_folder(
             raise PermissionError(13, "Permission denied")
         return real(prefix=prefix, dir=dir)
 
-    monkeypatch.setattr(kzdiplo.files.tempfile, "mkdtemp", parent_refuses)
+    monkeypatch.setattr(tempfile, "mkdtemp", parent_refuses)  # files.py imports it on use
     assert run(seeded_db, "export", "-f", "csv", "--out", str(out)).exit_code == 0
     assert run(seeded_db, "report", "--out", str(out), "--force").exit_code == 0
     assert (out / "agreements.csv").is_file() and (out / "index.html").is_file()

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from kzdiplo.safetext import for_terminal
+from kzdiplo.safetext import for_terminal, json_text
 from tests.cli_helpers import ENV, kzdiplo_command, run, run_process
 from tests.reliability import commands
 from tests.reliability.commands import Workspace, every_command, formats
@@ -47,6 +47,20 @@ def test_for_terminal_makes_everything_visible() -> None:
     assert "<U+200B>" in shown and "<U+202E>" in shown and "\u241b[31m" in shown
     assert for_terminal("plain Қазақстан text, 100%") == "plain Қазақстан text, 100%"
     assert for_terminal("two\nlines", multiline=True) == "two\nlines"
+
+
+def test_json_text_escapes_each_character_a_terminal_obeys_and_nothing_else() -> None:
+    """Every code point of the Basic Multilingual Plane but the surrogates, one at a time
+    and all together: DEL, C1, bidi and zero-width characters become \\uXXXX (what a
+    JSON reader reads back as the same character), any other is left as it is."""
+    escaped = {0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+               0x200E, 0x200F, 0x061C, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD}  # fmt: skip
+    points = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    for code in points:
+        expected = f"\\u{code:04x}" if code in escaped else chr(code)
+        assert json_text(chr(code)) == expected, hex(code)
+    whole = "".join(map(chr, points))
+    assert json_text(whole) == "".join(json_text(chr(c)) for c in points)
 
 
 @pytest.mark.slow
