@@ -49,6 +49,20 @@ SQLITE3 = shutil.which("sqlite3")
 PHASES: list[tuple[str, str]] = []
 
 
+def compile_kzdiplo() -> None:
+    """Byte-compile the kzdiplo package the timed commands import. Under
+    PYTHONDONTWRITEBYTECODE (set on these machines) a module changed since its .pyc was
+    written is compiled again in every run, which costs start-up more than anything
+    measured here (0.66x -> 0.94x for the JSON listing, i27-reads' measure)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("kzdiplo")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("kzdiplo is not importable: run this with the virtualenv's python")
+    folder = list(spec.submodule_search_locations)[0]
+    subprocess.run([PY, "-m", "compileall", "-q", folder], check=True)
+
+
 def log(message: str) -> None:
     PHASES.append((dt.datetime.now().strftime("%H:%M:%S"), message))
     print(f"[{time.perf_counter() - T0:6.0f}s] {message}", file=sys.stderr, flush=True)

@@ -40,6 +40,7 @@ from harness import (
     T0,
     Cmd,
     code_changed,
+    compile_kzdiplo,
     git_state,
     import_times,
     kz,
@@ -581,6 +582,7 @@ def run_commands(args: argparse.Namespace) -> dict:
         serve_rounds=6 if args.quick else 10, word=args.word,
     )  # fmt: skip
     (args.workdir / "commands").mkdir(exist_ok=True)
+    compile_kzdiplo()
     figures = commands.measure_all(plan)
     meta |= {"loadavg_end": load_average(), "git_end": git_state(),
              "elapsed": time.perf_counter() - T0, "phases": PHASES}  # fmt: skip
