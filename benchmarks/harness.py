@@ -59,7 +59,7 @@ def compile_kzdiplo() -> None:
     spec = importlib.util.find_spec("kzdiplo")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("kzdiplo is not importable: run this with the virtualenv's python")
-    folder = list(spec.submodule_search_locations)[0]
+    folder = next(iter(spec.submodule_search_locations))
     subprocess.run([PY, "-m", "compileall", "-q", folder], check=True)
 
 
