@@ -1,9 +1,13 @@
 """Validate seed/load files and write them to the database: one code path for both.
 
-``read_files`` parses and checks each record on its own; ``load`` checks references and
-quotes against the run and the database, then upserts on natural keys inside the
-caller's transaction. Any problem raises :class:`LoadError` naming file, record and
-field, before anything is written.
+``load_paths`` reads the files a record at a time (:mod:`kzdiplo.loadfile`), checks each
+record on its own, then its references and quotes against the database, and upserts it
+on its natural key in batches, as it reads (:class:`_Stream`): memory holds a batch, not
+the file. Records that name one given later wait in a temporary table until the input
+is read. Everything happens in one transaction: any problem (naming file, record and
+field) raises :class:`LoadError` at the end and the transaction is rolled back, so
+nothing is written. ``read_files`` validates whole files into a :class:`Bundle`, for
+callers that want the records themselves.
 """
 
 from __future__ import annotations
@@ -147,17 +151,25 @@ class Report:
             self._conn.execute(done, self._pending)
         self._pending = []
 
-    def promote(self, section: str, key: str, field_name: str) -> None:
-        """A record whose links (written after every record is read) changed."""
+    def promote_many(self, section: str, keys: list[str], field_name: str) -> None:
+        """Records whose links (written after every record is read) changed: one read
+        and one executemany for the batch."""
+        if not keys:
+            return
         assert self._conn is not None  # only a load promotes
-        where = (RUN.c.section == section, RUN.c.key == key)
-        action, fields = self._conn.execute(select(RUN.c.action, RUN.c.fields).where(*where)).one()
-        if action == "unchanged":
-            self.unchanged[section] -= 1
-            self.updated += 1
-            action = "updated"
-        names = json.dumps([*json.loads(fields or "[]"), field_name])
-        self._conn.execute(update(RUN).where(*where).values(action=action, fields=names))
+        found = select(RUN.c.key, RUN.c.action, RUN.c.fields).where(
+            RUN.c.section == section, RUN.c.key.in_(KEYS)
+        )
+        changes = []
+        for key, action, fields in self._conn.execute(found, {"keys": keys}):
+            if action == "unchanged":
+                self.unchanged[section] -= 1
+                self.updated += 1
+                action = "updated"
+            names = json.dumps([*json.loads(fields or "[]"), field_name])
+            changes.append({"s": section, "k": key, "a": action, "f": names})
+        self._pending += changes
+        self.flush()
 
     def spool(self) -> None:
         """Copy the change lines from the run's table (which goes with the transaction)
@@ -864,9 +876,10 @@ class _Stream:
                 if row.wanted is not None:
                     named.setdefault(_LINK_TARGETS[row.kind], set()).add(row.wanted)
             keys = _Keys(self.conn, named)
-            for row in rows:
-                _link_later(self.conn, self.report, row, keys.id(_LINK_TARGETS[row.kind],
-                                                                 row.wanted))  # fmt: skip
+            for kind, target in _LINK_TARGETS.items():
+                links = [(r, keys.id(target, r.wanted)) for r in rows if r.kind == kind]
+                if links:
+                    _link_later(self.conn, self.report, kind, links)
 
     def _check_new_texts(self) -> None:
         """A cited source's text is immutable: refuse a new text (or none) for a source
@@ -1016,25 +1029,47 @@ class _Batch:
         self.keys.ids[section].update({k: int(i) for k, i in found})
 
 
-def _link_later(conn: Connection, report: Report, row: Any, target_id: int | None) -> None:
-    """Write one link noted while the records were written (``row`` of LINKED): a deal's
-    event or overlap, a source's origin; the record is reported changed when it did."""
-    if row.kind == "event":
+# The child table of each link written later: (table, its record's column, the column
+# naming the other record, the column of the link's note or relation).
+_LINK_TABLES = {
+    "overlaps": (DEAL_OVERLAPS, "deal_id", "overlaps_id", "note", "deals"),
+    "derived_from": (SOURCE_LINKS, "source_id", "derived_from_id", "relation", "sources"),
+}
+
+
+def _link_later(
+    conn: Connection, report: Report, kind: str, links: list[tuple[Any, int | None]]
+) -> None:
+    """Write a batch of one kind of link noted while the records were written (rows of
+    LINKED, each with the id of the record it names): a deal's event, a deal's overlap or
+    a source's origin. The stored links are read in one query; only those that differ
+    are written, and their records reported changed."""
+    ids = [row.record_id for row, _ in links]
+    if kind == "event":
         deals = TABLES["deals"]
-        now = conn.execute(select(deals.c.event_id).where(deals.c.id == row.record_id)).scalar()
-        if now != target_id:
-            changed = update(deals).where(deals.c.id == row.record_id)
-            conn.execute(changed.values(event_id=target_id))
-            report.promote("deals", row.key, "event")
+        now = dict(conn.execute(select(deals.c.id, deals.c.event_id).where(deals.c.id.in_(KEYS)),
+                                {"keys": ids}).all())  # fmt: skip
+        changed = [(row, target) for row, target in links if now.get(row.record_id) != target]
+        if changed:
+            set_event = update(deals).where(deals.c.id == bindparam("rid"))
+            values = [{"rid": row.record_id, "eid": target} for row, target in changed]
+            conn.execute(set_event.values(event_id=bindparam("eid")), values)
+            report.promote_many("deals", [row.key for row, _ in changed], "event")
         return
-    if row.kind == "overlaps":
-        table, column, section = DEAL_OVERLAPS, "deal_id", "deals"
-        rows = [] if target_id is None else [{"overlaps_id": target_id, "note": row.extra}]
-    else:
-        table, column, section = SOURCE_LINKS, "source_id", "sources"
-        rows = [] if target_id is None else [{"derived_from_id": target_id, "relation": row.extra}]
-    if _replace_children(conn, table, column, row.record_id, rows):
-        report.promote(section, row.key, row.kind)
+    table, column, other, note, section = _LINK_TABLES[kind]
+    stored: dict[int, list[tuple[Any, Any]]] = {}
+    found = select(table.c[column], table.c[other], table.c[note]).where(table.c[column].in_(KEYS))
+    for record_id, other_id, extra in conn.execute(found, {"keys": ids}):
+        stored.setdefault(record_id, []).append((other_id, extra))
+    changed_keys = []
+    for row, target in links:
+        wanted = [] if target is None else [(target, row.extra)]
+        if stored.get(row.record_id, []) == wanted:
+            continue
+        rows = [{other: other_id, note: extra} for other_id, extra in wanted]
+        if _replace_children(conn, table, column, row.record_id, rows):
+            changed_keys.append(row.key)
+    report.promote_many(section, changed_keys, kind)
 
 
 _OWNERS = {column: section for section, column in LINKS.items()}
