@@ -225,26 +225,3 @@ def test_a_json_error_far_into_the_file_is_placed_as_json_places_it(tmp_path: Pa
         sum(1 for _ in records(path, SECTIONS))
     where = f"line {expected.value.lineno}, column {expected.value.colno}"
     assert where in str(caught.value), (where, str(caught.value))
-
-
-def test_reading_a_json_file_holds_a_window_of_it(tmp_path: Path) -> None:
-    """Reading the records of a 40 MB JSON file peaks at a small fraction of its size
-    (before: its bytes and its whole text, about three times its size)."""
-    from kzdiplo.loadfile import records
-    from kzdiplo.records import SECTIONS
-
-    path = tmp_path / "load.json"
-    with path.open("w", encoding="utf-8") as f:
-        f.write('{"events": [')
-        for i in range(20_000):
-            f.write(("," if i else "") + json.dumps({"slug": f"e{i}", "summary": "x" * 2000}))
-        f.write("]}")
-    size = path.stat().st_size
-    tracemalloc.start()
-    try:
-        count = sum(1 for _ in records(path, SECTIONS))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert count == 20_000 and size > 40_000_000
-    assert peak < 8_000_000, (peak, size)

@@ -10,8 +10,8 @@ file over a limit is refused in one line that names it, and the line (NDJSON) or
 record where the format says where.
 
 The reader hands out records one at a time (:func:`records`), in file order, each with
-its section and where it was: NDJSON is read a line at a time; JSON is read a megabyte
-at a time, scanned for its sections and each record parsed on its own with the ``json``
+its section and where it was: NDJSON is read a line at a time; JSON is read 256 kB at a
+time, scanned for its sections and each record parsed on its own with the ``json``
 module (never through YAML), so neither the whole text nor a tree of it is ever held
 (the loader writes records as they come, so a load's memory does not grow with the
 file); YAML is parsed whole. Most records are
@@ -38,7 +38,7 @@ MAX_FILE_BYTES = 20_000_000  # a file parsed whole: YAML, and JSON read by diff 
 # six bytes once escaped) and its fields. The file itself has no limit: the load holds
 # one batch of records at a time, whatever the file's size.
 MAX_RECORD = 32_000_000
-READ_CHUNK = 1 << 20  # bytes read at a time from a JSON file or standard input
+READ_CHUNK = 1 << 18  # bytes read at a time from a JSON file or standard input
 MAX_STRING = 5_000_000  # characters of one string value (the longest source text: ~60 kB)
 MAX_DEPTH = 50  # nesting of collections (the format needs about 6)
 MAX_NODES = 2_000_000  # YAML values once aliases are expanded (the seeds have ~20,000)
@@ -112,7 +112,7 @@ STDIN = "-"  # the file name that means standard input (``kzdiplo load -``)
 
 
 def spool_stdin(stream: IO[bytes], folder: Path) -> Path:
-    """Standard input copied into ``folder``, a megabyte at a time, under a name whose
+    """Standard input copied into ``folder``, 256 kB at a time, under a name whose
     suffix is its format, so that it is read like any load file: NDJSON when its first
     line is a ``{"section": ..., "record": ...}`` object, JSON when it starts with
     ``{``, else YAML (at most MAX_FILE_BYTES, the limit of a file parsed whole). A
@@ -425,12 +425,11 @@ class _JsonSections:
         if not raw:  # the end: the text stays where it is (an error may point into it)
             self.ended = True
             return False
-        dropped = self.text[: self.pos]
-        if (newlines := dropped.count("\n")) > 0:
+        if (newlines := self.text.count("\n", 0, self.pos)) > 0:  # counted in place
             self.lines += newlines
-            self.column = len(dropped) - dropped.rfind("\n") - 1
+            self.column = self.pos - self.text.rfind("\n", 0, self.pos) - 1
         else:
-            self.column += len(dropped)
+            self.column += self.pos
         self.text, self.pos = self.text[self.pos :] + chunk, 0
         return True
 
@@ -512,13 +511,20 @@ class _JsonSections:
             raise self._error("Extra data")
 
 
+def _first_character(f: IO[bytes]) -> bytes:
+    """The first byte of ``f`` that is not JSON white space (b"" for none)."""
+    while piece := f.read(4096):
+        if start := piece.lstrip(b" \t\n\r"):
+            return start[:1]
+    return b""
+
+
 def _json_document(path: Path, known: Collection[str]) -> Iterator[Entry]:
     """The records of a JSON load file, a record at a time (:class:`_JsonSections`); a
     file that is not one object is parsed whole (within MAX_FILE_BYTES), so that its
     error is the one JSON gives."""
     with open_bounded(path, None) as f:
-        start = f.read(READ_CHUNK)
-        if not start.lstrip(b" \t\n\r").startswith(b"{"):
+        if _first_character(f) != b"{":
             f.close()
             yield from _sections(path, parse_json_document(path, read_text(path)), known)
             return
