@@ -143,6 +143,12 @@ class Report:
         self._pending.append({"s": section, "k": key, "a": action,
                               "f": json.dumps(fields or [])})  # fmt: skip
 
+    def take_pending(self) -> dict[str, tuple[str, str]]:
+        """This batch's actions by key, handed over (and forgotten) for the caller to
+        write with the batch's rows of the run's table."""
+        pending, self._pending = self._pending, []
+        return {change["k"]: (change["a"], change["f"]) for change in pending}
+
     def flush(self) -> None:
         """Write this batch's actions to the run's table (one executemany)."""
         if self._pending and self._conn is not None:
@@ -608,10 +614,11 @@ class _Stream:
     def load(self, paths: Iterable[Path]) -> Report:
         """Read, check and write every record of ``paths``; raise LoadError at the end
         when anything was wrong (nothing is committed then)."""
-        for path in paths:
+        for name in paths:
+            path = Path(name)
             try:
-                for entry in records(Path(path), SECTIONS):
-                    self._take(Path(path), entry)
+                for entry in records(path, SECTIONS):
+                    self._take(path, entry)
             except LoadFileError as exc:
                 raise LoadError([str(exc)]) from None
         self._flush()
@@ -660,6 +667,11 @@ class _Stream:
             for item in items:
                 _read_source_text(item, bundle, self.problems)
         later = self._write(items, bundle)
+        done = self.report.take_pending()  # the run's rows carry what was done, at once
+        rows_run = [{"seq": i.seq, "section": i.section, "key": i.key, "place": i.where(),
+                     "action": done.get(i.key, (None, None))[0],
+                     "fields": done.get(i.key, (None, None))[1]} for i in items]  # fmt: skip
+        insert_many(self.conn, RUN, rows_run)
         rows = [{"seq": i.seq, "section": i.section, "key": i.key, "file": str(i.file),
                  "idx": i.index, "line": i.line, "raw": json.dumps(i.raw, default=str)}
                 for i in later]  # fmt: skip
@@ -668,7 +680,7 @@ class _Stream:
 
     def _first_definitions(self, items: list[Item]) -> list[Item]:
         """``items`` without those whose key the run has read before (a problem each),
-        each given its place in the run's table."""
+        each given its place in the run (its row in RUN is written with its batch)."""
         if not items:
             return []
         section, first = items[0].section, dict[str, Item]()
@@ -689,10 +701,6 @@ class _Stream:
             self.seq += 1
             item.seq = self.seq
             fresh.append(item)
-        rows = [{"seq": i.seq, "section": section, "key": i.key, "place": i.where(),
-                 "action": None, "fields": None} for i in fresh]  # fmt: skip
-        if rows:
-            insert_many(self.conn, RUN, rows)
         return fresh
 
     # -- checking and writing a batch ---------------------------------------------
@@ -749,7 +757,6 @@ class _Stream:
             for start in range(0, len(level), BATCH):
                 batch = _Batch(self.conn, keys, bundle, published, self.report, self.progress)
                 batch.write(level[start : start + BATCH])
-        self.report.flush()
         if section == "sources":
             self.sources.forget(i.key for i in ready)
         self._note_links(ready, keys)
@@ -828,6 +835,7 @@ class _Stream:
                     for item in items:
                         _read_source_text(item, bundle, self.problems)
                 still = {i.seq for i in self._write(items, bundle)}
+                self.report.flush()  # their rows in RUN are there: updated
                 done = [i.seq for i in items if i.seq not in still]
                 if done:
                     wrote = True
