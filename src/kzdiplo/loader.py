@@ -547,10 +547,12 @@ def _share_columns(share: Any, amount: Any, rate_date: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)
 def _holds(text: str, quote: str) -> bool:
     """Whether a source's normalised ``text`` holds ``quote``: a search through the
-    whole text, remembered, since a run quotes the same excerpts many times."""
+    whole text, remembered, since a run quotes the same excerpts many times. The cache
+    is small because each entry keeps its text alive: a load of many sources' texts
+    would otherwise hold thousands of them."""
     return normalise_space(quote) in text
 
 
