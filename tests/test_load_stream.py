@@ -225,3 +225,33 @@ def test_a_json_error_far_into_the_file_is_placed_as_json_places_it(tmp_path: Pa
         sum(1 for _ in records(path, SECTIONS))
     where = f"line {expected.value.lineno}, column {expected.value.colno}"
     assert where in str(caught.value), (where, str(caught.value))
+
+
+def test_the_search_documents_are_rebuilt_in_pieces(
+    seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys the run wrote reach the search rebuild a piece at a time (never a
+    million in one list): with pieces of 7 keys, a load of 30 agreements leaves the
+    search index as `db check` wants it, every one of them findable."""
+    from kzdiplo import checks, loader
+    from kzdiplo.reader import SqliteReader
+
+    monkeypatch.setattr(loader._Stream.written, "__defaults__", (7,))
+    pieces: list[dict[str, list[str]]] = []
+    rebuild = loader.rebuild_search_documents
+
+    def counted(conn: Any, written: dict[str, list[str]]) -> None:
+        pieces.append(written)
+        rebuild(conn, written)
+
+    monkeypatch.setattr(loader, "rebuild_search_documents", counted)
+    file = _write(tmp_path / "few.ndjson", (("agreements", _agreement(i)) for i in range(30)))
+    engine = make_engine(sqlite_url(seeded_db))
+    load_paths(engine, [file])
+    engine.dispose()
+    assert [len(p.get("agreements", [])) for p in pieces if "agreements" in p] == [7, 7, 7, 7, 2]
+    reader = SqliteReader(seeded_db)
+    assert checks.search_index(reader) == []
+    reader.close()
+    found = _ids(seeded_db, "SELECT count(*) FROM search_index WHERE search_index MATCH 'streamed'")
+    assert found == [(30,)]

@@ -634,14 +634,22 @@ class _Stream:
         self.report.spool()
         return self.report
 
-    def written(self) -> dict[str, Iterable[str]]:
-        """The keys of the records the run wrote, by section (read lazily)."""
-
-        def keys(section: str) -> Iterator[str]:
-            found = select(RUN.c.key).where(RUN.c.section == section, RUN.c.action.is_not(None))
-            yield from self.conn.execute(found).scalars()
-
-        return {section: keys(section) for section in SECTIONS}
+    def written(self, size: int = 10_000) -> Iterator[dict[str, list[str]]]:
+        """The keys of the records the run wrote, by section, ``size`` at a time (the
+        search rebuild takes them in pieces, so that a million keys are never a list)."""
+        for section in SECTIONS:
+            after = 0
+            while True:
+                found = self.conn.execute(
+                    select(RUN.c.seq, RUN.c.key)
+                    .where(RUN.c.section == section, RUN.c.action.is_not(None), RUN.c.seq > after)
+                    .order_by(RUN.c.seq)
+                    .limit(size)
+                ).all()
+                if not found:
+                    break
+                after = found[-1].seq
+                yield {section: [key for _, key in found]}
 
     # -- reading ------------------------------------------------------------------
 
@@ -1225,7 +1233,8 @@ def load_paths(
             with per_row_triggers_suspended(conn):
                 run = _Stream(conn, progress(None) if progress else None)
                 report = run.load(paths)
-                rebuild_search_documents(conn, run.written())
+                for written in run.written():
+                    rebuild_search_documents(conn, written)
                 run.close()
             rebuild_derived(conn)
             if not dry_run:
@@ -1279,9 +1288,10 @@ CHOSEN_DOCUMENTS = "WHERE record_type = ? AND record_key IN (SELECT value FROM j
 
 
 def rebuild_search_documents(conn: Connection, written: Mapping[str, Iterable[str]]) -> None:
-    """The search documents of every record the run wrote, rebuilt in two statements per
-    kind of record (delete, insert from the ``search_documents`` view, the source
-    ``kzdiplo db check`` compares the index with), instead of one rebuild per row."""
+    """The search documents of the records ``written`` names (keys by section: a load
+    passes those it wrote, in pieces), rebuilt in two statements per kind of record
+    (delete, insert from the ``search_documents`` view, the source ``kzdiplo db check``
+    compares the index with), instead of one rebuild per row."""
     if conn.dialect.name != "sqlite":
         return  # PostgreSQL's own triggers kept the index in step
     for section, link in LINKS.items():
