@@ -139,7 +139,7 @@ def test_russia_declaration_keeps_both_names(db: sqlite3.Connection) -> None:
     title, aliases, start, end, precision, text, note = one(
         db,
         "SELECT title, aliases, date_start, date_end, date_precision, date_text, date_note "
-        "FROM agreements WHERE kind = 'declaration'",
+        "FROM agreements WHERE slug = 'kz-ru-comprehensive-union-declaration'",
     )
     assert title == "Declaration on a Comprehensive Union"
     assert "Declaration on a Comprehensive Alliance" in aliases
@@ -232,7 +232,8 @@ def test_gas_halt_is_early_2023(db: sqlite3.Connection) -> None:
 
 def test_derived_date_is_marked(db: sqlite3.Connection) -> None:
     start, inferred = one(
-        db, "SELECT date_start, date_inferred FROM agreements WHERE kind = 'commitment'"
+        db,
+        "SELECT date_start, date_inferred FROM agreements WHERE slug = 'kz-ru-energy-cooperation-commitments'",
     )
     assert start.startswith("2025") and inferred == 1
     # the agreement whose year was derived from "tenth anniversary" now has a sourced day

@@ -1,9 +1,13 @@
 """Validate seed/load files and write them to the database: one code path for both.
 
-``read_files`` parses and checks each record on its own; ``load`` checks references and
-quotes against the run and the database, then upserts on natural keys inside the
-caller's transaction. Any problem raises :class:`LoadError` naming file, record and
-field, before anything is written.
+``load_paths`` reads the files a record at a time (:mod:`kzdiplo.loadfile`), checks each
+record on its own, then its references and quotes against the database, and upserts it
+on its natural key in batches, as it reads (:class:`_Stream`): memory holds a batch, not
+the file. Records that name one given later wait in a temporary table until the input
+is read. Everything happens in one transaction: any problem (naming file, record and
+field) raises :class:`LoadError` at the end and the transaction is rolled back, so
+nothing is written. ``read_files`` validates whole files into a :class:`Bundle`, for
+callers that want the records themselves.
 """
 
 from __future__ import annotations
@@ -11,16 +15,29 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import BindParameter
 
@@ -79,6 +96,9 @@ class Item:
     index: int
     record: Any
     key: str = field(init=False)
+    raw: Any = None  # the record as read, kept while its batch is in hand (to set aside)
+    line: str = ""  # where in the file (NDJSON: ``line 12``), for messages
+    seq: int = 0  # its place in the run (the order of the report)
 
     def __post_init__(self) -> None:
         self.key = str(getattr(self.record, self.record.key_field))
@@ -100,37 +120,95 @@ class Bundle:
             yield from self.items[section]
 
 
-@dataclass
 class Report:
-    """What a load did (or, in a dry run, would do)."""
+    """What a load did (or, in a dry run, would do): the counts in memory, and one line
+    per changed record, kept during the load in the run's temporary table and then in a
+    temporary file (a load of a million records would not fit them in memory), read in
+    the order the records were read."""
 
-    changes: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    # (section, key) -> its place in changes, so that promote does not search the list
-    places: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+    def __init__(self, conn: Connection | None = None) -> None:
+        self.added, self.updated = 0, 0
+        self.unchanged: Counter[str] = Counter()
+        self._conn = conn
+        self._pending: list[dict[str, Any]] = []  # this batch's, written by flush()
+        self._spool: IO[str] | None = None
 
     def record(self, section: str, key: str, action: str, fields: list[str] | None = None) -> None:
         if action == "unchanged":
             self.unchanged[section] += 1
+        elif action == "added":
+            self.added += 1
         else:
-            self.places[(section, key)] = len(self.changes)
-            self.changes.append((section, key, action, fields or []))
+            self.updated += 1
+        self._pending.append({"s": section, "k": key, "a": action,
+                              "f": json.dumps(fields or [])})  # fmt: skip
 
-    def promote(self, section: str, key: str, field_name: str) -> None:
-        """A record found unchanged whose links (written later) did change."""
-        place = self.places.get((section, key))
-        if place is not None:
-            sec, k, action, fields = self.changes[place]
-            self.changes[place] = (sec, k, action, [*fields, field_name])
+    def take_pending(self) -> dict[str, tuple[str, str]]:
+        """This batch's actions by key, handed over (and forgotten) for the caller to
+        write with the batch's rows of the run's table."""
+        pending, self._pending = self._pending, []
+        return {change["k"]: (change["a"], change["f"]) for change in pending}
+
+    def flush(self) -> None:
+        """Write this batch's actions to the run's table (one executemany)."""
+        if self._pending and self._conn is not None:
+            done = (update(RUN).where(RUN.c.section == bindparam("s"), RUN.c.key == bindparam("k"))
+                    .values(action=bindparam("a"), fields=bindparam("f")))  # fmt: skip
+            self._conn.execute(done, self._pending)
+        self._pending = []
+
+    def promote_many(self, section: str, keys: list[str], field_name: str) -> None:
+        """Records whose links (written after every record is read) changed: one read
+        and one executemany for the batch."""
+        if not keys:
             return
-        self.unchanged[section] -= 1
-        self.record(section, key, "updated", [field_name])
+        assert self._conn is not None  # only a load promotes
+        found = select(RUN.c.key, RUN.c.action, RUN.c.fields).where(
+            RUN.c.section == section, RUN.c.key.in_(KEYS)
+        )
+        changes = []
+        for key, action, fields in self._conn.execute(found, {"keys": keys}):
+            if action == "unchanged":
+                self.unchanged[section] -= 1
+                self.updated += 1
+                action = "updated"
+            names = json.dumps([*json.loads(fields or "[]"), field_name])
+            changes.append({"s": section, "k": key, "a": action, "f": names})
+        self._pending += changes
+        self.flush()
+
+    def spool(self) -> None:
+        """Copy the change lines from the run's table (which goes with the transaction)
+        into a temporary file, in the order the records were read."""
+        import tempfile
+
+        assert self._conn is not None
+        spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115  # kept open: read after the commit
+        changed = (select(RUN.c.section, RUN.c.key, RUN.c.action, RUN.c.fields)
+                   .where(RUN.c.action.in_(["added", "updated"])).order_by(RUN.c.seq))  # fmt: skip
+        for section, key, action, fields in self._conn.execute(changed):
+            spool.write(f'[{json.dumps(section)}, {json.dumps(key)}, "{action}", {fields}]\n')
+        spool.seek(0)
+        self._spool, self._conn = spool, None
+
+    def each_change(self) -> Iterator[tuple[str, str, str, list[str]]]:
+        """(section, key, action, changed fields) of each added or updated record."""
+        if self._spool is None:
+            return
+        self._spool.seek(0)
+        for line in self._spool:
+            section, key, action, fields = json.loads(line)
+            yield section, key, action, fields
+
+    @property
+    def changes(self) -> list[tuple[str, str, str, list[str]]]:
+        """Every change at once (for a small load; the CLI reads :meth:`each_change`)."""
+        return list(self.each_change())
 
     def counts(self) -> dict[str, int]:
-        counted = Counter(action for _, _, action, _ in self.changes)
         return {
-            "added": counted["added"],
-            "updated": counted["updated"],
+            "added": self.added,
+            "updated": self.updated,
             "unchanged": sum(self.unchanged.values()),
         }
 
@@ -251,16 +329,64 @@ def read_text_file(load_file: Path, name: str) -> str:
 # --- references, quotes and writing ----------------------------------------------------
 
 
-class _Keys:
-    """Natural key -> id for each section, from the database and the records loaded so far."""
+# --- the run's temporary tables -----------------------------------------------------
+# A load holds no record longer than its batch: what it must remember until the end of
+# the input lives in temporary tables of the load's own connection (on disk for SQLite,
+# dropped with the transaction or at its end).
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.ids: dict[str, dict[str, int | None]] = {}
-        for section, table in TABLES.items():
+_RUN_TABLES = MetaData()
+# Every record read: its key (a second one is a duplicate), where it was, and what the
+# load did with it (NULL until written), which the report and the search rebuild read.
+RUN = Table(
+    "kz_load_run", _RUN_TABLES,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("section", Text, nullable=False), Column("key", Text, nullable=False),
+    Column("place", Text, nullable=False), Column("action", Text), Column("fields", Text),
+    UniqueConstraint("section", "key"), prefixes=["TEMPORARY"],
+)  # fmt: skip
+# Records set aside until the end of the input: one that names a record not yet
+# written (a part before its package, a quote of a source given later), as read.
+LATER = Table(
+    "kz_load_later", _RUN_TABLES,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("section", Text, nullable=False), Column("key", Text, nullable=False),
+    Column("file", Text, nullable=False), Column("idx", Integer, nullable=False),
+    Column("line", Text, nullable=False), Column("raw", Text, nullable=False),
+    Index("ix_kz_load_later", "section", "seq"), prefixes=["TEMPORARY"],
+)  # fmt: skip
+# Links written once the whole input is read: a deal's event and overlap, a source's
+# origin (``wanted`` is the key they name; NULL clears the link).
+LINKED = Table(
+    "kz_load_links", _RUN_TABLES,
+    Column("seq", Integer, primary_key=True), Column("kind", Text, nullable=False),
+    Column("record_id", Integer, nullable=False), Column("key", Text, nullable=False),
+    Column("wanted", Text), Column("extra", Text), Column("place", Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)  # fmt: skip
+# Sources whose text the run changes: their stored quotes are checked at the end.
+RETEXT = Table(
+    "kz_load_retext", _RUN_TABLES,
+    Column("slug", Text, primary_key=True), Column("place", Text, nullable=False),
+    prefixes=["TEMPORARY"],
+)  # fmt: skip
+_LINK_TARGETS = {"event": "events", "overlaps": "deals", "derived_from": "sources"}
+
+
+class _Keys:
+    """Natural key -> id of the records one batch names, read from the database in one
+    query per section: the run's records are written as they come, so the database
+    knows every one the run wrote before (never every key of the database at once)."""
+
+    def __init__(self, conn: Connection, wanted: dict[str, set[str]]) -> None:
+        self.ids: dict[str, dict[str, int | None]] = {section: {} for section in TABLES}
+        for section, names in wanted.items():
+            if not names:
+                continue
+            table = TABLES[section]
             key = table.c[SECTIONS[section].key_field]
-            rows = conn.execute(select(key, table.c.id)).all()
-            self.ids[section] = {k: i for k, i in rows}
+            found = conn.execute(select(key, table.c.id).where(key.in_(KEYS)),
+                                 {"keys": sorted(names)})  # fmt: skip
+            self.ids[section] = {k: i for k, i in found}
 
     def known(self, section: str, key: str) -> bool:
         return key in self.ids[section]
@@ -276,13 +402,37 @@ class _Keys:
         return None
 
 
-def _source_texts(conn: Connection, bundle: Bundle) -> dict[str, str | None]:
-    sources = models.Source.__table__
-    texts = {slug: text for slug, text in conn.execute(select(sources.c.slug, sources.c.text))}
-    for item in bundle.items["sources"]:
-        texts.setdefault(item.key, None)  # a new source without a text
-    texts.update(bundle.source_texts)
-    return {slug: normalise_space(text) if text else None for slug, text in texts.items()}
+class _Sources:
+    """The normalised text and publication date of the sources a batch cites, read from
+    the database by batch; the last few hundred are kept (a run cites the same few
+    sources again and again), and those the run rewrites are forgotten."""
+
+    KEPT = 256
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[str, tuple[str | None, Any]] = {}
+
+    def get(self, slugs: set[str]) -> tuple[dict[str, str | None], dict[str, Any]]:
+        missing = sorted(s for s in slugs if s not in self.known)
+        if missing:
+            if len(self.known) + len(missing) > self.KEPT:
+                self.known.clear()
+            sources = TABLES["sources"]
+            found = self.conn.execute(
+                select(sources.c.slug, sources.c.text, sources.c.published).where(
+                    sources.c.slug.in_(KEYS)
+                ),
+                {"keys": missing},
+            )
+            for slug, text, published in found:
+                self.known[slug] = (normalise_space(text) if text else None, published)
+        held = [(s, self.known[s]) for s in slugs if s in self.known]
+        return {s: text for s, (text, _) in held}, {s: day for s, (_, day) in held}
+
+    def forget(self, slugs: Iterable[str]) -> None:
+        for slug in slugs:
+            self.known.pop(slug, None)
 
 
 def _references() -> dict[str, dict[str, str]]:
@@ -329,9 +479,6 @@ def _check(item: Item, keys: _Keys, texts: dict[str, str | None], iso: set[str])
         if party.share is not None:
             where = item.where(f"parties.{i}.share")
             problems.extend(_check_cited(where, party.share.cited, texts))
-    origin = record.derived_from if item.section == "sources" else None
-    if origin is not None and origin not in texts:
-        problems.append(f"{item.where('derived_from')}: unknown source {record.derived_from!r}")
     for i, discrepancy in enumerate(getattr(record, "discrepancies", [])):
         if discrepancy.source not in texts:
             problems.append(
@@ -400,10 +547,12 @@ def _share_columns(share: Any, amount: Any, rate_date: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)
 def _holds(text: str, quote: str) -> bool:
     """Whether a source's normalised ``text`` holds ``quote``: a search through the
-    whole text, remembered, since a run quotes the same excerpts many times."""
+    whole text, remembered, since a run quotes the same excerpts many times. The cache
+    is small because each entry keeps its text alive: a load of many sources' texts
+    would otherwise hold thousands of them."""
     return normalise_space(quote) in text
 
 
@@ -425,50 +574,355 @@ def _check_cited(where: str, cited: Any, texts: dict[str, str | None]) -> list[s
     return []
 
 
-def load(conn: Connection, bundle: Bundle, progress: Callable[[], None] | None = None) -> Report:
-    """Check ``bundle`` against the database, then upsert it; the caller owns the transaction.
+def _cited_sources(record: Any) -> Iterator[str]:
+    """The slugs of the sources a record's citations, stages, shares and discrepancies
+    name."""
+    for cited in [*getattr(record, "citations", []), *getattr(record, "stages", [])]:
+        yield cited.source
+    for party in getattr(record, "parties", []):
+        if party.share is not None:
+            yield party.share.cited.source
+    for discrepancy in getattr(record, "discrepancies", []):
+        yield discrepancy.source
 
-    Raises LoadError (before writing anything) when a reference, quote or amount is wrong.
-    """
-    keys = _Keys(conn)
-    texts = _source_texts(conn, bundle)
-    iso = _iso_codes(conn)
-    published = _published_dates(conn, bundle)
-    problems: list[str] = []
-    for item in bundle:  # every key of the run, so a part may come before its package
-        keys.ids[item.section].setdefault(item.key, None)
-    for item in bundle:
-        problems.extend(_check(item, keys, texts, iso))
-        problems.extend(_check_usd(item, published))  # its amounts convert to US dollars
-    for item in bundle.items["deals"]:  # checked once every record of the run is known
-        for name, section in (("event", "events"), ("overlaps", "deals")):
-            value = getattr(item.record, name)
-            if value is not None and not keys.known(section, value):
-                problems.append(f"{item.where(name)}: unknown {section[:-1]} {value!r}")
-    levels = {section: _levels(bundle.items[section], problems) for section in SECTIONS}
-    problems.extend(_broken_quotes(conn, bundle, keys))
-    if problems:
-        raise LoadError(problems)
-    report = Report()
-    for section in SECTIONS:  # parents before their parts, each level in batches
-        for level in levels[section]:
+
+class _Stream:
+    """One load: records read, checked and written a batch at a time, in the order of
+    the files, inside the caller's transaction.
+
+    A record whose references or quotes cannot be checked yet (it names a record or a
+    source the input gives later) is set aside in a temporary table and tried again once
+    the input is read, as often as that writes more of them; what is still refused then
+    is a problem, in the words the checks use. The links only knowable at the end (a
+    deal's event and overlap, a source's origin) are written then, and a source whose
+    text changed is checked against every quote of it. Problems are collected as the
+    run goes (up to MAX_PROBLEMS); any problem raises LoadError at the end, and the
+    caller rolls the transaction back."""
+
+    def __init__(self, conn: Connection, progress: Callable[[], None] | None) -> None:
+        self.conn, self.progress = conn, progress
+        self.problems: list[str] = []
+        self.report = Report(conn)
+        self.iso = _iso_codes(conn)
+        self.sources = _Sources(conn)
+        self.chunk: list[Item] = []
+        self.seq = 0
+        _RUN_TABLES.create_all(conn, checkfirst=False)
+
+    def close(self) -> None:
+        """Drop the run's tables (after the report and the search rebuild read them)."""
+        _RUN_TABLES.drop_all(self.conn, checkfirst=False)
+
+    def load(self, paths: Iterable[Path]) -> Report:
+        """Read, check and write every record of ``paths``; raise LoadError at the end
+        when anything was wrong (nothing is committed then)."""
+        for name in paths:
+            path = Path(name)
+            try:
+                for entry in records(path, SECTIONS):
+                    self._take(path, entry)
+            except LoadFileError as exc:
+                raise LoadError([str(exc)]) from None
+        self._flush()
+        while self._retry():  # as long as a round writes some of those set aside
+            pass
+        self._refuse_the_rest()
+        self._link()
+        self._check_new_texts()
+        if self.problems:
+            raise LoadError(self.problems)
+        self.report.spool()
+        return self.report
+
+    def written(self, size: int = 10_000) -> Iterator[dict[str, list[str]]]:
+        """The keys of the records the run wrote, by section, ``size`` at a time (the
+        search rebuild takes them in pieces, so that a million keys are never a list)."""
+        for section in SECTIONS:
+            after = 0
+            while True:
+                found = self.conn.execute(
+                    select(RUN.c.seq, RUN.c.key)
+                    .where(RUN.c.section == section, RUN.c.action.is_not(None), RUN.c.seq > after)
+                    .order_by(RUN.c.seq)
+                    .limit(size)
+                ).all()
+                if not found:
+                    break
+                after = found[-1].seq
+                yield {section: [key for _, key in found]}
+
+    # -- reading ------------------------------------------------------------------
+
+    def _take(self, path: Path, entry: Entry) -> None:
+        item = _validate(path, entry.section, entry.index, entry.record, self.problems,
+                         entry.where)  # fmt: skip
+        if len(self.problems) >= MAX_PROBLEMS:  # a file of garbage: enough to fix first
+            self.problems.append(f"{path}: stopped reading after {MAX_PROBLEMS} problems")
+            raise LoadError(self.problems)
+        if item is None:
+            return
+        if self.chunk and (self.chunk[0].section != item.section or len(self.chunk) >= BATCH):
+            self._flush()
+        item.raw, item.line = entry.record, entry.where
+        self.chunk.append(item)
+
+    def _flush(self) -> None:
+        """Check and write the records read since the last batch (of one section)."""
+        items, self.chunk = self._first_definitions(self.chunk), []
+        if not items:
+            return
+        bundle = Bundle()
+        bundle.items[items[0].section] = items
+        if items[0].section == "sources":
+            for item in items:
+                _read_source_text(item, bundle, self.problems)
+        later = self._write(items, bundle)
+        done = self.report.take_pending()  # the run's rows carry what was done, at once
+        rows_run = [{"seq": i.seq, "section": i.section, "key": i.key, "place": i.where(),
+                     "action": done.get(i.key, (None, None))[0],
+                     "fields": done.get(i.key, (None, None))[1]} for i in items]  # fmt: skip
+        insert_many(self.conn, RUN, rows_run)
+        rows = [{"seq": i.seq, "section": i.section, "key": i.key, "file": str(i.file),
+                 "idx": i.index, "line": i.line, "raw": json.dumps(i.raw, default=str)}
+                for i in later]  # fmt: skip
+        if rows:
+            insert_many(self.conn, LATER, rows)
+
+    def _first_definitions(self, items: list[Item]) -> list[Item]:
+        """``items`` without those whose key the run has read before (a problem each),
+        each given its place in the run (its row in RUN is written with its batch)."""
+        if not items:
+            return []
+        section, first = items[0].section, dict[str, Item]()
+        for item in items:
+            if item.key in first:
+                where = first[item.key].where()
+                self.problems.append(f"{item.where()}: duplicate key, first defined at {where}")
+            else:
+                first[item.key] = item
+        earlier = select(RUN.c.key, RUN.c.place).where(RUN.c.section == section,
+                                                       RUN.c.key.in_(KEYS))  # fmt: skip
+        seen = dict(self.conn.execute(earlier, {"keys": list(first)}).all())
+        fresh = []
+        for key, item in first.items():
+            if key in seen:
+                self.problems.append(f"{item.where()}: duplicate key, first defined at {seen[key]}")
+                continue
+            self.seq += 1
+            item.seq = self.seq
+            fresh.append(item)
+        return fresh
+
+    # -- checking and writing a batch ---------------------------------------------
+
+    def _context(
+        self, items: list[Item], known: Iterable[str] = ()
+    ) -> tuple[_Keys, dict[str, str | None], dict[str, Any]]:
+        """The ids, source texts and publication dates ``items`` name, from the
+        database; their own keys (and ``known`` ones of their section) count as known,
+        so that a part may come before its package in a batch."""
+        section = items[0].section
+        wanted: dict[str, set[str]] = {name: set() for name in TABLES}
+        refs = _REFS.get(section, {})
+        for item in items:
+            record = item.record
+            wanted[section].add(item.key)  # a stored record's id, for its links
+            for name, target in refs.items():
+                if (value := getattr(record, name)) is not None:
+                    wanted[target].add(value)
+            for party in getattr(record, "parties", []):
+                wanted["countries"].add(party.partner)
+                wanted["organizations"].add(party.partner)
+            wanted["sectors"].update(getattr(record, "sectors", []))
+            wanted["sources"].update(_cited_sources(record))
+        keys = _Keys(self.conn, wanted)
+        texts, published = self.sources.get(wanted["sources"])
+        own = keys.ids[section]
+        for key in [*(i.key for i in items), *known]:
+            own.setdefault(key, None)
+        return keys, texts, published
+
+    def _problems(
+        self, item: Item, keys: _Keys, texts: dict[str, str | None], published: dict[str, Any]
+    ) -> list[str]:
+        return _check(item, keys, texts, self.iso) + _check_usd(item, published)
+
+    def _write(self, items: list[Item], bundle: Bundle) -> list[Item]:
+        """Write those of ``items`` whose references and quotes hold now (packages
+        before their parts); return the others, to be tried again at the end."""
+        section = items[0].section
+        keys, texts, published = self._context(items)
+        waiting = {i.key for i in items if self._problems(i, keys, texts, published)}
+        name = _parent_field(section)
+        while name:  # a part waits for its package
+            more = {i.key for i in items if i.key not in waiting and getattr(i.record, name)
+                    in waiting}  # fmt: skip
+            if not more:
+                break
+            waiting |= more
+        ready = [i for i in items if i.key not in waiting]
+        if section == "sources":
+            self._note_new_texts(ready, bundle)
+        for level in _levels(ready, self.problems):
             for start in range(0, len(level), BATCH):
-                batch = _Batch(conn, keys, bundle, published, report, progress)
+                batch = _Batch(self.conn, keys, bundle, published, self.report, self.progress)
                 batch.write(level[start : start + BATCH])
-    for item in bundle.items["deals"]:  # after every event has its id
-        _link_later(conn, report, item, keys)
-    for item in bundle.items["sources"]:  # after every source has its id
-        if "derived_from" not in item.record.model_fields_set:
-            continue  # left out of the file: the stored link stays
-        origin = item.record.derived_from
-        rows = [] if origin is None else [
-            {"derived_from_id": keys.id("sources", origin), "relation": item.record.relation}
-        ]  # fmt: skip
-        source_id = keys.id("sources", item.key)
-        assert source_id is not None  # every record of the run is written by now
-        if _replace_children(conn, SOURCE_LINKS, "source_id", source_id, rows):
-            report.promote("sources", item.key, "derived_from")
-    return report
+        if section == "sources":
+            self.sources.forget(i.key for i in ready)
+        self._note_links(ready, keys)
+        return [i for i in items if i.key in waiting]
+
+    def _note_new_texts(self, items: list[Item], bundle: Bundle) -> None:
+        """Remember the sources whose stored text these records change (checked against
+        every stored quote at the end, once every record is written)."""
+        given = [i for i in items if i.key in bundle.source_texts]
+        if not given:
+            return
+        sources = TABLES["sources"]
+        stored = dict(self.conn.execute(
+            select(sources.c.slug, sources.c.text).where(sources.c.slug.in_(KEYS)),
+            {"keys": [i.key for i in given]},
+        ).all())  # fmt: skip
+        rows = []
+        for item in given:
+            old, new = stored.get(item.key), bundle.source_texts[item.key]
+            if old is not None and (normalise_space(new) if new else None) != normalise_space(old):
+                rows.append({"slug": item.key, "place": item.where()})
+        if rows:
+            insert_many(self.conn, RETEXT, rows)
+
+    def _note_links(self, items: list[Item], keys: _Keys) -> None:
+        """Remember the links written at the end: a deal's event and overlap, a source's
+        origin, those the file gives (a field left out keeps its stored link)."""
+        if not items or items[0].section not in ("deals", "sources"):
+            return
+        rows = []
+        for item in items:
+            r, given = item.record, item.record.model_fields_set
+            if item.section == "deals":
+                links = [("event", r.event, None), ("overlaps", r.overlaps, r.overlap_note)]
+            else:
+                links = [("derived_from", r.derived_from, r.relation)]
+            for kind, wanted, extra in links:
+                if kind in given:
+                    rows.append({"kind": kind, "record_id": keys.id(item.section, item.key),
+                                 "key": item.key, "wanted": wanted, "extra": extra,
+                                 "place": item.where()})  # fmt: skip
+        if rows:
+            insert_many(self.conn, LINKED, rows)
+
+    # -- after the input --------------------------------------------------------------
+
+    def _set_aside(self, section: str, after: int) -> list[Item]:
+        """The next batch of records set aside in ``section``, read again."""
+        rows = self.conn.execute(
+            select(LATER).where(LATER.c.section == section, LATER.c.seq > after)
+            .order_by(LATER.c.seq).limit(BATCH)
+        ).all()  # fmt: skip
+        items = []
+        for row in rows:
+            item = _validate(Path(row.file), section, row.idx, json.loads(row.raw), self.problems,
+                             row.line)  # fmt: skip
+            if item is not None:
+                item.seq, item.line = row.seq, row.line
+                items.append(item)
+        return items
+
+    def _batches_set_aside(self, section: str) -> Iterator[list[Item]]:
+        after = 0
+        while items := self._set_aside(section, after):
+            after = items[-1].seq
+            yield items
+
+    def _retry(self) -> bool:
+        """One round over the records set aside; True when it wrote some of them."""
+        wrote = False
+        for section in SECTIONS:
+            for items in self._batches_set_aside(section):
+                bundle = Bundle()
+                bundle.items[section] = items
+                if section == "sources":
+                    for item in items:
+                        _read_source_text(item, bundle, self.problems)
+                still = {i.seq for i in self._write(items, bundle)}
+                self.report.flush()  # their rows in RUN are there: updated
+                done = [i.seq for i in items if i.seq not in still]
+                if done:
+                    wrote = True
+                    self.conn.execute(delete(LATER).where(LATER.c.seq.in_(KEYS)), {"keys": done})
+        return wrote
+
+    def _refuse_the_rest(self) -> None:
+        """The problems of the records still set aside: unknown references, quotes not in
+        their source's text, and packages that form a loop."""
+        for section in SECTIONS:
+            left = select(LATER.c.key).where(LATER.c.section == section)
+            waiting = set(self.conn.execute(left).scalars())
+            if not waiting:
+                continue
+            name = _parent_field(section)
+            packages: dict[str, tuple[str, Item]] = {}
+            for items in self._batches_set_aside(section):
+                keys, texts, published = self._context(items, known=waiting)
+                for item in items:
+                    self.problems.extend(self._problems(item, keys, texts, published))
+                    parent = getattr(item.record, name) if name else None
+                    if parent is not None and parent in waiting:
+                        packages[item.key] = (parent, item)
+            self.problems.extend(_loops(packages, name or ""))
+
+    def _link(self) -> None:
+        """Check, then write, the links the records named (once every record is)."""
+        for kind, target in _LINK_TARGETS.items():
+            table = TABLES[target]
+            key = table.c[SECTIONS[target].key_field]
+            unknown = select(LINKED.c.place, LINKED.c.wanted).where(
+                LINKED.c.kind == kind, LINKED.c.wanted.is_not(None),
+                ~select(table.c.id).where(key == LINKED.c.wanted).exists(),
+            ).order_by(LINKED.c.seq)  # fmt: skip
+            for place, wanted in self.conn.execute(unknown):
+                self.problems.append(f"{place}: {kind}: unknown {target[:-1]} {wanted!r}")
+        if self.problems:
+            return
+        after = 0
+        while rows := self.conn.execute(
+            select(LINKED).where(LINKED.c.seq > after).order_by(LINKED.c.seq).limit(BATCH)
+        ).all():
+            after = rows[-1].seq
+            named: dict[str, set[str]] = {}
+            for row in rows:
+                if row.wanted is not None:
+                    named.setdefault(_LINK_TARGETS[row.kind], set()).add(row.wanted)
+            keys = _Keys(self.conn, named)
+            for kind, target in _LINK_TARGETS.items():
+                links = [(r, keys.id(target, r.wanted)) for r in rows if r.kind == kind]
+                if links:
+                    _link_later(self.conn, self.report, kind, links)
+
+    def _check_new_texts(self) -> None:
+        """A cited source's text is immutable: refuse a new text (or none) for a source
+        whose quotes, as the run leaves them, it no longer contains."""
+        for slug, place in self.conn.execute(select(RETEXT.c.slug, RETEXT.c.place)).all():
+            problem = _broken_quotes(self.conn, slug, place)
+            if problem:
+                self.problems.append(problem)
+
+
+def _loops(packages: dict[str, tuple[str, Item]], name: str) -> list[str]:
+    """A problem for each loop of packages among records set aside (key -> (its
+    package's key, the record))."""
+    problems, state = [], dict.fromkeys(packages, 0)  # 0 new, 1 on the path, 2 done
+    for start in packages:
+        path, key = [], start
+        while key in packages and state[key] == 0:
+            state[key] = 1
+            path.append(key)
+            key = packages[key][0]
+        if key in packages and state[key] == 1:
+            problems.append(f"{packages[key][1].where(name)}: its packages form a loop")
+        for visited in path:
+            state[visited] = 2
+    return problems
 
 
 BATCH = 500  # records written together: a constant number of statements per batch
@@ -593,69 +1047,88 @@ class _Batch:
         self.keys.ids[section].update({k: int(i) for k, i in found})
 
 
-def _link_later(conn: Connection, report: Report, item: Item, keys: _Keys) -> None:
-    """A deal's event and overlap, written once every record of the run has its id
-    (events load after deals); a field the file leaves out keeps its stored value."""
-    r, deals = item.record, TABLES["deals"]
-    deal_id = keys.id("deals", item.key)
-    assert deal_id is not None  # called once every record of the run is written
-    if "event" in r.model_fields_set:
-        event_id = keys.id("events", r.event)
-        now = conn.execute(select(deals.c.event_id).where(deals.c.id == deal_id)).scalar()
-        if now != event_id:
-            conn.execute(update(deals).where(deals.c.id == deal_id).values(event_id=event_id))
-            report.promote("deals", item.key, "event")
-    if "overlaps" in r.model_fields_set:
-        overlap = [{"overlaps_id": keys.id("deals", r.overlaps), "note": r.overlap_note}]
-        rows = overlap if r.overlaps else []
-        if _replace_children(conn, DEAL_OVERLAPS, "deal_id", deal_id, rows):
-            report.promote("deals", item.key, "overlaps")
+# The child table of each link written later: (table, its record's column, the column
+# naming the other record, the column of the link's note or relation).
+_LINK_TABLES = {
+    "overlaps": (DEAL_OVERLAPS, "deal_id", "overlaps_id", "note", "deals"),
+    "derived_from": (SOURCE_LINKS, "source_id", "derived_from_id", "relation", "sources"),
+}
 
 
-def _broken_quotes(conn: Connection, bundle: Bundle, keys: _Keys) -> list[str]:
-    """A cited source's text is immutable: refuse a new text (or none) for a source whose
-    stored quotes, on records this run does not reload, it no longer contains."""
-    sources = models.Source.__table__
-    stored = dict(conn.execute(select(sources.c.slug, sources.c.text)).all())
-    owners = {(LINKS[s], i): f"{LINKS[s].removesuffix('_id')} {k}" for s in LINKS
-              for k, i in keys.ids[s].items() if i is not None}  # fmt: skip
-    # A reloaded record replaces its citations (and stages) only when the file gives
-    # them; those it leaves out are kept (the merge rule), so they must hold in the new
-    # text like the quotes of records this run does not touch.
-    reloaded = {(LINKS[i.section], keys.ids[i.section].get(i.key)): i.record.model_fields_set
-                for i in bundle if i.section in LINKS}  # fmt: skip
-    problems = []
-    for item in bundle.items["sources"]:
-        old = stored.get(item.key)
-        if item.key not in bundle.source_texts or old is None:
+def _link_later(
+    conn: Connection, report: Report, kind: str, links: list[tuple[Any, int | None]]
+) -> None:
+    """Write a batch of one kind of link noted while the records were written (rows of
+    LINKED, each with the id of the record it names): a deal's event, a deal's overlap or
+    a source's origin. The stored links are read in one query; only those that differ
+    are written, and their records reported changed."""
+    ids = [row.record_id for row, _ in links]
+    if kind == "event":
+        deals = TABLES["deals"]
+        now = dict(conn.execute(select(deals.c.id, deals.c.event_id).where(deals.c.id.in_(KEYS)),
+                                {"keys": ids}).all())  # fmt: skip
+        changed = [(row, target) for row, target in links if now.get(row.record_id) != target]
+        if changed:
+            set_event = update(deals).where(deals.c.id == bindparam("rid"))
+            values = [{"rid": row.record_id, "eid": target} for row, target in changed]
+            conn.execute(set_event.values(event_id=bindparam("eid")), values)
+            report.promote_many("deals", [row.key for row, _ in changed], "event")
+        return
+    table, column, other, note, section = _LINK_TABLES[kind]
+    stored: dict[int, list[tuple[Any, Any]]] = {}
+    found = select(table.c[column], table.c[other], table.c[note]).where(table.c[column].in_(KEYS))
+    for record_id, other_id, extra in conn.execute(found, {"keys": ids}):
+        stored.setdefault(record_id, []).append((other_id, extra))
+    changed_keys = []
+    for row, target in links:
+        wanted = [] if target is None else [(target, row.extra)]
+        if stored.get(row.record_id, []) == wanted:
             continue
-        new = bundle.source_texts[item.key]
-        text = normalise_space(new) if new else None
-        if text == normalise_space(old):
-            continue
-        broken = []
-        source_id = keys.id("sources", item.key)
-        rows = [
-            (kept, row)
-            for kept, table in (("citations", CITATIONS), ("stages", STAGE_CHANGES))
-            for row in conn.execute(
-                select(table).where(table.c.source_id == source_id, table.c.kind == "quote")
-            ).mappings()
-        ]
-        for kept, row in rows:
-            owner = next(((c, row[c]) for c in LINKS.values() if row.get(c) is not None), None)
-            if owner in reloaded and kept in reloaded[owner]:
-                continue  # replaced by the file's own, checked against the new text above
-            if text is None or normalise_space(row["text"]) not in text:
-                name = owners.get(owner, "a record") if owner else "a record"
-                broken.append(f"{name} ({kept})")
-        if broken:
-            names = ", ".join(dict.fromkeys(broken[:5])) + (", ..." if len(broken) > 5 else "")
-            problems.append(
-                f"{item.where('text')}: the new text would break {len(broken)} citation(s) "
-                f"of {names}; a cited source's text does not change (add a new source)"
-            )
-    return problems
+        rows = [{other: other_id, note: extra} for other_id, extra in wanted]
+        if _replace_children(conn, table, column, row.record_id, rows):
+            changed_keys.append(row.key)
+    report.promote_many(section, changed_keys, kind)
+
+
+_OWNERS = {column: section for section, column in LINKS.items()}
+
+
+def _broken_quotes(conn: Connection, slug: str, place: str) -> str | None:
+    """Why the new text of source ``slug`` (as the run wrote it) cannot stand: the quotes
+    of it, citations and stage changes, that it no longer contains (None: all hold)."""
+    sources = TABLES["sources"]
+    source_id, new = conn.execute(
+        select(sources.c.id, sources.c.text).where(sources.c.slug == slug)
+    ).one()
+    text = normalise_space(new) if new else None
+    broken: list[str] = []
+    count = 0
+    for kept, table in (("citations", CITATIONS), ("stages", STAGE_CHANGES)):
+        quotes = select(table).where(table.c.source_id == source_id, table.c.kind == "quote")
+        for row in conn.execute(quotes.order_by(table.c.id)).mappings():
+            if text is not None and normalise_space(row["text"]) in text:
+                continue
+            count += 1
+            if len(broken) < 6:
+                broken.append(f"{_owner(conn, row)} ({kept})")
+    if not count:
+        return None
+    names = ", ".join(dict.fromkeys(broken[:5])) + (", ..." if count > 5 else "")
+    return (
+        f"{place}: text: the new text would break {count} citation(s) "
+        f"of {names}; a cited source's text does not change (add a new source)"
+    )
+
+
+def _owner(conn: Connection, row: Any) -> str:
+    """``agreement some-slug``: the record a citation or stage change belongs to."""
+    for column, section in _OWNERS.items():
+        if row.get(column) is not None:
+            table = TABLES[section]
+            key = table.c[SECTIONS[section].key_field]
+            found = conn.execute(select(key).where(table.c.id == row[column])).scalar()
+            return f"{column.removesuffix('_id')} {found}"
+    return "a record"
 
 
 # Columns a plain record field fills, where they are not the field's own name (grouped
@@ -742,16 +1215,15 @@ def load_paths(
     paths: Iterable[Path],
     *,
     dry_run: bool = False,
-    progress: Callable[[int], Callable[[], None] | None] | None = None,
+    progress: Callable[[int | None], Callable[[], None] | None] | None = None,
     waiting: Callable[[str], None] | None = None,
 ) -> Report:
     """Validate ``paths`` and load them in one transaction (rolled back for a dry run).
 
-    ISO countries are added first when missing. ``progress(total)`` may return a
-    callback that is called once per record written.
+    ISO countries are added first when missing. ``progress(None)`` (the number of
+    records is not known before they are read) may return a callback that is called
+    once per record written.
     """
-    bundle = read_files(paths)
-    total = sum(len(items) for items in bundle.items.values())
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
@@ -759,9 +1231,11 @@ def load_paths(
                 _take_load_lock(conn, waiting)
             sync_iso_countries(conn)
             with per_row_triggers_suspended(conn):
-                report = load(conn, bundle, progress(total) if progress else None)
-                rebuild_search_documents(conn, bundle)
-            del bundle  # written: its memory is free for the hash, which reads every record
+                run = _Stream(conn, progress(None) if progress else None)
+                report = run.load(paths)
+                for written in run.written():
+                    rebuild_search_documents(conn, written)
+                run.close()
             rebuild_derived(conn)
             if not dry_run:
                 from kzdiplo import browse
@@ -813,14 +1287,15 @@ def per_row_triggers_suspended(conn: Connection) -> Iterator[None]:
 CHOSEN_DOCUMENTS = "WHERE record_type = ? AND record_key IN (SELECT value FROM json_each(?))"
 
 
-def rebuild_search_documents(conn: Connection, bundle: Bundle) -> None:
-    """The search documents of every record the run wrote, rebuilt in two statements per
-    kind of record (delete, insert from the ``search_documents`` view, the source
-    ``kzdiplo db check`` compares the index with), instead of one rebuild per row."""
+def rebuild_search_documents(conn: Connection, written: Mapping[str, Iterable[str]]) -> None:
+    """The search documents of the records ``written`` names (keys by section: a load
+    passes those it wrote, in pieces), rebuilt in two statements per kind of record
+    (delete, insert from the ``search_documents`` view, the source ``kzdiplo db check``
+    compares the index with), instead of one rebuild per row."""
     if conn.dialect.name != "sqlite":
         return  # PostgreSQL's own triggers kept the index in step
     for section, link in LINKS.items():
-        keys = [item.key for item in bundle.items[section]]
+        keys = list(written.get(section, ()))
         if not keys:
             continue
         chosen = CHOSEN_DOCUMENTS
@@ -845,13 +1320,6 @@ def _iso_codes(conn: Connection) -> set[str]:
     return set(
         conn.execute(select(countries.c.code).where(countries.c.kind == "country")).scalars()
     )
-
-
-def _published_dates(conn: Connection, bundle: Bundle) -> dict[str, Any]:
-    sources = models.Source.__table__
-    dates = dict(conn.execute(select(sources.c.slug, sources.c.published)).all())
-    dates.update({i.record.slug: i.record.published for i in bundle.items["sources"]})
-    return dates
 
 
 def _usd_date(item: Item, field: UsdField, published: dict[str, Any]) -> Any:

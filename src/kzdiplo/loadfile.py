@@ -1,17 +1,20 @@
 """One bounded reader for every load format: YAML, JSON and NDJSON.
 
 A load file comes from anyone, so before any of it is believed it is held to the same
-limits whatever its format: a regular file of at most MAX_FILE_BYTES (YAML, parsed
-whole) or MAX_STREAMED_BYTES (NDJSON and JSON, parsed a record at a time), no string
-longer than MAX_STRING characters, nothing nested deeper than MAX_DEPTH, no duplicate
-keys, and (YAML) no more than MAX_NODES values once aliases are expanded. A file over a
-limit is refused in one line that names it, and the line (NDJSON) or the record where
-the format says where.
+limits whatever its format: a regular file, of at most MAX_FILE_BYTES when it is parsed
+whole (YAML), and of any size when it is read a record at a time (NDJSON and JSON) but
+with no record over MAX_RECORD (bytes of an NDJSON line, characters of a JSON record);
+no string longer than MAX_STRING characters, nothing nested deeper than MAX_DEPTH, no
+duplicate keys, and (YAML) no more than MAX_NODES values once aliases are expanded. A
+file over a limit is refused in one line that names it, and the line (NDJSON) or the
+record where the format says where.
 
 The reader hands out records one at a time (:func:`records`), in file order, each with
-its section and where it was: NDJSON is read a line at a time; JSON is scanned for its
-sections and each record parsed on its own with the ``json`` module (never through
-YAML), so no tree of the whole file is built; YAML is parsed whole. Most records are
+its section and where it was: NDJSON is read a line at a time; JSON is read 256 kB at a
+time, scanned for its sections and each record parsed on its own with the ``json``
+module (never through YAML), so neither the whole text nor a tree of it is ever held
+(the loader writes records as they come, so a load's memory does not grow with the
+file); YAML is parsed whole. Most records are
 cleared of the string and depth limits at a glance (their length and bracket count).
 No command loads CSV: a ``.csv`` file is refused with a line that says which formats
 are read.
@@ -19,6 +22,7 @@ are read.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -29,10 +33,12 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 MAX_FILE_BYTES = 20_000_000  # a file parsed whole: YAML, and JSON read by diff and release
-# A load file read a record at a time (NDJSON, and JSON through kzdiplo load): what stays
-# in memory is each record once validated, about 5.6 kB per record (290 MB of peak for
-# the 25 MB NDJSON export of 20,000 agreements), so this bounds a load near 700 MB.
-MAX_STREAMED_BYTES = 64_000_000
+# One record of a file read a record at a time (an NDJSON line, in bytes; a JSON record,
+# in characters): room for a source's longest text (MAX_STRING characters, each up to
+# six bytes once escaped) and its fields. The file itself has no limit: the load holds
+# one batch of records at a time, whatever the file's size.
+MAX_RECORD = 32_000_000
+READ_CHUNK = 1 << 18  # bytes read at a time from a JSON file or standard input
 MAX_STRING = 5_000_000  # characters of one string value (the longest source text: ~60 kB)
 MAX_DEPTH = 50  # nesting of collections (the format needs about 6)
 MAX_NODES = 2_000_000  # YAML values once aliases are expanded (the seeds have ~20,000)
@@ -65,9 +71,10 @@ def _too_large(path: Path, limit: int = MAX_FILE_BYTES) -> LoadFileError:
     return LoadFileError(f"{path}: larger than {limit:,} bytes (the limit)")
 
 
-def open_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> IO[bytes]:
+def open_bounded(path: Path, limit: int | None = MAX_FILE_BYTES) -> IO[bytes]:
     """``path`` opened for reading once it is shown to be a regular file of at most
-    ``limit`` bytes (a FIFO, a device or a folder would be read without end). Opened
+    ``limit`` bytes (None: any size; a FIFO, a device or a folder would be read without
+    end). Opened
     without blocking, so that a FIFO is refused rather than waited on, and checked with
     ``fstat`` on what was opened, not on whatever the name points to later."""
     try:
@@ -78,7 +85,7 @@ def open_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> IO[bytes]:
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise LoadFileError(f"{path}: not a regular file")
-    if info.st_size > limit:
+    if limit is not None and info.st_size > limit:
         os.close(fd)
         raise _too_large(path, limit)
     os.set_blocking(fd, True)
@@ -104,27 +111,52 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
 STDIN = "-"  # the file name that means standard input (``kzdiplo load -``)
 
 
-def spool_stdin(stream: IO[bytes], folder: Path, limit: int = MAX_STREAMED_BYTES) -> Path:
-    """Standard input copied into ``folder`` (at most ``limit`` bytes) under a name whose
+def spool_stdin(stream: IO[bytes], folder: Path) -> Path:
+    """Standard input copied into ``folder``, 256 kB at a time, under a name whose
     suffix is its format, so that it is read like any load file: NDJSON when its first
     line is a ``{"section": ..., "record": ...}`` object, JSON when it starts with
-    ``{``, else YAML. A ``text_file`` in it finds nothing in the private folder."""
-    raw = stream.read(limit + 1)
-    if len(raw) > limit:
-        raise LoadFileError(f"{STDIN}: larger than {limit:,} bytes (the limit)")
-    first = raw.lstrip().split(b"\n", 1)[0]
-    suffix = ".yaml"
-    if first.startswith(b"{"):
-        suffix = ".json"
-        try:
-            line = json.loads(first)
-        except ValueError:
-            line = None
-        if isinstance(line, dict) and set(line) == {"section", "record"}:
-            suffix = ".ndjson"
+    ``{``, else YAML (at most MAX_FILE_BYTES, the limit of a file parsed whole). A
+    ``text_file`` in it finds nothing in the private folder."""
+    head = _first_line(stream)
+    suffix = _format_of_start(head)
+    limit = MAX_FILE_BYTES if suffix == ".yaml" else None
     path = folder / f"stdin{suffix}"
-    path.write_bytes(raw)
+    with path.open("wb") as out:
+        size, chunk = 0, head
+        while chunk:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise LoadFileError(f"{STDIN}: larger than {limit:,} bytes (the limit)")
+            out.write(chunk)
+            chunk = stream.read(READ_CHUNK)
     return path
+
+
+def _first_line(stream: IO[bytes]) -> bytes:
+    """The start of ``stream``: read until its first line that is not blank is whole,
+    or MAX_RECORD bytes (a longer line is no NDJSON record)."""
+    head = b""
+    while len(head) <= MAX_RECORD and b"\n" not in head.lstrip():
+        chunk = stream.read(READ_CHUNK)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _format_of_start(head: bytes) -> str:
+    """The suffix of the format whose start ``head`` is (see :func:`spool_stdin`)."""
+    start = head.lstrip()
+    if not start.startswith(b"{"):
+        return ".yaml"
+    first = start.split(b"\n", 1)[0]
+    if len(first) > MAX_RECORD:
+        return ".json"
+    try:
+        line = json.loads(first)
+    except ValueError:
+        return ".json"
+    return ".ndjson" if isinstance(line, dict) and set(line) == {"section", "record"} else ".json"
 
 
 def check_value(value: Any, depth: int = 0) -> str | None:
@@ -333,14 +365,17 @@ def _sections(path: Path, document: Any, known: Collection[str]) -> Iterator[Ent
 
 def _ndjson(path: Path, known: Collection[str]) -> Iterator[Entry]:
     """One ``{"section": ..., "record": ...}`` object a line (``kzdiplo export -f
-    ndjson``), read a line at a time within the file limit."""
+    ndjson``), read a line at a time, each line within MAX_RECORD bytes."""
     counts: dict[str, int] = {}
-    read = 0
-    with open_bounded(path, MAX_STREAMED_BYTES) as f:
-        for number, raw in enumerate(f, 1):
-            read += len(raw)
-            if read > MAX_STREAMED_BYTES:
-                raise _too_large(path, MAX_STREAMED_BYTES)
+    with open_bounded(path, None) as f:
+        number = 0
+        while raw := f.readline(MAX_RECORD + 1):
+            number += 1
+            if len(raw) > MAX_RECORD:
+                raise LoadFileError(
+                    f"{path}: line {number}: longer than {MAX_RECORD:,} bytes "
+                    "(the limit for one record)"
+                )
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -366,35 +401,82 @@ _SPACE = re.compile(r"[ \t\n\r]*")  # what JSON allows between tokens
 
 class _JsonSections:
     """A JSON load file (``{"section": [record, ...], ...}``) read a record at a time:
-    the text is scanned for the sections' names and brackets, and each record is
-    parsed on its own (``raw_decode``) and checked at a glance, so that no tree of the
-    whole file is ever built. Anything else (a file that is not one object) is parsed
-    whole, as before, so that its error is the one JSON gives."""
+    the file is read READ_CHUNK bytes at a time into a buffer that keeps only what is
+    not parsed yet, scanned for the sections' names and brackets, and each record is
+    parsed on its own (``raw_decode``) and checked at a glance. A record cut by the
+    buffer's end is parsed again once more is read, up to MAX_RECORD characters, so
+    neither the whole text nor a tree of it is ever held."""
 
-    def __init__(self, text: str, known: Collection[str]) -> None:
-        self.text, self.known, self.pos = text, known, 0
+    def __init__(self, stream: IO[bytes], known: Collection[str]) -> None:
+        self.stream, self.known = stream, known
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text, self.pos, self.ended = "", 0, False
+        self.lines, self.column = 0, 0  # lines and columns of the text already dropped
+
+    def _more(self) -> bool:
+        """Drop the parsed text, read the next chunk; False at the end of the file."""
+        if self.ended:
+            return False
+        raw = self.stream.read(READ_CHUNK)
+        try:
+            chunk = self.decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError:
+            raise LoadFileError("not UTF-8 text") from None
+        if not raw:  # the end: the text stays where it is (an error may point into it)
+            self.ended = True
+            return False
+        if (newlines := self.text.count("\n", 0, self.pos)) > 0:  # counted in place
+            self.lines += newlines
+            self.column = self.pos - self.text.rfind("\n", 0, self.pos) - 1
+        else:
+            self.column += self.pos
+        self.text, self.pos = self.text[self.pos :] + chunk, 0
+        return True
+
+    def _invalid(self, exc: json.JSONDecodeError) -> LoadFileError:
+        """A JSON error placed in the whole file (the buffer starts somewhere in it)."""
+        column = exc.colno + (self.column if exc.lineno == 1 else 0)
+        where = f"line {exc.lineno + self.lines}, column {column}"
+        return LoadFileError(f"invalid JSON ({where}): {_clip(exc.msg)}")
+
+    def _error(self, message: str) -> LoadFileError:
+        return self._invalid(json.JSONDecodeError(message, self.text, self.pos))
 
     def _skip(self) -> str:
         """The next character that is not white space ('' at the end)."""
-        self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # * always matches
-        return self.text[self.pos : self.pos + 1]
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # * always matches
+            if self.pos < len(self.text) or not self._more():
+                return self.text[self.pos : self.pos + 1]
 
     def _value(self, depth: int) -> Any:
+        """The next value, read whole: parsed again with more text while the buffer's
+        end may have cut it (a number at the very end may go on, too)."""
         self._skip()
-        start = self.pos
-        try:
-            value, self.pos = _DECODER.raw_decode(self.text, start)
-        except json.JSONDecodeError as exc:
-            raise _invalid(exc) from None
-        except RecursionError:
-            raise LoadFileError(f"nested deeper than {MAX_DEPTH} levels") from None
-        _check_limits(value, self.text, start, self.pos, depth)
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                if len(self.text) - self.pos > MAX_RECORD:
+                    raise LoadFileError(
+                        f"a record longer than {MAX_RECORD:,} characters (the limit for one "
+                        f"record), or {self._invalid(exc)}"
+                    ) from None
+                if self._more():
+                    continue
+                raise self._invalid(exc) from None
+            except RecursionError:
+                raise LoadFileError(f"nested deeper than {MAX_DEPTH} levels") from None
+            if end < len(self.text) or not self._more():
+                break
+        _check_limits(value, self.text, self.pos, end, depth)
+        self.pos = end
         return value
 
     def _expect(self, allowed: str, what: str) -> str:
         char = self._skip()
         if not char or char not in allowed:
-            raise _invalid(json.JSONDecodeError(f"Expecting {what}", self.text, self.pos))
+            raise self._error(f"Expecting {what}")
         self.pos += 1
         return char
 
@@ -405,8 +487,7 @@ class _JsonSections:
             if seen:
                 self._expect(",", "',' delimiter")
             if self._skip() != '"':
-                message = "Expecting property name enclosed in double quotes"
-                raise _invalid(json.JSONDecodeError(message, self.text, self.pos))
+                raise self._error("Expecting property name enclosed in double quotes")
             section = self._value(1)
             if section in seen:
                 raise LoadFileError(f"duplicate key {_clip(repr(section), 60)}")
@@ -427,19 +508,31 @@ class _JsonSections:
             self.pos += 1
         self.pos += 1
         if self._skip():
-            raise _invalid(json.JSONDecodeError("Extra data", self.text, self.pos))
+            raise self._error("Extra data")
+
+
+def _first_character(f: IO[bytes]) -> bytes:
+    """The first byte of ``f`` that is not JSON white space (b"" for none)."""
+    while piece := f.read(4096):
+        if start := piece.lstrip(b" \t\n\r"):
+            return start[:1]
+    return b""
 
 
 def _json_document(path: Path, known: Collection[str]) -> Iterator[Entry]:
-    """The records of a JSON load file, a record at a time (:class:`_JsonSections`)."""
-    text = read_text(path, MAX_STREAMED_BYTES)
-    if not text.lstrip(" \t\n\r").startswith("{"):
-        yield from _sections(path, parse_json_document(path, text), known)
-        return
-    try:
-        yield from _JsonSections(text, known).entries()
-    except LoadFileError as exc:  # its messages leave the file's name to us
-        raise LoadFileError(f"{path}: {exc}") from None
+    """The records of a JSON load file, a record at a time (:class:`_JsonSections`); a
+    file that is not one object is parsed whole (within MAX_FILE_BYTES), so that its
+    error is the one JSON gives."""
+    with open_bounded(path, None) as f:
+        if _first_character(f) != b"{":
+            f.close()
+            yield from _sections(path, parse_json_document(path, read_text(path)), known)
+            return
+        f.seek(0)
+        try:
+            yield from _JsonSections(f, known).entries()
+        except LoadFileError as exc:  # its messages leave the file's name to us
+            raise LoadFileError(f"{path}: {exc}") from None
 
 
 def records(path: Path, known: Collection[str]) -> Iterator[Entry]:

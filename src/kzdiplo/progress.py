@@ -10,9 +10,10 @@ Tick = Callable[[], None]
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int], Tick | None]]:
+def progress_bar(label: str) -> Iterator[Callable[[int | None], Tick | None]]:
     """Yields ``start(total)``, which returns a per-item callback (None when stderr is not
-    a terminal, so scripts and pipes see no bar)."""
+    a terminal, so scripts and pipes see no bar); a total of None (not known ahead, as
+    for a load read as it is written) draws a bar that counts without an end."""
     if not sys.stderr.isatty():
         yield lambda _total: None
         return
@@ -20,7 +21,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int], Tick | None]]:
 
     with Progress(transient=True) as bar:
 
-        def start(total: int) -> Tick:
+        def start(total: int | None) -> Tick:
             task = bar.add_task(label, total=total)
             return lambda: bar.advance(task)
 

@@ -258,25 +258,47 @@ def test_every_load_format_is_bounded(name: str, seeded_db: Path, tmp_path: Path
     assert snapshot(seeded_db) == before
 
 
-@pytest.mark.parametrize("file_name", ["big.ndjson", "big.json", "big.yaml"])
-def test_a_file_over_the_size_limit_is_refused_unread(
-    file_name: str, seeded_db: Path, tmp_path: Path
-) -> None:
-    """100 MB of valid NDJSON lines: refused by its size before a line is parsed (YAML,
-    parsed whole, at 20 MB; NDJSON and JSON, parsed a record at a time, at 64 MB)."""
-    from kzdiplo.loadfile import MAX_FILE_BYTES, MAX_STREAMED_BYTES
+def test_a_yaml_file_over_the_size_limit_is_refused_unread(seeded_db: Path, tmp_path: Path) -> None:
+    """100 MB of YAML (parsed whole): refused by its size, at 20 MB, before it is parsed.
+    NDJSON and JSON, read a record at a time, have no size limit but one per record
+    (test_load_scale.py loads a file above the old cap)."""
+    from kzdiplo.loadfile import MAX_FILE_BYTES
 
-    limit = MAX_FILE_BYTES if file_name.endswith(".yaml") else MAX_STREAMED_BYTES
     line = _ndjson_line("events", '{"slug": "e", "title": "' + "x" * 1000 + '"}')
-    path = tmp_path / file_name
+    path = tmp_path / "big.yaml"
     with path.open("w", encoding="utf-8") as f:
         for _ in range(100_000_000 // len(line)):
             f.write(line)
     result, peak_mb = _bounded_load(seeded_db, path)
     assert result.returncode == 2, result.stderr[-500:]
     (only,) = result.stderr.strip().splitlines()
-    assert f"larger than {limit:,} bytes" in only and str(path) in only, only
+    assert f"larger than {MAX_FILE_BYTES:,} bytes" in only and str(path) in only, only
     assert peak_mb < 300, peak_mb
+
+
+@pytest.mark.parametrize("file_name", ["huge.ndjson", "huge.json"])
+def test_a_record_over_the_record_limit_is_refused(
+    file_name: str, seeded_db: Path, tmp_path: Path
+) -> None:
+    """One record of 40 MB (a title of many short strings, none over the string limit):
+    refused by the limit on one record, naming the file, in bounded memory; before, the
+    NDJSON line was read whole whatever its length."""
+    from kzdiplo.loadfile import MAX_RECORD
+
+    body = '{"slug": "e", "aliases": [' + ", ".join(['"' + "y" * 1000 + '"'] * 40_000) + "]}"
+    assert len(body) > MAX_RECORD
+    path = tmp_path / file_name
+    if file_name.endswith(".ndjson"):
+        path.write_text(_ndjson_line("events", body), encoding="utf-8")
+    else:
+        path.write_text('{"events": [' + body + "]}", encoding="utf-8")
+    before = snapshot(seeded_db)
+    result, peak_mb = _bounded_load(seeded_db, path)
+    assert result.returncode == 2, result.stderr[-500:]
+    (only,) = result.stderr.strip().splitlines()
+    assert f"longer than {MAX_RECORD:,}" in only and str(path) in only, only
+    assert peak_mb < 300, peak_mb
+    assert snapshot(seeded_db) == before
 
 
 def test_a_file_of_thousands_of_bad_records_stops_early(seeded_db: Path, tmp_path: Path) -> None:

@@ -25,10 +25,11 @@ def load(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every problem.")] = False,
 ) -> None:
     """Load new sourced facts (sources, partners, agreements, deals, deposits, projects,
-    events) from files in the seed format. Everything is checked first (references,
-    quotes against their source's text, amounts, dates); then all of it is written in one
-    transaction, or nothing is. Loading the same file again changes nothing; a changed
-    value updates its record and is listed. A field left out of a record keeps its
+    events) from files in the seed format. Everything is checked (references, quotes
+    against their source's text, amounts, dates) and written in one transaction as it is
+    read, and kept only when nothing was wrong: any problem, and nothing is written.
+    Loading the same file again changes nothing; a changed value updates its record and
+    is listed. A field left out of a record keeps its
     stored value; an explicit null (or []) clears it. A source's text cannot change in a
     way that breaks a stored quote. text_file must be a file inside the load file's
     folder (at most 5 MB).
@@ -68,7 +69,7 @@ def load(
                 f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
             )
             raise UsageError(f"nothing loaded: {problems[0]}{hint}") from None
-    for section, key, action, fields in report.changes:
+    for section, key, action, fields in report.each_change():
         mark = "+" if action == "added" else "~"
         detail = f" ({', '.join(fields)})" if fields else ""
         say(f"{mark} {section} {key}{detail}")
