@@ -407,3 +407,43 @@ def test_a_load_after_a_write_around_it_rebuilds_the_tables_whole(
         assert _browse_rows(connection.connection.driver_connection) == loaded  # type: ignore[arg-type]
         transaction.rollback()
     engine.dispose()
+
+
+def test_a_load_beyond_the_refresh_bound_rebuilds_the_tables_whole(
+    seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load that changed more records than REFRESH_MAX rebuilds serve's tables in SQL
+    instead of holding every key it wrote (a million-record load would); the report's
+    changes reach the refresh as the spool's re-readable lines, not a list."""
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
+    from kzdiplo.loader import Report, load_paths
+
+    rebuilt: list[int] = []
+    rebuild, refresh = browse.rebuild, browse.refresh
+
+    def counted(conn: Any) -> None:
+        rebuilt.append(1)
+        rebuild(conn)
+
+    def checked(conn: Any, changes: Any) -> None:
+        assert isinstance(changes, Report)  # read from its spool, more than once
+        refresh(conn, changes)
+
+    monkeypatch.setattr(browse, "rebuild", counted)
+    monkeypatch.setattr(browse, "refresh", checked)
+    monkeypatch.setattr(browse, "REFRESH_MAX", 4)  # the file changes 6 records
+    engine = make_engine(sqlite_url(seeded_db))
+    assert load_paths(engine, [_few_records(seeded_db, tmp_path)]).counts()["added"] == 5
+    engine.dispose()
+    assert rebuilt == [1]
+    monkeypatch.setattr(browse, "REFRESH_MAX", 50_000)
+    with sqlite3.connect(seeded_db) as conn:
+        loaded = _browse_rows(conn)
+    engine = make_engine(sqlite_url(seeded_db))
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        rebuild(connection)
+        assert _browse_rows(connection.connection.driver_connection) == loaded  # type: ignore[arg-type]
+        transaction.rollback()
+    engine.dispose()

@@ -326,10 +326,11 @@ def fresh_limit(reader: Reader) -> int | None:
 def refresh(conn: Connection, changes: Iterable[tuple[str, str, str, list[str]]]) -> None:
     """After a load: the browse tables made equal to a full rebuild by rewriting only the
     rows of the records the load added or updated (``changes``: the load report's
-    (section, key, action, fields)), the counts of their facet values and, when one of
-    them is placed, their kind's count of placed records. Falls back to :func:`rebuild`
-    when the tables were not fresh before the load, or the load updated a source, a
-    partner or a sector (rows of records it did not write may depend on it)."""
+    (section, key, action, fields), read more than once), the counts of their facet
+    values and, when one of them is placed, their kind's count of placed records. Falls
+    back to :func:`rebuild` when the tables were not fresh before the load, the load
+    updated a source, a partner or a sector (rows of records it did not write may depend
+    on it), or it changed more than REFRESH_MAX records."""
     if conn.dialect.name != "sqlite":
         return
     from kzdiplo.reader import ConnectionReader
@@ -367,16 +368,22 @@ def refresh(conn: Connection, changes: Iterable[tuple[str, str, str, list[str]]]
 WRITTEN_IDS = "WHERE t.id IN (SELECT value FROM json_each(?))"
 
 
+REFRESH_MAX = 50_000  # records a load changed, beyond which the tables are rebuilt whole
+
+
 def _written_ids(
     reader: Reader, changes: Iterable[tuple[str, str, str, list[str]]]
 ) -> dict[str, list[int]] | None:
     """The ids of the records the load added or updated, by noun; None when it updated
     a source, partner or sector: rows of records it did not write may depend on those
     (a source's origin, an organisation's home country). An added one changes no stored
-    row: nothing referred to it before."""
+    row: nothing referred to it before. None too beyond REFRESH_MAX changes: the full
+    rebuild is set-based, where these keys would all be held in memory."""
     by_section = {noun.plural: noun for noun in ENTITIES.values()}
     keys: dict[str, list[str]] = {}
-    for section, key, action, _ in changes:
+    for count, (section, key, action, _) in enumerate(changes, 1):
+        if count > REFRESH_MAX:
+            return None
         if section in by_section:
             keys.setdefault(by_section[section].name, []).append(key)
         elif action != "added":

@@ -200,6 +200,11 @@ class Report:
             section, key, action, fields = json.loads(line)
             yield section, key, action, fields
 
+    def __iter__(self) -> Iterator[tuple[str, str, str, list[str]]]:
+        """The changes, read again from the spool each time (browse.refresh reads them
+        more than once, and a large load's would not fit a list)."""
+        return self.each_change()
+
     @property
     def changes(self) -> list[tuple[str, str, str, list[str]]]:
         """Every change at once (for a small load; the CLI reads :meth:`each_change`)."""
@@ -1241,7 +1246,7 @@ def load_paths(
                 from kzdiplo import browse
                 from kzdiplo.contenthash import store_hash
 
-                browse.refresh(conn, report.changes)  # serve's rows of what it wrote
+                browse.refresh(conn, report)  # serve's rows of what it wrote (read from its spool)
                 store_hash(conn)
         except BaseException:
             transaction.rollback()
