@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,8 +14,20 @@ if TYPE_CHECKING:
 
 
 def seed_files() -> list[Path]:
-    """The seed YAML files, in a stable order."""
-    return sorted(seeds_dir().glob("*.yaml"))
+    """The seed YAML files in the load's section order (by the last section a file
+    holds, then by name): sources, sectors, partners... A load writes as it reads and
+    sets aside a record whose reference is still to come, so in this order a fresh seed
+    writes the rows in the order a seed over a database that already holds them does,
+    and both number them alike (a downgrade then a re-seed gives back the same rows)."""
+    from kzdiplo.records import SECTIONS
+
+    order = list(SECTIONS)
+
+    def last_section(path: Path) -> int:
+        found = re.findall(r"^([a-z_]+):", path.read_text(encoding="utf-8"), re.MULTILINE)
+        return max((order.index(n) for n in found if n in order), default=len(order))
+
+    return sorted(seeds_dir().glob("*.yaml"), key=lambda p: (last_section(p), p.name))
 
 
 def seed(engine: Engine, files: list[Path] | None = None) -> Report:
