@@ -17,9 +17,11 @@ def progress_bar(label: str) -> Iterator[Callable[[int | None], Tick | None]]:
     if not sys.stderr.isatty():
         yield lambda _total: None
         return
-    from rich.progress import Progress
+    from rich.progress import MofNCompleteColumn, Progress
 
-    with Progress(transient=True) as bar:
+    # The default columns, and the count of items done: with no total (a load read as it
+    # is written) the bar cannot say how far it is, the count can ("1500/?").
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), transient=True) as bar:
 
         def start(total: int | None) -> Tick:
             task = bar.add_task(label, total=total)

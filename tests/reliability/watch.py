@@ -19,6 +19,7 @@ from collections.abc import Callable
 from tests.cli_helpers import ENV, kzdiplo_command
 
 PERCENT = re.compile(rb"(\d{1,3})%")
+DONE = re.compile(rb"(\d+)/(?:\d+|\?)")  # the bar's count of items done ("1500/?")
 
 
 class Watched:
@@ -36,6 +37,7 @@ class Watched:
         os.close(slave)
         self.output = b""
         self.percent: int | None = None  # the last percentage the progress bar showed
+        self.done: int | None = None  # the last count of items done it showed
         self._open = True
 
     def read(self, timeout: float = 0.02) -> bool:
@@ -57,6 +59,9 @@ class Watched:
         found = PERCENT.findall(chunk)
         if found:
             self.percent = int(found[-1])
+        counted = DONE.findall(chunk)
+        if counted:
+            self.done = int(counted[-1])
         return True
 
     def freeze_when(self, condition: Callable[[], bool]) -> bool:
