@@ -34,6 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     delete,
+    func,
     insert,
     select,
     update,
@@ -639,10 +640,21 @@ class _Stream:
         self.report.spool()
         return self.report
 
-    def written(self, size: int = 10_000) -> Iterator[dict[str, list[str]]]:
+    def written(self, size: int = 10_000) -> Iterator[dict[str, list[str] | None]]:
         """The keys of the records the run wrote, by section, ``size`` at a time (the
-        search rebuild takes them in pieces, so that a million keys are never a list)."""
+        search rebuild takes them in pieces, so that a million keys are never a list);
+        None for a section whose every stored record the run wrote (the rebuild then
+        takes them by kind, as one piece)."""
         for section in SECTIONS:
+            wrote = self.conn.execute(
+                select(func.count())
+                .select_from(RUN)
+                .where(RUN.c.section == section, RUN.c.action.is_not(None))
+            ).scalar_one()
+            stored = self.conn.execute(select(func.count()).select_from(TABLES[section]))
+            if wrote and wrote == stored.scalar_one():
+                yield {section: None}
+                continue
             after = 0
             while True:
                 found = self.conn.execute(
@@ -1292,21 +1304,23 @@ def per_row_triggers_suspended(conn: Connection) -> Iterator[None]:
 CHOSEN_DOCUMENTS = "WHERE record_type = ? AND record_key IN (SELECT value FROM json_each(?))"
 
 
-def rebuild_search_documents(conn: Connection, written: Mapping[str, Iterable[str]]) -> None:
+def rebuild_search_documents(conn: Connection, written: Mapping[str, Iterable[str] | None]) -> None:
     """The search documents of the records ``written`` names (keys by section: a load
-    passes those it wrote, in pieces), rebuilt in two statements per kind of record
-    (delete, insert from the ``search_documents`` view, the source ``kzdiplo db check``
-    compares the index with), instead of one rebuild per row."""
+    passes those it wrote, in pieces; None for every record of the kind), rebuilt in two
+    statements per kind of record (delete, insert from the ``search_documents`` view,
+    the source ``kzdiplo db check`` compares the index with), instead of one rebuild
+    per row."""
     if conn.dialect.name != "sqlite":
         return  # PostgreSQL's own triggers kept the index in step
     for section, link in LINKS.items():
-        keys = list(written.get(section, ()))
-        if not keys:
+        named = written.get(section, ())
+        keys = [] if named is None else list(named)
+        if not keys and not (section in written and named is None):
             continue
         chosen = CHOSEN_DOCUMENTS
         params: tuple[str, ...] = (link.removesuffix("_id"), json.dumps(keys))
         (stored,) = conn.exec_driver_sql(f"SELECT count(*) FROM {TABLES[section].name}").one()
-        if stored == len(set(keys)):  # every record of the kind: no list of keys to match
+        if named is None or stored == len(set(keys)):  # every record of the kind: by type
             chosen, params = "WHERE record_type = ?", params[:1]
         conn.exec_driver_sql(
             f"DELETE FROM search_index WHERE rowid IN (SELECT doc_id FROM search_documents "
