@@ -192,8 +192,10 @@ class Report:
         spool.seek(0)
         self._spool, self._conn = spool, None
 
-    def each_change(self) -> Iterator[tuple[str, str, str, list[str]]]:
-        """(section, key, action, changed fields) of each added or updated record."""
+    def __iter__(self) -> Iterator[tuple[str, str, str, list[str]]]:
+        """(section, key, action, changed fields) of each added or updated record, read
+        again from the spool each time (browse.refresh reads them more than once, and a
+        large load's would not fit a list)."""
         if self._spool is None:
             return
         self._spool.seek(0)
@@ -201,15 +203,10 @@ class Report:
             section, key, action, fields = json.loads(line)
             yield section, key, action, fields
 
-    def __iter__(self) -> Iterator[tuple[str, str, str, list[str]]]:
-        """The changes, read again from the spool each time (browse.refresh reads them
-        more than once, and a large load's would not fit a list)."""
-        return self.each_change()
-
     @property
     def changes(self) -> list[tuple[str, str, str, list[str]]]:
-        """Every change at once (for a small load; the CLI reads :meth:`each_change`)."""
-        return list(self.each_change())
+        """Every change at once (for a small load; the CLI iterates the report)."""
+        return list(self)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -1313,14 +1310,12 @@ def rebuild_search_documents(conn: Connection, written: Mapping[str, Iterable[st
     if conn.dialect.name != "sqlite":
         return  # PostgreSQL's own triggers kept the index in step
     for section, link in LINKS.items():
-        named = written.get(section, ())
-        keys = [] if named is None else list(named)
-        if not keys and not (section in written and named is None):
+        if section not in written:
             continue
+        named = written[section]
         chosen = CHOSEN_DOCUMENTS
-        params: tuple[str, ...] = (link.removesuffix("_id"), json.dumps(keys))
-        (stored,) = conn.exec_driver_sql(f"SELECT count(*) FROM {TABLES[section].name}").one()
-        if named is None or stored == len(set(keys)):  # every record of the kind: by type
+        params: tuple[str, ...] = (link.removesuffix("_id"), json.dumps(list(named or ())))
+        if named is None:  # every record of the kind: by type, no list of keys to match
             chosen, params = "WHERE record_type = ?", params[:1]
         conn.exec_driver_sql(
             f"DELETE FROM search_index WHERE rowid IN (SELECT doc_id FROM search_documents "

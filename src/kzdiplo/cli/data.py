@@ -69,7 +69,7 @@ def load(
                 f" (and {more} more problems; --verbose lists them)" if more and not verbose else ""
             )
             raise UsageError(f"nothing loaded: {problems[0]}{hint}") from None
-    for section, key, action, fields in report.each_change():
+    for section, key, action, fields in report:
         mark = "+" if action == "added" else "~"
         detail = f" ({', '.join(fields)})" if fields else ""
         say(f"{mark} {section} {key}{detail}")
