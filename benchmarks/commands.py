@@ -9,9 +9,12 @@ with its reason recorded):
   `sqlite-utils query` of the same SQL, on the seeded file (issue 14's targets, re-measured
   so that this round's changes are seen not to cost start-up).
 - ``load``: `kzdiplo load` of the NDJSON and JSON exports of each database into an empty
-  database (`db init --empty`), against `sqlite-utils insert --nl` of the same NDJSON
-  lines; each run starts from a fresh copy, the copy inside both timed commands; time
-  and peak RSS (every run under GNU time).
+  database (`db init --empty`), against the issue's peer, `sqlite-utils insert` of the
+  same rows (surows.py: one `insert --nl` per table), and beside `sqlite-utils insert
+  --nl` of the export's lines into one table and the SQL floor (sqlfloor.py); each run
+  starts from a fresh copy, the copy inside the timed command; time and peak RSS (every
+  run under GNU time). Sizes up to 200,000 agreements in one round-robin, each larger one
+  on its own (one round).
 - ``reads``: `show`, `cite` and `search` on each database against the same on the seeded
   file, plus `cite` with its stored hash stale at the smallest synthetic size.
 - ``report``: `kzdiplo report` at each size (and at 5,000 agreements, for a third point of
@@ -33,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import surows
 from harness import ENV, PY, SU, Cmd, log, measure
 
 SEEDED_AGREEMENT = "kz-us-washington-29-agreements"  # the seeded page people open first
@@ -175,10 +179,12 @@ def _export(kz: str, db: Path, fmt: str, out: Path, timeout: float) -> dict:
 
 
 def _load_cmds(plan: Plan, size: Size, empty: Path, files: dict) -> list[Cmd]:
-    """The loads of ``size``'s two exports and sqlite-utils' insert of its NDJSON lines
-    (the exports are made here; one that fails is recorded in ``files``)."""
+    """The loads of ``size``'s two exports and their peers: sqlite-utils' insert of the
+    same rows, table by table (the issue's peer), and of the NDJSON lines into one table;
+    the exports and the rows' files are made here, untimed (a failed export is recorded
+    in ``files``)."""
     folder = empty.parent
-    su_key, cmds = f"su@{size.key}", []
+    rows_key, cmds = f"rows@{size.key}", []
     ndjson = folder / f"{size.key}.ndjson"
     for fmt in ("ndjson", "json"):
         path = folder / f"{size.key}.{fmt}"
@@ -189,13 +195,20 @@ def _load_cmds(plan: Plan, size: Size, empty: Path, files: dict) -> list[Cmd]:
         target = folder / f"t-{fmt}-{size.key}.db"
         script = f'cp "{empty}" "{target}" && exec "{plan.kz}" --db "{target}" load "{path}"'
         cmds.append(Cmd(f"{fmt}@{size.key}", f"kzdiplo load ({fmt.upper()}, {size.label()})",
-                        ["sh", "-c", script], su_key))  # fmt: skip
+                        ["sh", "-c", script], rows_key))  # fmt: skip
+    log(f"load: the rows of {size.label()}, a file per table, for sqlite-utils")
+    rows = folder / f"rows-{size.key}"
+    files[rows_key] = {"rows": surows.dump(size.path, rows)}
+    cmds.append(Cmd(rows_key, f"sqlite-utils insert of the same rows, a table at a time "
+                    f"({size.label()})", ["sh", "-c", surows.script(SU, rows, folder /
+                    f"t-rows-{size.key}.db")]))  # fmt: skip
     if "failure" not in files[f"ndjson@{size.key}"]:
         target = folder / f"t-su-{size.key}.db"
         script = f'rm -f "{target}" && exec "{SU}" insert "{target}" records "{ndjson}" --nl'
-        cmds.append(Cmd(su_key, f"sqlite-utils insert --nl ({size.label()})",
-                        ["sh", "-c", script]))  # fmt: skip
-        cmds += _floor_cmd(plan, size, empty, ndjson)
+        cmds.append(Cmd(f"su@{size.key}", f"sqlite-utils insert --nl of the export's lines "
+                        f"({size.label()})", ["sh", "-c", script], rows_key))  # fmt: skip
+        if not plan.big(size):  # its source is one more load, untimed: an hour at a million
+            cmds += _floor_cmd(plan, size, empty, ndjson)
     return cmds
 
 
@@ -218,8 +231,9 @@ def _floor_cmd(plan: Plan, size: Size, empty: Path, ndjson: Path) -> list[Cmd]:
 
 
 def load(plan: Plan) -> dict:
-    """Every size's loads in one round-robin; if no synthetic size's export loads (the
-    load file limit), the fallback size's (within it) in a second one, for a ratio."""
+    """The loads of the sizes up to 200,000 agreements in one round-robin, each larger
+    size's in one round of its own; if no synthetic size's export loads, the fallback
+    size's (within the old file limit) in a second one, for a ratio."""
     folder = plan.work / "commands"
     folder.mkdir(exist_ok=True)
     empty = folder / "empty.db"
@@ -228,18 +242,28 @@ def load(plan: Plan) -> dict:
     subprocess.run([plan.kz, "--db", str(empty), "db", "init", "--empty"], check=True, env=ENV,
                    capture_output=True)  # fmt: skip
     files: dict = {}
-    cmds: list[Cmd] = []
+    small: list[Cmd] = []
+    big: list[list[Cmd]] = []
     for size in plan.sizes:
         if size.agreements > plan.load_max:
             plan.skips.setdefault(("load", size.key), f"beyond --load-max {plan.load_max:,} "
-                                  "agreements (the export and the loads take hours at "
-                                  "this size; raise --load-max to include it)")  # fmt: skip
+                                  "agreements (at a million the exports and loads take about "
+                                  "an hour; raise --load-max to include it)")  # fmt: skip
         if plan.wanted("load", size):
-            cmds += _load_cmds(plan, size, empty, files)
-    log(f"load: {len(cmds)} commands, {plan.load_runs} round(s), every run under GNU time")
-    measure(cmds, plan.load_runs, 0, "load", rss=True, timeout=plan.timeout, tolerant=True)
+            got = _load_cmds(plan, size, empty, files)
+            if plan.big(size):
+                big.append(got)
+            else:
+                small += got
+    log(f"load: {len(small)} commands, {plan.load_runs} round(s), every run under GNU time")
+    measure(small, plan.load_runs, 0, "load", rss=True, timeout=plan.timeout, tolerant=True)
+    cmds = list(small)
+    for one in big:
+        log(f"load: {one[0].label}: its {len(one)} commands, one round")
+        measure(one, 1, 0, "load (one size)", rss=True, timeout=plan.timeout, tolerant=True)
+        cmds += one
     loaded = [c for c in cmds if c.key.split("@")[1] != "seeded" and c.times
-              and not c.key.startswith("su@")]  # fmt: skip
+              and c.key.split("@")[0] in ("ndjson", "json")]  # fmt: skip
     fallback = plan.load_fallback
     if not loaded and fallback is not None:
         log(f"load: no synthetic export loaded; the fallback, {fallback.label()} agreements")
@@ -249,6 +273,8 @@ def load(plan: Plan) -> dict:
         cmds += more
     for path in [*folder.glob("t-*.db"), *folder.glob("floor-source-*.db")]:
         path.unlink()
+    for path in folder.glob("rows-*"):
+        shutil.rmtree(path)
     return {"runs": plan.load_runs, "files": files, "commands": [c.result() for c in cmds],
             "fallback": fallback.facts() if fallback and not loaded else None}  # fmt: skip
 
