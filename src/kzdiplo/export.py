@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from kzdiplo import __version__, licence
 from kzdiplo.entities import BY_PLURAL, ENTITIES, Entity
 from kzdiplo.fields import AMOUNT, COST, DATE, DATES, FIELDS, drop_empty
 from kzdiplo.files import atomic_path, sqlite_read_uri
-from kzdiplo.queries import Filters, attach, list_records, select, shape
+from kzdiplo.queries import attach, order_by, select, shape
 from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
 from kzdiplo.render import to_json
@@ -127,14 +127,24 @@ def _record(section: str, r: dict[str, Any], beyond: list[str]) -> dict[str, Any
 
 
 def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every record in the load format, as (section, record), in load order."""
+    """Every record in the load format, as (section, record), in load order: each kind
+    by label, packages before their parts. Read a page at a time, so a caller that
+    writes each record out as it comes holds a page, not the dataset."""
     yield from _sources_to_organizations(reader)
     for section in (s for s in SECTIONS if s in BY_PLURAL):  # load order
-        entity = BY_PLURAL[section]
-        # By label, then parents before their parts: a stable order that loads back.
-        records = list_records(reader, entity, Filters(limit=None, sort=entity.label)).records
-        beyond = _beyond_the_load_format(reader, section, records[0]) if records else []
-        for record in _parents_before_parts(records):
+        pages = _pages_in_load_order(reader, BY_PLURAL[section])
+        yield from _in_load_format(reader, section, pages)
+
+
+def _in_load_format(
+    reader: Reader, section: str, pages: Iterable[list[dict[str, Any]]]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The records of ``pages`` (listing records of ``section``) in the load format."""
+    beyond: list[str] | None = None
+    for page in pages:
+        if beyond is None:
+            beyond = _beyond_the_load_format(reader, section, page[0])
+        for record in page:
             yield section, _record(section, record, beyond)
 
 
@@ -173,7 +183,7 @@ def _sources_to_organizations(reader: Reader) -> Iterator[tuple[str, dict[str, A
         )
 
 
-PAGE = 1000  # records read, attached and written out together by canonical_sections
+PAGE = 1000  # records read, attached and written out together
 
 
 def canonical_sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -191,36 +201,94 @@ def canonical_sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
             for record in sorted(ahead.get(section, []), key=lambda r: str(r[key])):
                 yield section, record
             continue
-        beyond: list[str] | None = None
-        for page in _pages_by_slug(reader, BY_PLURAL[section]):
-            if beyond is None:
-                beyond = _beyond_the_load_format(reader, section, page[0])
-            for record in page:
-                yield section, _record(section, record, beyond)
+        yield from _in_load_format(reader, section, _pages_by_slug(reader, BY_PLURAL[section]))
 
 
-def _pages_by_slug(reader: Reader, noun: Entity) -> Iterator[list[dict[str, Any]]]:
-    """``noun``'s records as the listings shape them (no filter), PAGE at a time in
-    slug byte order, their links attached per page."""
-    binary = ' COLLATE "C"' if reader.dialect == "postgresql" else ""
-    sql = f"{select(reader, noun)}\nORDER BY t.slug{binary}"
-    for rows in reader.batches(sql, size=PAGE):
+def _pages(
+    reader: Reader, noun: Entity, order: str, where: str = "", depth: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """``noun``'s records as the listings shape them, PAGE at a time in ``order``, their
+    links attached per page; ``where``: a condition on them, which may name the
+    ``depths`` of the records ``depth`` packages deep (see :data:`_DEPTHS`)."""
+    sql = select(reader, noun) + (f"\nWHERE {where}" if where else "") + f"\nORDER BY {order}"
+    if depth is not None:
+        sql = _DEPTHS.format(table=noun.table) + sql
+    for rows in reader.batches(sql, {"depth": depth} if depth is not None else None, size=PAGE):
         yield attach(reader, noun, [shape(noun, r) for r in rows])
 
 
-def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each package before its parts, at any depth (the loader needs a parent to exist
-    first; the deal a deal overlaps is resolved once the whole run is read)."""
-    parents = {r["slug"]: r.get("parent") for r in records}
+def _pages_by_slug(reader: Reader, noun: Entity) -> Iterator[list[dict[str, Any]]]:
+    """``noun``'s records (no filter), PAGE at a time in slug byte order."""
+    binary = ' COLLATE "C"' if reader.dialect == "postgresql" else ""
+    return _pages(reader, noun, f"t.slug{binary}")
 
-    def depth(slug: str) -> int:
-        seen: set[str] = set()
-        while parents.get(slug) and slug not in seen:  # a cycle in hand-edited data stops
-            seen.add(slug)
-            slug = parents[slug]  # type: ignore[assignment]  # the loop tests it is set
+
+# The parts of packages (records with a parent_id) with their depth: 1 for a part of a
+# record that is no part, and so on down, up to :depth. Seeded from the parts alone (their
+# partial index), so it costs the parts, not the table; a loop of packages (hand-edited
+# data) is never reached from a record that is no part, so the recursion ends.
+_DEPTHS = """WITH RECURSIVE depths(id, n) AS (
+  SELECT c.id, 1 FROM {table} c JOIN {table} p ON p.id = c.parent_id WHERE p.parent_id IS NULL
+  UNION ALL
+  SELECT c.id, d.n + 1 FROM {table} c JOIN depths d ON c.parent_id = d.id WHERE d.n < :depth
+)
+"""
+
+
+def _pages_in_load_order(reader: Reader, noun: Entity) -> Iterator[list[dict[str, Any]]]:
+    """``noun``'s records a page at a time in the order the export writes them: by
+    label, then each package before its parts at any depth (the loader once needed a
+    parent first, and the export's bytes keep that order). The records that are no part
+    come first, then each depth of parts in turn: one sorted query per depth, so the
+    order is the database's, never a list held in Python."""
+    order = order_by(noun, noun.label)
+    if "parent_id" not in reader.columns(noun.table):
+        yield from _pages(reader, noun, order)
+        return
+    yield from _pages(reader, noun, order, "t.parent_id IS NULL")
+    looped = _depths_under_loops(reader, noun.table)
+    deepest = max(looped.values(), default=0)
+    depth = 1
+    while True:
+        where = "t.id IN (SELECT id FROM depths WHERE n = :depth)"
+        extra = [i for i, d in looped.items() if d == depth]
+        if extra:  # ids the database gave, as integers: safe to write into the SQL
+            where = f"({where} OR t.id IN ({', '.join(str(int(i)) for i in extra)}))"
+        found = False
+        for page in _pages(reader, noun, order, where, depth):
+            found = True
+            yield page
+        if not found and depth >= deepest:
+            return
+        depth += 1
+
+
+def _depths_under_loops(reader: Reader, table: str) -> dict[int, int]:
+    """The depth of each part that no chain of packages leads to from a record that is
+    no part: the parts of a loop of packages (hand-edited data) and those beneath them.
+    Counted as the export always has: the packages met going up, each once (so a loop
+    ends). Usually none, found by comparing two counts."""
+    reached = _DEPTHS.replace(" WHERE d.n < :depth", "").format(table=table)
+    counts = reader.rows(
+        f"{reached}SELECT (SELECT count(*) FROM depths) AS reached, "
+        f"(SELECT count(*) FROM {table} WHERE parent_id IS NOT NULL) AS parts"
+    )[0]
+    if counts["reached"] == counts["parts"]:
+        return {}
+    rows = reader.rows(
+        f"{reached}SELECT id, parent_id FROM {table} "
+        "WHERE parent_id IS NOT NULL AND id NOT IN (SELECT id FROM depths)"
+    )
+    package = {r["id"]: r["parent_id"] for r in rows}
+
+    def depth(part: int) -> int:
+        seen: set[int] = set()
+        while part in package and part not in seen:
+            seen.add(part)
+            part = package[part]
         return len(seen)
 
-    return sorted(records, key=lambda r: depth(r["slug"]))
+    return {part: depth(part) for part in package}
 
 
 def _topological(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -305,8 +373,23 @@ def write_json(
 
 
 def json_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = None) -> None:
-    """The JSON export written to an open stream (``--out -``)."""
-    f.write(to_json(as_document(reader, progress)) + "\n")
+    """The JSON export written to an open stream (``--out -``), a record at a time: the
+    bytes of ``to_json(as_document(reader))`` and a newline, without holding the
+    document. ``json.dumps`` with an indent writes a value nested ``n`` deep as it
+    writes it alone with each new line indented by ``n`` steps (a string's own newlines
+    are escapes), so each record (two steps deep: section, list) is written alone and
+    indented, between the brackets and keys that the whole document would have."""
+    section: str | None = None
+    for name, record in sections(reader):
+        if name != section:  # sections come whole, in the document's key order
+            f.write(("{" if section is None else "\n  ],") + f"\n  {to_json(name)}: [\n    ")
+            section = name
+        else:
+            f.write(",\n    ")
+        f.write(to_json(record).replace("\n", "\n    "))
+        if progress:
+            progress()
+    f.write("{}\n" if section is None else "\n  ]\n}\n")
 
 
 def ndjson_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = None) -> None:
