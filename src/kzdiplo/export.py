@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from itertools import chain
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -150,14 +151,17 @@ def _in_load_format(
 
 def _sources_to_organizations(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
     """The sections before the records, in load order: sources, sectors, countries and
-    organisations (a few thousand at most: they are read whole)."""
-    for source in reader.rows(
+    organisations. Sources (their texts with them) and organisations are read a page at
+    a time; sectors and countries, a taxonomy and the world's countries, are read whole."""
+    for sources in reader.batches(
         "SELECT s.slug, s.title, s.publisher, s.url, s.published, s.published_inferred, "
         "s.published_note, s.kind, s.retrieved, s.text, o.slug AS derived_from, l.relation "
         "FROM sources s LEFT JOIN source_links l ON l.source_id = s.id "
-        "LEFT JOIN sources o ON o.id = l.derived_from_id ORDER BY s.id"
+        "LEFT JOIN sources o ON o.id = l.derived_from_id ORDER BY s.id",
+        size=PAGE,
     ):
-        yield "sources", drop_empty(_stringify(source))
+        for source in sources:
+            yield "sources", drop_empty(_stringify(source))
     for sector in _topological(reader.rows(
         "SELECT s.id, s.slug, s.name, p.slug AS parent, s.aliases, s.description, s.parent_id "
         "FROM sectors s LEFT JOIN sectors p ON p.id = s.parent_id ORDER BY s.id"
@@ -168,11 +172,14 @@ def _sources_to_organizations(reader: Reader) -> Iterator[tuple[str, dict[str, A
             drop_empty({k: v for k, v in sector.items() if k not in ("id", "parent_id")}),
         )
     yield from _countries(reader)
-    organizations = reader.rows(
+    organizations = reader.batches(
         "SELECT o.id, o.slug, o.name, o.kind, c.code AS country, o.anonymous, o.aliases, "
-        "o.summary FROM organizations o LEFT JOIN countries c ON c.id = o.country_id ORDER BY o.id"
+        "o.summary FROM organizations o LEFT JOIN countries c ON c.id = o.country_id ORDER BY o.id",
+        size=PAGE,
     )
-    for org in attach(reader, None, organizations, "organization_id"):
+    for org in chain.from_iterable(
+        attach(reader, None, p, "organization_id") for p in organizations
+    ):
         org["aliases"] = aliases_of(org["aliases"])
         org["anonymous"] = bool(org["anonymous"])
         org["citations"] = _citations(org)
