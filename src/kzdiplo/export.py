@@ -430,7 +430,8 @@ def write_csv(
 ) -> None:
     """One CSV per table, plus ``columns.csv``: table, column, type, description, named
     ``prefix`` + file name in the folder being written. Text cells that a spreadsheet
-    would run as a formula are neutralised unless ``raw``."""
+    would run as a formula are neutralised unless ``raw``. Rows are read a page at a
+    time (a server-side cursor on PostgreSQL, whose plain cursor fetches every row)."""
     from kzdiplo.safetext import csv_cell
 
     cell: Callable[[Any], Any] = (lambda v: v) if raw else csv_cell
@@ -438,13 +439,13 @@ def write_csv(
         key = ", ".join(c.name for c in table.primary_key.columns)
         # Columns in the models' order (not the file's, which follows migration
         # history), the order columns.csv and the release's table schemas list them in.
-        names = ", ".join(c.name for c in table.columns)
-        columns, rows = reader.stream(f"SELECT {names} FROM {table.name} ORDER BY {key}")
+        columns = [c.name for c in table.columns]
+        sql = f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY {key}"
         with out.open(f"{prefix}{table.name}.csv", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
-            for row in rows:
-                writer.writerow([cell(csv_value(v)) for v in row])
+            for rows in reader.batches(sql, size=PAGE):
+                writer.writerows([cell(csv_value(v)) for v in row.values()] for row in rows)
         if progress:
             progress()
     with out.open(f"{prefix}columns.csv", newline="") as f:
