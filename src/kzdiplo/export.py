@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
+from itertools import chain
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from kzdiplo import __version__, licence
 from kzdiplo.entities import BY_PLURAL, ENTITIES, Entity
 from kzdiplo.fields import AMOUNT, COST, DATE, DATES, FIELDS, drop_empty
 from kzdiplo.files import atomic_path, sqlite_read_uri
-from kzdiplo.queries import Filters, attach, list_records, select, shape
+from kzdiplo.queries import attach, order_by, select, shape
 from kzdiplo.reader import Reader
 from kzdiplo.records import SECTIONS
 from kzdiplo.render import to_json
@@ -127,27 +128,40 @@ def _record(section: str, r: dict[str, Any], beyond: list[str]) -> dict[str, Any
 
 
 def sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every record in the load format, as (section, record), in load order."""
+    """Every record in the load format, as (section, record), in load order: each kind
+    by label, packages before their parts. Read a page at a time, so a caller that
+    writes each record out as it comes holds a page, not the dataset."""
     yield from _sources_to_organizations(reader)
     for section in (s for s in SECTIONS if s in BY_PLURAL):  # load order
-        entity = BY_PLURAL[section]
-        # By label, then parents before their parts: a stable order that loads back.
-        records = list_records(reader, entity, Filters(limit=None, sort=entity.label)).records
-        beyond = _beyond_the_load_format(reader, section, records[0]) if records else []
-        for record in _parents_before_parts(records):
+        pages = _pages_in_load_order(reader, BY_PLURAL[section])
+        yield from _in_load_format(reader, section, pages)
+
+
+def _in_load_format(
+    reader: Reader, section: str, pages: Iterable[list[dict[str, Any]]]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The records of ``pages`` (listing records of ``section``) in the load format."""
+    beyond: list[str] | None = None
+    for page in pages:
+        if beyond is None:
+            beyond = _beyond_the_load_format(reader, section, page[0])
+        for record in page:
             yield section, _record(section, record, beyond)
 
 
 def _sources_to_organizations(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
     """The sections before the records, in load order: sources, sectors, countries and
-    organisations (a few thousand at most: they are read whole)."""
-    for source in reader.rows(
+    organisations. Sources (their texts with them) and organisations are read a page at
+    a time; sectors and countries, a taxonomy and the world's countries, are read whole."""
+    for sources in reader.batches(
         "SELECT s.slug, s.title, s.publisher, s.url, s.published, s.published_inferred, "
         "s.published_note, s.kind, s.retrieved, s.text, o.slug AS derived_from, l.relation "
         "FROM sources s LEFT JOIN source_links l ON l.source_id = s.id "
-        "LEFT JOIN sources o ON o.id = l.derived_from_id ORDER BY s.id"
+        "LEFT JOIN sources o ON o.id = l.derived_from_id ORDER BY s.id",
+        size=PAGE,
     ):
-        yield "sources", drop_empty(_stringify(source))
+        for source in sources:
+            yield "sources", drop_empty(_stringify(source))
     for sector in _topological(reader.rows(
         "SELECT s.id, s.slug, s.name, p.slug AS parent, s.aliases, s.description, s.parent_id "
         "FROM sectors s LEFT JOIN sectors p ON p.id = s.parent_id ORDER BY s.id"
@@ -158,11 +172,14 @@ def _sources_to_organizations(reader: Reader) -> Iterator[tuple[str, dict[str, A
             drop_empty({k: v for k, v in sector.items() if k not in ("id", "parent_id")}),
         )
     yield from _countries(reader)
-    organizations = reader.rows(
+    organizations = reader.batches(
         "SELECT o.id, o.slug, o.name, o.kind, c.code AS country, o.anonymous, o.aliases, "
-        "o.summary FROM organizations o LEFT JOIN countries c ON c.id = o.country_id ORDER BY o.id"
+        "o.summary FROM organizations o LEFT JOIN countries c ON c.id = o.country_id ORDER BY o.id",
+        size=PAGE,
     )
-    for org in attach(reader, None, organizations, "organization_id"):
+    for org in chain.from_iterable(
+        attach(reader, None, p, "organization_id") for p in organizations
+    ):
         org["aliases"] = aliases_of(org["aliases"])
         org["anonymous"] = bool(org["anonymous"])
         org["citations"] = _citations(org)
@@ -173,7 +190,7 @@ def _sources_to_organizations(reader: Reader) -> Iterator[tuple[str, dict[str, A
         )
 
 
-PAGE = 1000  # records read, attached and written out together by canonical_sections
+PAGE = 1000  # records read, attached and written out together
 
 
 def canonical_sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -191,36 +208,94 @@ def canonical_sections(reader: Reader) -> Iterator[tuple[str, dict[str, Any]]]:
             for record in sorted(ahead.get(section, []), key=lambda r: str(r[key])):
                 yield section, record
             continue
-        beyond: list[str] | None = None
-        for page in _pages_by_slug(reader, BY_PLURAL[section]):
-            if beyond is None:
-                beyond = _beyond_the_load_format(reader, section, page[0])
-            for record in page:
-                yield section, _record(section, record, beyond)
+        yield from _in_load_format(reader, section, _pages_by_slug(reader, BY_PLURAL[section]))
 
 
-def _pages_by_slug(reader: Reader, noun: Entity) -> Iterator[list[dict[str, Any]]]:
-    """``noun``'s records as the listings shape them (no filter), PAGE at a time in
-    slug byte order, their links attached per page."""
-    binary = ' COLLATE "C"' if reader.dialect == "postgresql" else ""
-    sql = f"{select(reader, noun)}\nORDER BY t.slug{binary}"
-    for rows in reader.batches(sql, size=PAGE):
+def _pages(
+    reader: Reader, noun: Entity, order: str, where: str = "", depth: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """``noun``'s records as the listings shape them, PAGE at a time in ``order``, their
+    links attached per page; ``where``: a condition on them, which may name the
+    ``depths`` of the records ``depth`` packages deep (see :data:`_DEPTHS`)."""
+    sql = select(reader, noun) + (f"\nWHERE {where}" if where else "") + f"\nORDER BY {order}"
+    if depth is not None:
+        sql = _DEPTHS.format(table=noun.table) + sql
+    for rows in reader.batches(sql, {"depth": depth} if depth is not None else None, size=PAGE):
         yield attach(reader, noun, [shape(noun, r) for r in rows])
 
 
-def _parents_before_parts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each package before its parts, at any depth (the loader needs a parent to exist
-    first; the deal a deal overlaps is resolved once the whole run is read)."""
-    parents = {r["slug"]: r.get("parent") for r in records}
+def _pages_by_slug(reader: Reader, noun: Entity) -> Iterator[list[dict[str, Any]]]:
+    """``noun``'s records (no filter), PAGE at a time in slug byte order."""
+    binary = ' COLLATE "C"' if reader.dialect == "postgresql" else ""
+    return _pages(reader, noun, f"t.slug{binary}")
 
-    def depth(slug: str) -> int:
-        seen: set[str] = set()
-        while parents.get(slug) and slug not in seen:  # a cycle in hand-edited data stops
-            seen.add(slug)
-            slug = parents[slug]  # type: ignore[assignment]  # the loop tests it is set
+
+# The parts of packages (records with a parent_id) with their depth: 1 for a part of a
+# record that is no part, and so on down, up to :depth. Seeded from the parts alone (their
+# partial index), so it costs the parts, not the table; a loop of packages (hand-edited
+# data) is never reached from a record that is no part, so the recursion ends.
+_DEPTHS = """WITH RECURSIVE depths(id, n) AS (
+  SELECT c.id, 1 FROM {table} c JOIN {table} p ON p.id = c.parent_id WHERE p.parent_id IS NULL
+  UNION ALL
+  SELECT c.id, d.n + 1 FROM {table} c JOIN depths d ON c.parent_id = d.id WHERE d.n < :depth
+)
+"""
+
+
+def _pages_in_load_order(reader: Reader, noun: Entity) -> Iterator[list[dict[str, Any]]]:
+    """``noun``'s records a page at a time in the order the export writes them: by
+    label, then each package before its parts at any depth (the loader once needed a
+    parent first, and the export's bytes keep that order). The records that are no part
+    come first, then each depth of parts in turn: one sorted query per depth, so the
+    order is the database's, never a list held in Python."""
+    order = order_by(noun, noun.label)
+    if "parent_id" not in reader.columns(noun.table):
+        yield from _pages(reader, noun, order)
+        return
+    yield from _pages(reader, noun, order, "t.parent_id IS NULL")
+    looped = _depths_under_loops(reader, noun.table)
+    deepest = max(looped.values(), default=0)
+    depth = 1
+    while True:
+        where = "t.id IN (SELECT id FROM depths WHERE n = :depth)"
+        extra = [i for i, d in looped.items() if d == depth]
+        if extra:  # ids the database gave, as integers: safe to write into the SQL
+            where = f"({where} OR t.id IN ({', '.join(str(int(i)) for i in extra)}))"
+        found = False
+        for page in _pages(reader, noun, order, where, depth):
+            found = True
+            yield page
+        if not found and depth >= deepest:
+            return
+        depth += 1
+
+
+def _depths_under_loops(reader: Reader, table: str) -> dict[int, int]:
+    """The depth of each part that no chain of packages leads to from a record that is
+    no part: the parts of a loop of packages (hand-edited data) and those beneath them.
+    Counted as the export always has: the packages met going up, each once (so a loop
+    ends). Usually none, found by comparing two counts."""
+    reached = _DEPTHS.replace(" WHERE d.n < :depth", "").format(table=table)
+    counts = reader.rows(
+        f"{reached}SELECT (SELECT count(*) FROM depths) AS reached, "
+        f"(SELECT count(*) FROM {table} WHERE parent_id IS NOT NULL) AS parts"
+    )[0]
+    if counts["reached"] == counts["parts"]:
+        return {}
+    rows = reader.rows(
+        f"{reached}SELECT id, parent_id FROM {table} "
+        "WHERE parent_id IS NOT NULL AND id NOT IN (SELECT id FROM depths)"
+    )
+    package = {r["id"]: r["parent_id"] for r in rows}
+
+    def depth(part: int) -> int:
+        seen: set[int] = set()
+        while part in package and part not in seen:
+            seen.add(part)
+            part = package[part]
         return len(seen)
 
-    return sorted(records, key=lambda r: depth(r["slug"]))
+    return {part: depth(part) for part in package}
 
 
 def _topological(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -305,8 +380,23 @@ def write_json(
 
 
 def json_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = None) -> None:
-    """The JSON export written to an open stream (``--out -``)."""
-    f.write(to_json(as_document(reader, progress)) + "\n")
+    """The JSON export written to an open stream (``--out -``), a record at a time: the
+    bytes of ``to_json(as_document(reader))`` and a newline, without holding the
+    document. ``json.dumps`` with an indent writes a value nested ``n`` deep as it
+    writes it alone with each new line indented by ``n`` steps (a string's own newlines
+    are escapes), so each record (two steps deep: section, list) is written alone and
+    indented, between the brackets and keys that the whole document would have."""
+    section: str | None = None
+    for name, record in sections(reader):
+        if name != section:  # sections come whole, in the document's key order
+            f.write(("{" if section is None else "\n  ],") + f"\n  {to_json(name)}: [\n    ")
+            section = name
+        else:
+            f.write(",\n    ")
+        f.write(to_json(record).replace("\n", "\n    "))
+        if progress:
+            progress()
+    f.write("{}\n" if section is None else "\n  ]\n}\n")
 
 
 def ndjson_to(reader: Reader, f: IO[str], progress: Callable[[], None] | None = None) -> None:
@@ -340,7 +430,8 @@ def write_csv(
 ) -> None:
     """One CSV per table, plus ``columns.csv``: table, column, type, description, named
     ``prefix`` + file name in the folder being written. Text cells that a spreadsheet
-    would run as a formula are neutralised unless ``raw``."""
+    would run as a formula are neutralised unless ``raw``. Rows are read a page at a
+    time (a server-side cursor on PostgreSQL, whose plain cursor fetches every row)."""
     from kzdiplo.safetext import csv_cell
 
     cell: Callable[[Any], Any] = (lambda v: v) if raw else csv_cell
@@ -348,13 +439,13 @@ def write_csv(
         key = ", ".join(c.name for c in table.primary_key.columns)
         # Columns in the models' order (not the file's, which follows migration
         # history), the order columns.csv and the release's table schemas list them in.
-        names = ", ".join(c.name for c in table.columns)
-        columns, rows = reader.stream(f"SELECT {names} FROM {table.name} ORDER BY {key}")
+        columns = [c.name for c in table.columns]
+        sql = f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY {key}"
         with out.open(f"{prefix}{table.name}.csv", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(columns)
-            for row in rows:
-                writer.writerow([cell(csv_value(v)) for v in row])
+            for rows in reader.batches(sql, size=PAGE):
+                writer.writerows([cell(csv_value(v)) for v in row.values()] for row in rows)
         if progress:
             progress()
     with out.open(f"{prefix}columns.csv", newline="") as f:
