@@ -143,6 +143,39 @@ def test_the_start_up_listing_imports_nothing_only_writes_or_html_need(
     assert ast.literal_eval(loaded) == [], loaded
 
 
+def _probe_after(
+    seeded_db: Path, setup: str, report: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[bytes, str]:
+    """Run the entry point in a fresh interpreter after ``setup`` (code run first); its
+    stdout and what the expression ``report`` is once the command has run."""
+    code = (
+        "import sys\n"
+        f"{setup}\n"
+        f"sys.argv = ['kzdiplo', '--db', {str(seeded_db)!r}, *{list(args)!r}]\n"
+        "from kzdiplo.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('REPORT', {report}, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout, result.stderr.decode().rpartition("REPORT ")[2].strip()
+
+
+@pytest.mark.parametrize(("fmt", "compiled"), [("table", "0"), ("csv", "0"), ("json", "1")])
+def test_only_json_compiles_the_json_escape_class(seeded_db: Path, fmt: str, compiled: str) -> None:
+    """Structural guard for start-up: the class of characters JSON escapes costs 0.45 ms
+    to compile, so it is compiled when JSON is written, not when safetext is imported."""
+    out, found = _probe_after(
+        seeded_db, "", "sys.modules['kzdiplo.safetext']._json_unsafe.cache_info().currsize",
+        "agreements", "--partner", "US", "-f", fmt,
+    )  # fmt: skip
+    assert b"kz-us-washington-29-agreements" in out
+    assert found == compiled
+
+
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "markdown"])
 @pytest.mark.parametrize("command", [["agreements", "-p", "US"], ["sql", "SELECT 1 AS one"]])
 def test_machine_formats_import_no_rich(seeded_db: Path, fmt: str, command: list[str]) -> None:
