@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -174,6 +175,28 @@ def test_only_json_compiles_the_json_escape_class(seeded_db: Path, fmt: str, com
     )  # fmt: skip
     assert b"kz-us-washington-29-agreements" in out
     assert found == compiled
+
+
+def test_a_table_asks_the_terminal_its_size_once(seeded_db: Path) -> None:
+    """Structural guard for start-up: Rich asked the terminal its size (one ioctl per
+    standard stream until one answers) each time it read a width: 130 times for the US
+    agreements. The console keeps the size it measured first."""
+    setup = (
+        "import os\n"
+        "calls = []\n"
+        "def counted(*args, _size=os.get_terminal_size):\n"
+        "    calls.append(args)\n"
+        "    return _size(*args)\n"
+        "os.get_terminal_size = counted"
+    )
+    # Rich takes COLUMNS and LINES from the environment (pytest sets them) and then never
+    # asks the terminal: leave them out, as in a terminal.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    out, found = _probe_after(
+        seeded_db, setup, "len(calls)", "agreements", "--partner", "US", env=env
+    )
+    assert b"kz-us-washington-29-agreements" in out
+    assert int(found) <= 3  # stdin, stdout and stderr are tried, none a terminal here
 
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "markdown"])
