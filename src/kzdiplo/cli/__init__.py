@@ -228,9 +228,28 @@ def _reader_went_away() -> None:
     sys.exit(0)
 
 
+def _leave_quickly() -> None:
+    """Before the interpreter exits: take every object still alive out of the cycle
+    collector's reach (``gc.freeze``). Python's exit ran one more full collection and
+    then, tearing the modules down, freed every class, function and table the imports
+    had made, cycle by cycle: 15 ms of a 115 ms `agreements --partner US` (CPU time, 21
+    pairs), for memory the system takes back anyway. Reference counting still frees and
+    closes what the modules hold as they are torn down; a file or connection is closed
+    by its owner before this, never left to a collection."""
+    gc.freeze()
+
+
 def main() -> None:
     """Console entry point: one line on stderr for anything unexpected, never a traceback
     (set KZDIPLO_DEBUG=1 to see one)."""
+    try:
+        _run()
+    finally:
+        _leave_quickly()
+
+
+def _run() -> None:
+    """The command, ended as kzdiplo ends: a closed pipe quietly, an error in one line."""
     try:
         app()
     except SystemExit:
