@@ -200,6 +200,17 @@ def test_a_table_asks_the_terminal_its_size_once(seeded_db: Path) -> None:
     assert int(found) <= 3  # stdin, stdout and stderr are tried, none a terminal here
 
 
+def test_the_json_listing_imports_no_dataclasses(seeded_db: Path) -> None:
+    """Structural guard for start-up: queries.Filters and files.Entries, which every
+    listing creates at import, are no dataclasses (0.8 ms, and the dataclasses import on
+    the JSON path; Rich imports it for a table)."""
+    result, loaded = _loaded_after(
+        seeded_db, "agreements", "--partner", "US", "-f", "json", prefixes=("dataclasses",)
+    )
+    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert ast.literal_eval(loaded) == [], loaded
+
+
 @pytest.mark.parametrize("fmt", ["table", "json"])
 def test_the_start_up_listing_runs_no_cycle_collection(seeded_db: Path, fmt: str) -> None:
     """Structural guard for start-up: the cycle collector looked through the objects the
