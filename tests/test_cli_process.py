@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -141,6 +143,117 @@ def test_the_start_up_listing_imports_nothing_only_writes_or_html_need(
     )
     assert b"kz-us-washington-29-agreements" in result.stdout
     assert ast.literal_eval(loaded) == [], loaded
+
+
+def _probe_after(
+    seeded_db: Path, setup: str, report: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[bytes, str]:
+    """Run the entry point in a fresh interpreter after ``setup`` (code run first); its
+    stdout and what the expression ``report`` is once the command has run."""
+    code = (
+        "import sys\n"
+        f"{setup}\n"
+        f"sys.argv = ['kzdiplo', '--db', {str(seeded_db)!r}, *{list(args)!r}]\n"
+        "from kzdiplo.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('REPORT', {report}, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout, result.stderr.decode().rpartition("REPORT ")[2].strip()
+
+
+@pytest.mark.parametrize(("fmt", "compiled"), [("table", "0"), ("csv", "0"), ("json", "1")])
+def test_only_json_compiles_the_json_escape_class(seeded_db: Path, fmt: str, compiled: str) -> None:
+    """Structural guard for start-up: the class of characters JSON escapes costs 0.45 ms
+    to compile, so it is compiled when JSON is written, not when safetext is imported."""
+    out, found = _probe_after(
+        seeded_db, "", "sys.modules['kzdiplo.safetext']._json_unsafe.cache_info().currsize",
+        "agreements", "--partner", "US", "-f", fmt,
+    )  # fmt: skip
+    assert b"kz-us-washington-29-agreements" in out
+    assert found == compiled
+
+
+def test_a_table_asks_the_terminal_its_size_once(seeded_db: Path) -> None:
+    """Structural guard for start-up: Rich asked the terminal its size (one ioctl per
+    standard stream until one answers) each time it read a width: 130 times for the US
+    agreements. The console keeps the size it measured first."""
+    setup = (
+        "import os\n"
+        "calls = []\n"
+        "def counted(*args, _size=os.get_terminal_size):\n"
+        "    calls.append(args)\n"
+        "    return _size(*args)\n"
+        "os.get_terminal_size = counted"
+    )
+    # Rich takes COLUMNS and LINES from the environment (pytest sets them) and then never
+    # asks the terminal: leave them out, as in a terminal.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    out, found = _probe_after(
+        seeded_db, setup, "len(calls)", "agreements", "--partner", "US", env=env
+    )
+    assert b"kz-us-washington-29-agreements" in out
+    assert int(found) <= 3  # stdin, stdout and stderr are tried, none a terminal here
+
+
+def test_the_json_listing_imports_no_dataclasses(seeded_db: Path) -> None:
+    """Structural guard for start-up: queries.Filters and files.Entries, which every
+    listing creates at import, are no dataclasses (0.8 ms, and the dataclasses import on
+    the JSON path; Rich imports it for a table)."""
+    result, loaded = _loaded_after(
+        seeded_db, "agreements", "--partner", "US", "-f", "json", prefixes=("dataclasses",)
+    )
+    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert ast.literal_eval(loaded) == [], loaded
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_the_start_up_listing_runs_no_cycle_collection(seeded_db: Path, fmt: str) -> None:
+    """Structural guard for start-up: the cycle collector looked through the objects the
+    imports make some 50 times (every 700 new ones) before a listing had printed, 6 ms
+    of `agreements --partner US`; it now runs every 50,000 (kzdiplo.cli)."""
+    setup = (
+        "import gc\n"
+        "import kzdiplo.cli\n"
+        "runs = []\n"
+        "gc.callbacks.append(lambda phase, info: runs.append(info) if phase == 'stop' else None)"
+    )
+    out, found = _probe_after(
+        seeded_db, setup, "len(runs)", "agreements", "--partner", "US", "-f", fmt
+    )
+    assert b"kz-us-washington-29-agreements" in out
+    assert found == "0"
+
+
+@pytest.mark.parametrize(
+    "args", [["agreements", "--partner", "US"], ["agreements", "--partner", "nowhere"]]
+)
+def test_the_exit_leaves_the_run_s_objects_to_the_system(seeded_db: Path, args: list[str]) -> None:
+    """Structural guard for start-up: Python's exit looked through every object the run
+    made and freed the imports' classes and functions cycle by cycle (15 ms of the US
+    agreements); the entry point freezes them first, after a good run or an error."""
+    _, frozen = _probe_after(seeded_db, "import gc", "gc.get_freeze_count()", *args)
+    assert int(frozen) > 10_000
+
+
+def test_a_frozen_exit_still_writes_everything(seeded_db: Path, tmp_path: Path) -> None:
+    """What a command writes is flushed and closed by its owner, not by the collection
+    that the frozen exit leaves out: the whole table on stdout, an export's files whole."""
+    listed = run_process("--db", str(seeded_db), "agreements", "--partner", "US", "-f", "json")
+    table = run_process("--db", str(seeded_db), "agreements", "--partner", "US")
+    assert table.returncode == 0 and table.stdout.endswith(b"\n")
+    for record in json.loads(listed.stdout):  # every row, the last one too
+        assert record["slug"].encode() in table.stdout
+    out = tmp_path / "out"
+    done = run_process("--db", str(seeded_db), "export", "-f", "json", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    for written in out.iterdir():
+        if written.suffix == ".json":
+            json.loads(written.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "markdown"])

@@ -77,3 +77,13 @@ def test_stage_completes_every_stage_and_only_those(seeded_db: Path) -> None:
 
     assert complete(seeded_db, "kzdiplo deals --stage ") == sorted(STAGES)
     assert complete(seeded_db, "kzdiplo deals --stage c") == ["cancelled", "completed"]
+
+
+def test_completion_callbacks_carry_their_annotations_as_objects() -> None:
+    """Structural guard for start-up: Typer reads each completion callback's annotations
+    when it builds a command, on every run; as strings it evaluated each one twice."""
+    from kzdiplo.cli import complete
+
+    for callback in (complete.partners, complete.sectors, complete.stages, complete.sort_keys,
+                     complete.keys, complete.nouns):  # fmt: skip
+        assert not [a for a in callback.__annotations__.values() if isinstance(a, str)]

@@ -53,6 +53,19 @@ def test_a_new_migration_script_is_known_with_no_other_edit(tmp_path: Path) -> N
     assert script_revisions(versions) == (*REVISIONS, "9001")
 
 
+def test_only_lines_that_start_with_the_names_are_revision_lines(tmp_path: Path) -> None:
+    """The scan reads the bytes for the two names: a name inside a line, an indented one
+    or one in a comment is not the script's revision; CRLF line ends and a last line with
+    no newline are."""
+    versions = _copy_of_versions(tmp_path)
+    (versions / "9001_probe.py").write_bytes(
+        b'"""Revision ID: 9001\r\nrevision = "9999" in the docstring is not at a line start"""\r\n'
+        b'old_revision = "9998"\r\n    revision = "9997"\r\n# revision = "9996"\r\n'
+        + f'down_revision = "{HEAD}"\r\nrevision = "9001"'.encode()
+    )
+    assert script_revisions(versions) == (*REVISIONS, "9001")
+
+
 def test_migrations_that_are_not_one_chain_are_refused(tmp_path: Path) -> None:
     versions = _copy_of_versions(tmp_path)
     (versions / "9001_second_head.py").write_text(

@@ -21,7 +21,6 @@ import shutil
 import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
@@ -373,12 +372,14 @@ class _Names:
         self._file.close()
 
 
-@dataclass
 class Entries:
-    """What an existing --out holds, looked at without following links."""
+    """What an existing --out holds, looked at without following links. A plain class:
+    a dataclass costs every read's start-up its creation and the dataclasses import
+    (this module is imported for sqlite_uri)."""
 
-    files: set[str] = field(default_factory=set)  # regular files, relative names
-    others: list[str] = field(default_factory=list)  # links and special files
+    def __init__(self) -> None:
+        self.files: set[str] = set()  # regular files, relative names
+        self.others: list[str] = []  # links and special files
 
 
 def _entries(out: Path) -> Entries:

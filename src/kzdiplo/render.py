@@ -251,6 +251,10 @@ def data_console(out: TextIO | None = None) -> Any:
     from rich.console import Console
 
     console = Console(file=out, highlight=False, markup=False, emoji=False)
+    # Rich asks the terminal for its size (three ioctl calls and COLUMNS, LINES) each time
+    # a width or the options are read: over a hundred times for one page. The size is the
+    # same for the whole of one command's output, so it is measured once and kept.
+    console.size = console.size
     console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]  # patching a Rich method
     return console
 
