@@ -142,7 +142,7 @@ class Report:
         else:
             self.updated += 1
         self._pending.append({"s": section, "k": key, "a": action,
-                              "f": json.dumps(fields or [])})  # fmt: skip
+                              "f": json.dumps(fields) if fields else "[]"})  # fmt: skip
 
     def take_pending(self) -> dict[str, tuple[str, str]]:
         """This batch's actions by key, handed over (and forgotten) for the caller to
@@ -282,18 +282,22 @@ def _validate(
     path: Path, section: str, index: int, raw: Any, problems: list[str], line: str = ""
 ) -> Item | None:
     model = SECTIONS[section]
-    key = raw.get(model.key_field) if isinstance(raw, dict) else None
-    at = f" ({line})" if line else ""
-    where = f"{path}{at}: {section}[{index}]" + (f" {clip(repr(key), 80)}" if key else "")
     if not isinstance(raw, dict):
-        problems.append(f"{where}: expected a mapping of fields")
+        problems.append(f"{_place(path, section, index, None, line)}: expected a mapping of fields")
         return None
     try:
         record = model.model_validate(raw)
     except ValidationError as exc:
+        where = _place(path, section, index, raw.get(model.key_field), line)
         problems.extend(_format_error(where, error) for error in exc.errors())
         return None
     return Item(path, section, index, record)
+
+
+def _place(path: Path, section: str, index: int, key: Any, line: str) -> str:
+    """Where a record is, for a message about it (written only when there is one)."""
+    at = f" ({line})" if line else ""
+    return f"{path}{at}: {section}[{index}]" + (f" {clip(repr(key), 80)}" if key else "")
 
 
 def _read_source_text(item: Item, bundle: Bundle, problems: list[str]) -> None:
