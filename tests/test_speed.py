@@ -293,6 +293,33 @@ def test_the_load_reads_back_through_the_driver_cursor_in_its_transaction(
     engine.dispose()
 
 
+def test_the_collector_skips_what_existed_before_the_load(
+    seeded_template: Path, tmp_path: Path
+) -> None:
+    """While a load runs, the objects that existed before it are frozen (the collector's
+    full passes no longer walk them every few batches); after it, they are not."""
+    import gc
+
+    from kzdiplo.config import sqlite_url
+    from kzdiplo.db import make_engine
+    from kzdiplo.loader import load_paths
+
+    db = tmp_path / "kzdiplo.db"
+    shutil.copyfile(seeded_template, db)
+    file = tmp_path / "load.json"
+    file.write_text(json.dumps({"agreements": _agreements(3)}))
+    engine = make_engine(sqlite_url(db))
+    frozen: list[int] = []
+    assert gc.get_freeze_count() == 0
+    report = load_paths(
+        engine, [file], progress=lambda _: lambda: frozen.append(gc.get_freeze_count())
+    )
+    engine.dispose()
+    assert report.counts()["added"] == 3 and len(frozen) == 3
+    assert min(frozen) > 10_000  # the modules, models and caches loaded before it
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_part_may_come_before_its_package(seeded_db: Path, tmp_path: Path) -> None:
     file = tmp_path / "parts-first.yaml"
     file.write_text(yaml.safe_dump({"agreements": _agreements(3)}))

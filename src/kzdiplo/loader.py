@@ -1250,7 +1250,7 @@ def load_paths(
     records is not known before they are read) may return a callback that is called
     once per record written.
     """
-    with engine.connect() as conn:
+    with engine.connect() as conn, _earlier_objects_frozen():
         transaction = conn.begin()
         try:
             if conn.dialect.name == "postgresql":
@@ -1277,6 +1277,27 @@ def load_paths(
         else:
             transaction.commit()
     return report
+
+
+@contextmanager
+def _earlier_objects_frozen() -> Iterator[None]:
+    """The objects that exist before the load (modules, models, SQLAlchemy's and
+    pydantic's caches, pycountry's tables: some 80,000 containers) left out of the
+    garbage collector's passes until it ends. A load keeps each batch long enough for
+    its objects to reach the oldest generation, so Python ran full collections over all
+    of them every few batches: about a tenth of a load's time (1.0 s of 11.9 at 20k
+    agreements; 0.26 s with them frozen), for no garbage (what the load drops goes by
+    reference count). Left as it is when a caller has frozen objects itself."""
+    import gc
+
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # SQLite triggers that run once per row written and that the load makes redundant: the
