@@ -215,10 +215,10 @@ def test_the_json_listing_imports_no_dataclasses(seeded_db: Path) -> None:
 def test_the_start_up_listing_runs_no_cycle_collection(seeded_db: Path, fmt: str) -> None:
     """Structural guard for start-up: the cycle collector looked through the objects the
     imports make some 50 times (every 700 new ones) before a listing had printed, 6 ms
-    of `agreements --partner US`; it now runs every 50,000 (kzdiplo.cli)."""
+    of `agreements --partner US`; it now runs every 50,000 (kzdiplo.__main__)."""
     setup = (
         "import gc\n"
-        "import kzdiplo.cli\n"
+        "import kzdiplo.__main__\n"
         "runs = []\n"
         "gc.callbacks.append(lambda phase, info: runs.append(info) if phase == 'stop' else None)"
     )
@@ -227,6 +227,24 @@ def test_the_start_up_listing_runs_no_cycle_collection(seeded_db: Path, fmt: str
     )
     assert b"kz-us-washington-29-agreements" in out
     assert found == "0"
+
+
+def test_importing_the_cli_leaves_the_process_s_collector_as_it_was() -> None:
+    """The collector's threshold is the command's (kzdiplo.__main__), not a side effect
+    of importing kzdiplo.cli: a process that imports it as a library (this test suite)
+    keeps collecting as often as it did, or the SQLite connections its code leaves in
+    cycles pile up against the SQLite heap limit that `kzdiplo sql` sets."""
+    code = (
+        "import gc\n"
+        "before = gc.get_threshold()\n"
+        "import kzdiplo.cli\n"
+        "print(before == gc.get_threshold(), gc.get_threshold()[0])\n"
+        "import kzdiplo.__main__\n"
+        "print(gc.get_threshold()[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [b"True", b"700", b"50000"]
 
 
 @pytest.mark.parametrize(

@@ -12,26 +12,16 @@ import os
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
-# Start-up makes some 30,000 objects that mostly live as long as the process (modules,
-# classes, functions, the command and its options), and Python's cycle collector looked
-# through them about 50 times (every 700 new objects) before a listing had printed
-# anything: 6 ms of a 95 ms `agreements --partner US` (timed with gc.callbacks). A run
-# frees its objects by reference counting; a collection finds almost nothing (about 1,000
-# objects in a whole `load` of the seeded file). So it runs every 50,000 new objects:
-# none at start-up, still often enough to bound what a long command (load, serve) holds.
-gc.set_threshold(50_000, *gc.get_threshold()[1:])
-
 # Plain Click help and errors: Rich-formatted help would import Rich's whole markup
 # stack on every `--help` (docs/benchmarks.md has the cost). TYPER_USE_RICH=1 brings
 # it back.
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
-# The imports below come after the two settings above, which they depend on.
-import typer  # noqa: E402
-from typer.core import TyperGroup, TyperOption  # noqa: E402
+import typer
+from typer.core import TyperGroup, TyperOption
 
-from kzdiplo import __version__  # noqa: E402
-from kzdiplo.cli.common import output_options, use_db  # noqa: E402
+from kzdiplo import __version__
+from kzdiplo.cli.common import output_options, use_db
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
