@@ -97,30 +97,18 @@ def test_read_commands_do_not_import_the_heavy_stack(seeded_db: Path) -> None:
 
 def _loaded_after(
     seeded_db: Path, *args: str, prefixes: tuple[str, ...] = ("rich", "kzdiplo.cli.")
-) -> tuple[subprocess.CompletedProcess, str]:
+) -> tuple[bytes, str]:
     """Run the entry point in a fresh interpreter; its stdout and the modules it imported
     whose names start with one of ``prefixes`` (by default kzdiplo.cli's and Rich's)."""
-    code = (
-        "import sys\n"
-        f"sys.argv = ['kzdiplo', '--db', {str(seeded_db)!r}, *{list(args)!r}]\n"
-        "from kzdiplo.cli import main\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        f"loaded = sorted(m for m in sys.modules if m.startswith({prefixes!r}))\n"
-        "print('LOADED', loaded, file=sys.stderr)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result, result.stderr.decode().rpartition("LOADED ")[2]
+    loaded = f"sorted(m for m in sys.modules if m.startswith({prefixes!r}))"
+    return _probe_after(seeded_db, "", loaded, *args)
 
 
 def test_one_command_imports_one_command_module_and_rich_for_its_table(seeded_db: Path) -> None:
     """Structural guard for start-up speed: the entry point registers only the command
     asked for (kzdiplo.cli.COMMANDS); the table is drawn by Rich."""
-    result, loaded = _loaded_after(seeded_db, "agreements", "-p", "US")
-    assert b"kz-us-washington-29-agreements" in result.stdout
+    out, loaded = _loaded_after(seeded_db, "agreements", "-p", "US")
+    assert b"kz-us-washington-29-agreements" in out
     modules = ast.literal_eval(loaded)
     assert [m for m in modules if m.startswith("kzdiplo.")] == [
         "kzdiplo.cli.common",
@@ -138,10 +126,10 @@ def test_the_start_up_listing_imports_nothing_only_writes_or_html_need(
     """Structural guard for the start-up benchmark (`agreements --partner US`): tempfile
     (with random) is for writing files, html (with html.entities) for the report and
     serve; each cost 1.5 ms when a module every read imports loaded it at its top."""
-    result, loaded = _loaded_after(
+    out, loaded = _loaded_after(
         seeded_db, "agreements", "--partner", "US", "-f", fmt, prefixes=("tempfile", "html")
     )
-    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert b"kz-us-washington-29-agreements" in out
     assert ast.literal_eval(loaded) == [], loaded
 
 
@@ -204,10 +192,10 @@ def test_the_json_listing_imports_no_dataclasses(seeded_db: Path) -> None:
     """Structural guard for start-up: queries.Filters and files.Entries, which every
     listing creates at import, are no dataclasses (0.8 ms, and the dataclasses import on
     the JSON path; Rich imports it for a table)."""
-    result, loaded = _loaded_after(
+    out, loaded = _loaded_after(
         seeded_db, "agreements", "--partner", "US", "-f", "json", prefixes=("dataclasses",)
     )
-    assert b"kz-us-washington-29-agreements" in result.stdout
+    assert b"kz-us-washington-29-agreements" in out
     assert ast.literal_eval(loaded) == [], loaded
 
 
@@ -278,8 +266,8 @@ def test_a_frozen_exit_still_writes_everything(seeded_db: Path, tmp_path: Path) 
 @pytest.mark.parametrize("command", [["agreements", "-p", "US"], ["sql", "SELECT 1 AS one"]])
 def test_machine_formats_import_no_rich(seeded_db: Path, fmt: str, command: list[str]) -> None:
     """Rich costs start-up time: only the table format may import it."""
-    result, loaded = _loaded_after(seeded_db, *command, "--format", fmt)
-    assert result.stdout
+    out, loaded = _loaded_after(seeded_db, *command, "--format", fmt)
+    assert out
     assert not [m for m in ast.literal_eval(loaded) if m.startswith("rich")], loaded
 
 
